@@ -1,0 +1,112 @@
+/*
+ * frame.h: policy frames, the columnar, self-checking stream that flows
+ * between the programs (byte layout in man/policy-frames.5).
+ *
+ * A stream is: a schema frame, data frames, an end frame.  Concatenated
+ * streams of one schema are one valid stream (a reader accepts a new schema
+ * frame after an end frame when the schema is identical).  A stream that
+ * stops anywhere but right after an end frame is truncated, and the reader
+ * says so.  Every frame carries a checksum (XXH3-64); data frames carry the
+ * digest of their schema, and the schema carries the manifest digest.
+ */
+#ifndef PT_FRAME_H
+#define PT_FRAME_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pt.h"
+
+typedef enum pt_type {
+	PT_F64 = 1, /* IEEE double; NaN (any payload) means missing */
+	PT_I32 = 2, /* codes: treatment, action, category; -1 means missing */
+	PT_U64 = 3  /* row hashes and keys */
+} pt_type;
+
+/* What a column is for.  Stored in the schema; never renumber. */
+typedef enum pt_role {
+	PT_ROLE_OTHER = 0,
+	PT_ROLE_ROW = 1,       /* u64 row hash (the row's identity) */
+	PT_ROLE_FEATURE = 2,   /* f64 feature, in manifest feature order */
+	PT_ROLE_TREATMENT = 3, /* i32 code into the vocabulary (levels) */
+	PT_ROLE_OUTCOME = 4,   /* f64 outcome */
+	PT_ROLE_SCORE = 5,     /* f64 score of one action, vocabulary order */
+	PT_ROLE_ACTION = 6,    /* i32 chosen action (levels = vocabulary) */
+	PT_ROLE_REWARD = 7,    /* f64 precomputed reward of one action */
+	PT_ROLE_PROPENSITY = 8 /* f64 propensity column */
+} pt_role;
+
+typedef struct pt_colspec {
+	char *name;
+	pt_type type;
+	pt_role role;
+	int nlevels;   /* labels of an i32 code column, else 0 */
+	char **levels;
+} pt_colspec;
+
+typedef struct pt_schema {
+	char manifest[33]; /* manifest digest, 32 lowercase hex digits */
+	int ncols;
+	pt_colspec *cols;
+} pt_schema;
+
+/* A schema owns its strings.  _new returns NULL on ENOMEM. */
+pt_schema *pt_schema_new(const char *manifest_digest);
+/* Appends a column (copies name and levels); returns its index or -1. */
+int pt_schema_add(pt_schema *s, const char *name, pt_type type, pt_role role,
+    int nlevels, char *const *levels, pt_err *e);
+int pt_schema_find(const pt_schema *s, const char *name); /* index or -1 */
+/* Index of the nth (0-based) column with this role, or -1. */
+int pt_schema_find_role(const pt_schema *s, pt_role role, int nth);
+int pt_schema_count_role(const pt_schema *s, pt_role role);
+pt_schema *pt_schema_clone(const pt_schema *s);
+int pt_schema_equal(const pt_schema *a, const pt_schema *b); /* 1 if same */
+void pt_schema_free(pt_schema *s);
+const char *pt_type_name(pt_type t);  /* "f64", "i32", "u64" */
+const char *pt_role_name(pt_role r);  /* "feature", "treatment", ... */
+
+/* One frame's rows, column by column.  col[j] is an array of cap elements
+ * of the column's type (double, int32_t or uint64_t), 64-byte aligned. */
+typedef struct pt_batch {
+	const pt_schema *schema; /* not owned */
+	size_t nrows, cap;
+	void **col;
+} pt_batch;
+
+pt_batch *pt_batch_new(const pt_schema *s, size_t cap);
+void pt_batch_free(pt_batch *b);
+#define PT_COL_F64(b, j) ((double *)(b)->col[j])
+#define PT_COL_I32(b, j) ((int32_t *)(b)->col[j])
+#define PT_COL_U64(b, j) ((uint64_t *)(b)->col[j])
+
+#define PT_FRAME_ROWS 65536 /* default rows per data frame */
+
+/* Writer.  fd is not closed by the writer.  level: zstd level, 0 = store
+ * raw.  A compressed column that does not shrink is stored raw.
+ * name is used in error messages ("-" or "<stdout>" for stdout). */
+typedef struct pt_writer pt_writer;
+pt_writer *pt_writer_open(int fd, const char *name, const pt_schema *s,
+    int level, pt_err *e);
+/* Writes b as one data frame (b->nrows may be 0: then nothing is written).
+ * b->schema must equal the writer's schema. */
+int pt_writer_write(pt_writer *w, const pt_batch *b, pt_err *e);
+/* Writes the end frame, flushes and frees w (also on error). */
+int pt_writer_close(pt_writer *w, pt_err *e);
+/* Frees w without writing the end frame (for error paths). */
+void pt_writer_abort(pt_writer *w);
+uint64_t pt_writer_bytes(const pt_writer *w); /* bytes written so far */
+
+/* Reader.  fd is not closed by the reader.  name is used in errors:
+ * "FILE: frame N at byte B: what". */
+typedef struct pt_reader pt_reader;
+pt_reader *pt_reader_open(int fd, const char *name, pt_err *e);
+const pt_schema *pt_reader_schema(const pt_reader *r);
+/* Reads the next data frame into an internal batch that stays valid until
+ * the next call.  Returns 1 and sets *b, 0 at the proper end of the stream,
+ * -1 on error (corrupt, truncated, schema change, I/O). */
+int pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e);
+uint64_t pt_reader_rows(const pt_reader *r);  /* rows read so far */
+uint64_t pt_reader_bytes(const pt_reader *r); /* bytes read so far */
+void pt_reader_close(pt_reader *r);
+
+#endif

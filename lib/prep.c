@@ -1,0 +1,2044 @@
+/*
+ * prep.c: fitting a manifest, applying it, and moving frames around.
+ *
+ * Fit must give the same manifest bytes whatever the order or partitioning
+ * of the training rows, in bounded memory.  Everything it computes is a
+ * function of the multiset of rows: sets of labels and levels (sorted),
+ * counts, and a hash-selected sample (the rows whose sample hash is below a
+ * threshold that depends only on the multiset; see sample_add) from which
+ * quantiles and medians are exact.  When every training row fits in the
+ * sample the quantiles are exact over all rows.
+ */
+#include "prep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csvin.h"
+#include "number.h"
+#include "xsum.h"
+
+uint64_t
+pt_splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* ---- small containers ---------------------------------------------------- */
+
+/* A list of names split from "a,b,c". */
+typedef struct names {
+	int n;
+	char **v;
+} names;
+
+static int
+names_split(names *l, const char *s, pt_err *e)
+{
+	const char *p = s;
+
+	l->n = 0;
+	l->v = NULL;
+	if (s == NULL)
+		return 0;
+	for (;;) {
+		size_t k = strcspn(p, ",");
+		char **nv = realloc(l->v, sizeof *l->v * ((size_t)l->n + 1));
+		if (nv == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		l->v = nv;
+		if ((l->v[l->n] = pt_strndup(p, k)) == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		l->n++;
+		if (p[k] == '\0')
+			break;
+		p += k + 1;
+	}
+	return 0;
+}
+
+static void
+names_free(names *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+names_find(const names *l, const char *s)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* A set of strings with counts, open addressing.  Used for treatment
+ * labels and categorical levels at fit, and for level lookup at apply. */
+typedef struct smap {
+	size_t cap, n;
+	char **key;
+	size_t *klen;
+	uint64_t *count;
+	int *val;
+} smap;
+
+static uint64_t
+strhash(const char *s, size_t n)
+{
+	return pt_hash64(s, n, 0x5eed);
+}
+
+static int
+smap_grow(smap *m)
+{
+	smap nm = { 0 };
+
+	nm.cap = m->cap ? m->cap * 2 : 16;
+	nm.key = calloc(nm.cap, sizeof *nm.key);
+	nm.klen = calloc(nm.cap, sizeof *nm.klen);
+	nm.count = calloc(nm.cap, sizeof *nm.count);
+	nm.val = calloc(nm.cap, sizeof *nm.val);
+	if (!nm.key || !nm.klen || !nm.count || !nm.val) {
+		free(nm.key);
+		free(nm.klen);
+		free(nm.count);
+		free(nm.val);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+		if (m->key[i] == NULL)
+			continue;
+		j = strhash(m->key[i], m->klen[i]) & (nm.cap - 1);
+		while (nm.key[j] != NULL)
+			j = (j + 1) & (nm.cap - 1);
+		nm.key[j] = m->key[i];
+		nm.klen[j] = m->klen[i];
+		nm.count[j] = m->count[i];
+		nm.val[j] = m->val[i];
+	}
+	nm.n = m->n;
+	free(m->key);
+	free(m->klen);
+	free(m->count);
+	free(m->val);
+	*m = nm;
+	return 0;
+}
+
+/* The slot of s, or -1 when absent. */
+static long
+smap_find(const smap *m, const char *s, size_t n)
+{
+	size_t j;
+
+	if (m->cap == 0)
+		return -1;
+	j = strhash(s, n) & (m->cap - 1);
+	while (m->key[j] != NULL) {
+		if (m->klen[j] == n && memcmp(m->key[j], s, n) == 0)
+			return (long)j;
+		j = (j + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+/* Adds s (count += 1); returns the slot or -1 on ENOMEM. */
+static long
+smap_add(smap *m, const char *s, size_t n, int val)
+{
+	long k = smap_find(m, s, n);
+	size_t j;
+
+	if (k >= 0) {
+		m->count[k]++;
+		return k;
+	}
+	if ((m->n + 1) * 2 > m->cap && smap_grow(m) != 0)
+		return -1;
+	j = strhash(s, n) & (m->cap - 1);
+	while (m->key[j] != NULL)
+		j = (j + 1) & (m->cap - 1);
+	if ((m->key[j] = pt_strndup(s, n)) == NULL)
+		return -1;
+	m->klen[j] = n;
+	m->count[j] = 1;
+	m->val[j] = val;
+	m->n++;
+	return (long)j;
+}
+
+static void
+smap_free(smap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->key[i]);
+	free(m->key);
+	free(m->klen);
+	free(m->count);
+	free(m->val);
+	memset(m, 0, sizeof *m);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The keys of m, sorted bytewise (strings copied). */
+static char **
+smap_sorted(const smap *m)
+{
+	char **v = calloc(m->n + 1, sizeof *v);
+	size_t k = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->key[i] != NULL && (v[k++] = pt_strdup(m->key[i])) == NULL) {
+			while (k-- > 0)
+				free(v[k]);
+			free(v);
+			return NULL;
+		}
+	qsort(v, m->n, sizeof *v, cmp_str);
+	return v;
+}
+
+/* A set of doubles by value (-0 folded into +0), for --bins all. */
+typedef struct dset {
+	size_t cap, n;
+	uint64_t *bits; /* 0 marks an empty slot; +0.0 is kept apart */
+	int has_zero;
+} dset;
+
+static int
+dset_add(dset *d, double x)
+{
+	uint64_t b;
+	size_t j;
+
+	if (x == 0) {
+		if (!d->has_zero) {
+			d->has_zero = 1;
+			d->n++;
+		}
+		return 0;
+	}
+	memcpy(&b, &x, 8);
+	if ((d->n + 1) * 2 > d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 1024;
+		uint64_t *nb = calloc(ncap, sizeof *nb);
+		if (nb == NULL)
+			return -1;
+		for (size_t i = 0; i < d->cap; i++) {
+			if (d->bits[i] == 0)
+				continue;
+			j = pt_splitmix64(d->bits[i]) & (ncap - 1);
+			while (nb[j] != 0)
+				j = (j + 1) & (ncap - 1);
+			nb[j] = d->bits[i];
+		}
+		free(d->bits);
+		d->bits = nb;
+		d->cap = ncap;
+	}
+	j = pt_splitmix64(b) & (d->cap - 1);
+	while (d->bits[j] != 0) {
+		if (d->bits[j] == b)
+			return 0;
+		j = (j + 1) & (d->cap - 1);
+	}
+	d->bits[j] = b;
+	d->n++;
+	return 0;
+}
+
+static int
+cmp_f64(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- fit ------------------------------------------------------------------- */
+
+enum { R_NONE, R_SOURCE, R_TREATMENT, R_OUTCOME, R_KEY, R_REWARD, R_IGNORED };
+
+typedef struct colstat {
+	int role;
+	int force;         /* 0, 'n' numeric, 'c' categorical */
+	int numeric_ok;    /* every non-missing training value parsed finite */
+	uint64_t first_text_line; /* where a value first failed to parse */
+	char first_text[64];
+	uint64_t nmissing, first_missing_line;
+	smap levels;
+	int levels_over;
+	dset distinct;
+	int distinct_over;
+	int slot;          /* index of the value in a sample row, or -1 */
+	pt_missing missing;
+	int has_missing_for;
+	char *constant;    /* constant:VALUE from --missing-for */
+} colstat;
+
+typedef struct sample {
+	size_t stride;     /* 1 (hash) + number of slots */
+	size_t n, cap;     /* rows held; limit before compaction */
+	size_t limit;      /* rows kept after compaction */
+	double *rows;
+	uint64_t threshold; /* rows with sample hash >= threshold are out */
+	int overflowed;
+} sample;
+
+typedef struct fit {
+	const pt_fit_opts *o;
+	pt_err *e;
+	names header;
+	colstat *col;
+	int treatment, outcome, key, splitcol;
+	names rewards, tokens, vocab_given;
+	smap vocab;
+	sample s;
+	uint64_t train_rows, dropped_rows;
+	double *vals;      /* one row's slot values */
+	int nslots;
+	pt_manifest *m;    /* the manifest being built (pass 2 counts into it) */
+	int *feat_of_slot; /* numeric slot -> feature index, or -1 */
+} fit;
+
+static const char *
+loc(char *buf, size_t n, const char *file, uint64_t line, const char *col)
+{
+	if (col != NULL)
+		snprintf(buf, n, "%s:%llu: %s", file, (unsigned long long)line, col);
+	else
+		snprintf(buf, n, "%s:%llu", file, (unsigned long long)line);
+	return buf;
+}
+
+static int
+is_missing_token(const names *tokens, const char *s, size_t n)
+{
+	for (int i = 0; i < tokens->n; i++)
+		if (strlen(tokens->v[i]) == n && memcmp(tokens->v[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Sample rows are [hash bits, slot values...].  Compaction keeps the rows
+ * with the smallest hashes, never splitting a group of equal hashes, and
+ * lowers the threshold to the first hash left out; the rows kept are then
+ * exactly those of the whole input with hash below the final threshold,
+ * however the input was ordered (the threshold only ever falls to a value
+ * that the whole multiset determines). */
+static int
+cmp_row_hash(const void *a, const void *b)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	return (x > y) - (x < y);
+}
+
+static size_t sort_stride; /* qsort has no context argument in C11 */
+
+static void
+sample_compact(sample *s)
+{
+	size_t keep = s->limit;
+	uint64_t cut;
+
+	if (s->n <= s->limit)
+		return;
+	/* Sort row blocks by hash: pack (hash, index) pairs, sort, permute. */
+	{
+		size_t n = s->n, st = s->stride;
+		double *tmp = malloc(n * st * sizeof *tmp);
+		uint64_t (*key)[2] = malloc(n * sizeof *key);
+		if (tmp != NULL && key != NULL) {
+			for (size_t i = 0; i < n; i++) {
+				memcpy(&key[i][0], &s->rows[i * st], 8);
+				key[i][1] = i;
+			}
+			sort_stride = 16;
+			qsort(key, n, sizeof *key, cmp_row_hash);
+			for (size_t i = 0; i < n; i++)
+				memcpy(&tmp[i * st], &s->rows[key[i][1] * st],
+				    st * sizeof *tmp);
+			memcpy(s->rows, tmp, n * st * sizeof *tmp);
+		} else {
+			qsort(s->rows, n, st * sizeof *s->rows, cmp_row_hash);
+		}
+		free(tmp);
+		free(key);
+	}
+	memcpy(&cut, &s->rows[keep * s->stride], 8);
+	while (keep > 0) {
+		uint64_t h;
+		memcpy(&h, &s->rows[(keep - 1) * s->stride], 8);
+		if (h != cut)
+			break;
+		keep--;
+	}
+	s->n = keep;
+	s->threshold = cut;
+	s->overflowed = 1;
+}
+
+static int
+sample_add(sample *s, uint64_t h, const double *vals, int nslots)
+{
+	double *row;
+
+	if (h >= s->threshold)
+		return 0;
+	if (s->n == s->cap) {
+		sample_compact(s);
+		if (h >= s->threshold)
+			return 0;
+	}
+	row = &s->rows[s->n * s->stride];
+	memcpy(row, &h, 8);
+	memcpy(row + 1, vals, (size_t)nslots * sizeof *vals);
+	s->n++;
+	return 0;
+}
+
+/* Splits "col=policy[:value]" entries into the per-column settings. */
+static int
+apply_missing_for(fit *f)
+{
+	names l;
+
+	if (names_split(&l, f->o->missing_for, f->e) != 0)
+		return -1;
+	for (int i = 0; i < l.n; i++) {
+		char *eq = strchr(l.v[i], '='), *colon;
+		int c;
+		pt_missing p;
+
+		if (eq == NULL) {
+			names_free(&l);
+			return pt_fail(f->e, PT_EUSAGE, "--missing-for",
+			    "'%s' is not COLUMN=POLICY", l.v[i]);
+		}
+		*eq = '\0';
+		colon = strchr(eq + 1, ':');
+		if (colon)
+			*colon = '\0';
+		c = names_find(&f->header, l.v[i]);
+		if (c < 0 || f->col[c].role != R_SOURCE) {
+			pt_fail(f->e, PT_EUSAGE, "--missing-for",
+			    "'%s' is not a feature column", l.v[i]);
+			names_free(&l);
+			return -1;
+		}
+		if (strcmp(eq + 1, "keep") == 0)
+			p = PT_MISS_KEEP;
+		else if (strcmp(eq + 1, "median") == 0)
+			p = PT_MISS_MEDIAN;
+		else if (strcmp(eq + 1, "mode") == 0)
+			p = PT_MISS_MODE;
+		else if (strcmp(eq + 1, "reject") == 0)
+			p = PT_MISS_REJECT;
+		else if (strcmp(eq + 1, "constant") == 0 && colon != NULL)
+			p = PT_MISS_CONSTANT;
+		else {
+			pt_fail(f->e, PT_EUSAGE, "--missing-for",
+			    "unknown policy '%s' for '%s' (keep, median, mode, "
+			    "constant:VALUE, reject)", eq + 1, l.v[i]);
+			names_free(&l);
+			return -1;
+		}
+		f->col[c].missing = p;
+		f->col[c].has_missing_for = 1;
+		if (p == PT_MISS_CONSTANT &&
+		    (f->col[c].constant = pt_strdup(colon + 1)) == NULL) {
+			names_free(&l);
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		}
+	}
+	names_free(&l);
+	return 0;
+}
+
+static int
+role_list(fit *f, const char *list, int role, const char *opt, names *keep)
+{
+	names l;
+
+	if (list == NULL)
+		return 0;
+	if (names_split(&l, list, f->e) != 0)
+		return -1;
+	for (int i = 0; i < l.n; i++) {
+		int c = names_find(&f->header, l.v[i]);
+		if (c < 0) {
+			pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
+			    l.v[i]);
+			names_free(&l);
+			return -1;
+		}
+		if (role == 'n' || role == 'c')
+			f->col[c].force = role;
+		else if (role == R_SOURCE && f->col[c].role != R_NONE &&
+		    f->col[c].role != R_SOURCE) {
+			pt_fail(f->e, PT_EUSAGE, opt, "column '%s' already has a role",
+			    l.v[i]);
+			names_free(&l);
+			return -1;
+		} else
+			f->col[c].role = role;
+	}
+	if (keep)
+		*keep = l;
+	else
+		names_free(&l);
+	return 0;
+}
+
+static int
+one_role(fit *f, const char *name, int role, const char *opt, int *out)
+{
+	int c;
+
+	*out = -1;
+	if (name == NULL)
+		return 0;
+	c = names_find(&f->header, name);
+	if (c < 0)
+		return pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
+		    name);
+	if (f->col[c].role != R_NONE && role != R_NONE)
+		return pt_fail(f->e, PT_EUSAGE, opt, "column '%s' already has a role",
+		    name);
+	if (role != R_NONE)
+		f->col[c].role = role;
+	*out = c;
+	return 0;
+}
+
+/* Sets up roles from the first header. */
+static int
+fit_roles(fit *f)
+{
+	const pt_fit_opts *o = f->o;
+	int n = f->header.n;
+
+	if (n <= 0)
+		return pt_fail(f->e, PT_EFORMAT, "", "empty header");
+	f->col = calloc((size_t)n, sizeof *f->col);
+	f->vals = calloc((size_t)n + 1, sizeof *f->vals);
+	if (f->col == NULL || f->vals == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < n; i++) {
+		f->col[i].numeric_ok = 1;
+		f->col[i].slot = -1;
+		f->col[i].missing = o->missing;
+	}
+	if (o->rewards != NULL && (o->treatment != NULL || o->outcome != NULL))
+		return pt_fail(f->e, PT_EUSAGE, "",
+		    "--rewards replaces --treatment and --outcome: give one or the other");
+	if (o->rewards == NULL && (o->treatment == NULL || o->outcome == NULL))
+		return pt_fail(f->e, PT_EUSAGE, "",
+		    "--treatment and --outcome are required (or --rewards)");
+	if (one_role(f, o->treatment, R_TREATMENT, "--treatment", &f->treatment) ||
+	    one_role(f, o->outcome, R_OUTCOME, "--outcome", &f->outcome) ||
+	    one_role(f, o->key, R_KEY, "--key", &f->key) ||
+	    role_list(f, o->rewards, R_REWARD, "--rewards", &f->rewards) ||
+	    one_role(f, o->split_column, R_NONE, "--split-column", &f->splitcol) ||
+	    role_list(f, o->exclude, R_IGNORED, "--exclude", NULL))
+		return -1;
+	if (o->split == PT_SPLIT_COLUMN && f->splitcol < 0)
+		return pt_fail(f->e, PT_EUSAGE, "",
+		    "a split by column needs --split-column");
+	if (o->features != NULL) {
+		names fl;
+		if (role_list(f, o->features, R_SOURCE, "--features", &fl) != 0)
+			return -1;
+		names_free(&fl);
+		for (int i = 0; i < n; i++)
+			if (f->col[i].role == R_NONE)
+				f->col[i].role = R_IGNORED;
+	} else {
+		for (int i = 0; i < n; i++)
+			if (f->col[i].role == R_NONE)
+				f->col[i].role = R_SOURCE;
+	}
+	if (f->splitcol >= 0 && f->col[f->splitcol].role == R_SOURCE)
+		f->col[f->splitcol].role = R_IGNORED; /* it defines train/test */
+	if (role_list(f, o->categorical, 'c', "--categorical", NULL) ||
+	    role_list(f, o->numeric, 'n', "--numeric", NULL))
+		return -1;
+	f->nslots = 0;
+	for (int i = 0; i < n; i++)
+		if (f->col[i].role == R_SOURCE)
+			f->col[i].slot = f->nslots++;
+	if (f->nslots == 0)
+		return pt_fail(f->e, PT_EUSAGE, "", "no feature columns left");
+	if (apply_missing_for(f) != 0)
+		return -1;
+	if (o->vocab != NULL && names_split(&f->vocab_given, o->vocab, f->e) != 0)
+		return -1;
+	f->s.stride = 1 + (size_t)f->nslots;
+	f->s.limit = o->sample;
+	f->s.cap = 2 * o->sample;
+	f->s.threshold = UINT64_MAX;
+	f->s.rows = malloc(f->s.cap * f->s.stride * sizeof(double));
+	if (f->s.rows == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "",
+		    "out of memory for a sample of %llu rows",
+		    (unsigned long long)o->sample);
+	return 0;
+}
+
+/* The row hash: of the key when there is one, else of the canonical row. */
+static uint64_t
+row_hash(const pt_csvrec *r, int key)
+{
+	if (key >= 0)
+		return pt_hash64(r->field[key], r->len[key], 0);
+	return pt_hash64(r->canon, r->canonlen, 0);
+}
+
+/* What a row is for: -1 error, 0 skip (test row or dropped), 1 train. */
+static int
+fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
+    const char *file, uint64_t *h)
+{
+	const pt_fit_opts *o = f->o;
+	double sv = NAN;
+	char w[512];
+
+	*h = row_hash(r, f->key);
+	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
+		int c = f->splitcol;
+		if (pt_parse_f64(r->field[c], r->len[c], &sv) != 0)
+			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
+			    f->header.v[c]), "split column value '%.40s' is not a "
+			    "finite number", r->field[c]);
+	}
+	if (!pt_manifest_is_train(shape, *h, sv))
+		return 0;
+	if (f->treatment >= 0) {
+		int c = f->treatment, oc = f->outcome;
+		double y;
+		int rc;
+		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
+		    is_missing_token(&f->tokens, r->field[oc], r->len[oc])) {
+			if (o->drop_missing) {
+				f->dropped_rows++;
+				return 0;
+			}
+			c = is_missing_token(&f->tokens, r->field[c], r->len[c]) ? c : oc;
+			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
+			    f->header.v[c]), "missing %s (use --drop-missing to drop "
+			    "such rows)", c == f->treatment ? "treatment" : "outcome");
+		}
+		rc = pt_parse_f64(r->field[oc], r->len[oc], &y);
+		if (rc != 0)
+			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
+			    f->header.v[oc]), "outcome '%.40s' is not a finite number",
+			    r->field[oc]);
+	}
+	for (int k = 0; k < f->rewards.n; k++) {
+		int c = names_find(&f->header, f->rewards.v[k]);
+		double y;
+		if (pt_parse_f64(r->field[c], r->len[c], &y) != 0)
+			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
+			    f->header.v[c]), "reward '%.40s' is not a finite number",
+			    r->field[c]);
+	}
+	return 1;
+}
+
+static int
+fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
+{
+	char w[512];
+
+	f->train_rows++;
+	if (f->treatment >= 0) {
+		int c = f->treatment;
+		if (f->vocab_given.n > 0) {
+			int ok = 0;
+			for (int i = 0; i < f->vocab_given.n && !ok; i++)
+				ok = strlen(f->vocab_given.v[i]) == r->len[c] &&
+				    memcmp(f->vocab_given.v[i], r->field[c], r->len[c]) == 0;
+			if (!ok)
+				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
+				    r->line, f->header.v[c]), "treatment '%.60s' is not "
+				    "in --vocabulary", r->field[c]);
+		} else if (smap_add(&f->vocab, r->field[c], r->len[c], 0) < 0) {
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		}
+	}
+	for (int c = 0; c < f->header.n; c++) {
+		colstat *cs = &f->col[c];
+		const char *s = r->field[c];
+		size_t n = r->len[c];
+		double v = NAN;
+		int rc;
+
+		if (cs->role != R_SOURCE)
+			continue;
+		if (is_missing_token(&f->tokens, s, n)) {
+			if (cs->nmissing++ == 0)
+				cs->first_missing_line = r->line;
+			f->vals[cs->slot] = NAN;
+			continue;
+		}
+		rc = pt_parse_f64(s, n, &v);
+		if (rc == 1 && f->o->nonfinite_missing) {
+			if (cs->nmissing++ == 0)
+				cs->first_missing_line = r->line;
+			v = NAN;
+		} else if (rc != 0) {
+			if (cs->numeric_ok) {
+				cs->numeric_ok = 0;
+				cs->first_text_line = r->line;
+				snprintf(cs->first_text, sizeof cs->first_text, "%.40s", s);
+			}
+			if (cs->force == 'n')
+				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
+				    r->line, f->header.v[c]), rc == 1 ? "'%.40s' is not "
+				    "a finite number (inf and nan are not allowed; see "
+				    "--nonfinite)" : "'%.40s' is not a number", s);
+			v = NAN;
+		} else if (f->o->bins == 0 && !cs->distinct_over) {
+			if (dset_add(&cs->distinct, v) != 0)
+				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+			if (cs->distinct.n > (size_t)f->o->max_all)
+				cs->distinct_over = 1;
+		}
+		f->vals[cs->slot] = v;
+		if (!cs->levels_over) {
+			if (smap_add(&cs->levels, s, n, 0) < 0)
+				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+			if (cs->levels.n > (size_t)f->o->max_levels) {
+				cs->levels_over = 1;
+				smap_free(&cs->levels);
+			}
+		}
+	}
+	return sample_add(&f->s, pt_splitmix64(h ^ 0x53414d504c45ULL), f->vals,
+	    f->nslots);
+}
+
+/* Copies stdin to an unlinked temporary file so it can be read twice. */
+static int
+spool_stdin(pt_err *e)
+{
+	char path[] = "/tmp/policy-prep.XXXXXX";
+	char buf[1 << 16];
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return pt_fail(e, PT_EIO, "", "cannot create a temporary file: %s",
+		    strerror(errno));
+	unlink(path);
+	for (;;) {
+		ssize_t k = read(0, buf, sizeof buf);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			close(fd);
+			return pt_fail(e, PT_EIO, "<stdin>", "%s", strerror(errno));
+		}
+		if (k == 0)
+			break;
+		for (ssize_t off = 0; off < k;) {
+			ssize_t w = write(fd, buf + off, (size_t)(k - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				close(fd);
+				return pt_fail(e, PT_EIO, "", "temporary file: %s",
+				    strerror(errno));
+			}
+			off += w;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return pt_fail(e, PT_EIO, "", "temporary file: %s", strerror(errno));
+	}
+	return fd;
+}
+
+typedef int (*row_fn)(fit *f, pt_manifest *shape, const pt_csvrec *r,
+    const char *file);
+
+static int
+pass1_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
+{
+	uint64_t h;
+	int rc = fit_classify(f, shape, r, file, &h);
+
+	return rc <= 0 ? rc : fit_row(f, r, file, h);
+}
+
+/* Reads every input once, calling fn for each record after the header. */
+static int
+fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
+    const int *fds, row_fn fn)
+{
+	uint64_t rows = 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *name = strcmp(paths[i], "-") == 0 ? "<stdin>" : paths[i];
+		pt_csv *c;
+		pt_csvrec r;
+		int rc, first = 1;
+		char w[512];
+
+		if (lseek(fds[i], 0, SEEK_SET) != 0)
+			return pt_fail(f->e, PT_EIO, name, "cannot rewind: %s",
+			    strerror(errno));
+		if ((c = pt_csv_open(fds[i], name, f->e)) == NULL)
+			return -1;
+		while ((rc = pt_csv_next(c, &r, f->e)) == 1) {
+			if (first) {
+				first = 0;
+				if (f->header.n == 0) {
+					for (size_t k = 0; k < r.nfields; k++) {
+						names one;
+						if (names_split(&one, "", f->e) != 0)
+							break;
+						free(one.v[0]);
+						one.v[0] = pt_strndup(r.field[k], r.len[k]);
+						if (one.v[0] == NULL) {
+							names_free(&one);
+							break;
+						}
+						char **nv = realloc(f->header.v,
+						    sizeof *nv * (k + 1));
+						if (nv == NULL) {
+							names_free(&one);
+							break;
+						}
+						f->header.v = nv;
+						f->header.v[k] = one.v[0];
+						f->header.n = (int)k + 1;
+						free(one.v);
+					}
+					if (f->header.n != (int)r.nfields) {
+						rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+						break;
+					}
+					for (int a = 0; a < f->header.n; a++)
+						for (int b = a + 1; b < f->header.n; b++)
+							if (strcmp(f->header.v[a], f->header.v[b]) == 0) {
+								rc = pt_fail(f->e, PT_EFORMAT,
+								    loc(w, sizeof w, name, r.line, NULL),
+								    "column '%s' appears twice in the "
+								    "header", f->header.v[a]);
+								goto out;
+							}
+					if (fit_roles(f) != 0) {
+						rc = -1;
+						break;
+					}
+				} else {
+					int same = (int)r.nfields == f->header.n;
+					for (int k = 0; same && k < f->header.n; k++)
+						same = strcmp(r.field[k], f->header.v[k]) == 0;
+					if (!same) {
+						rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w,
+						    name, r.line, NULL), "header differs from "
+						    "the first input's header");
+						break;
+					}
+				}
+				continue;
+			}
+			if ((int)r.nfields != f->header.n) {
+				rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w, name, r.line,
+				    NULL), "%zu fields, the header has %d", r.nfields,
+				    f->header.n);
+				break;
+			}
+			if (fn(f, shape, &r, name) != 0) {
+				rc = -1;
+				break;
+			}
+			if (f->o->progress && (++rows & 0xffff) == 0)
+				f->o->progress(rows, 0);
+		}
+out:
+		if (rc == 0 && first)
+			rc = pt_fail(f->e, PT_EEMPTY, name, "empty input: no header");
+		pt_csv_close(c);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Quantile boundaries from sorted values v[0..n): the type-1 quantiles
+ * j/bins (the smallest value with at least j*n/bins values at or below),
+ * without duplicates and without the maximum (a split there sends every
+ * row left).  bins == 0: every distinct value. */
+static int
+boundaries(const double *v, size_t n, int bins, double **out, int *nout)
+{
+	double *b = malloc(sizeof *b * (bins > 0 ? (size_t)bins : n + 1));
+	int k = 0;
+
+	if (b == NULL)
+		return -1;
+	if (n > 0 && bins > 0) {
+		for (int j = 1; j < bins; j++) {
+			/* ceil(j*n/bins) - 1 in integers */
+			size_t idx = (size_t)(((unsigned __int128)j * n + (unsigned)bins - 1) /
+			    (unsigned)bins) - 1;
+			double t = v[idx] + 0.0; /* -0 reads as 0: one spelling */
+			if (t < v[n - 1] && (k == 0 || t > b[k - 1]))
+				b[k++] = t;
+		}
+	} else if (n > 0) {
+		for (size_t i = 0; i < n; i++) {
+			double t = v[i] + 0.0;
+			if (t < v[n - 1] && (k == 0 || t > b[k - 1]))
+				b[k++] = t;
+		}
+	}
+	*out = b;
+	*nout = k;
+	return 0;
+}
+
+static int
+build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
+    const int *fds);
+
+pt_manifest *
+pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
+    pt_err *e)
+{
+	fit f;
+	pt_manifest *m = NULL, *shape = NULL;
+	int *fds = calloc((size_t)ninputs + 1, sizeof *fds);
+	static const char *const defpaths[] = { "-" };
+	int ok = 0;
+
+	memset(&f, 0, sizeof f);
+	f.o = o;
+	f.e = e;
+	f.treatment = f.outcome = f.key = f.splitcol = -1;
+	if (ninputs == 0) {
+		ninputs = 1;
+		paths = defpaths;
+	}
+	if (fds == NULL || (fds = realloc(fds, sizeof *fds * (size_t)ninputs)) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < ninputs; i++)
+		fds[i] = -1;
+	if (o->bins < 0 || o->bins == 1 || o->bins > 65536) {
+		pt_fail(e, PT_EUSAGE, "--bins", "bins must be 2..65536 or all");
+		goto out;
+	}
+	if (o->sample < 16) {
+		pt_fail(e, PT_EUSAGE, "--sample", "the sample must hold at least 16 rows");
+		goto out;
+	}
+	if (names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
+	    ",NA,NaN,null", e) != 0)
+		goto out;
+	for (int i = 0; i < ninputs; i++) {
+		if (strcmp(paths[i], "-") == 0)
+			fds[i] = spool_stdin(e);
+		else if ((fds[i] = open(paths[i], O_RDONLY)) < 0)
+			pt_fail(e, PT_EIO, paths[i], "%s", strerror(errno));
+		if (fds[i] < 0)
+			goto out;
+	}
+	/* The split rule is needed to classify rows as they are read. */
+	shape = pt_manifest_new();
+	if (shape == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto out;
+	}
+	shape->split = o->split;
+	shape->train_fraction = o->train_fraction;
+	shape->seed = o->seed;
+	shape->until = o->until;
+	if (o->split == PT_SPLIT_HASH &&
+	    !(o->train_fraction > 0 && o->train_fraction <= 1)) {
+		pt_fail(e, PT_EUSAGE, "--train-fraction", "must be in (0, 1]");
+		goto out;
+	}
+	if (fit_pass(&f, shape, ninputs, paths, fds, pass1_row) != 0)
+		goto out;
+	if (f.train_rows == 0) {
+		pt_fail(e, PT_EEMPTY, ninputs == 1 && strcmp(paths[0], "-") ?
+		    paths[0] : "", "no training rows to fit on");
+		goto out;
+	}
+	m = pt_manifest_new();
+	if (m == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if (build_manifest(&f, m, ninputs, paths, fds) != 0)
+		goto out;
+	ok = 1;
+out:
+	for (int i = 0; i < ninputs; i++)
+		if (fds[i] > 0)
+			close(fds[i]);
+	free(fds);
+	pt_manifest_free(shape);
+	if (f.col != NULL)
+		for (int c = 0; c < f.header.n; c++) {
+			smap_free(&f.col[c].levels);
+			free(f.col[c].distinct.bits);
+			free(f.col[c].constant);
+		}
+	free(f.col);
+	free(f.feat_of_slot);
+	names_free(&f.header);
+	names_free(&f.rewards);
+	names_free(&f.tokens);
+	names_free(&f.vocab_given);
+	smap_free(&f.vocab);
+	free(f.s.rows);
+	free(f.vals);
+	if (!ok) {
+		pt_manifest_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static char **
+copy_strs(char *const *v, int n)
+{
+	char **c = calloc((size_t)n + 1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if ((c[i] = pt_strdup(v[i])) == NULL) {
+			while (i-- > 0)
+				free(c[i]);
+			free(c);
+			return NULL;
+		}
+	return c;
+}
+
+/* Pass 2 (only when the sample could not hold every training row): bin
+ * counts of numeric features over all training rows. */
+static int
+pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
+{
+	uint64_t h;
+	int rc = fit_classify(f, shape, r, file, &h);
+
+	if (rc <= 0)
+		return rc;
+	for (int c = 0; c < f->header.n; c++) {
+		const colstat *cs = &f->col[c];
+		int fi;
+		double v;
+		pt_feature *ft;
+		const pt_source *src;
+
+		if (cs->role != R_SOURCE || (fi = f->feat_of_slot[cs->slot]) < 0)
+			continue;
+		ft = &f->m->features[fi];
+		src = &f->m->sources[ft->source];
+		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
+		    pt_parse_f64(r->field[c], r->len[c], &v) != 0)
+			v = src->missing == PT_MISS_KEEP ? NAN : src->impute;
+		ft->counts[pt_feature_bin(ft, v)]++;
+	}
+	return 0;
+}
+
+static int
+cmp_dbl_ptr(const void *a, const void *b)
+{
+	return cmp_f64(a, b);
+}
+
+/* The sample's non-missing values of one slot, sorted. */
+static double *
+slot_values(const fit *f, int slot, size_t *n)
+{
+	double *v = malloc((f->s.n + 1) * sizeof *v);
+	size_t k = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < f->s.n; i++) {
+		double x = f->s.rows[i * f->s.stride + 1 + (size_t)slot];
+		if (!isnan(x))
+			v[k++] = x;
+	}
+	qsort(v, k, sizeof *v, cmp_dbl_ptr);
+	*n = k;
+	return v;
+}
+
+static int
+build_source(fit *f, pt_manifest *m, int c, pt_source *s)
+{
+	colstat *cs = &f->col[c];
+	const char *name = f->header.v[c];
+	int categorical;
+	char w[512];
+
+	s->column = c;
+	if ((s->name = pt_strdup(name)) == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	categorical = cs->force == 'c' || (cs->force != 'n' && !cs->numeric_ok);
+	s->kind = categorical ? PT_SRC_CATEGORICAL : PT_SRC_NUMERIC;
+	s->missing = cs->missing;
+	if (!cs->has_missing_for) {
+		/* The default policy, read as "the central value" per kind. */
+		if (categorical && s->missing == PT_MISS_MEDIAN)
+			s->missing = PT_MISS_MODE;
+		if (!categorical && s->missing == PT_MISS_MODE)
+			s->missing = PT_MISS_MEDIAN;
+	} else if ((categorical && s->missing == PT_MISS_MEDIAN) ||
+	    (!categorical && s->missing == PT_MISS_MODE)) {
+		return pt_fail(f->e, PT_EUSAGE, "--missing-for", "'%s' is %s: "
+		    "use %s", name, categorical ? "categorical" : "numeric",
+		    categorical ? "mode" : "median");
+	}
+	if (s->missing == PT_MISS_REJECT && cs->nmissing > 0)
+		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, "input",
+		    cs->first_missing_line, name), "missing value, and the policy "
+		    "for '%s' is reject (%llu missing)", name,
+		    (unsigned long long)cs->nmissing);
+	s->unknown_missing = f->o->unknown_missing;
+	if (categorical) {
+		uint64_t best = 0;
+		if (cs->levels_over)
+			return pt_fail(f->e, PT_ELIMIT, name, "more than %d distinct "
+			    "values for a categorical column (first text value '%s' "
+			    "on line %llu); exclude it, force it --numeric, or raise "
+			    "--max-levels", f->o->max_levels, cs->first_text,
+			    (unsigned long long)cs->first_text_line);
+		if (cs->levels.n == 0)
+			return pt_fail(f->e, PT_EVALUE, name,
+			    "no values in the training rows: exclude the column");
+		s->nlevels = (int)cs->levels.n;
+		if ((s->levels = smap_sorted(&cs->levels)) == NULL)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		s->impute_level = 0;
+		for (int k = 0; k < s->nlevels; k++) {
+			long slot = smap_find(&cs->levels, s->levels[k],
+			    strlen(s->levels[k]));
+			if (cs->levels.count[slot] > best) {
+				best = cs->levels.count[slot];
+				if (s->missing == PT_MISS_MODE)
+					s->impute_level = k;
+			}
+		}
+		if (s->missing == PT_MISS_CONSTANT) {
+			s->impute_level = -1;
+			for (int k = 0; k < s->nlevels; k++)
+				if (strcmp(s->levels[k], cs->constant) == 0)
+					s->impute_level = k;
+			if (s->impute_level < 0)
+				return pt_fail(f->e, PT_EUSAGE, "--missing-for",
+				    "'%s' is not a level of '%s'", cs->constant, name);
+		}
+	} else if (s->missing == PT_MISS_CONSTANT) {
+		if (pt_parse_f64(cs->constant, strlen(cs->constant), &s->impute) != 0)
+			return pt_fail(f->e, PT_EUSAGE, "--missing-for",
+			    "constant '%s' for '%s' is not a finite number",
+			    cs->constant, name);
+		s->impute += 0.0;
+	}
+	(void)m;
+	return 0;
+}
+
+/* Features of a numeric source: boundaries, the median, counts when the
+ * sample holds every training row. */
+static int
+build_numeric(fit *f, pt_manifest *m, int c, int si)
+{
+	colstat *cs = &f->col[c];
+	pt_source *s = &m->sources[si];
+	pt_feature *ft = &m->features[m->nfeatures];
+	size_t n;
+	double *v = slot_values(f, cs->slot, &n);
+
+	if (v == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	ft->source = si;
+	ft->level = -1;
+	if ((ft->name = pt_strdup(s->name)) == NULL) {
+		free(v);
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	}
+	m->nfeatures++;
+	if (s->missing == PT_MISS_MEDIAN) {
+		if (n == 0) {
+			free(v);
+			return pt_fail(f->e, PT_EVALUE, s->name,
+			    "no values to take a median of");
+		}
+		s->impute = v[(n + 1) / 2 - 1] + 0.0; /* the lower median */
+	}
+	if (f->o->bins == 0) {
+		/* Every distinct training value: from the exact distinct set. */
+		dset *d = &cs->distinct;
+		size_t k = 0;
+		if (cs->distinct_over) {
+			free(v);
+			return pt_fail(f->e, PT_ELIMIT, s->name, "more than %d "
+			    "distinct values: --bins all is limited to %d per feature "
+			    "(use --bins N, or raise --max-all)", f->o->max_all,
+			    f->o->max_all);
+		}
+		free(v);
+		v = malloc((d->n + 1) * sizeof *v);
+		if (v == NULL)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		if (d->has_zero)
+			v[k++] = 0.0;
+		for (size_t i = 0; i < d->cap; i++)
+			if (d->bits[i] != 0)
+				memcpy(&v[k++], &d->bits[i], 8);
+		qsort(v, k, sizeof *v, cmp_dbl_ptr);
+		n = k;
+	}
+	if (boundaries(v, n, f->o->bins, &ft->bounds, &ft->nbounds) != 0) {
+		free(v);
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	}
+	free(v);
+	ft->counts = calloc((size_t)ft->nbounds + 2, sizeof *ft->counts);
+	if (ft->counts == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	f->feat_of_slot[cs->slot] = m->nfeatures - 1;
+	if (!f->s.overflowed) {
+		for (size_t i = 0; i < f->s.n; i++) {
+			double x = f->s.rows[i * f->s.stride + 1 + (size_t)cs->slot];
+			if (isnan(x) && s->missing != PT_MISS_KEEP)
+				x = s->impute;
+			ft->counts[pt_feature_bin(ft, x)]++;
+		}
+	}
+	return 0;
+}
+
+/* One 0/1 feature per level: x <= 0 goes left. */
+static int
+build_onehot(fit *f, pt_manifest *m, int c, int si)
+{
+	colstat *cs = &f->col[c];
+	pt_source *s = &m->sources[si];
+
+	for (int k = 0; k < s->nlevels; k++) {
+		pt_feature *ft = &m->features[m->nfeatures];
+		size_t len = strlen(s->name) + strlen(s->levels[k]) + 2;
+		long slot = smap_find(&cs->levels, s->levels[k], strlen(s->levels[k]));
+		uint64_t ones = cs->levels.count[slot], miss = cs->nmissing;
+
+		ft->source = si;
+		ft->level = k;
+		ft->name = malloc(len);
+		ft->bounds = malloc(sizeof *ft->bounds);
+		ft->counts = calloc(3, sizeof *ft->counts);
+		m->nfeatures++;
+		if (!ft->name || !ft->bounds || !ft->counts)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		snprintf(ft->name, len, "%s=%s", s->name, s->levels[k]);
+		ft->nbounds = 1;
+		ft->bounds[0] = 0.0;
+		if (s->missing != PT_MISS_KEEP) {
+			if (s->impute_level == k)
+				ones += miss;
+			miss = 0;
+		}
+		ft->counts[1] = ones;
+		ft->counts[2] = miss;
+		ft->counts[0] = f->train_rows - ones - miss;
+	}
+	return 0;
+}
+
+static int
+build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
+    const int *fds)
+{
+	const pt_fit_opts *o = f->o;
+	int nsrc = 0, nfeat = 0;
+
+	f->m = m;
+	m->ncolumns = f->header.n;
+	if ((m->columns = copy_strs(f->header.v, f->header.n)) == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	m->treatment = f->treatment;
+	m->outcome = f->outcome;
+	m->key = f->key;
+	m->nrewards = f->rewards.n;
+	m->rewards = calloc((size_t)m->nrewards + 1, sizeof *m->rewards);
+	if (m->rewards == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < m->nrewards; i++)
+		m->rewards[i] = names_find(&f->header, f->rewards.v[i]);
+	if (m->nrewards > 0) {
+		m->nvocab = f->rewards.n;
+		m->vocab = copy_strs(f->rewards.v, f->rewards.n);
+	} else if (f->vocab_given.n > 0) {
+		m->nvocab = f->vocab_given.n;
+		m->vocab = copy_strs(f->vocab_given.v, f->vocab_given.n);
+	} else {
+		m->nvocab = (int)f->vocab.n;
+		m->vocab = smap_sorted(&f->vocab);
+	}
+	if (m->vocab == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < m->nvocab; i++)
+		for (int j = i + 1; j < m->nvocab; j++)
+			if (strcmp(m->vocab[i], m->vocab[j]) == 0)
+				return pt_fail(f->e, PT_EUSAGE, "--vocabulary",
+				    "label '%s' appears twice", m->vocab[i]);
+	m->control = 0;
+	if (o->control != NULL && (m->control = pt_manifest_vocab(m, o->control)) < 0)
+		return pt_fail(f->e, PT_EUSAGE, "--control", "'%s' is not a treatment "
+		    "label of the training rows", o->control);
+	m->drop_missing = o->drop_missing;
+	m->nmissing_tokens = f->tokens.n;
+	if ((m->missing_tokens = copy_strs(f->tokens.v, f->tokens.n)) == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	m->nonfinite_missing = o->nonfinite_missing;
+	m->split = o->split;
+	m->train_fraction = o->train_fraction;
+	m->seed = o->seed;
+	m->split_column = f->splitcol;
+	m->until = o->until;
+	m->bins = o->bins;
+	m->sample = o->sample;
+	m->train_rows = f->train_rows;
+	m->dropped_rows = f->dropped_rows;
+
+	for (int c = 0; c < f->header.n; c++)
+		if (f->col[c].role == R_SOURCE) {
+			nsrc++;
+			nfeat += f->col[c].levels_over ? 1 : (int)f->col[c].levels.n + 1;
+		}
+	m->sources = calloc((size_t)nsrc + 1, sizeof *m->sources);
+	m->features = calloc((size_t)nfeat + 1, sizeof *m->features);
+	f->feat_of_slot = malloc(sizeof *f->feat_of_slot * ((size_t)f->nslots + 1));
+	if (!m->sources || !m->features || !f->feat_of_slot)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < f->nslots; i++)
+		f->feat_of_slot[i] = -1;
+	for (int c = 0; c < f->header.n; c++) {
+		int si;
+		if (f->col[c].role != R_SOURCE)
+			continue;
+		si = m->nsources++;
+		if (build_source(f, m, c, &m->sources[si]) != 0)
+			return -1;
+		if (m->sources[si].kind == PT_SRC_NUMERIC ?
+		    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
+			return -1;
+	}
+	if (f->s.overflowed && fit_pass(f, m, n, paths, fds, pass2_row) != 0)
+		return -1;
+	return 0;
+}
+
+void
+pt_fit_defaults(pt_fit_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->missing = PT_MISS_KEEP;
+	o->bins = 32;
+	o->sample = 262144;
+	o->max_levels = 256;
+	o->max_all = 100000;
+	o->split = PT_SPLIT_NONE;
+	o->train_fraction = 1.0;
+	o->seed = 1;
+}
+
+/* ---- apply ----------------------------------------------------------------- */
+
+pt_schema *
+pt_prep_schema(const pt_manifest *m, pt_err *e)
+{
+	pt_schema *s = pt_schema_new(m->digest);
+	int ok = s != NULL;
+
+	ok = ok && pt_schema_add(s, "_row", PT_U64, PT_ROLE_ROW, 0, NULL, e) >= 0;
+	for (int i = 0; ok && i < m->nfeatures; i++)
+		ok = pt_schema_add(s, m->features[i].name, PT_F64, PT_ROLE_FEATURE,
+		    0, NULL, e) >= 0;
+	if (m->nrewards > 0) {
+		for (int i = 0; ok && i < m->nrewards; i++)
+			ok = pt_schema_add(s, m->vocab[i], PT_F64, PT_ROLE_REWARD, 0,
+			    NULL, e) >= 0;
+	} else if (ok) {
+		ok = pt_schema_add(s, m->columns[m->treatment], PT_I32,
+		    PT_ROLE_TREATMENT, m->nvocab, m->vocab, e) >= 0 &&
+		    pt_schema_add(s, m->columns[m->outcome], PT_F64, PT_ROLE_OUTCOME,
+		    0, NULL, e) >= 0;
+	}
+	if (!ok) {
+		if (s == NULL)
+			pt_fail(e, PT_ENOMEM, "", "out of memory");
+		pt_schema_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Per source, what apply needs in its inner loop. */
+typedef struct asrc {
+	int column, kind, feat, nlevels;
+	pt_missing missing;
+	double impute;
+	int impute_level, unknown_missing;
+	smap levels; /* categorical: level -> index */
+} asrc;
+
+typedef struct apply {
+	const pt_manifest *m;
+	asrc *src;
+	names tokens;
+	int numeric_token; /* a missing token reads as a number: check first */
+	pt_err *e;
+	const char *file;
+	char where[512];
+} apply;
+
+static const char *
+aloc(apply *a, uint64_t line, int col)
+{
+	return loc(a->where, sizeof a->where, a->file, line,
+	    col >= 0 ? a->m->columns[col] : NULL);
+}
+
+static int
+apply_init(apply *a, const pt_manifest *m, pt_err *e)
+{
+	memset(a, 0, sizeof *a);
+	a->m = m;
+	a->e = e;
+	a->src = calloc((size_t)m->nsources + 1, sizeof *a->src);
+	a->tokens.n = m->nmissing_tokens;
+	a->tokens.v = m->missing_tokens;
+	if (a->src == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < m->nmissing_tokens; i++) {
+		double v;
+		if (pt_parse_f64(m->missing_tokens[i], strlen(m->missing_tokens[i]),
+		    &v) == 0)
+			a->numeric_token = 1;
+	}
+	for (int i = 0; i < m->nsources; i++) {
+		const pt_source *s = &m->sources[i];
+		asrc *d = &a->src[i];
+		d->column = s->column;
+		d->kind = s->kind;
+		d->nlevels = s->nlevels;
+		d->missing = s->missing;
+		d->impute = s->impute;
+		d->impute_level = s->impute_level;
+		d->unknown_missing = s->unknown_missing;
+		d->feat = -1;
+		for (int k = 0; k < m->nfeatures; k++)
+			if (m->features[k].source == i) {
+				d->feat = k;
+				break;
+			}
+		if (d->feat < 0)
+			return pt_fail(e, PT_EFORMAT, "", "source '%s' has no feature",
+			    s->name);
+		for (int k = 0; k < s->nlevels; k++) {
+			/* A level's feature is the one naming it (any order). */
+			int fk = -1;
+			for (int j = 0; j < m->nfeatures; j++)
+				if (m->features[j].source == i && m->features[j].level == k)
+					fk = j;
+			if (fk < 0)
+				return pt_fail(e, PT_EFORMAT, "", "level '%s' of '%s' has "
+				    "no feature", s->levels[k], s->name);
+			if (smap_add(&d->levels, s->levels[k], strlen(s->levels[k]),
+			    fk) < 0)
+				return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		}
+	}
+	return 0;
+}
+
+static void
+apply_free(apply *a)
+{
+	if (a->src != NULL)
+		for (int i = 0; i < a->m->nsources; i++)
+			smap_free(&a->src[i].levels);
+	free(a->src);
+}
+
+/* Fills row i of the feature columns from record r.  0 or -1. */
+static int
+apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
+{
+	const pt_manifest *m = a->m;
+
+	for (int k = 0; k < m->nsources; k++) {
+		const asrc *s = &a->src[k];
+		const char *f = r->field[s->column];
+		size_t n = r->len[s->column];
+		int missing = a->numeric_token && is_missing_token(&a->tokens, f, n);
+
+		if (s->kind == PT_SRC_NUMERIC) {
+			double v = NAN;
+			int rc = missing ? -1 : pt_parse_f64(f, n, &v);
+			if (rc != 0) {
+				if (!missing && !is_missing_token(&a->tokens, f, n)) {
+					if (rc == 1 && !m->nonfinite_missing)
+						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+						    s->column), "'%.40s' is not allowed: the "
+						    "manifest forbids inf and nan", f);
+					if (rc != 1)
+						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+						    s->column), "'%.40s' is not a number", f);
+				}
+				if (s->missing == PT_MISS_REJECT)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "missing value, and the manifest's "
+					    "policy is reject");
+				v = s->missing == PT_MISS_KEEP ? NAN : s->impute;
+			}
+			PT_COL_F64(b, 1 + s->feat)[i] = v;
+		} else {
+			int fk;
+			long slot;
+			double fill = 0.0;
+			if (!missing)
+				missing = is_missing_token(&a->tokens, f, n);
+			slot = missing ? -1 : smap_find(&s->levels, f, n);
+			if (slot >= 0) {
+				fk = s->levels.val[slot];
+			} else {
+				if (!missing && !s->unknown_missing)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "unknown category '%.60s' (not among "
+					    "the manifest's %d levels)", f, s->nlevels);
+				if (s->missing == PT_MISS_REJECT)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "missing value, and the manifest's "
+					    "policy is reject");
+				if (s->missing == PT_MISS_KEEP) {
+					fk = -1;
+					fill = NAN;
+				} else {
+					long is = smap_find(&s->levels,
+					    m->sources[k].levels[s->impute_level],
+					    strlen(m->sources[k].levels[s->impute_level]));
+					fk = s->levels.val[is];
+				}
+			}
+			for (int l = 0; l < s->nlevels; l++)
+				PT_COL_F64(b, 1 + s->feat + l)[i] = fill;
+			if (fk >= 0)
+				PT_COL_F64(b, 1 + fk)[i] = 1.0;
+		}
+	}
+	return 0;
+}
+
+/* Treatment, outcome or rewards of row i: 1 kept, 0 dropped, -1 error. */
+static int
+apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
+{
+	const pt_manifest *m = a->m;
+	int base = 1 + m->nfeatures;
+
+	if (m->nrewards > 0) {
+		for (int k = 0; k < m->nrewards; k++) {
+			int c = m->rewards[k];
+			if (pt_parse_f64(r->field[c], r->len[c],
+			    &PT_COL_F64(b, base + k)[i]) != 0)
+				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
+				    "reward '%.40s' is not a finite number", r->field[c]);
+		}
+		return 1;
+	} else {
+		int c = m->treatment, oc = m->outcome, code = -1;
+		const char *t = r->field[c];
+		size_t n = r->len[c];
+		int rc;
+
+		for (int k = 0; k < m->nvocab; k++)
+			if (strlen(m->vocab[k]) == n && memcmp(m->vocab[k], t, n) == 0) {
+				code = k;
+				break;
+			}
+		if (code < 0) {
+			if (is_missing_token(&a->tokens, t, n)) {
+				if (m->drop_missing)
+					return 0;
+				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
+				    "missing treatment (the manifest rejects such rows)");
+			}
+			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
+			    "unknown treatment label '%.60s' (not in the manifest's "
+			    "vocabulary of %d labels)", t, m->nvocab);
+		}
+		PT_COL_I32(b, base)[i] = code;
+		rc = pt_parse_f64(r->field[oc], r->len[oc], &PT_COL_F64(b, base + 1)[i]);
+		if (rc != 0) {
+			if (is_missing_token(&a->tokens, r->field[oc], r->len[oc])) {
+				if (m->drop_missing)
+					return 0;
+				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
+				    "missing outcome (the manifest rejects such rows)");
+			}
+			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
+			    "outcome '%.40s' is not a finite number", r->field[oc]);
+		}
+		return 1;
+	}
+}
+
+int
+pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
+    pt_subset subset, pt_writer *w, pt_batch *b, pt_apply_stats *st,
+    pt_progress_fn progress, pt_err *e)
+{
+	apply a;
+	pt_csv *c;
+	pt_csvrec r;
+	int rc, first = header, any = 0;
+
+	if (apply_init(&a, m, e) != 0) {
+		apply_free(&a);
+		return -1;
+	}
+	a.file = name;
+	if ((c = pt_csv_open(fd, name, e)) == NULL) {
+		apply_free(&a);
+		return -1;
+	}
+	while ((rc = pt_csv_next(c, &r, e)) == 1) {
+		size_t i = b->nrows;
+		uint64_t h;
+		int kept;
+
+		any = 1;
+		if (first) {
+			first = 0;
+			for (int k = 0; k < m->ncolumns; k++)
+				if ((size_t)k >= r.nfields || strcmp(r.field[k],
+				    m->columns[k]) != 0) {
+					rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
+					    "header does not match the manifest: column %d "
+					    "is '%.40s', the manifest says '%s'", k + 1,
+					    (size_t)k < r.nfields ? r.field[k] : "(none)",
+					    m->columns[k]);
+					goto out;
+				}
+			if ((int)r.nfields != m->ncolumns) {
+				rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
+				    "header does not match the manifest: %zu columns, "
+				    "the manifest has %d", r.nfields, m->ncolumns);
+				goto out;
+			}
+			continue;
+		}
+		if ((int)r.nfields != m->ncolumns) {
+			rc = pt_fail(e, PT_EFORMAT, aloc(&a, r.line, -1), "%zu fields, "
+			    "the manifest has %d columns", r.nfields, m->ncolumns);
+			goto out;
+		}
+		st->rows_in++;
+		h = m->key >= 0 ? pt_hash64(r.field[m->key], r.len[m->key], 0) :
+		    pt_hash64(r.canon, r.canonlen, 0);
+		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
+			double sv = NAN;
+			if (m->split == PT_SPLIT_COLUMN &&
+			    pt_parse_f64(r.field[m->split_column],
+			    r.len[m->split_column], &sv) != 0) {
+				rc = pt_fail(e, PT_EVALUE, aloc(&a, r.line,
+				    m->split_column), "split column value '%.40s' is not a "
+				    "finite number", r.field[m->split_column]);
+				goto out;
+			}
+			if (pt_manifest_is_train(m, h, sv) != (subset == PT_SUBSET_TRAIN))
+				continue;
+		}
+		PT_COL_U64(b, 0)[i] = h;
+		if ((kept = apply_roles(&a, &r, b, i)) < 0 ||
+		    apply_features(&a, &r, b, i) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (!kept) {
+			st->dropped++;
+			continue;
+		}
+		st->rows_out++;
+		if (++b->nrows == b->cap) {
+			if (pt_writer_write(w, b, e) != 0) {
+				rc = -1;
+				goto out;
+			}
+			b->nrows = 0;
+			if (progress)
+				progress(st->rows_in, st->bytes + pt_csv_bytes(c));
+		}
+	}
+	if (rc == 0 && !any)
+		rc = pt_fail(e, PT_EEMPTY, name, "empty input");
+out:
+	st->bytes += pt_csv_bytes(c);
+	pt_csv_close(c);
+	apply_free(&a);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- cat --------------------------------------------------------------------- */
+
+typedef struct obuf {
+	char *p;
+	size_t n, cap;
+	int fd;
+	const char *name;
+} obuf;
+
+static int
+ob_flush(obuf *o, pt_err *e)
+{
+	size_t off = 0;
+
+	while (off < o->n) {
+		ssize_t k = write(o->fd, o->p + off, o->n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
+		off += (size_t)k;
+	}
+	o->n = 0;
+	return 0;
+}
+
+static void
+ob_text(obuf *o, const char *s, size_t n, int tsv)
+{
+	int quote = 0;
+
+	if (!tsv)
+		for (size_t i = 0; i < n && !quote; i++)
+			quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (o->n + 2 * n + 4 > o->cap)
+		return; /* the caller guarantees room; see pt_prep_cat */
+	if (quote)
+		o->p[o->n++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (quote && ch == '"')
+			o->p[o->n++] = '"';
+		if (tsv && (ch == '\t' || ch == '\n' || ch == '\r'))
+			ch = ' ';
+		o->p[o->n++] = ch;
+	}
+	if (quote)
+		o->p[o->n++] = '"';
+}
+
+int
+pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
+    int *wrote_header, pt_err *e)
+{
+	const pt_schema *s = pt_reader_schema(r);
+	const pt_batch *b;
+	int *sel = malloc(sizeof *sel * ((size_t)s->ncols + 1)), nsel = 0, rc;
+	size_t rowmax = 64;
+	obuf ob = { 0 };
+	char sep = o->tsv ? '\t' : ',';
+
+	if (sel == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	if (o->columns != NULL) {
+		names l;
+		if (names_split(&l, o->columns, e) != 0) {
+			free(sel);
+			return -1;
+		}
+		sel = realloc(sel, sizeof *sel * ((size_t)l.n + 1));
+		for (int i = 0; sel != NULL && i < l.n; i++) {
+			int j = pt_schema_find(s, l.v[i]);
+			if (j < 0) {
+				pt_fail(e, PT_EUSAGE, "--columns", "no column '%s' in the "
+				    "frames", l.v[i]);
+				names_free(&l);
+				free(sel);
+				return -1;
+			}
+			sel[nsel++] = j;
+		}
+		names_free(&l);
+		if (sel == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	} else {
+		for (int j = 0; j < s->ncols; j++)
+			sel[nsel++] = j;
+	}
+	/* The longest a row can be: numbers take at most 24 bytes. */
+	for (int k = 0; k < nsel; k++) {
+		const pt_colspec *cs = &s->cols[sel[k]];
+		size_t w = 26;
+		for (int l = 0; l < cs->nlevels; l++)
+			if (2 * strlen(cs->levels[l]) + 4 > w)
+				w = 2 * strlen(cs->levels[l]) + 4;
+		rowmax += w;
+	}
+	for (int k = 0; k < nsel; k++)
+		rowmax += 2 * strlen(s->cols[sel[k]].name) + 4;
+	ob.cap = rowmax + (1 << 20);
+	ob.p = malloc(ob.cap);
+	ob.fd = fd;
+	ob.name = outname;
+	if (ob.p == NULL) {
+		free(sel);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	if (o->header && !*wrote_header) {
+		for (int k = 0; k < nsel; k++) {
+			if (k)
+				ob.p[ob.n++] = sep;
+			ob_text(&ob, s->cols[sel[k]].name, strlen(s->cols[sel[k]].name),
+			    o->tsv);
+		}
+		ob.p[ob.n++] = '\n';
+		*wrote_header = 1;
+	}
+	while ((rc = pt_reader_next(r, &b, e)) == 1) {
+		for (size_t i = 0; i < b->nrows; i++) {
+			for (int k = 0; k < nsel; k++) {
+				int j = sel[k];
+				const pt_colspec *cs = &s->cols[j];
+				if (k)
+					ob.p[ob.n++] = sep;
+				if (cs->type == PT_F64) {
+					double v = PT_COL_F64(b, j)[i];
+					if (isnan(v)) {
+						memcpy(ob.p + ob.n, "NA", 2);
+						ob.n += 2;
+					} else {
+						ob.n += (size_t)pt_fmt_f64(ob.p + ob.n, v);
+					}
+				} else if (cs->type == PT_U64) {
+					ob.n += (size_t)sprintf(ob.p + ob.n, "%llu",
+					    (unsigned long long)PT_COL_U64(b, j)[i]);
+				} else {
+					int32_t v = PT_COL_I32(b, j)[i];
+					if (v >= 0 && v < cs->nlevels)
+						ob_text(&ob, cs->levels[v], strlen(cs->levels[v]),
+						    o->tsv);
+					else if (v < 0 && cs->nlevels > 0) {
+						memcpy(ob.p + ob.n, "NA", 2);
+						ob.n += 2;
+					} else
+						ob.n += (size_t)sprintf(ob.p + ob.n, "%d", (int)v);
+				}
+			}
+			ob.p[ob.n++] = '\n';
+			if (ob.n + rowmax > ob.cap && ob_flush(&ob, e) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && ob_flush(&ob, e) != 0)
+		rc = -1;
+	free(ob.p);
+	free(sel);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- repartition -------------------------------------------------------------- */
+
+struct pt_parter {
+	const pt_schema *s;
+	int n, rowcol;
+	pt_partmode mode;
+	uint64_t rng[2], counter;
+	pt_writer **w;
+	pt_batch **b;
+	pt_batch *tmp;
+	size_t *perm;
+};
+
+static uint64_t
+rng_next(uint64_t s[2])
+{
+	/* xorshift128+: fast, and fixed here, so results are the same
+	 * everywhere. */
+	uint64_t x = s[0], y = s[1];
+
+	s[0] = y;
+	x ^= x << 23;
+	s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+	return s[1] + y;
+}
+
+pt_parter *
+pt_parter_new(const pt_schema *s, int n, pt_partmode mode, uint64_t seed,
+    pt_writer **w, pt_err *e)
+{
+	pt_parter *p = calloc(1, sizeof *p);
+	size_t cap;
+
+	if (p == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	/* Keep the buffers of all partitions near 64 MB together. */
+	cap = (size_t)(64u << 20) / ((size_t)n * 8 * (size_t)s->ncols + 1);
+	if (cap > PT_FRAME_ROWS)
+		cap = PT_FRAME_ROWS;
+	if (cap < 1024)
+		cap = 1024;
+	p->s = s;
+	p->n = n;
+	p->mode = mode;
+	p->w = w;
+	p->rowcol = pt_schema_find_role(s, PT_ROLE_ROW, 0);
+	p->rng[0] = pt_splitmix64(seed);
+	p->rng[1] = pt_splitmix64(seed ^ 0xdeadbeefULL) | 1;
+	p->b = calloc((size_t)n, sizeof *p->b);
+	p->tmp = pt_batch_new(s, cap);
+	p->perm = malloc(sizeof *p->perm * cap);
+	if (p->b == NULL || p->tmp == NULL || p->perm == NULL)
+		goto oom;
+	for (int i = 0; i < n; i++)
+		if ((p->b[i] = pt_batch_new(s, cap)) == NULL)
+			goto oom;
+	if (mode == PT_PART_HASH && p->rowcol < 0) {
+		pt_fail(e, PT_EMISMATCH, "", "the frames have no row hash column to "
+		    "partition by (use --round-robin)");
+		pt_parter_free(p);
+		return NULL;
+	}
+	return p;
+oom:
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+	pt_parter_free(p);
+	return NULL;
+}
+
+static size_t
+type_size(pt_type t)
+{
+	return t == PT_I32 ? 4 : 8;
+}
+
+static int
+parter_flush(pt_parter *p, int k, pt_err *e)
+{
+	pt_batch *b = p->b[k];
+
+	if (b->nrows == 0)
+		return 0;
+	if (p->mode == PT_PART_SHUFFLE) {
+		/* Shuffle rows within the frame too (Fisher-Yates). */
+		for (size_t i = 0; i < b->nrows; i++)
+			p->perm[i] = i;
+		for (size_t i = b->nrows - 1; i > 0; i--) {
+			size_t j = (size_t)(rng_next(p->rng) % (i + 1)), t = p->perm[i];
+			p->perm[i] = p->perm[j];
+			p->perm[j] = t;
+		}
+		for (int c = 0; c < p->s->ncols; c++) {
+			size_t z = type_size(p->s->cols[c].type);
+			char *src = b->col[c], *dst = p->tmp->col[c];
+			for (size_t i = 0; i < b->nrows; i++)
+				memcpy(dst + i * z, src + p->perm[i] * z, z);
+			memcpy(src, dst, b->nrows * z);
+		}
+	}
+	if (pt_writer_write(p->w[k], b, e) != 0)
+		return -1;
+	b->nrows = 0;
+	return 0;
+}
+
+int
+pt_parter_feed(pt_parter *p, const pt_batch *in, pt_err *e)
+{
+	for (size_t i = 0; i < in->nrows; i++) {
+		int k;
+		pt_batch *b;
+
+		switch (p->mode) {
+		case PT_PART_HASH:
+			k = (int)(pt_splitmix64(PT_COL_U64(in, p->rowcol)[i] ^
+			    0x7061727469ULL) % (uint64_t)p->n);
+			break;
+		case PT_PART_ROUNDROBIN:
+			k = (int)(p->counter++ % (uint64_t)p->n);
+			break;
+		default:
+			k = (int)(rng_next(p->rng) % (uint64_t)p->n);
+			break;
+		}
+		b = p->b[k];
+		for (int c = 0; c < p->s->ncols; c++) {
+			size_t z = type_size(p->s->cols[c].type);
+			memcpy((char *)b->col[c] + b->nrows * z,
+			    (const char *)in->col[c] + i * z, z);
+		}
+		if (++b->nrows == b->cap && parter_flush(p, k, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+pt_parter_finish(pt_parter *p, pt_err *e)
+{
+	for (int k = 0; k < p->n; k++)
+		if (parter_flush(p, k, e) != 0)
+			return -1;
+	return 0;
+}
+
+void
+pt_parter_free(pt_parter *p)
+{
+	if (p == NULL)
+		return;
+	if (p->b != NULL)
+		for (int i = 0; i < p->n; i++)
+			pt_batch_free(p->b[i]);
+	free(p->b);
+	pt_batch_free(p->tmp);
+	free(p->perm);
+	free(p);
+}

@@ -1,0 +1,67 @@
+#include "pt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	e->code = code;
+	snprintf(e->where, sizeof e->where, "%s", where ? where : "");
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+pt_err_clear(pt_err *e)
+{
+	if (e == NULL)
+		return;
+	e->code = PT_OK;
+	e->where[0] = '\0';
+	e->msg[0] = '\0';
+}
+
+const char *
+pt_strerror(pt_status code)
+{
+	switch (code) {
+	case PT_OK: return "success";
+	case PT_EUSAGE: return "bad usage";
+	case PT_EIO: return "input/output error";
+	case PT_ENOMEM: return "out of memory";
+	case PT_EFORMAT: return "malformed input";
+	case PT_ECORRUPT: return "corrupt or truncated data";
+	case PT_EMISMATCH: return "input does not match";
+	case PT_ELIMIT: return "over a limit";
+	case PT_EVALUE: return "value not allowed";
+	case PT_EEMPTY: return "no rows";
+	}
+	return "unknown error";
+}
+
+char *
+pt_strdup(const char *s)
+{
+	return pt_strndup(s, strlen(s));
+}
+
+char *
+pt_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}

@@ -1,0 +1,53 @@
+/*
+ * pt.h: what every part of libpolicy shares: status codes and the error
+ * record a caller reads after a failure.
+ *
+ * The library never prints and never exits.  A function that fails returns
+ * a negative value (or NULL) and fills the pt_err the caller passed in:
+ * a status code, where the trouble is ("data.csv:12: spend") and what it is.
+ * Front ends print "program: where: what".
+ */
+#ifndef PT_H
+#define PT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PT_VERSION "0.1.0"
+
+/* Status codes.  Never renumber: scripts and tests may rely on them. */
+typedef enum pt_status {
+	PT_OK = 0,
+	PT_EUSAGE = 1,    /* a bad option or argument */
+	PT_EIO = 2,       /* a read or write failed */
+	PT_ENOMEM = 3,    /* out of memory */
+	PT_EFORMAT = 4,   /* malformed input: CSV, YAML, a number */
+	PT_ECORRUPT = 5,  /* a frame fails its checksum or is truncated */
+	PT_EMISMATCH = 6, /* input made under another manifest, schema, model */
+	PT_ELIMIT = 7,    /* over a stated limit (field size, levels, bins) */
+	PT_EVALUE = 8,    /* a value the manifest does not allow (NaN, label) */
+	PT_EEMPTY = 9     /* no rows where rows are needed */
+} pt_status;
+
+typedef struct pt_err {
+	pt_status code;
+	char where[256]; /* "file:line: column", "file: frame 3 at byte 123", or "" */
+	char msg[768];   /* what is wrong, no trailing newline */
+} pt_err;
+
+/* Sets *e (if e is not NULL) and returns -1, so callers can write
+ * "return pt_fail(e, PT_EFORMAT, where, "bad %s", x);". */
+int pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Clears *e to PT_OK with empty strings. */
+void pt_err_clear(pt_err *e);
+
+/* A short constant description of a status code. */
+const char *pt_strerror(pt_status code);
+
+/* Allocation helpers that never abort: they return NULL on failure. */
+char *pt_strdup(const char *s);
+char *pt_strndup(const char *s, size_t n);
+
+#endif
