@@ -705,6 +705,15 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 	}
 	if (m->nfeatures == 0)
 		return pt_fail(r->e, PT_EFORMAT, at(r, root), "no features");
+	for (int i = 0; i < m->nsources; i++) {
+		int has = 0;
+		for (int k = 0; k < m->nfeatures && !has; k++)
+			has = m->features[k].source == i;
+		if (!has)
+			return pt_fail(r->e, PT_EFORMAT, at(r, get(r, root, "features")),
+			    "source '%s' has no feature: a feature is missing",
+			    m->sources[i].name);
+	}
 	return 0;
 }
 
@@ -847,9 +856,10 @@ pt_manifest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		    "no 'digest:' line at the end: not a complete manifest");
 		return NULL;
 	}
-	glen = strcspn(buf + dl + 8, "\r\n");
-	if (glen >= sizeof got)
-		glen = sizeof got - 1;
+	/* The buffer need not be NUL-terminated: stay within len. */
+	for (glen = 0; (size_t)dl + 8 + glen < len && glen < sizeof got - 1 &&
+	    buf[dl + 8 + glen] != '\n' && buf[dl + 8 + glen] != '\r'; glen++)
+		;
 	memcpy(got, buf + dl + 8, glen);
 	got[glen] = '\0';
 	pt_h128_hex(pt_hash128(buf, (size_t)dl, 0), want);

@@ -70,10 +70,12 @@ fe_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* One line, as every error: the hint rides on it. */
+	fprintf(stderr, "%s: ", fe_prog);
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help'.\n", fe_prog);
+	fprintf(stderr, " (see %s --help)\n", fe_prog);
 	return FE_EXIT_TROUBLE;
 }
 

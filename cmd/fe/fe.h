@@ -28,7 +28,7 @@ int fe_error(const pt_err *e);
 /* "prog: msg" on stderr; returns 2. */
 int fe_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fe_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "prog: msg\nTry 'prog --help'." on stderr; returns 2. */
+/* "prog: msg (see prog --help)" on stderr, one line; returns 2. */
 int fe_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Opens path for reading ("-" or NULL: stdin).  Returns an fd or -1. */

@@ -1,0 +1,561 @@
+/*
+ * csvin.c: CSV records from a file descriptor.
+ *
+ * Two tokenizers, one answer.  libcsv (strict) is the reference: every
+ * record that holds a double quote, a CR other than the one ending its
+ * line, or a NUL byte, or whose line is very long, goes through it.  All
+ * other lines take the fast path: find the '\n' with memchr, copy the line
+ * while looking for ',' (SSE2 when there), split the copy in place.  The
+ * line itself stays in the read buffer as the record's canonical form.
+ * For those lines libcsv would give the same fields, so the tests compare
+ * both on random documents (pt_csv_force_slow).
+ *
+ * libcsv is configured so that its defaults match RFC 4180 and the fast
+ * path:
+ * - no white space is trimmed (a space is data: " a" stays " a"), so a
+ *   space between a closing quote and a comma is a strict error;
+ * - CR and LF both end a record, and CR/LF bytes before a record starts are
+ *   ignored, so blank lines (and CRLF, and lone CRs between records) are
+ *   skipped.  We skip them ourselves before choosing a path, which also
+ *   pins each record's line number to the line of its first byte.
+ *
+ * A NUL byte in a field is rejected (PT_EFORMAT): fields are handed out as
+ * C strings, and a NUL would silently cut a label or a number short.
+ *
+ * Memory: the read buffer holds 1 MiB blocks and grows only while the fast
+ * path looks for the end of a long line, up to PT_CSV_MAX_FIELD plus one
+ * block; a longer line goes to libcsv, which is fed piece by piece, so the
+ * buffer never needs a whole record.  A record's fields are limited to
+ * PT_CSV_MAX_FIELD bytes each and CSV_MAX_RECORD bytes together.
+ */
+#include "csvin.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define BLOCK (1u << 20)                      /* read size */
+#define FAST_LINE_MAX PT_CSV_MAX_FIELD        /* longer lines go to libcsv */
+#define BUF_MAX (FAST_LINE_MAX + BLOCK)       /* read buffer limit */
+#define CSV_MAX_RECORD (4u * PT_CSV_MAX_FIELD) /* all fields of one record */
+
+enum cb_error { CB_OK, CB_FIELD, CB_RECORD, CB_NUL, CB_NOMEM };
+
+struct pt_csv {
+	int fd;
+	char *name;
+	int eof;
+	int force_slow;
+	int failed;      /* sticky: the error is kept in err */
+	pt_err err;
+
+	char *buf;       /* read buffer; unconsumed data is buf[pos..end) */
+	size_t cap, pos, end;
+	size_t scanned;  /* bytes after pos known to hold no '\n' */
+	uint64_t base;   /* input bytes before buf[0] */
+	uint64_t line;   /* line number of buf[pos] */
+
+	/* The record handed out. */
+	char **field;
+	size_t *len;
+	size_t *off;     /* slow path: field offsets in rec, which may move */
+	size_t fcap;
+	char *rec;       /* fast path: the split copy; slow: field texts */
+	size_t reccap;
+	char *canon;     /* slow path: the canonical form */
+	size_t canoncap;
+
+	/* libcsv and what its callbacks collected. */
+	struct csv_parser parser;
+	size_t nf, reclen;
+	int rec_done;
+	enum cb_error cb_err;
+};
+
+static int
+no_space(unsigned char ch)
+{
+	(void)ch;
+	return 0;
+}
+
+pt_csv *
+pt_csv_open(int fd, const char *name, pt_err *e)
+{
+	pt_csv *c = calloc(1, sizeof *c);
+
+	if (c == NULL) {
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		return NULL;
+	}
+	c->fd = fd;
+	c->line = 1;
+	c->name = pt_strdup(name ? name : "-");
+	c->cap = BLOCK;
+	c->buf = malloc(c->cap);
+	if (c->name == NULL || c->buf == NULL ||
+	    csv_init(&c->parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		free(c->buf);
+		free(c->name);
+		free(c);
+		return NULL;
+	}
+	csv_set_space_func(&c->parser, no_space);
+	/* libcsv grows its field buffer by this much: the default 128 bytes
+	 * makes a long field cost quadratic copying. */
+	csv_set_blk_size(&c->parser, 64u << 10);
+	return c;
+}
+
+void
+pt_csv_close(pt_csv *c)
+{
+	if (c == NULL)
+		return;
+	csv_free(&c->parser);
+	free(c->name);
+	free(c->buf);
+	free(c->field);
+	free(c->len);
+	free(c->off);
+	free(c->rec);
+	free(c->canon);
+	free(c);
+}
+
+const char *
+pt_csv_name(const pt_csv *c)
+{
+	return c->name;
+}
+
+uint64_t
+pt_csv_bytes(const pt_csv *c)
+{
+	return c->base + c->pos;
+}
+
+void
+pt_csv_force_slow(pt_csv *c, int on)
+{
+	c->force_slow = on;
+}
+
+/* Records the error at line (sticky: later calls return it again). */
+static int
+fail_at(pt_csv *c, pt_err *e, uint64_t line, pt_status code, const char *msg)
+{
+	char where[256];
+
+	snprintf(where, sizeof where, "%s:%llu", c->name,
+	    (unsigned long long)line);
+	pt_fail(&c->err, code, where, "%s", msg);
+	c->failed = 1;
+	if (e != NULL)
+		*e = c->err;
+	return -1;
+}
+
+static int
+grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	while (n < need)
+		n *= 2;
+	p = realloc(*(void **)pp, n * elem);
+	if (p == NULL)
+		return -1;
+	*(void **)pp = p;
+	*cap = n;
+	return 0;
+}
+
+/* Room for at least n fields in field, len and off. */
+static int
+grow_fields(pt_csv *c, size_t n)
+{
+	size_t cap = c->fcap, cap2 = c->fcap, cap3 = c->fcap;
+
+	if (grow(&c->field, &cap, n, sizeof *c->field) != 0 ||
+	    grow(&c->len, &cap2, n, sizeof *c->len) != 0 ||
+	    grow(&c->off, &cap3, n, sizeof *c->off) != 0)
+		return -1;
+	c->fcap = cap;
+	return 0;
+}
+
+/*
+ * Reads more input after buf[end], first moving the unconsumed bytes to the
+ * front and growing the buffer when it is nearly full.  Returns 1 when
+ * bytes were read, 0 at end of input, -1 on a read error.
+ */
+static int
+fill(pt_csv *c, pt_err *e)
+{
+	ssize_t n;
+
+	if (c->eof)
+		return 0;
+	if (c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->end - c->pos);
+		c->base += c->pos;
+		c->end -= c->pos;
+		c->pos = 0;
+	}
+	if (c->cap - c->end < 4096 && c->cap < BUF_MAX) {
+		size_t cap = c->cap * 2 < BUF_MAX ? c->cap * 2 : BUF_MAX;
+		char *p = realloc(c->buf, cap);
+
+		if (p == NULL)
+			return fail_at(c, e, c->line, PT_ENOMEM, "out of memory");
+		c->buf = p;
+		c->cap = cap;
+	}
+	if (c->end == c->cap) /* the callers leave room; never read 0 bytes */
+		return fail_at(c, e, c->line, PT_ELIMIT, "line too long");
+	do
+		n = read(c->fd, c->buf + c->end, c->cap - c->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "read: %s", strerror(errno));
+		return fail_at(c, e, c->line, PT_EIO, msg);
+	}
+	if (n == 0)
+		c->eof = 1;
+	c->end += (size_t)n;
+	return n > 0;
+}
+
+/* ---- the libcsv path ---- */
+
+static void
+cb_field(void *s, size_t n, void *data)
+{
+	pt_csv *c = data;
+
+	if (c->cb_err != CB_OK)
+		return;
+	if (n > PT_CSV_MAX_FIELD) {
+		c->cb_err = CB_FIELD;
+		return;
+	}
+	if (memchr(s, '\0', n) != NULL) {
+		c->cb_err = CB_NUL;
+		return;
+	}
+	if (c->reclen + n + 1 > CSV_MAX_RECORD) {
+		c->cb_err = CB_RECORD;
+		return;
+	}
+	if ((c->nf + 1 > c->fcap && grow_fields(c, c->nf + 1) != 0) ||
+	    (c->reclen + n + 1 > c->reccap &&
+	    grow(&c->rec, &c->reccap, c->reclen + n + 1, 1) != 0)) {
+		c->cb_err = CB_NOMEM;
+		return;
+	}
+	memcpy(c->rec + c->reclen, s, n);
+	c->rec[c->reclen + n] = '\0';
+	c->off[c->nf] = c->reclen;
+	c->len[c->nf] = n;
+	c->nf++;
+	c->reclen += n + 1;
+}
+
+static void
+cb_row(int ch, void *data)
+{
+	(void)ch;
+	((pt_csv *)data)->rec_done = 1;
+}
+
+static int
+cb_fail(pt_csv *c, pt_err *e, uint64_t line)
+{
+	char msg[100];
+
+	switch (c->cb_err) {
+	case CB_FIELD:
+		snprintf(msg, sizeof msg, "field longer than %u bytes",
+		    PT_CSV_MAX_FIELD);
+		return fail_at(c, e, line, PT_ELIMIT, msg);
+	case CB_RECORD:
+		snprintf(msg, sizeof msg, "record longer than %u bytes",
+		    CSV_MAX_RECORD);
+		return fail_at(c, e, line, PT_ELIMIT, msg);
+	case CB_NUL:
+		return fail_at(c, e, line, PT_EFORMAT, "NUL byte in a field");
+	case CB_NOMEM:
+	default:
+		return fail_at(c, e, line, PT_ENOMEM, "out of memory");
+	}
+}
+
+/* Length of the first piece of s[0..n) that ends at a CR or LF, or n. */
+static size_t
+piece(const char *s, size_t n)
+{
+	const char *lf = memchr(s, '\n', n), *cr;
+
+	if (lf != NULL)
+		n = (size_t)(lf - s) + 1;
+	cr = memchr(s, '\r', n);
+	return cr != NULL ? (size_t)(cr - s) + 1 : n;
+}
+
+/* Quotes a field in the canonical form only when RFC 4180 needs it. */
+static int
+needs_quotes(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			return 1;
+	return 0;
+}
+
+static int
+slow_finish(pt_csv *c, pt_csvrec *rec, pt_err *e, uint64_t start)
+{
+	size_t i, j, need = c->nf, k = 0;
+
+	for (i = 0; i < c->nf; i++) {
+		c->field[i] = c->rec + c->off[i];
+		need += 2 * c->len[i] + 2;
+	}
+	if (need > c->canoncap && grow(&c->canon, &c->canoncap, need, 1) != 0)
+		return fail_at(c, e, start, PT_ENOMEM, "out of memory");
+	for (i = 0; i < c->nf; i++) {
+		const char *f = c->field[i];
+		size_t n = c->len[i];
+
+		if (i > 0)
+			c->canon[k++] = ',';
+		if (!needs_quotes(f, n)) {
+			memcpy(c->canon + k, f, n);
+			k += n;
+			continue;
+		}
+		c->canon[k++] = '"';
+		for (j = 0; j < n; j++) {
+			if (f[j] == '"')
+				c->canon[k++] = '"';
+			c->canon[k++] = f[j];
+		}
+		c->canon[k++] = '"';
+	}
+	rec->nfields = c->nf;
+	rec->field = c->field;
+	rec->len = c->len;
+	rec->line = start;
+	rec->canon = c->canon;
+	rec->canonlen = k;
+	return 1;
+}
+
+/*
+ * One record through libcsv, starting at buf[pos] (not CR or LF).  The
+ * input is fed in pieces that end at a CR or LF, so a record can only end
+ * at the end of a piece, and we know where the next one starts.
+ */
+static int
+slow_record(pt_csv *c, pt_csvrec *rec, pt_err *e)
+{
+	uint64_t start = c->line;
+	int r;
+
+	c->nf = c->reclen = 0;
+	c->rec_done = 0;
+	c->cb_err = CB_OK;
+	c->scanned = 0;
+	while (!c->rec_done) {
+		const char *s;
+		size_t n;
+
+		if (c->pos == c->end) {
+			if ((r = fill(c, e)) < 0)
+				return -1;
+			if (r > 0)
+				continue;
+			/* End of input inside the record. */
+			if (csv_fini(&c->parser, cb_field, cb_row, c) != 0)
+				return fail_at(c, e, start, PT_EFORMAT,
+				    "unterminated quoted field");
+			if (c->cb_err != CB_OK)
+				return cb_fail(c, e, start);
+			if (!c->rec_done)
+				return fail_at(c, e, start, PT_EFORMAT,
+				    "incomplete record");
+			break;
+		}
+		s = c->buf + c->pos;
+		n = piece(s, c->end - c->pos);
+		if (csv_parse(&c->parser, s, n, cb_field, cb_row, c) != n) {
+			if (csv_error(&c->parser) == CSV_EPARSE)
+				return fail_at(c, e, c->line, PT_EFORMAT,
+				    "malformed quoting: a quote inside an "
+				    "unquoted field, or text after a closing "
+				    "quote");
+			return fail_at(c, e, start, PT_ENOMEM,
+			    "out of memory");
+		}
+		if (c->cb_err != CB_OK)
+			return cb_fail(c, e, start);
+		/* libcsv holds the field being read: bound it before the end. */
+		if (c->parser.entry_pos > PT_CSV_MAX_FIELD + 1) {
+			c->cb_err = CB_FIELD;
+			return cb_fail(c, e, start);
+		}
+		c->pos += n;
+		if (s[n - 1] == '\n')
+			c->line++;
+	}
+	return slow_finish(c, rec, e, start);
+}
+
+/* ---- the fast path ---- */
+
+/*
+ * Copies the line src[0..n) to c->rec and splits the copy on ',' in place.
+ * Returns the number of fields, -1 when the line needs libcsv (a '"', CR
+ * or NUL), -2 when out of memory.  The hot loop of the reader: it copies
+ * and classifies 16 bytes at a time, and the field arrays are grown once
+ * per 16 bytes rather than once per field.
+ */
+static long
+split_fast(pt_csv *c, const char *src, size_t n)
+{
+	size_t i = 0, start = 0, nf = 0;
+	char *s;
+
+	if (n + 1 > c->reccap && grow(&c->rec, &c->reccap, n + 1, 1) != 0)
+		return -2;
+	s = c->rec;
+#if defined(__SSE2__)
+	{
+		const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+		const __m128i cr = _mm_set1_epi8('\r'), nul = _mm_setzero_si128();
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128(
+			    (const __m128i *)(const void *)(src + i));
+			__m128i odd = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, cr)),
+			    _mm_cmpeq_epi8(x, nul));
+			unsigned m;
+
+			if (_mm_movemask_epi8(odd) != 0)
+				return -1;
+			_mm_storeu_si128((__m128i *)(void *)(s + i), x);
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma));
+			if (m == 0)
+				continue;
+			if (nf + 17 > c->fcap && grow_fields(c, nf + 17) != 0)
+				return -2;
+			do {
+				size_t j = i + (size_t)__builtin_ctz(m);
+
+				c->field[nf] = s + start;
+				c->len[nf++] = j - start;
+				s[j] = '\0';
+				start = j + 1;
+				m &= m - 1;
+			} while (m != 0);
+		}
+	}
+#endif
+	for (; i < n; i++) {
+		char ch = src[i];
+
+		s[i] = ch;
+		if (ch == ',') {
+			if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
+				return -2;
+			c->field[nf] = s + start;
+			c->len[nf++] = i - start;
+			s[i] = '\0';
+			start = i + 1;
+		} else if (ch == '"' || ch == '\r' || ch == '\0')
+			return -1;
+	}
+	if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
+		return -2;
+	s[n] = '\0';
+	c->field[nf] = s + start;
+	c->len[nf++] = n - start;
+	return (long)nf;
+}
+
+int
+pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
+{
+	const char *nl;
+	size_t linelen, n;
+	long nf;
+	int r;
+
+	if (c->failed) {
+		if (e != NULL)
+			*e = c->err;
+		return -1;
+	}
+	/* Skip what libcsv skips between records: any CR and LF. */
+	for (;;) {
+		while (c->pos < c->end &&
+		    (c->buf[c->pos] == '\n' || c->buf[c->pos] == '\r'))
+			c->line += c->buf[c->pos++] == '\n';
+		if (c->pos < c->end)
+			break;
+		if ((r = fill(c, e)) <= 0)
+			return r;
+	}
+	c->scanned = 0;
+	if (c->force_slow)
+		return slow_record(c, rec, e);
+	for (;;) {
+		nl = memchr(c->buf + c->pos + c->scanned, '\n',
+		    c->end - c->pos - c->scanned);
+		if (nl != NULL || c->eof)
+			break;
+		c->scanned = c->end - c->pos;
+		if (c->scanned > FAST_LINE_MAX)
+			return slow_record(c, rec, e);
+		if (fill(c, e) < 0)
+			return -1;
+	}
+	linelen = nl != NULL ? (size_t)(nl - (c->buf + c->pos)) : c->end - c->pos;
+	n = linelen;
+	if (n > 0 && c->buf[c->pos + n - 1] == '\r')
+		n--;
+	if (n > FAST_LINE_MAX)
+		return slow_record(c, rec, e);
+	nf = split_fast(c, c->buf + c->pos, n);
+	if (nf == -2)
+		return fail_at(c, e, c->line, PT_ENOMEM, "out of memory");
+	if (nf < 0)
+		return slow_record(c, rec, e);
+	rec->nfields = (size_t)nf;
+	rec->field = c->field;
+	rec->len = c->len;
+	rec->line = c->line;
+	rec->canon = c->buf + c->pos;
+	rec->canonlen = n;
+	c->pos += linelen;
+	if (nl != NULL) {
+		c->pos++;
+		c->line++;
+	}
+	return 1;
+}

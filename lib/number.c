@@ -1,0 +1,197 @@
+/*
+ * number.c: exact text <-> double conversions.
+ *
+ * strtod(3) is the reference for every result.  The parser handles the
+ * common case (a short decimal such as "123.456789") with Clinger's exact
+ * fast path and hands everything else to strtod, so the two can never
+ * disagree: the fast path only accepts texts strtod reads whole, and only
+ * computes values where one IEEE multiplication or division of two exact
+ * doubles gives the correctly rounded result.
+ *
+ * Both functions assume the C locale's decimal point ('.'): the library
+ * never calls setlocale(3), and programs using it must not change
+ * LC_NUMERIC.
+ */
+#include "number.h"
+
+#include <ctype.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The fast path needs each double operation rounded once to double.  With
+ * x87 extended precision (FLT_EVAL_METHOD 2) w * 10^q would be rounded
+ * twice, so there everything goes to strtod.
+ */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define PT_FAST_DECIMAL 1
+#else
+#define PT_FAST_DECIMAL 0
+#endif
+
+/* Powers of ten that are exact doubles: 5^22 < 2^53, so up to 10^22. */
+static const double pow10_exact[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+#define MAX_SIG_DIGITS 19 /* 10^19 - 1 < 2^64 */
+#define STACK_COPY 128
+
+static int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/*
+ * Clinger's fast path.  Returns 0 with *out set when s[0..n) (n > 0) is
+ * [+-]digits[.digits][(e|E)[+-]digits] with at least one mantissa digit,
+ * at most 19 significant digits (leading zeros do not count), a mantissa
+ * <= 2^53 and a decimal exponent within +-22; returns -1 ("ask strtod",
+ * not an error) otherwise.  Written for speed: this runs for every numeric
+ * CSV field.
+ */
+static int
+parse_fast(const char *s, size_t n, double *out)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *mant, *sig;
+	uint64_t w = 0;
+	unsigned d;
+	int neg = 0, q = 0;
+	size_t nsig;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	mant = p;
+	while (p < end && *p == '0')
+		p++;
+	sig = p;
+	while (p < end && (d = (unsigned)*p - '0') < 10) {
+		w = w * 10 + d;
+		p++;
+	}
+	nsig = (size_t)(p - sig);
+	if (p < end && *p == '.') {
+		const unsigned char *frac = ++p;
+
+		if (nsig == 0) /* 0.000123: these zeros are not significant */
+			while (p < end && *p == '0')
+				p++;
+		sig = p;
+		while (p < end && (d = (unsigned)*p - '0') < 10) {
+			w = w * 10 + d;
+			p++;
+		}
+		nsig += (size_t)(p - sig);
+		q = -(int)(p - frac);
+		if (p - mant == 1) /* only the point: "." or "-." */
+			return -1;
+	} else if (p == mant)
+		return -1;
+	/* w may have wrapped: then nsig says so. */
+	if (nsig > MAX_SIG_DIGITS)
+		return -1;
+	if (p < end) {
+		int eneg = 0, e = 0;
+		const unsigned char *e0;
+
+		if (*p != 'e' && *p != 'E')
+			return -1;
+		if (++p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		for (e0 = p; p < end && (d = (unsigned)*p - '0') < 10; p++)
+			if (e < 100000) /* saturate: far outside the range anyway */
+				e = e * 10 + (int)d;
+		if (p == e0 || p != end)
+			return -1;
+		q += eneg ? -e : e;
+	}
+	if (w == 0) {
+		/* Any exponent: strtod gives a zero of the text's sign. */
+		*out = neg ? -0.0 : 0.0;
+		return 0;
+	}
+	if (w > (UINT64_C(1) << 53) || q < -22 || q > 22)
+		return -1;
+	{
+		double x = (double)w;
+
+		x = q < 0 ? x / pow10_exact[-q] : x * pow10_exact[q];
+		*out = neg ? -x : x;
+	}
+	return 0;
+}
+
+static int
+parse_slow(const char *s, size_t n, double *out)
+{
+	char stackbuf[STACK_COPY], *buf = stackbuf, *end;
+	double d;
+
+	/* strtod skips leading white space of every kind; we allow only blanks,
+	 * which the caller has already trimmed. */
+	if (isspace((unsigned char)s[0]))
+		return -1;
+	if (n >= sizeof stackbuf) {
+		buf = malloc(n + 1);
+		if (buf == NULL)
+			return -1; /* cannot check it, so do not accept it */
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	d = strtod(buf, &end);
+	if (end != buf + n) { /* partial parse, or an embedded NUL */
+		if (buf != stackbuf)
+			free(buf);
+		return -1;
+	}
+	if (buf != stackbuf)
+		free(buf);
+	*out = d;
+	return isfinite(d) ? 0 : 1;
+}
+
+int
+pt_parse_f64(const char *s, size_t len, double *out)
+{
+	while (len > 0 && is_blank(s[0]))
+		s++, len--;
+	while (len > 0 && is_blank(s[len - 1]))
+		len--;
+	if (len == 0)
+		return -1;
+	if (PT_FAST_DECIMAL && parse_fast(s, len, out) == 0)
+		return 0;
+	return parse_slow(s, len, out);
+}
+
+int
+pt_fmt_f64(char *buf, double x)
+{
+	static const char *const fmts[] = { "%.15g", "%.16g" };
+	double back;
+	size_t i;
+	int n;
+
+	if (!isfinite(x)) {
+		const char *t = isnan(x) ? "nan" : x < 0 ? "-inf" : "inf";
+
+		n = (int)strlen(t);
+		memcpy(buf, t, (size_t)n + 1);
+		return n;
+	}
+	/* pt_parse_f64 gives strtod's bits, faster; %.17g always reads back. */
+	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		n = snprintf(buf, 32, fmts[i], x);
+		if (pt_parse_f64(buf, (size_t)n, &back) == 0 &&
+		    memcmp(&back, &x, sizeof x) == 0)
+			return n;
+	}
+	return snprintf(buf, 32, "%.17g", x);
+}
