@@ -171,6 +171,62 @@ pt_parse_f64(const char *s, size_t len, double *out)
 	return parse_slow(s, len, out);
 }
 
+/*
+ * The common case without snprintf: when x is a decimal r / 10^k with r of
+ * at most 15 digits, 1e-4 <= |x| < 1e15 and k small, write it directly.
+ * The division r / 10^k is correctly rounded (Clinger again, r <= 2^53), so
+ * checking it against x proves the text reads back as x; and with at most
+ * 15 significant digits in that range it is exactly the text "%.15g" gives.
+ * Returns the length, or 0 when the case does not apply.
+ */
+static int
+fmt_fast(char *buf, double x)
+{
+	double ax = x < 0 ? -x : x, r;
+	uint64_t u, ip, fp;
+	int k, n = 0, len;
+	char digits[24];
+
+	if (!(ax >= 1e-4 && ax < 1e15))
+		return 0;
+	for (k = 0; k <= 19; k++) {
+		double y = ax * pow10_exact[k];
+		if (y >= 1e15)
+			return 0;
+		r = nearbyint(y);
+		if (r / pow10_exact[k] == ax)
+			break;
+	}
+	if (k > 19)
+		return 0;
+	u = (uint64_t)r;
+	while (k > 0 && u % 10 == 0) {
+		u /= 10;
+		k--;
+	}
+	ip = u / (uint64_t)pow10_exact[k];
+	fp = u % (uint64_t)pow10_exact[k];
+	if (x < 0)
+		buf[n++] = '-';
+	len = 0;
+	do {
+		digits[len++] = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip > 0);
+	while (len > 0)
+		buf[n++] = digits[--len];
+	if (k > 0) {
+		buf[n++] = '.';
+		for (int i = k - 1; i >= 0; i--) {
+			buf[n + i] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		n += k;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 int
 pt_fmt_f64(char *buf, double x)
 {
@@ -186,6 +242,8 @@ pt_fmt_f64(char *buf, double x)
 		memcpy(buf, t, (size_t)n + 1);
 		return n;
 	}
+	if ((n = fmt_fast(buf, x)) > 0)
+		return n;
 	/* pt_parse_f64 gives strtod's bits, faster; %.17g always reads back. */
 	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
 		n = snprintf(buf, 32, fmts[i], x);

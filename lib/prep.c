@@ -356,8 +356,6 @@ cmp_row_hash(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static size_t sort_stride; /* qsort has no context argument in C11 */
-
 static void
 sample_compact(sample *s)
 {
@@ -376,7 +374,6 @@ sample_compact(sample *s)
 				memcpy(&key[i][0], &s->rows[i * st], 8);
 				key[i][1] = i;
 			}
-			sort_stride = 16;
 			qsort(key, n, sizeof *key, cmp_row_hash);
 			for (size_t i = 0; i < n; i++)
 				memcpy(&tmp[i * st], &s->rows[key[i][1] * st],
@@ -988,6 +985,10 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 	}
 	if (fit_pass(&f, shape, ninputs, paths, fds, pass1_row) != 0)
 		goto out;
+	/* Compactions happen when the buffer fills, at 2x the limit; one more
+	 * at the end leaves exactly the rows below the threshold that the
+	 * multiset alone determines (see sample_compact). */
+	sample_compact(&f.s);
 	if (f.train_rows == 0) {
 		pt_fail(e, PT_EEMPTY, ninputs == 1 && strcmp(paths[0], "-") ?
 		    paths[0] : "", "no training rows to fit on");

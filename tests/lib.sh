@@ -1,0 +1,47 @@
+# tests/lib.sh: what the shell tests share.  Source it; it sets PATH to the
+# programs under test, makes a scratch directory $T (removed on exit), and
+# gives TAP helpers.  The plan is printed at the end by done_testing.
+top=${PT_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+PATH=${PT_BIN:-$top/bin}:$PATH
+DATA=${PT_DATA:-$top/../shared/data}
+T=$(mktemp -d) || exit 2
+trap 'rm -rf "$T"' EXIT INT TERM
+export PATH T
+tap_n=0
+tap_fail=0
+
+ok() { # ok CONDITION-EXIT-STATUS NAME
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_fail=1
+	fi
+}
+
+# check NAME COMMAND...: runs the command (under sh), ok if it exits 0.
+check() {
+	name=$1
+	shift
+	if sh -c "$*" > "$T/check.out" 2>&1; then
+		ok 0 "$name"
+	else
+		ok 1 "$name"
+		sed 's/^/#   /' "$T/check.out" | head -10
+	fi
+}
+
+skip() { # skip N REASON
+	i=0
+	while [ $i -lt "$1" ]; do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n # SKIP $2"
+		i=$((i + 1))
+	done
+}
+
+done_testing() {
+	echo "1..$tap_n"
+	exit $tap_fail
+}
