@@ -136,7 +136,7 @@ typedef struct opts {
 	int header, tsv, level, force, nparts, frame_rows;
 	pt_partmode mode;
 	uint64_t seed;
-	int seed_given, features_given;
+	int seed_given, features_given, until_given;
 } opts;
 
 static int
@@ -251,13 +251,13 @@ parse_opts(opts *o, int argc, char **argv)
 			break;
 		case O_SPLITCOL:
 			o->fit.split_column = optarg;
-			o->fit.split = PT_SPLIT_COLUMN;
 			break;
 		case O_UNTIL:
 			if (num_arg("--train-until", optarg, -1.7976931348623157e308,
 			    1.7976931348623157e308, &d) != 0)
 				return -1;
 			o->fit.until = d;
+			o->until_given = 1;
 			break;
 		case O_SAMPLE:
 			if (int_arg("--sample", optarg, 16, 1e9, &u) != 0)
@@ -718,15 +718,30 @@ main(int argc, char **argv)
 	}
 	/* synth's --missing is a share, not a policy: rename it before parsing. */
 	if (strcmp(verb, "synth") == 0)
-		for (int i = 2; i < argc; i++)
+		for (int i = 2; i < argc; i++) {
 			if (strcmp(argv[i], "--missing") == 0)
 				argv[i] = "--missing-tokens";
+			else if (strncmp(argv[i], "--missing=", 10) == 0) {
+				static char buf[64];
+				snprintf(buf, sizeof buf, "--missing-tokens=%s", argv[i] + 10);
+				argv[i] = buf;
+			}
+		}
 	if (parse_opts(&o, argc - 1, argv + 1) != 0)
 		return FE_EXIT_TROUBLE;
 	argc -= 1 + optind;
 	argv += 1 + optind;
-	if (strcmp(verb, "fit") == 0)
+	if (o.fit.split_column != NULL && o.fit.split != PT_SPLIT_HASH)
+		o.fit.split = PT_SPLIT_COLUMN;
+	if (strcmp(verb, "fit") == 0) {
+		if ((o.fit.split_column != NULL) != o.until_given)
+			return fe_usage_error("--split-column and --train-until go "
+			    "together");
+		if (o.fit.split_column != NULL && o.fit.split == PT_SPLIT_HASH)
+			return fe_usage_error("--split-column and --train-fraction "
+			    "are two different train/test rules: give one");
 		return do_fit(&o, argc, argv);
+	}
 	if (strcmp(verb, "apply") == 0)
 		return do_apply(&o, argc, argv);
 	if (strcmp(verb, "cat") == 0)

@@ -9,6 +9,7 @@
  */
 #include "manifest.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -377,8 +378,9 @@ to_u64(rd *r, yaml_node_t *n, uint64_t *out)
 
 	if (n->type != YAML_SCALAR_NODE || sval(n)[0] < '0' || sval(n)[0] > '9')
 		goto bad;
+	errno = 0;
 	v = strtoull(sval(n), &end, 10);
-	if (*end != '\0')
+	if (*end != '\0' || errno == ERANGE)
 		goto bad;
 	*out = v;
 	return 0;
@@ -691,6 +693,23 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 	}
 	if (m->nvocab < 1)
 		return pt_fail(r->e, PT_EFORMAT, at(r, root), "the vocabulary is empty");
+	for (int i = 0; i < m->nrewards; i++) {
+		if (m->rewards[i] < 0)
+			return pt_fail(r->e, PT_EFORMAT, at(r, root),
+			    "a reward column is null");
+		for (int j = 0; j < i; j++)
+			if (m->rewards[j] == m->rewards[i])
+				return pt_fail(r->e, PT_EFORMAT, at(r, root),
+				    "reward column '%s' appears twice",
+				    m->columns[m->rewards[i]]);
+	}
+	if (m->key >= 0 && (m->key == m->treatment || m->key == m->outcome))
+		return pt_fail(r->e, PT_EFORMAT, at(r, root),
+		    "the key column is also the treatment or the outcome");
+	if (m->split == PT_SPLIT_COLUMN && (m->split_column == m->treatment ||
+	    m->split_column == m->outcome))
+		return pt_fail(r->e, PT_EFORMAT, at(r, root),
+		    "the split column is also the treatment or the outcome");
 	for (int i = 0; i < m->nsources; i++) {
 		int c = m->sources[i].column;
 		if (c == m->treatment || c == m->outcome || c == m->key)
@@ -705,6 +724,22 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 	}
 	if (m->nfeatures == 0)
 		return pt_fail(r->e, PT_EFORMAT, at(r, root), "no features");
+	/* apply fills a categorical source's one-hot features as one block:
+	 * they must be consecutive, one per level, in level order. */
+	for (int k = 0; k < m->nfeatures; k++) {
+		const pt_source *s = &m->sources[m->features[k].source];
+		if (s->kind != PT_SRC_CATEGORICAL ||
+		    (k > 0 && m->features[k - 1].source == m->features[k].source))
+			continue;
+		for (int l = 0; l < s->nlevels; l++)
+			if (k + l >= m->nfeatures ||
+			    m->features[k + l].source != m->features[k].source ||
+			    m->features[k + l].level != l)
+				return pt_fail(r->e, PT_EFORMAT,
+				    at(r, get(r, root, "features")), "the one-hot "
+				    "features of '%s' must be consecutive, one per "
+				    "level, in level order", s->name);
+	}
 	for (int i = 0; i < m->nsources; i++) {
 		int has = 0;
 		for (int k = 0; k < m->nfeatures && !has; k++)

@@ -286,6 +286,10 @@ typedef struct colstat {
 	uint64_t first_text_line; /* where a value first failed to parse */
 	char first_text[64];
 	uint64_t nmissing, first_missing_line;
+	const char *first_missing_file;
+	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
+	const char *nonfinite_file;
+	char nonfinite_text[48];
 	smap levels;
 	int levels_over;
 	dset distinct;
@@ -696,15 +700,28 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		if (cs->role != R_SOURCE)
 			continue;
 		if (is_missing_token(&f->tokens, s, n)) {
-			if (cs->nmissing++ == 0)
+			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
+				cs->first_missing_file = file;
+			}
 			f->vals[cs->slot] = NAN;
 			continue;
 		}
 		rc = pt_parse_f64(s, n, &v);
 		if (rc == 1 && f->o->nonfinite_missing) {
-			if (cs->nmissing++ == 0)
+			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
+				cs->first_missing_file = file;
+			}
+			v = NAN;
+		} else if (rc == 1) {
+			/* inf/nan text: refused if the column proves numeric. */
+			if (cs->nonfinite_line == 0) {
+				cs->nonfinite_line = r->line;
+				cs->nonfinite_file = file;
+				snprintf(cs->nonfinite_text, sizeof cs->nonfinite_text,
+				    "%.40s", s);
+			}
 			v = NAN;
 		} else if (rc != 0) {
 			if (cs->numeric_ok) {
@@ -740,23 +757,28 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 
 /* Copies stdin to an unlinked temporary file so it can be read twice. */
 static int
-spool_stdin(pt_err *e)
+spool(int in, const char *name, pt_err *e)
 {
-	char path[] = "/tmp/policy-prep.XXXXXX";
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
 	char buf[1 << 16];
-	int fd = mkstemp(path);
+	int fd;
+
+	snprintf(path, sizeof path, "%s/policy-prep.XXXXXX",
+	    dir != NULL && *dir != '\0' ? dir : "/tmp");
+	fd = mkstemp(path);
 
 	if (fd < 0)
 		return pt_fail(e, PT_EIO, "", "cannot create a temporary file: %s",
 		    strerror(errno));
 	unlink(path);
 	for (;;) {
-		ssize_t k = read(0, buf, sizeof buf);
+		ssize_t k = read(in, buf, sizeof buf);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			close(fd);
-			return pt_fail(e, PT_EIO, "<stdin>", "%s", strerror(errno));
+			return pt_fail(e, PT_EIO, name, "%s", strerror(errno));
 		}
 		if (k == 0)
 			break;
@@ -960,11 +982,21 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 	if (names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
 	    ",NA,NaN,null", e) != 0)
 		goto out;
+	/* Fit may read its input twice: what cannot be rewound (stdin, a
+	 * pipe) is copied to an unlinked temporary file first. */
 	for (int i = 0; i < ninputs; i++) {
-		if (strcmp(paths[i], "-") == 0)
-			fds[i] = spool_stdin(e);
-		else if ((fds[i] = open(paths[i], O_RDONLY)) < 0)
+		int in = strcmp(paths[i], "-") == 0 ? 0 : open(paths[i], O_RDONLY);
+		if (in < 0) {
 			pt_fail(e, PT_EIO, paths[i], "%s", strerror(errno));
+			goto out;
+		}
+		if (lseek(in, 0, SEEK_CUR) < 0) {
+			fds[i] = spool(in, in == 0 ? "<stdin>" : paths[i], e);
+			if (in > 0)
+				close(in);
+		} else {
+			fds[i] = in == 0 ? dup(0) : in;
+		}
 		if (fds[i] < 0)
 			goto out;
 	}
@@ -1127,8 +1159,14 @@ build_source(fit *f, pt_manifest *m, int c, pt_source *s)
 		    "use %s", name, categorical ? "categorical" : "numeric",
 		    categorical ? "mode" : "median");
 	}
+	if (!categorical && cs->nonfinite_line > 0)
+		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, cs->nonfinite_file,
+		    cs->nonfinite_line, name), "'%s' is not allowed in a numeric "
+		    "column (use --nonfinite missing to read inf/nan as missing)",
+		    cs->nonfinite_text);
 	if (s->missing == PT_MISS_REJECT && cs->nmissing > 0)
-		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, "input",
+		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w,
+		    cs->first_missing_file ? cs->first_missing_file : "input",
 		    cs->first_missing_line, name), "missing value, and the policy "
 		    "for '%s' is reject (%llu missing)", name,
 		    (unsigned long long)cs->nmissing);
@@ -1639,6 +1677,12 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 		return -1;
 	}
 	a.file = name;
+	if (subset == PT_SUBSET_TEST && m->split == PT_SPLIT_NONE) {
+		apply_free(&a);
+		return pt_fail(e, PT_EUSAGE, "--subset", "the manifest has no "
+		    "train/test rule, so there are no test rows (fit with "
+		    "--train-fraction or --split-column)");
+	}
 	if ((c = pt_csv_open(fd, name, e)) == NULL) {
 		apply_free(&a);
 		return -1;
@@ -1691,14 +1735,17 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 				continue;
 		}
 		PT_COL_U64(b, 0)[i] = h;
-		if ((kept = apply_roles(&a, &r, b, i)) < 0 ||
-		    apply_features(&a, &r, b, i) < 0) {
+		if ((kept = apply_roles(&a, &r, b, i)) < 0) {
 			rc = -1;
 			goto out;
 		}
-		if (!kept) {
+		if (!kept) { /* dropped rows are counted, not checked further */
 			st->dropped++;
 			continue;
+		}
+		if (apply_features(&a, &r, b, i) < 0) {
+			rc = -1;
+			goto out;
 		}
 		st->rows_out++;
 		if (++b->nrows == b->cap) {

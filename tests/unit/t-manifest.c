@@ -109,8 +109,8 @@ sample_manifest(const double *bounds, int nb)
 	m->sources[1].levels[1] = xstrdup("yes");
 	m->sources[1].missing = PT_MISS_MODE;
 	m->sources[1].impute_level = 1;
-	m->nfeatures = 2;
-	m->features = calloc(2, sizeof *m->features);
+	m->nfeatures = 3;
+	m->features = calloc(3, sizeof *m->features);
 	m->features[0].name = xstrdup("x");
 	m->features[0].source = 0;
 	m->features[0].level = -1;
@@ -119,12 +119,14 @@ sample_manifest(const double *bounds, int nb)
 	memcpy(m->features[0].bounds, bounds, sizeof(double) * (size_t)nb);
 	m->features[0].counts = calloc((size_t)nb + 2, sizeof(uint64_t));
 	m->features[0].counts[0] = UINT64_MAX;
-	m->features[1].name = xstrdup("c=yes");
-	m->features[1].source = 1;
-	m->features[1].level = 1;
-	m->features[1].nbounds = 1;
-	m->features[1].bounds = calloc(1, sizeof(double));
-	m->features[1].counts = calloc(3, sizeof(uint64_t));
+	for (int k = 1; k <= 2; k++) { /* one-hot: consecutive, level order */
+		m->features[k].name = xstrdup(k == 1 ? "c=1) $0 - $100" : "c=yes");
+		m->features[k].source = 1;
+		m->features[k].level = k - 1;
+		m->features[k].nbounds = 1;
+		m->features[k].bounds = calloc(1, sizeof(double));
+		m->features[k].counts = calloc(3, sizeof(uint64_t));
+	}
 	return m;
 }
 
@@ -259,6 +261,10 @@ main(int argc, char **argv)
 	bad = replace(t1, "source: \"c\"", "source: \"z\"");
 	ok(strstr(parse_error(bad, &e), "not among the sources") != NULL,
 	    "a feature of an unknown source: %s", e.msg);
+	free(bad);
+	bad = replace(t1, "level: \"yes\"", "level: \"1) $0 - $100\"");
+	ok(strstr(parse_error(bad, &e), "consecutive, one per level") != NULL,
+	    "one-hot features out of level order: %s", e.msg);
 	free(bad);
 	bad = replace(t1, "counts: [0, 0, 0]", "counts: [0, 0]");
 	ok(strstr(parse_error(bad, &e), "counts, expected") != NULL,
