@@ -1,0 +1,127 @@
+/*
+ * hist.h: partial histograms for collect-less split search (DESIGN 6,
+ * man/policy-tree.5).
+ *
+ * A partial holds, per open node of a tree, per feature, per bin (the
+ * manifest boundaries' bins plus the missing bin) and per action: the row
+ * count, the count and outcome sum of the rows that received the action,
+ * and the sum of the action's score column.  Every sum is exact: partials
+ * add in any order and grouping and give the same bits.
+ *
+ * Exact sums are pt_wide: 256-bit two's complement integers counting units
+ * of 2^scale, where scale is one exponent shared by every sum of a partial
+ * (the lowest bit any added double needs).  Adding data with a lower bit
+ * rescales the partial; the text and binary forms are canonical (they do
+ * not depend on scale).  A partial whose values span more than about 2^250
+ * (say 1e-30 beside 1e40 in one score column) is refused with PT_ELIMIT.
+ */
+#ifndef PT_HIST_H
+#define PT_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "manifest.h"
+#include "pt.h"
+#include "xsum.h"
+
+#define PT_WIDE_WORDS 4
+#define PT_HIST_VERSION 1
+#define PT_HIST_MAXNODES 4096
+
+typedef struct pt_wide {
+	uint64_t w[PT_WIDE_WORDS]; /* little-endian words, two's complement */
+} pt_wide;
+
+/* Exact arithmetic on pt_wide at one common scale. */
+int pt_wide_cmp(const pt_wide *a, const pt_wide *b); /* -1, 0, 1 */
+void pt_wide_add(pt_wide *d, const pt_wide *a);      /* d += a */
+void pt_wide_sub(pt_wide *d, const pt_wide *a);      /* d -= a */
+int pt_wide_sign(const pt_wide *a);
+/* The value a * 2^scale rounded once to the nearest double (ties even). */
+double pt_wide_round(const pt_wide *a, int scale);
+/* The exact value a * 2^scale as a pt_xsum (for checks and encoding). */
+void pt_wide_to_xsum(const pt_wide *a, int scale, pt_xsum *x);
+/* d = v / 2^scale exactly (v finite); -1 when v has bits below 2^scale or
+ * does not fit. */
+int pt_wide_from_f64(pt_wide *d, double v, int scale);
+/* Exponent of the lowest set bit of a finite non-zero double. */
+int pt_f64_lowbit(double v);
+
+/* One partial.  Arrays are node-major: index [node][cell] for n, and
+ * [node][cell][arm] for cnt, ysum and gsum; cell = off[f] + bin. */
+typedef struct pt_hist {
+	char manifest[33];
+	char model[33];   /* "" when no model was named */
+	char tree[33];    /* "" for the root */
+	int level;        /* tree level of the open nodes (0 = root) */
+	int nfeatures, narms;
+	int *nbins;       /* per feature: nbounds + 2 (missing bin last) */
+	size_t *off;      /* first cell of each feature */
+	size_t ncells;
+	int nnodes;
+	uint32_t *nodes;  /* open node ids (root 1, children 2i, 2i+1) */
+	int scale;        /* exponent of a unit of every sum */
+	uint64_t *n;
+	uint64_t *cnt;
+	pt_wide *ysum, *gsum;
+	uint64_t rows;    /* rows added (in open nodes or not) */
+	int nparts;
+	char (*parts)[64]; /* partition ids, sorted */
+	int has_treatment; /* 0 in bring-your-own-rewards mode */
+	struct pt_hist_acc *acc; /* per-frame accumulators, while adding */
+} pt_hist;
+
+/* Creates an empty partial with the shape of manifest m (nvocab arms) for
+ * the given open nodes (copied; NULL/0 means the root).  tree and model
+ * may be NULL.  Returns NULL with e set. */
+pt_hist *pt_hist_new(const pt_manifest *m, const char *model,
+    const char *tree, int level, const uint32_t *nodes, int nnodes,
+    pt_err *e);
+void pt_hist_free(pt_hist *h);
+
+/* The columns of a frame schema that feed a partial. */
+typedef struct pt_hist_cols {
+	int row;        /* _row column, or -1 */
+	int treatment;  /* -1 in rewards mode */
+	int outcome;    /* -1 in rewards mode */
+	int *feature;   /* nfeatures column indexes (malloc'd) */
+	int *score;     /* narms column indexes (score or reward columns) */
+} pt_hist_cols;
+
+/* Finds the columns in schema s for partial h (and manifest m: feature
+ * names, digest).  Score columns are preferred; reward columns are used
+ * when there are none.  Fails with PT_EMISMATCH on another manifest and
+ * PT_EVALUE when the frames carry no score columns. */
+int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
+    pt_hist_cols *c, pt_err *e);
+void pt_hist_cols_free(pt_hist_cols *c);
+
+/* Adds a frame's rows.  node_of[i] is the slot (index into h->nodes) of
+ * row i, or -1 to skip it; NULL means every row is in slot 0.  The
+ * partition hash (mset over row hashes) is updated in *part when part is
+ * not NULL.  where names the frame in messages. */
+int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, const int *node_of, pt_err *e);
+
+/* Sets the partition id of a single-partition partial. */
+int pt_hist_set_part(pt_hist *h, const char *id, pt_err *e);
+
+/* dst += src.  Fails (PT_EMISMATCH) unless both have the same manifest,
+ * model, tree, level, shape and nodes, or when a partition id is in both;
+ * dst is unchanged on failure. */
+int pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e);
+
+/* Serialises h (man/policy-tree.5, PARTIALS): a text header, a binary body
+ * of the non-zero cells, an XXH3-64 checksum.  *out malloc'd. */
+int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
+/* Parses and checks a partial (checksum, shape, values). */
+pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
+    pt_err *e);
+
+/* Shape hash of manifest m (feature count, bins): partials and trees name
+ * it.  Also the feature-order digest used by trees (32 hex, names). */
+void pt_hist_feature_digest(const pt_manifest *m, char out[33]);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * model.h: what the model files of policy-score share (man/policy-model.5):
+ * the common header (format, version, manifest digest, feature order,
+ * vocabulary), a growable text buffer for writing them with fixed
+ * formatting, and small helpers to walk a libyaml document.
+ */
+#ifndef PT_MODEL_H
+#define PT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+#include "pt.h"
+
+#define PT_MODEL_VERSION 1
+
+/* A text buffer; on allocation failure it sets err and drops further
+ * writes, so writers check once at the end. */
+typedef struct pt_mbuf {
+	char *p;
+	size_t n, cap;
+	int err;
+} pt_mbuf;
+
+void pt_mbuf_printf(pt_mbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pt_mbuf_f64(pt_mbuf *b, double x);             /* round-trip text */
+/* "key: [a, b, c]\n" of doubles / of strings / of ints. */
+void pt_mbuf_f64s(pt_mbuf *b, const char *key, const double *v, int n);
+void pt_mbuf_strs(pt_mbuf *b, const char *key, char *const *v, int n);
+
+/* The common header of every model file. */
+typedef struct pt_mhead {
+	char format[32];
+	int version;
+	char manifest[33];   /* 32 hex digits, or "" for "none" */
+	int nfeatures;
+	char **features;
+	int nvocab;
+	char **vocab;
+} pt_mhead;
+
+void pt_mhead_free(pt_mhead *h);
+void pt_mhead_write(pt_mbuf *b, const char *format, const char *manifest,
+    int nfeatures, char *const *features, int nvocab, char *const *vocab);
+
+/* A loaded YAML document and the name used in messages. */
+typedef struct pt_ydoc {
+	yaml_document_t doc;
+	const char *name;
+	int loaded;
+} pt_ydoc;
+
+/* Parses buf as one YAML document whose root is a mapping.  Returns the
+ * root node or NULL (e says where). */
+yaml_node_t *pt_ydoc_load(pt_ydoc *d, const char *buf, size_t len,
+    const char *name, pt_err *e);
+void pt_ydoc_free(pt_ydoc *d);
+/* The value of key in a mapping, or NULL. */
+yaml_node_t *pt_ynode_get(pt_ydoc *d, yaml_node_t *map, const char *key);
+/* Like pt_ynode_get but fails (e) when absent. */
+yaml_node_t *pt_ynode_need(pt_ydoc *d, yaml_node_t *map, const char *key,
+    pt_err *e);
+/* Sequence length and item, or -1 / NULL when not a sequence. */
+int pt_ynode_len(yaml_node_t *n);
+yaml_node_t *pt_ynode_item(pt_ydoc *d, yaml_node_t *seq, int i);
+/* Scalars: 0 on success, -1 (e set, naming key and line) otherwise. */
+int pt_ynode_str(pt_ydoc *d, yaml_node_t *n, const char *what, char *out,
+    size_t outsz, pt_err *e);
+int pt_ynode_f64(pt_ydoc *d, yaml_node_t *n, const char *what, double *out,
+    pt_err *e);
+int pt_ynode_i64(pt_ydoc *d, yaml_node_t *n, const char *what, int64_t *out,
+    pt_err *e);
+/* A sequence of n scalars (n < 0: any length, *count set). Caller frees. */
+double *pt_ynode_f64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
+    int *count, pt_err *e);
+int64_t *pt_ynode_i64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
+    int *count, pt_err *e);
+char **pt_ynode_strs(pt_ydoc *d, yaml_node_t *n, const char *what, int *count,
+    pt_err *e);
+void pt_strs_free(char **v, int n);
+/* Line (1-based) of a node, for messages. */
+int pt_ynode_line(yaml_node_t *n);
+
+/* Reads the common header; accepts only the formats in the NULL-terminated
+ * list, and version PT_MODEL_VERSION. */
+int pt_mhead_read(pt_ydoc *d, yaml_node_t *root, const char *const *formats,
+    pt_mhead *h, pt_err *e);
+
+/* splitmix64: the mixer for fold assignment and the generators. */
+static inline uint64_t
+pt_splitmix64(uint64_t x)
+{
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * search.h: split search on exact partial histograms (DESIGN 6): the best
+ * split of a node, greedy level-wise growth, the exact depth-2 search, and
+ * policy evaluation.
+ *
+ * Decisions compare exact sums, so ties are real ties, broken by the fixed
+ * rule: best score, then lowest feature index, lowest threshold,
+ * missing-right before missing-left, lowest action.
+ */
+#ifndef PT_SEARCH_H
+#define PT_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "manifest.h"
+#include "pt.h"
+#include "tree.h"
+
+/* A chosen split: feature, boundary index k (threshold bounds[k]), and the
+ * side missing values take. */
+typedef struct pt_split {
+	int feature;    /* -1: no valid split */
+	int k;
+	int missing_left;
+	pt_wide score;  /* welfare: exact, at the histogram's scale */
+	double dscore;  /* ddp: the criterion value */
+} pt_split;
+
+/* The best split of node slot `slot` of h under criterion crit, with both
+ * sides holding at least min_node_size rows.  control: the control arm
+ * (ddp).  Returns 0 (split->feature -1 when none is valid) or -1. */
+int pt_search_node(const pt_hist *h, int slot, int crit, int control,
+    uint64_t min_node_size, pt_split *split, pt_err *e);
+
+/* Grows t by one level from the merged partial h of t's open nodes (the
+ * root when t->level is 0).  Checks that h belongs to t and m.  When the
+ * level reaches t->depth (or no node is left open) the tree is completed:
+ * open leaves are closed and same-action siblings pruned. */
+int pt_search_grow(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
+    pt_err *e);
+
+/* Rows held in memory for the exact search: bins per feature, scores. */
+typedef struct pt_rowset {
+	size_t n, cap;
+	int nfeatures, narms, has_treatment;
+	uint32_t *bin;     /* n * nfeatures, row-major */
+	double *g;         /* n * narms */
+	double *y;         /* n */
+	int32_t *w;        /* n (-1 in rewards mode) */
+} pt_rowset;
+
+void pt_rowset_init(pt_rowset *r, const pt_manifest *m);
+/* Appends a frame's rows (columns as bound by pt_hist_bind). */
+int pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, pt_err *e);
+void pt_rowset_free(pt_rowset *r);
+
+/* Work estimate of the exact depth-2 search (cell visits); the front end
+ * refuses problems over a limit before starting. */
+double pt_exact_cost(const pt_manifest *m, size_t nrows, int narms);
+/* Bytes the exact search needs beyond the rows. */
+size_t pt_exact_memory(const pt_manifest *m, size_t nrows, int narms);
+
+/* The globally optimal depth-2 tree (welfare) over the manifest's
+ * boundaries, into t (a fresh tree from pt_ptree_new with depth 2). */
+int pt_search_exact2(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
+    pt_err *e);
+
+/* Policy value on held-out rows: per row, the score of the tree's action
+ * and of every single arm.  Sums are exact. */
+typedef struct pt_evalacc {
+	int narms;
+	uint64_t n;
+	pt_xsum pol, pol2;    /* sum of G[i][pi(x_i)] and of its square */
+	pt_xsum *arm, *arm2;  /* per arm */
+} pt_evalacc;
+
+int pt_eval_init(pt_evalacc *a, int narms, pt_err *e);
+void pt_eval_row(pt_evalacc *a, const double *g, int stride, int action);
+void pt_eval_free(pt_evalacc *a);
+/* mean and standard error of the mean (sd / sqrt(n)) of a sum pair. */
+void pt_eval_stats(const pt_xsum *s, const pt_xsum *s2, uint64_t n,
+    double *mean, double *se);
+
+#endif
