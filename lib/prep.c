@@ -1322,6 +1322,8 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 	return 0;
 }
 
+static int build_one_source(fit *f, pt_manifest *m, int c);
+
 static int
 build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
     const int *fds)
@@ -1390,10 +1392,48 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	for (int i = 0; i < f->nslots; i++)
 		f->feat_of_slot[i] = -1;
-	for (int c = 0; c < f->header.n; c++) {
+	/* The feature order: --features as given, else the CSV's order. */
+	{
+		names fl;
+		int *order = malloc(sizeof *order * ((size_t)f->header.n + 1)), no = 0;
+		if (order == NULL)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		if (o->features != NULL) {
+			if (names_split(&fl, o->features, f->e) != 0) {
+				free(order);
+				return -1;
+			}
+			for (int i = 0; i < fl.n; i++) {
+				int c = names_find(&f->header, fl.v[i]);
+				int dup = 0;
+				for (int k = 0; k < no; k++)
+					dup |= order[k] == c;
+				if (c >= 0 && f->col[c].role == R_SOURCE && !dup)
+					order[no++] = c;
+			}
+			names_free(&fl);
+		} else {
+			for (int c = 0; c < f->header.n; c++)
+				if (f->col[c].role == R_SOURCE)
+					order[no++] = c;
+		}
+		for (int k = 0; k < no; k++)
+			if (build_one_source(f, m, order[k]) != 0) {
+				free(order);
+				return -1;
+			}
+		free(order);
+	}
+	if (f->s.overflowed && fit_pass(f, m, n, paths, fds, pass2_row) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+build_one_source(fit *f, pt_manifest *m, int c)
+{
+	{
 		int si;
-		if (f->col[c].role != R_SOURCE)
-			continue;
 		si = m->nsources++;
 		if (build_source(f, m, c, &m->sources[si]) != 0)
 			return -1;
@@ -1401,8 +1441,6 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
 			return -1;
 	}
-	if (f->s.overflowed && fit_pass(f, m, n, paths, fds, pass2_row) != 0)
-		return -1;
 	return 0;
 }
 

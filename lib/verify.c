@@ -160,8 +160,14 @@ pt_sig_manifest(pt_sig *s, const pt_manifest *m)
 	h_str(&h, colname(m, m->split_column));
 	h_f64(&h, m->until);
 	h_u64(&h, (uint64_t)m->nsources);
-	for (int i = 0; i < m->nsources; i++) {
-		const pt_source *src = &m->sources[i];
+	/* Sources in CSV column order, not feature order (its own component). */
+	for (int c = 0; c < m->ncolumns; c++) {
+		const pt_source *src = NULL;
+		for (int i = 0; i < m->nsources; i++)
+			if (m->sources[i].column == c)
+				src = &m->sources[i];
+		if (src == NULL)
+			continue;
 		h_str(&h, src->name);
 		h_u64(&h, (uint64_t)src->kind);
 		h_u64(&h, (uint64_t)src->missing);
@@ -174,16 +180,22 @@ pt_sig_manifest(pt_sig *s, const pt_manifest *m)
 	}
 	set(s, PT_SIG_PREPROCESSING, h_end(&h));
 
-	h_begin(&h);
-	h_u64(&h, (uint64_t)m->nfeatures);
-	for (int i = 0; i < m->nfeatures; i++) {
-		const pt_feature *f = &m->features[i];
-		h_str(&h, f->name);
-		h_u64(&h, (uint64_t)f->nbounds);
-		for (int k = 0; k < f->nbounds; k++)
-			h_f64(&h, f->bounds[k]);
+	/* Boundaries: a multiset of (feature name, its boundaries), so that
+	 * reordering features moves the feature order alone. */
+	{
+		pt_mset bs;
+		pt_mset_init(&bs);
+		for (int i = 0; i < m->nfeatures; i++) {
+			const pt_feature *f = &m->features[i];
+			h_begin(&h);
+			h_str(&h, f->name);
+			h_u64(&h, (uint64_t)f->nbounds);
+			for (int k = 0; k < f->nbounds; k++)
+				h_f64(&h, f->bounds[k]);
+			pt_mset_add_hash(&bs, h_end(&h));
+		}
+		set(s, PT_SIG_BOUNDARIES, bs.sum);
 	}
-	set(s, PT_SIG_BOUNDARIES, h_end(&h));
 }
 
 void
@@ -199,6 +211,9 @@ typedef struct group {
 	pt_mset rows, scores, policy;
 	int nscores, action;
 	int *scorecol;     /* the score columns, in vocabulary order */
+	int *incol, nin;   /* input columns, sorted by name */
+	pt_h128 shape;     /* hash of their names and types */
+	size_t rowmax;     /* bytes a row's input can take */
 	const char *first_name;
 } group;
 
@@ -235,6 +250,7 @@ pt_signer_free(pt_signer *g)
 	for (int i = 0; i < g->ng; i++) {
 		pt_schema_free(g->g[i].schema);
 		free(g->g[i].scorecol);
+		free(g->g[i].incol);
 	}
 	free(g->g);
 	free(g->buf);
@@ -285,6 +301,38 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	}
 	for (int k = 0; k < ng->nscores; k++)
 		ng->scorecol[k] = pt_schema_find_role(s, PT_ROLE_SCORE, k);
+	/* A row is its input columns by name, whatever their order in the
+	 * frames, and a coded column by its label, whatever the code. */
+	if ((ng->incol = malloc(sizeof(int) * ((size_t)s->ncols + 1))) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	for (int j = 0; j < s->ncols; j++)
+		if (is_input(s->cols[j].role))
+			ng->incol[ng->nin++] = j;
+	for (int a = 1; a < ng->nin; a++)
+		for (int b = a; b > 0 && strcmp(s->cols[ng->incol[b - 1]].name,
+		    s->cols[ng->incol[b]].name) > 0; b--) {
+			int t = ng->incol[b];
+			ng->incol[b] = ng->incol[b - 1];
+			ng->incol[b - 1] = t;
+		}
+	{
+		hstate h;
+		h_begin(&h);
+		ng->rowmax = 16;
+		for (int k = 0; k < ng->nin; k++) {
+			const pt_colspec *cs = &s->cols[ng->incol[k]];
+			size_t w = 8;
+			h_str(&h, cs->name);
+			h_u64(&h, (uint64_t)cs->type);
+			for (int l = 0; l < cs->nlevels; l++)
+				if (strlen(cs->levels[l]) + 4 > w)
+					w = strlen(cs->levels[l]) + 4;
+			ng->rowmax += w;
+		}
+		ng->shape = h_end(&h);
+	}
 	ng->first_name = name;
 	g->ng++;
 	return ng;
@@ -314,8 +362,11 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		    "the first input's", g->manifest);
 	if ((gr = find_group(g, s, name, e)) == NULL)
 		return -1;
-	for (int j = 0; j < s->ncols; j++)
-		rowbytes += s->cols[j].type == PT_I32 ? 4 : 8;
+	rowbytes = gr->rowmax + 8 * (size_t)gr->nscores;
+	if (gr->action >= 0)
+		for (int l = 0; l < s->cols[gr->action].nlevels; l++)
+			if (strlen(s->cols[gr->action].levels[l]) + 4 > rowbytes)
+				rowbytes = strlen(s->cols[gr->action].levels[l]) + 4;
 	if (rowbytes + 16 > g->bufcap) {
 		free(g->buf);
 		g->bufcap = rowbytes + 16;
@@ -326,13 +377,26 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		for (size_t i = 0; i < b->nrows; i++) {
 			unsigned char *p = g->buf;
 			pt_h128 h;
-			/* The row: its input columns, little-endian, in order. */
-			for (int j = 0; j < s->ncols; j++) {
-				if (!is_input(s->cols[j].role))
-					continue;
-				if (s->cols[j].type == PT_I32) {
-					put_le(p, (uint32_t)PT_COL_I32(b, j)[i], 4);
-					p += 4;
+			/* The row: the shape, then its input columns by name,
+			 * little-endian; a coded column as its label. */
+			put_le(p, gr->shape.lo, 8);
+			put_le(p + 8, gr->shape.hi, 8);
+			p += 16;
+			for (int k = 0; k < gr->nin; k++) {
+				int j = gr->incol[k];
+				const pt_colspec *cs = &s->cols[j];
+				if (cs->type == PT_I32) {
+					int32_t v = PT_COL_I32(b, j)[i];
+					if (cs->nlevels > 0 && v >= 0 && v < cs->nlevels) {
+						size_t l = strlen(cs->levels[v]);
+						put_le(p, (uint32_t)l, 4);
+						memcpy(p + 4, cs->levels[v], l);
+						p += 4 + l;
+					} else {
+						put_le(p, UINT32_MAX, 4);
+						put_le(p + 4, (uint32_t)v, 4);
+						p += 8;
+					}
 				} else {
 					uint64_t v;
 					memcpy(&v, (const char *)b->col[j] + 8 * i, 8);
@@ -356,8 +420,16 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 				pt_mset_add(&gr->scores, g->buf, (size_t)(p - g->buf));
 			}
 			if (gr->action >= 0) {
-				put_le(g->buf + 16, (uint32_t)PT_COL_I32(b, gr->action)[i], 4);
-				pt_mset_add(&gr->policy, g->buf, 20);
+				const pt_colspec *cs = &s->cols[gr->action];
+				int32_t v = PT_COL_I32(b, gr->action)[i];
+				size_t l = 4;
+				if (v >= 0 && v < cs->nlevels) {
+					l = strlen(cs->levels[v]);
+					memcpy(g->buf + 16, cs->levels[v], l);
+				} else {
+					put_le(g->buf + 16, (uint32_t)v, 4);
+				}
+				pt_mset_add(&gr->policy, g->buf, 16 + l);
 			}
 		}
 	}

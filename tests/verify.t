@@ -1,0 +1,110 @@
+#!/bin/sh
+# policy-verify: signatures are the same under repartitioning, coalescing
+# and shuffling; each single change drifts exactly its component (and those
+# that depend on it); compare's and drift's exit statuses; bad files.
+. "$(dirname "$0")/lib.sh"
+REDIGEST=${PT_UNIT:-$top/build/release/tests}/t-manifest
+
+policy-prep synth --rows 20000 --seed 11 --categorical 1 --missing 0.02 > "$T/x.csv"
+F="--treatment arm --outcome y --bins 8"
+policy-prep fit $F "$T/x.csv" > "$T/m.yaml"
+policy-prep apply -m "$T/m.yaml" "$T/x.csv" > "$T/x.pf"
+policy-verify sign -m "$T/m.yaml" "$T/x.pf" > "$T/base.sig"
+ok $? "sign a manifest and frames"
+
+# drifted COMPONENTS... : compare base.sig with $T/new.sig, expect exactly
+# these components drifted and every other one the same.
+drifted() {
+	policy-verify compare "$T/base.sig" "$T/new.sig" > "$T/cmp"
+	st=$?
+	got=$(awk '$2 == "drifted" { print $1 }' "$T/cmp" | sort | tr '\n' ' ')
+	want=$(printf '%s\n' "$@" | sed '/^$/d' | sort | tr '\n' ' ')
+	others=$(awk '$2 != "drifted" && $2 != "same" { print }' "$T/cmp")
+	if [ -z "$want" ]; then want_st=0; else want_st=1; fi
+	if [ "$got" = "$want" ] && [ -z "$others" ] && [ $st -eq $want_st ]; then
+		return 0
+	fi
+	echo "#   drifted: '$got' (want '$want'), status $st"
+	sed 's/^/#   /' "$T/cmp"
+	return 1
+}
+
+policy-prep split -n 8 -o "$T/p.%d.pf" "$T/x.pf"
+policy-verify sign -m "$T/m.yaml" "$T"/p.*.pf > "$T/new.sig"
+drifted; ok $? "8 hash partitions sign like the whole"
+policy-prep split -n 3 --round-robin -o "$T/q.%d.pf" "$T/p.0.pf" "$T/p.1.pf" "$T/p.2.pf" "$T/p.3.pf" "$T/p.4.pf" "$T/p.5.pf" "$T/p.6.pf" "$T/p.7.pf"
+cat "$T/q.2.pf" "$T/q.0.pf" "$T/q.1.pf" > "$T/q.pf"
+policy-verify sign -m "$T/m.yaml" "$T/q.pf" > "$T/new.sig"
+drifted; ok $? "8 partitions repartitioned to 3 and coalesced in reverse sign like the whole"
+{ head -1 "$T/x.csv"; tail -n +2 "$T/x.csv" | sort -R --random-source="$T/x.csv"; } > "$T/shuf.csv"
+policy-prep fit $F "$T/shuf.csv" > "$T/m2.yaml"
+policy-prep apply -m "$T/m2.yaml" "$T/shuf.csv" | policy-verify sign -m "$T/m2.yaml" - > "$T/new.sig"
+drifted; ok $? "shuffled rows, fitted and applied again, sign the same"
+
+# one boundary
+awk 'done == 0 && /boundaries: \[/ { sub(/\[[^,]*,/, "[-1e300,"); done = 1 } { print }' "$T/m.yaml" |
+	"$REDIGEST" --redigest > "$T/mb.yaml"
+policy-verify sign -m "$T/mb.yaml" > "$T/new.sig" && policy-verify sign -m "$T/m.yaml" > "$T/base.sig"
+drifted manifest boundaries; ok $? "one boundary changed: manifest and boundaries drift"
+
+# the order of two features
+policy-prep fit $F --features x2,x1,x3,x4,x5,x6,x7,x8,x9,x10,c1 "$T/x.csv" > "$T/mf.yaml"
+policy-prep fit $F --features x1,x2,x3,x4,x5,x6,x7,x8,x9,x10,c1 "$T/x.csv" > "$T/m0.yaml"
+policy-prep apply -m "$T/m0.yaml" "$T/x.csv" | policy-verify sign -m "$T/m0.yaml" - > "$T/base.sig"
+policy-prep apply -m "$T/mf.yaml" "$T/x.csv" | policy-verify sign -m "$T/mf.yaml" - > "$T/new.sig"
+drifted manifest feature_order; ok $? "two features swapped: manifest and feature order drift, rows do not"
+
+# the order of the vocabulary
+policy-prep fit $F --vocabulary t2,t1,control --control control "$T/x.csv" > "$T/mv.yaml"
+policy-prep apply -m "$T/m.yaml" "$T/x.csv" | policy-verify sign -m "$T/m.yaml" - > "$T/base.sig"
+policy-prep apply -m "$T/mv.yaml" "$T/x.csv" | policy-verify sign -m "$T/mv.yaml" - > "$T/new.sig"
+drifted manifest vocabulary; ok $? "vocabulary reordered: manifest and vocabulary drift, rows do not"
+
+# one row's treatment
+awk -F, 'NR == 2 { $12 = ($12 == "t1") ? "t2" : "t1" } { print }' OFS=, "$T/x.csv" > "$T/xt.csv"
+policy-prep apply -m "$T/m.yaml" "$T/xt.csv" | policy-verify sign -m "$T/m.yaml" - > "$T/new.sig"
+drifted rows; ok $? "one row's treatment changed: rows drift"
+policy-prep fit $F "$T/xt.csv" | cmp -s - "$T/m.yaml"
+ok $? "(and the manifest fitted on it is the same: treatment labels do not move boundaries)"
+
+# one row's feature value by one ulp-ish change in the text
+awk -F, 'NR == 3 { $1 = $1 "1" } { print }' OFS=, "$T/x.csv" > "$T/xv.csv"
+policy-prep apply -m "$T/m.yaml" "$T/xv.csv" | policy-verify sign -m "$T/m.yaml" - > "$T/new.sig"
+drifted rows; ok $? "one feature value changed in its last digit: rows drift"
+
+# statuses and bad files
+policy-verify compare "$T/base.sig" "$T/base.sig" > /dev/null
+ok $? "compare: 0 when the same"
+policy-verify compare "$T/base.sig" "$T/new.sig" > /dev/null
+[ $? -eq 1 ]; ok $? "compare: 1 when drifted"
+policy-verify sign -m "$T/m.yaml" > "$T/mo.sig"
+policy-verify compare "$T/base.sig" "$T/mo.sig" > "$T/cmp"
+[ $? -eq 0 ] && grep -q '^rows *absent in B' "$T/cmp"
+ok $? "compare: components on one side only are named, and are no drift"
+sed 's/^version: 1$/version: 2/' "$T/base.sig" | "$REDIGEST" --redigest > "$T/v2.sig"
+policy-verify compare "$T/base.sig" "$T/v2.sig" 2> "$T/err" > /dev/null
+[ $? -eq 2 ] && grep -q 'v2.sig:3: signature version 2 is not supported' "$T/err"
+ok $? "compare: 2 for a signature of another version"
+head -n 5 "$T/base.sig" > "$T/cut.sig"
+policy-verify compare "$T/base.sig" "$T/cut.sig" 2> "$T/err" > /dev/null
+[ $? -eq 2 ] && grep -q 'truncated' "$T/err"
+ok $? "compare: 2 for a truncated signature"
+sed 's/^\(  rows: \)./\10/' "$T/base.sig" > "$T/ed.sig"
+policy-verify compare "$T/base.sig" "$T/ed.sig" 2> "$T/err" > /dev/null
+[ $? -eq 2 ] && grep -q 'edited or damaged' "$T/err"
+ok $? "compare: 2 for an edited signature"
+policy-prep apply -m "$T/mv.yaml" "$T/x.csv" > "$T/xv.pf"
+policy-verify sign "$T/x.pf" "$T/xv.pf" -o "$T/out.sig" 2> "$T/err"
+[ $? -eq 2 ] && grep -q 'frames of manifest' "$T/err" && [ ! -e "$T/out.sig" ]
+ok $? "sign: 2 for frames of two manifests, and no output"
+
+# drift
+policy-verify drift -m "$T/m.yaml" "$T/p.3.pf" > "$T/drift"
+ok $? "drift: 0 for a partition of the training rows"
+awk -F, 'NR == 1 || $1 > 0.6' "$T/x.csv" > "$T/shift.csv"
+policy-prep apply -m "$T/m.yaml" "$T/shift.csv" | policy-verify drift -m "$T/m.yaml" > "$T/drift"
+[ $? -eq 1 ] && sed -n 2p "$T/drift" | grep -q '^x1 .* drifted$'
+ok $? "drift: 1 when x1 shifts, and x1 leads the table"
+policy-prep apply -m "$T/m.yaml" "$T/shift.csv" | policy-verify drift -m "$T/m.yaml" --threshold 1e9 > /dev/null
+ok $? "drift: --threshold"
+done_testing
