@@ -213,7 +213,6 @@ typedef struct group {
 	int *scorecol;     /* the score columns, in vocabulary order */
 	int *incol, nin;   /* input columns, sorted by name */
 	pt_h128 shape;     /* hash of their names and types */
-	size_t rowmax;     /* bytes a row's input can take */
 	const char *first_name;
 } group;
 
@@ -320,16 +319,10 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	{
 		hstate h;
 		h_begin(&h);
-		ng->rowmax = 16;
 		for (int k = 0; k < ng->nin; k++) {
 			const pt_colspec *cs = &s->cols[ng->incol[k]];
-			size_t w = 8;
 			h_str(&h, cs->name);
 			h_u64(&h, (uint64_t)cs->type);
-			for (int l = 0; l < cs->nlevels; l++)
-				if (strlen(cs->levels[l]) + 4 > w)
-					w = strlen(cs->levels[l]) + 4;
-			ng->rowmax += w;
 		}
 		ng->shape = h_end(&h);
 	}
@@ -338,20 +331,41 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	return ng;
 }
 
+
+/* Little-endian 8 bytes at p: a plain copy on little-endian hosts. */
 static void
-put_le(unsigned char *p, uint64_t v, int n)
+put64(unsigned char *p, uint64_t v)
 {
-	for (int i = 0; i < n; i++)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	for (int i = 0; i < 8; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
+#endif
 }
 
+/* The 8 bytes that stand for code v of a coded column: the hash of its
+ * label (so the row does not depend on the code), or of the bare code
+ * when it has no label. */
+static uint64_t
+code_word(const pt_colspec *cs, int32_t v)
+{
+	if (v >= 0 && v < cs->nlevels)
+		return pt_hash64(cs->levels[v], strlen(cs->levels[v]), 0x6c6162656cULL);
+	return 0xffffffff00000000ULL | (uint32_t)v;
+}
+
+/* Rows are laid out row-major in a scratch buffer, filled one column at a
+ * time (so the inner loops are plain strided copies), then hashed one by
+ * one: [shape 16][input columns by name, 8 bytes each].  Scores hash as
+ * [row hash 16][score bits 8 each], actions as [row hash 16][label word 8]. */
 int
 pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 {
 	const pt_schema *s = pt_reader_schema(r);
 	const pt_batch *b;
 	group *gr;
-	size_t rowbytes = 0;
+	size_t stride, sstride;
 	int rc;
 
 	if (g->manifest[0] == '\0')
@@ -362,75 +376,91 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		    "the first input's", g->manifest);
 	if ((gr = find_group(g, s, name, e)) == NULL)
 		return -1;
-	rowbytes = gr->rowmax + 8 * (size_t)gr->nscores;
-	if (gr->action >= 0)
-		for (int l = 0; l < s->cols[gr->action].nlevels; l++)
-			if (strlen(s->cols[gr->action].levels[l]) + 4 > rowbytes)
-				rowbytes = strlen(s->cols[gr->action].levels[l]) + 4;
-	if (rowbytes + 16 > g->bufcap) {
-		free(g->buf);
-		g->bufcap = rowbytes + 16;
-		if ((g->buf = malloc(g->bufcap)) == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
+	stride = 16 + 8 * (size_t)gr->nin;
+	sstride = 16 + 8 * (size_t)(gr->nscores > 0 ? gr->nscores : 1);
 	while ((rc = pt_reader_next(r, &b, e)) == 1) {
-		for (size_t i = 0; i < b->nrows; i++) {
-			unsigned char *p = g->buf;
-			pt_h128 h;
-			/* The row: the shape, then its input columns by name,
-			 * little-endian; a coded column as its label. */
-			put_le(p, gr->shape.lo, 8);
-			put_le(p + 8, gr->shape.hi, 8);
-			p += 16;
-			for (int k = 0; k < gr->nin; k++) {
-				int j = gr->incol[k];
-				const pt_colspec *cs = &s->cols[j];
-				if (cs->type == PT_I32) {
-					int32_t v = PT_COL_I32(b, j)[i];
-					if (cs->nlevels > 0 && v >= 0 && v < cs->nlevels) {
-						size_t l = strlen(cs->levels[v]);
-						put_le(p, (uint32_t)l, 4);
-						memcpy(p + 4, cs->levels[v], l);
-						p += 4 + l;
-					} else {
-						put_le(p, UINT32_MAX, 4);
-						put_le(p + 4, (uint32_t)v, 4);
-						p += 8;
-					}
-				} else {
-					uint64_t v;
-					memcpy(&v, (const char *)b->col[j] + 8 * i, 8);
-					put_le(p, v, 8);
-					p += 8;
-				}
+		size_t n = b->nrows, need = n * (stride > sstride ? stride : sstride);
+		if (need > g->bufcap) {
+			free(g->buf);
+			g->bufcap = need + need / 4;
+			if ((g->buf = malloc(g->bufcap)) == NULL) {
+				g->bufcap = 0;
+				rc = pt_fail(e, PT_ENOMEM, "", "out of memory");
+				break;
 			}
-			h = pt_hash128(g->buf, (size_t)(p - g->buf), 0);
-			pt_mset_add_hash(&gr->rows, h);
-			/* Outputs are hashed with the row they belong to. */
-			put_le(g->buf, h.lo, 8);
-			put_le(g->buf + 8, h.hi, 8);
-			if (gr->nscores > 0) {
-				p = g->buf + 16;
-				for (int k = 0; k < gr->nscores; k++) {
-					uint64_t v;
-					memcpy(&v, &PT_COL_F64(b, gr->scorecol[k])[i], 8);
-					put_le(p, v, 8);
-					p += 8;
+		}
+		for (size_t i = 0; i < n; i++) {
+			put64(g->buf + i * stride, gr->shape.lo);
+			put64(g->buf + i * stride + 8, gr->shape.hi);
+		}
+		for (int k = 0; k < gr->nin; k++) {
+			int j = gr->incol[k];
+			const pt_colspec *cs = &s->cols[j];
+			unsigned char *p = g->buf + 16 + 8 * (size_t)k;
+			if (cs->type == PT_I32) {
+				const int32_t *v = PT_COL_I32(b, j);
+				/* Few distinct codes: hash each label once per frame. */
+				int32_t last = INT32_MIN;
+				uint64_t w = 0;
+				for (size_t i = 0; i < n; i++, p += stride) {
+					if (v[i] != last) {
+						last = v[i];
+						w = code_word(cs, last);
+					}
+					put64(p, w);
 				}
-				pt_mset_add(&gr->scores, g->buf, (size_t)(p - g->buf));
+			} else {
+				const uint64_t *v = b->col[j];
+				for (size_t i = 0; i < n; i++, p += stride)
+					put64(p, v[i]);
+			}
+		}
+		/* Hash rows in place: row i's hash goes to the first 16 bytes of
+		 * its score record, which is laid out over the same buffer
+		 * afterwards, so keep the row hashes aside first. */
+		{
+			pt_h128 *rh = malloc(sizeof *rh * (n + 1));
+			if (rh == NULL) {
+				rc = pt_fail(e, PT_ENOMEM, "", "out of memory");
+				break;
+			}
+			for (size_t i = 0; i < n; i++) {
+				rh[i] = pt_hash128(g->buf + i * stride, stride, 0);
+				pt_mset_add_hash(&gr->rows, rh[i]);
+			}
+			if (gr->nscores > 0) {
+				for (size_t i = 0; i < n; i++) {
+					unsigned char *p = g->buf + i * sstride;
+					put64(p, rh[i].lo);
+					put64(p + 8, rh[i].hi);
+				}
+				for (int k = 0; k < gr->nscores; k++) {
+					const uint64_t *v = b->col[gr->scorecol[k]];
+					unsigned char *p = g->buf + 16 + 8 * (size_t)k;
+					for (size_t i = 0; i < n; i++, p += sstride)
+						put64(p, v[i]);
+				}
+				for (size_t i = 0; i < n; i++)
+					pt_mset_add(&gr->scores, g->buf + i * sstride, sstride);
 			}
 			if (gr->action >= 0) {
 				const pt_colspec *cs = &s->cols[gr->action];
-				int32_t v = PT_COL_I32(b, gr->action)[i];
-				size_t l = 4;
-				if (v >= 0 && v < cs->nlevels) {
-					l = strlen(cs->levels[v]);
-					memcpy(g->buf + 16, cs->levels[v], l);
-				} else {
-					put_le(g->buf + 16, (uint32_t)v, 4);
+				const int32_t *v = PT_COL_I32(b, gr->action);
+				unsigned char rec[24];
+				int32_t last = INT32_MIN;
+				uint64_t w = 0;
+				for (size_t i = 0; i < n; i++) {
+					if (v[i] != last) {
+						last = v[i];
+						w = code_word(cs, last);
+					}
+					put64(rec, rh[i].lo);
+					put64(rec + 8, rh[i].hi);
+					put64(rec + 16, w);
+					pt_mset_add(&gr->policy, rec, 24);
 				}
-				pt_mset_add(&gr->policy, g->buf, 16 + l);
 			}
+			free(rh);
 		}
 	}
 	g->bytes += pt_reader_bytes(r);
