@@ -140,31 +140,6 @@ typedef struct opts {
 } opts;
 
 static int
-num_arg(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	if (pt_parse_f64(s, strlen(s), out) != 0 || *out < lo || *out > hi) {
-		fe_usage_error("%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-int_arg(const char *opt, const char *s, double lo, double hi, uint64_t *out)
-{
-	double v;
-
-	if (num_arg(opt, s, lo, hi, &v) != 0)
-		return -1;
-	if (v != (double)(uint64_t)v) {
-		fe_usage_error("%s: '%s' is not a whole number", opt, s);
-		return -1;
-	}
-	*out = (uint64_t)v;
-	return 0;
-}
-
-static int
 missing_arg(const char *s, pt_missing *out)
 {
 	if (strcmp(s, "keep") == 0)
@@ -213,7 +188,7 @@ parse_opts(opts *o, int argc, char **argv)
 		case O_BINS:
 			if (strcmp(optarg, "all") == 0)
 				o->fit.bins = 0;
-			else if (int_arg("--bins", optarg, 2, 65536, &u) != 0)
+			else if (fe_int_arg("--bins", optarg, 2, 65536, &u) != 0)
 				return -1;
 			else
 				o->fit.bins = (int)u;
@@ -238,13 +213,13 @@ parse_opts(opts *o, int argc, char **argv)
 			break;
 		case O_DROP: o->fit.drop_missing = 1; break;
 		case O_FRACTION:
-			if (num_arg("--train-fraction", optarg, 0, 1, &d) != 0)
+			if (fe_num_arg("--train-fraction", optarg, 0, 1, &d) != 0)
 				return -1;
 			o->fit.train_fraction = d;
 			o->fit.split = PT_SPLIT_HASH;
 			break;
 		case O_SEED:
-			if (int_arg("--seed", optarg, 0, 9007199254740992.0, &u) != 0)
+			if (fe_int_arg("--seed", optarg, 0, 9007199254740992.0, &u) != 0)
 				return -1;
 			o->fit.seed = o->synth.seed = o->seed = u;
 			o->seed_given = 1;
@@ -253,24 +228,24 @@ parse_opts(opts *o, int argc, char **argv)
 			o->fit.split_column = optarg;
 			break;
 		case O_UNTIL:
-			if (num_arg("--train-until", optarg, -1.7976931348623157e308,
+			if (fe_num_arg("--train-until", optarg, -1.7976931348623157e308,
 			    1.7976931348623157e308, &d) != 0)
 				return -1;
 			o->fit.until = d;
 			o->until_given = 1;
 			break;
 		case O_SAMPLE:
-			if (int_arg("--sample", optarg, 16, 1e9, &u) != 0)
+			if (fe_int_arg("--sample", optarg, 16, 1e9, &u) != 0)
 				return -1;
 			o->fit.sample = u;
 			break;
 		case O_MAXLEVELS:
-			if (int_arg("--max-levels", optarg, 1, 1e7, &u) != 0)
+			if (fe_int_arg("--max-levels", optarg, 1, 1e7, &u) != 0)
 				return -1;
 			o->fit.max_levels = (int)u;
 			break;
 		case O_MAXALL:
-			if (int_arg("--max-all", optarg, 1, 1e8, &u) != 0)
+			if (fe_int_arg("--max-all", optarg, 1, 1e8, &u) != 0)
 				return -1;
 			o->fit.max_all = (int)u;
 			break;
@@ -289,37 +264,37 @@ parse_opts(opts *o, int argc, char **argv)
 		case O_TSV: o->tsv = 1; break;
 		case O_COLUMNS: o->columns = optarg; break;
 		case 'n':
-			if (int_arg("-n", optarg, 1, 1000, &u) != 0)
+			if (fe_int_arg("-n", optarg, 1, 1000, &u) != 0)
 				return -1;
 			o->nparts = (int)u;
 			break;
 		case O_ROUNDROBIN: o->mode = PT_PART_ROUNDROBIN; break;
 		case O_SHUFFLE: o->mode = PT_PART_SHUFFLE; break;
 		case O_ROWS:
-			if (int_arg("--rows", optarg, 0, 1e12, &u) != 0)
+			if (fe_int_arg("--rows", optarg, 0, 1e12, &u) != 0)
 				return -1;
 			o->synth.rows = u;
 			break;
 		case O_ARMS:
-			if (int_arg("--arms", optarg, 2, PT_SYNTH_MAX_ARMS, &u) != 0)
+			if (fe_int_arg("--arms", optarg, 2, PT_SYNTH_MAX_ARMS, &u) != 0)
 				return -1;
 			o->synth.arms = (int)u;
 			break;
 		case O_BINARY: o->synth.binary = 1; break;
 		case O_ORACLE: o->synth.oracle = 1; break;
 		case O_NOISE:
-			if (num_arg("--noise", optarg, 0, PT_SYNTH_MAX_NOISE, &d) != 0)
+			if (fe_num_arg("--noise", optarg, 0, PT_SYNTH_MAX_NOISE, &d) != 0)
 				return -1;
 			o->synth.noise = d;
 			break;
 		case O_FRAMEROWS:
-			if (int_arg("--frame-rows", optarg, 1, 1 << 24, &u) != 0)
+			if (fe_int_arg("--frame-rows", optarg, 1, 1 << 24, &u) != 0)
 				return -1;
 			o->frame_rows = (int)u;
 			break;
 		case 'o': o->output = optarg; break;
 		case 'l':
-			if (int_arg("-l", optarg, 0, 19, &u) != 0)
+			if (fe_int_arg("-l", optarg, 0, 19, &u) != 0)
 				return -1;
 			o->level = (int)u;
 			break;
@@ -441,35 +416,6 @@ done:
 	return rc;
 }
 
-/* Calls fn for every input as a frame reader (stdin when none). */
-typedef int (*reader_fn)(void *ctx, pt_reader *r, const char *name, pt_err *e);
-
-static int
-each_reader(int n, char **inputs, reader_fn fn, void *ctx, pt_err *e)
-{
-	static char *dash[] = { "-" };
-
-	if (n == 0) {
-		n = 1;
-		inputs = dash;
-	}
-	for (int i = 0; i < n; i++) {
-		const char *name = strcmp(inputs[i], "-") == 0 ? "<stdin>" : inputs[i];
-		int fd = fe_open_in(inputs[i], e), rc;
-		pt_reader *r;
-		if (fd < 0)
-			return -1;
-		r = pt_reader_open(fd, name, e);
-		rc = r == NULL ? -1 : fn(ctx, r, name, e);
-		pt_reader_close(r);
-		if (fd > 0)
-			close(fd);
-		if (rc != 0)
-			return -1;
-	}
-	return 0;
-}
-
 typedef struct cat_ctx {
 	pt_cat_opts co;
 	fe_out *out;
@@ -500,7 +446,7 @@ do_cat(opts *o, int n, char **inputs)
 	pt_err_clear(&e);
 	if (fe_out_open(&out, o->output, 0, 1, &e) != 0)
 		return fe_error(&e);
-	if (each_reader(n, inputs, cat_one, &c, &e) != 0 ||
+	if (fe_each_frames(n, inputs, cat_one, &c, &e) != 0 ||
 	    fe_out_commit(&out, &e) != 0) {
 		fe_out_abort(&out);
 		pt_schema_free(c.first);
@@ -542,7 +488,7 @@ do_check(opts *o, int n, char **inputs)
 
 	(void)o;
 	pt_err_clear(&e);
-	if (each_reader(n, inputs, check_one, &c, &e) != 0)
+	if (fe_each_frames(n, inputs, check_one, &c, &e) != 0)
 		return fe_error(&e);
 	fe_progress_done(c.rows, c.bytes);
 	return FE_EXIT_OK;
@@ -634,7 +580,7 @@ do_split(opts *o, int n, char **inputs)
 		return fe_errorx("out of memory");
 	for (k = 0; k < o->nparts; k++)
 		c.outs[k].fd = -1;
-	if (each_reader(n, inputs, split_one, &c, &e) != 0 ||
+	if (fe_each_frames(n, inputs, split_one, &c, &e) != 0 ||
 	    pt_parter_finish(c.p, &e) != 0)
 		rc = fe_error(&e);
 	for (k = 0; rc == FE_EXIT_OK && k < o->nparts; k++) {
@@ -670,20 +616,20 @@ do_synth(opts *o, int n, char **inputs)
 		return fe_usage_error("synth reads no input");
 	if (o->features_given) {
 		uint64_t u;
-		if (int_arg("--features", o->fit.features, 2, PT_SYNTH_MAX_COLS, &u))
+		if (fe_int_arg("--features", o->fit.features, 2, PT_SYNTH_MAX_COLS, &u))
 			return FE_EXIT_TROUBLE;
 		o->synth.numeric = (int)u;
 	}
 	if (o->fit.categorical != NULL) {
 		uint64_t u;
-		if (int_arg("--categorical", o->fit.categorical, 0,
+		if (fe_int_arg("--categorical", o->fit.categorical, 0,
 		    PT_SYNTH_MAX_COLS, &u))
 			return FE_EXIT_TROUBLE;
 		o->synth.categorical = (int)u;
 	}
 	if (o->fit.missing_tokens != NULL) {
 		double d;
-		if (num_arg("--missing-share", o->fit.missing_tokens, 0, 1, &d))
+		if (fe_num_arg("--missing-share", o->fit.missing_tokens, 0, 1, &d))
 			return FE_EXIT_TROUBLE;
 		o->synth.missing = d;
 	}

@@ -30,7 +30,8 @@
 #include "tree.h"
 #include "xsum.h"
 
-/* Problems bigger than this many cell visits are refused by --exact. */
+/* Problems bigger than this many operations (pt_exact_cost: about 1e9
+ * a second) are refused by --exact. */
 #define EXACT_LIMIT 4e11
 
 typedef struct opts {
@@ -549,7 +550,7 @@ fit_exact(const opts *o, pt_manifest *m, const char *model, pt_err *e)
 	/* The cost bound that does not depend on the rows, before reading. */
 	cost = pt_exact_cost(m, 0, m->nvocab);
 	if (cost > EXACT_LIMIT) {
-		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g cell visits for "
+		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g operations for "
 		    "this manifest's boundaries: too big (limit %.3g); use "
 		    "fewer bins or the greedy search", cost, EXACT_LIMIT);
 		goto out;
@@ -560,12 +561,12 @@ fit_exact(const opts *o, pt_manifest *m, const char *model, pt_err *e)
 		goto out;
 	cost = pt_exact_cost(m, r.n, m->nvocab);
 	if (cost > EXACT_LIMIT) {
-		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g cell visits for "
+		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g operations for "
 		    "%zu rows: too big (limit %.3g)", cost, r.n, EXACT_LIMIT);
 		goto out;
 	}
 	fe_warnx("exact depth-2 search: %zu rows, %d features, about %.0f MB "
-	    "and %.3g cell visits", r.n, m->nfeatures,
+	    "and %.3g operations", r.n, m->nfeatures,
 	    (double)pt_exact_memory(m, r.n, m->nvocab) / 1e6, cost);
 	t = pt_ptree_new(m, model, PT_CRIT_WELFARE, 2, o->min_node_size, e);
 	if (t == NULL)

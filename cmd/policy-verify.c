@@ -62,30 +62,6 @@ typedef struct opts {
 	double threshold;
 } opts;
 
-/* Reads every frame file with fn (stdin for "-"). */
-typedef int (*feed_fn)(void *ctx, pt_reader *r, const char *name, pt_err *e);
-
-static int
-each_frames(int n, char **paths, feed_fn fn, void *ctx, pt_err *e)
-{
-	for (int i = 0; i < n; i++) {
-		const char *name = strcmp(paths[i], "-") == 0 ? "<stdin>" : paths[i];
-		int fd = fe_open_in(paths[i], e), rc;
-		pt_reader *r;
-
-		if (fd < 0)
-			return -1;
-		r = pt_reader_open(fd, name, e);
-		rc = r == NULL ? -1 : fn(ctx, r, name, e);
-		pt_reader_close(r);
-		if (fd > 0)
-			close(fd);
-		if (rc != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int
 sign_feed(void *ctx, pt_reader *r, const char *name, pt_err *e)
 {
@@ -139,7 +115,7 @@ do_sign(opts *o, int n, char **paths)
 		goto fail;
 	if (n > 0) {
 		if ((g = pt_signer_new(m, &e)) == NULL ||
-		    each_frames(n, paths, sign_feed, g, &e) != 0 ||
+		    fe_each_frames(n, paths, sign_feed, g, &e) != 0 ||
 		    pt_signer_finish(g, &s, &e) != 0)
 			goto fail;
 		fe_progress_done(s.rows, pt_signer_bytes(g));
@@ -241,19 +217,14 @@ do_drift(opts *o, int n, char **paths)
 	pt_drift *d;
 	psi_row *rows;
 	int over = 0;
-	static char *dash[] = { "-" };
 
 	pt_err_clear(&e);
 	if (o->manifest == NULL)
 		return fe_usage_error("drift needs -m MANIFEST");
 	if ((m = pt_manifest_read(o->manifest, &e)) == NULL)
 		return fe_error(&e);
-	if (n == 0) {
-		n = 1;
-		paths = dash;
-	}
 	if ((d = pt_drift_new(m, &e)) == NULL ||
-	    each_frames(n, paths, drift_feed, d, &e) != 0) {
+	    fe_each_frames(n, paths, drift_feed, d, &e) != 0) {
 		pt_drift_free(d);
 		pt_manifest_free(m);
 		return fe_error(&e);

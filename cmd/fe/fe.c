@@ -1,5 +1,8 @@
 #include "fe.h"
 
+#include "frame.h"
+#include "number.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -297,4 +300,56 @@ fe_progress_done(uint64_t rows, uint64_t bytes)
 {
 	if (progress_on > 0 && progress_t0 != 0)
 		progress_print(rows, bytes, "\n");
+}
+
+int
+fe_each_frames(int n, char **paths, fe_frames_fn fn, void *ctx, pt_err *e)
+{
+	static char *dash[] = { "-" };
+
+	if (n == 0) {
+		n = 1;
+		paths = dash;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = strcmp(paths[i], "-") == 0 ? "<stdin>" : paths[i];
+		int fd = fe_open_in(paths[i], e), rc;
+		pt_reader *r;
+
+		if (fd < 0)
+			return -1;
+		r = pt_reader_open(fd, name, e);
+		rc = r == NULL ? -1 : fn(ctx, r, name, e);
+		pt_reader_close(r);
+		if (fd > 0)
+			close(fd);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+fe_num_arg(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	if (pt_parse_f64(s, strlen(s), out) != 0 || *out < lo || *out > hi) {
+		fe_usage_error("%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+int
+fe_int_arg(const char *opt, const char *s, double lo, double hi, uint64_t *out)
+{
+	double v;
+
+	if (fe_num_arg(opt, s, lo, hi, &v) != 0)
+		return -1;
+	if (v != (double)(uint64_t)v) {
+		fe_usage_error("%s: '%s' is not a whole number", opt, s);
+		return -1;
+	}
+	*out = (uint64_t)v;
+	return 0;
 }

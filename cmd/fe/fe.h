@@ -56,6 +56,18 @@ char *fe_slurp(const char *path, size_t *len, pt_err *e);
  * bandwidth there), on for regular files kept on disk. */
 int fe_default_level(int fd);
 
+/* Opens each frame file in turn ("-" is stdin; no paths: stdin alone) and
+ * calls fn with a reader on it.  Stops at the first error (-1). */
+struct pt_reader;
+typedef int (*fe_frames_fn)(void *ctx, struct pt_reader *r, const char *name,
+    pt_err *e);
+int fe_each_frames(int n, char **paths, fe_frames_fn fn, void *ctx, pt_err *e);
+
+/* Option values: a number in [lo, hi], a whole number in [lo, hi].  On a
+ * bad value they print the usage error themselves and return -1. */
+int fe_num_arg(const char *opt, const char *s, double lo, double hi, double *out);
+int fe_int_arg(const char *opt, const char *s, double lo, double hi, uint64_t *out);
+
 /* Progress on stderr: enabled by --progress, or by default when stderr is
  * a terminal; at most a few updates a second. */
 void fe_progress_enable(int on);
