@@ -65,14 +65,41 @@ typedef struct opts {
 static int
 sign_feed(void *ctx, pt_reader *r, const char *name, pt_err *e)
 {
-	int rc = pt_signer_feed(ctx, r, name, e);
+	return pt_signer_feed(ctx, r, name, e);
+}
 
-	fe_progress(pt_reader_rows(r), pt_signer_bytes(ctx));
-	return rc;
+/* A model or tree names the manifest it belongs to on a top-level
+ * "manifest: DIGEST" line: with -m, it must be that manifest. */
+static int
+check_manifest_line(const char *buf, size_t len, const char *path,
+    const pt_manifest *m, pt_err *e)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n >= 10 && memcmp(p, "manifest: ", 10) == 0) {
+			size_t k = n - 10;
+			const char *v = p + 10;
+			if (k >= 2 && v[0] == '"' && v[k - 1] == '"') {
+				v++;
+				k -= 2;
+			}
+			if (k != strlen(m->digest) || memcmp(v, m->digest, k) != 0)
+				return pt_fail(e, PT_EMISMATCH, path, "made for manifest "
+				    "%.*s, not for the manifest given (%s)", (int)k, v,
+				    m->digest);
+			return 0;
+		}
+		p += n + 1;
+	}
+	return 0;
 }
 
 static int
-sign_file(pt_sig *s, pt_sigcomp c, const char *path, pt_err *e)
+sign_file(pt_sig *s, pt_sigcomp c, const char *path, const pt_manifest *m,
+    pt_err *e)
 {
 	size_t len;
 	char *buf = fe_slurp(path, &len, e);
@@ -82,6 +109,10 @@ sign_file(pt_sig *s, pt_sigcomp c, const char *path, pt_err *e)
 	if (len == 0) {
 		free(buf);
 		return pt_fail(e, PT_EFORMAT, path, "empty file");
+	}
+	if (m != NULL && check_manifest_line(buf, len, path, m, e) != 0) {
+		free(buf);
+		return -1;
 	}
 	pt_sig_file(s, c, buf, len);
 	free(buf);
@@ -110,12 +141,15 @@ do_sign(opts *o, int n, char **paths)
 			goto fail;
 		pt_sig_manifest(&s, m);
 	}
-	if ((o->model != NULL && sign_file(&s, PT_SIG_MODEL, o->model, &e) != 0) ||
-	    (o->tree != NULL && sign_file(&s, PT_SIG_TREE, o->tree, &e) != 0))
+	if ((o->model != NULL &&
+	    sign_file(&s, PT_SIG_MODEL, o->model, m, &e) != 0) ||
+	    (o->tree != NULL && sign_file(&s, PT_SIG_TREE, o->tree, m, &e) != 0))
 		goto fail;
 	if (n > 0) {
-		if ((g = pt_signer_new(m, &e)) == NULL ||
-		    fe_each_frames(n, paths, sign_feed, g, &e) != 0 ||
+		if ((g = pt_signer_new(m, &e)) == NULL)
+			goto fail;
+		pt_signer_progress(g, fe_progress);
+		if (fe_each_frames(n, paths, sign_feed, g, &e) != 0 ||
 		    pt_signer_finish(g, &s, &e) != 0)
 			goto fail;
 		fe_progress_done(s.rows, pt_signer_bytes(g));
@@ -151,12 +185,55 @@ read_sig(const char *path, pt_sig *s, pt_err *e)
 	return rc;
 }
 
+/* The report of compare and drift goes to stdout or to -o FILE (written
+ * to a temporary and renamed). */
+static FILE *
+report_open(opts *o, fe_out *out, pt_err *e)
+{
+	FILE *fp;
+
+	if (fe_out_open(out, o->output, 0, 1, e) != 0)
+		return NULL;
+	if (out->path == NULL)
+		return stdout;
+	if ((fp = fdopen(out->fd, "w")) == NULL) {
+		fe_out_abort(out);
+		pt_fail(e, PT_EIO, out->name, "cannot open for writing");
+	}
+	return fp;
+}
+
+/* Flushes and commits the report; returns rc, or 2 on a write error. */
+static int
+report_close(FILE *fp, fe_out *out, int rc)
+{
+	pt_err e;
+	int bad = fflush(fp) != 0 || ferror(fp);
+
+	pt_err_clear(&e);
+	if (out->path != NULL) {
+		/* fe_out_commit closes the fd; let fclose do it instead. */
+		int fd = dup(out->fd);
+		bad |= fclose(fp) != 0;
+		out->fd = fd;
+	}
+	if (bad) {
+		fe_out_abort(out);
+		return fe_errorx("%s: write error", out->name);
+	}
+	if (fe_out_commit(out, &e) != 0)
+		return fe_error(&e);
+	return rc;
+}
+
 static int
 do_compare(opts *o, int n, char **paths)
 {
 	pt_err e;
 	pt_sig a, b;
 	int drift = 0;
+	fe_out out;
+	FILE *fp;
 	static const char *const word[] = { "same", "drifted", "absent in B",
 		"absent in A", "absent" };
 
@@ -164,28 +241,27 @@ do_compare(opts *o, int n, char **paths)
 	pt_err_clear(&e);
 	if (n != 2)
 		return fe_usage_error("compare needs two signature files");
-	if (read_sig(paths[0], &a, &e) != 0 || read_sig(paths[1], &b, &e) != 0)
+	if (read_sig(paths[0], &a, &e) != 0 || read_sig(paths[1], &b, &e) != 0 ||
+	    (fp = report_open(o, &out, &e)) == NULL)
 		return fe_error(&e);
 	for (int c = 0; c < PT_SIG_N; c++) {
 		pt_cmp r = pt_sig_compare(&a, &b, (pt_sigcomp)c);
 		if (r == PT_CMP_ABSENT)
 			continue;
-		printf("%-14s %s\n", pt_sig_name((pt_sigcomp)c), word[r]);
+		fprintf(fp, "%-14s %s\n", pt_sig_name((pt_sigcomp)c), word[r]);
 		drift |= r == PT_CMP_DRIFTED;
 	}
 	if (a.have_rows || b.have_rows) {
 		if (a.have_rows && b.have_rows)
-			printf("%-14s %s (%llu and %llu rows)\n", "row_count",
+			fprintf(fp, "%-14s %s (%llu and %llu rows)\n", "row_count",
 			    a.rows == b.rows ? "same" : "drifted",
 			    (unsigned long long)a.rows, (unsigned long long)b.rows);
 		else
-			printf("%-14s %s\n", "row_count", a.have_rows ? "absent in B" :
-			    "absent in A");
+			fprintf(fp, "%-14s %s\n", "row_count", a.have_rows ?
+			    "absent in B" : "absent in A");
 		drift |= a.have_rows && b.have_rows && a.rows != b.rows;
 	}
-	if (fflush(stdout) != 0)
-		return fe_errorx("<stdout>: write error");
-	return drift ? FE_EXIT_NO : FE_EXIT_OK;
+	return report_close(fp, &out, drift ? FE_EXIT_NO : FE_EXIT_OK);
 }
 
 static int
@@ -217,6 +293,8 @@ do_drift(opts *o, int n, char **paths)
 	pt_drift *d;
 	psi_row *rows;
 	int over = 0;
+	fe_out out;
+	FILE *fp;
 
 	pt_err_clear(&e);
 	if (o->manifest == NULL)
@@ -234,30 +312,32 @@ do_drift(opts *o, int n, char **paths)
 		pt_manifest_free(m);
 		return fe_errorx("drift: no rows to compare");
 	}
-	rows = malloc(sizeof *rows * (size_t)m->nfeatures);
-	if (rows == NULL)
-		return fe_errorx("out of memory");
+	rows = malloc(sizeof *rows * ((size_t)m->nfeatures + 1));
+	if (rows == NULL || (fp = report_open(o, &out, &e)) == NULL) {
+		free(rows);
+		pt_drift_free(d);
+		pt_manifest_free(m);
+		return rows == NULL ? fe_errorx("out of memory") : fe_error(&e);
+	}
 	for (int f = 0; f < m->nfeatures; f++) {
 		rows[f].f = f;
 		rows[f].psi = pt_drift_psi(d, f);
 	}
 	qsort(rows, (size_t)m->nfeatures, sizeof *rows, by_psi);
-	printf("%-24s %10s  %s\n", "feature", "psi", "status");
+	fprintf(fp, "%-24s %10s  %s\n", "feature", "psi", "status");
 	for (int i = 0; i < m->nfeatures; i++) {
 		int bad = rows[i].psi > o->threshold;
-		printf("%-24s %10.6f  %s\n", m->features[rows[i].f].name, rows[i].psi,
+		fprintf(fp, "%-24s %10.6f  %s\n", m->features[rows[i].f].name, rows[i].psi,
 		    bad ? "drifted" : "stable");
 		over |= bad;
 	}
-	printf("# %llu rows against %llu training rows, threshold %g\n",
+	fprintf(fp, "# %llu rows against %llu training rows, threshold %g\n",
 	    (unsigned long long)pt_drift_rows(d),
 	    (unsigned long long)m->train_rows, o->threshold);
 	free(rows);
 	pt_drift_free(d);
 	pt_manifest_free(m);
-	if (fflush(stdout) != 0)
-		return fe_errorx("<stdout>: write error");
-	return over ? FE_EXIT_NO : FE_EXIT_OK;
+	return report_close(fp, &out, over ? FE_EXIT_NO : FE_EXIT_OK);
 }
 
 int

@@ -8,6 +8,7 @@
  */
 #include "verify.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -218,6 +219,8 @@ typedef struct group {
 
 struct pt_signer {
 	const pt_manifest *m;
+	void (*progress)(uint64_t rows, uint64_t bytes);
+	uint64_t rows_seen;
 	char manifest[33];
 	group *g;
 	int ng;
@@ -399,11 +402,12 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 			unsigned char *p = g->buf + 16 + 8 * (size_t)k;
 			if (cs->type == PT_I32) {
 				const int32_t *v = PT_COL_I32(b, j);
-				/* Few distinct codes: hash each label once per frame. */
-				int32_t last = INT32_MIN;
+				/* Few distinct codes: hash each label once per run of
+				 * equal codes (the first row always computes it). */
+				int32_t last = 0;
 				uint64_t w = 0;
 				for (size_t i = 0; i < n; i++, p += stride) {
-					if (v[i] != last) {
+					if (i == 0 || v[i] != last) {
 						last = v[i];
 						w = code_word(cs, last);
 					}
@@ -447,10 +451,10 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 				const pt_colspec *cs = &s->cols[gr->action];
 				const int32_t *v = PT_COL_I32(b, gr->action);
 				unsigned char rec[24];
-				int32_t last = INT32_MIN;
+				int32_t last = 0;
 				uint64_t w = 0;
 				for (size_t i = 0; i < n; i++) {
-					if (v[i] != last) {
+					if (i == 0 || v[i] != last) {
 						last = v[i];
 						w = code_word(cs, last);
 					}
@@ -462,6 +466,9 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 			}
 			free(rh);
 		}
+		g->rows_seen += n;
+		if (g->progress)
+			g->progress(g->rows_seen, g->bytes + pt_reader_bytes(r));
 	}
 	g->bytes += pt_reader_bytes(r);
 	return rc < 0 ? -1 : 0;
@@ -602,21 +609,27 @@ pt_sig_parse(pt_sig *s, const char *buf, size_t len, const char *name,
 			digest_at = off;
 			done = 1;
 		} else if (n == 24 && memcmp(l, "format: policy-signature", 24) == 0) {
-			seen_format = 1;
+			if (seen_format++)
+				return pt_fail(e, PT_EFORMAT, where, "format twice");
 		} else if (n > 9 && memcmp(l, "version: ", 9) == 0) {
 			if (n != 10 || l[9] != '0' + PT_SIG_VERSION)
 				return pt_fail(e, PT_EFORMAT, where, "signature version "
 				    "%.*s is not supported (this program reads version %d)",
 				    (int)(n - 9), l + 9, PT_SIG_VERSION);
-			seen_version = 1;
+			if (seen_version++)
+				return pt_fail(e, PT_EFORMAT, where, "version twice");
 		} else if (n > 11 && memcmp(l, "row_count: ", 11) == 0) {
 			char tmp[32], *end;
 			if (n - 11 >= sizeof tmp)
 				return pt_fail(e, PT_EFORMAT, where, "bad row count");
 			memcpy(tmp, l + 11, n - 11);
 			tmp[n - 11] = '\0';
+			if (s->have_rows)
+				return pt_fail(e, PT_EFORMAT, where, "row_count twice");
+			errno = 0;
 			s->rows = strtoull(tmp, &end, 10);
-			if (*end != '\0' || tmp[0] < '0' || tmp[0] > '9')
+			if (*end != '\0' || tmp[0] < '0' || tmp[0] > '9' ||
+			    errno == ERANGE)
 				return pt_fail(e, PT_EFORMAT, where, "bad row count");
 			s->have_rows = 1;
 		} else if (n == 11 && memcmp(l, "components:", 11) == 0) {
@@ -773,4 +786,10 @@ pt_drift_psi(const pt_drift *d, int f)
 		psi += (p - q) * log(p / q);
 	}
 	return psi;
+}
+
+void
+pt_signer_progress(pt_signer *g, void (*fn)(uint64_t rows, uint64_t bytes))
+{
+	g->progress = fn;
 }
