@@ -1,0 +1,1006 @@
+/*
+ * forest.c: forest models: parse, validate, write, generate, and score.
+ *
+ * The vector backend is designed around the paper's workload (50 trees of
+ * depth 7 over 32 features): a straightforward per-row walk is a chain of
+ * dependent loads (node, then value, then compare, then next node), so the
+ * CPU waits on each step.  Here a block of rows goes through one tree a
+ * level at a time: every row's step in a level is independent of the
+ * others', so the loads of many rows overlap.  The block's feature values
+ * are first copied into one contiguous scratch array, so a node holds its
+ * feature as an offset into it (feature * block) and a step is: load the
+ * node (16 bytes), load the value, two compares, store the next index.
+ * Trees are renumbered breadth first; a complete tree needs no child
+ * array (children of n are 2n+1 and 2n+2), other trees use one, with
+ * leaves pointing at themselves so that every row can take the same
+ * number of steps.  Leaf vectors are then added per row in tree order,
+ * the same additions in the same order as the reference backend, so the
+ * bits agree.
+ */
+#include "forest.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* Tuning of the AVX-512 walk, measured on the paper's workload: levels of
+ * up to PERM_MAX nodes find their nodes by permutes rather than gathers;
+ * levels of up to XBLEND nodes load feature values contiguously and
+ * blend rather than gather. */
+#ifndef PERM_MAX
+#define PERM_MAX 64
+#endif
+#ifndef XBLEND
+#define XBLEND 8
+#endif
+#define BLOCK 512 /* rows per block (measured: 128 to 512 is best; L2-resident) */
+
+typedef struct cnode {
+	double t;
+	int32_t off;  /* feature index * BLOCK */
+	uint32_t mr;  /* 1: missing goes right */
+} cnode;
+
+typedef struct ctree {
+	int depth;
+	int complete;   /* children of n are 2n+1, 2n+2 */
+	int hascat;
+	cnode *nodes;   /* breadth-first order */
+	uint8_t *cat;   /* per node: category test */
+	int32_t *child; /* 2 per node; leaves point at themselves */
+	double *val;    /* nnodes * nvocab, breadth-first order */
+	/* The same nodes as separate arrays, for the SIMD walk: thresholds,
+	 * and (feature * BLOCK) * 2 + (missing goes right). */
+	double *thr;
+	int32_t *offm;
+	int64_t *offm64; /* the same, 64-bit (both padded by 16 entries) */
+} ctree;
+
+struct pt_forest_plan {
+	ctree *t;
+	int ntrees;
+	double *xb;     /* nfeatures * BLOCK */
+	int32_t *idx;   /* BLOCK */
+	double *acc;    /* nvocab * BLOCK */
+};
+
+static void
+plan_free(pt_forest_plan *p)
+{
+	int i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->ntrees; i++) {
+		free(p->t[i].nodes);
+		free(p->t[i].cat);
+		free(p->t[i].child);
+		free(p->t[i].val);
+		free(p->t[i].thr);
+		free(p->t[i].offm);
+		free(p->t[i].offm64);
+	}
+	free(p->t);
+	free(p->xb);
+	free(p->idx);
+	free(p->acc);
+	free(p);
+}
+
+static void
+tree_free(pt_tree *t)
+{
+	free(t->feature);
+	free(t->threshold);
+	free(t->missing_left);
+	free(t->category);
+	free(t->left);
+	free(t->right);
+	free(t->value);
+}
+
+void
+pt_forest_free(pt_forest *f)
+{
+	int i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->ntrees; i++)
+		tree_free(&f->trees[i]);
+	free(f->trees);
+	pt_strs_free(f->features, f->nfeatures);
+	pt_strs_free(f->vocab, f->nvocab);
+	plan_free(f->plan);
+	free(f);
+}
+
+static int
+tree_alloc(pt_tree *t, int n, int nvocab, int withcat)
+{
+	size_t un = n > 0 ? (size_t)n : 1;
+
+	memset(t, 0, sizeof *t);
+	t->nnodes = n;
+	t->feature = calloc(un, sizeof *t->feature);
+	t->threshold = calloc(un, sizeof *t->threshold);
+	t->missing_left = calloc(un, 1);
+	t->left = calloc(un, sizeof *t->left);
+	t->right = calloc(un, sizeof *t->right);
+	t->value = calloc(un * (size_t)nvocab, sizeof *t->value);
+	if (withcat)
+		t->category = calloc(un, 1);
+	if (!t->feature || !t->threshold || !t->missing_left || !t->left ||
+	    !t->right || !t->value || (withcat && !t->category))
+		return -1;
+	return 0;
+}
+
+/*
+ * Checks tree k is a proper binary tree over its arrays, and fills order[]
+ * with its nodes breadth first and level[] with their depths.  A node
+ * reached twice means a cycle or a shared subtree; a node never reached
+ * is an orphan: both are refused, since they can only come from a broken
+ * writer.
+ */
+static int
+tree_check(const pt_forest *f, int k, int32_t *order, int *level,
+    uint8_t *seen, pt_err *e)
+{
+	const pt_tree *t = &f->trees[k];
+	int n = t->nnodes, head = 0, tail = 0, i, c, side;
+	char where[64];
+
+	snprintf(where, sizeof where, "tree %d", k);
+	if (n < 1)
+		return pt_fail(e, PT_EFORMAT, where, "no nodes");
+	memset(seen, 0, (size_t)n);
+	order[tail++] = 0;
+	level[0] = 0;
+	seen[0] = 1;
+	t = &f->trees[k];
+	while (head < tail) {
+		i = order[head++];
+		if (t->feature[i] < 0) {
+			if (t->feature[i] != -1 || t->left[i] != -1 ||
+			    t->right[i] != -1)
+				return pt_fail(e, PT_EFORMAT, where, "node %d: a "
+				    "leaf needs feature, left and right -1", i);
+			continue;
+		}
+		if (t->feature[i] >= f->nfeatures)
+			return pt_fail(e, PT_EFORMAT, where, "node %d: feature "
+			    "index %d out of range (%d features)", i,
+			    (int)t->feature[i], f->nfeatures);
+		if (isnan(t->threshold[i]))
+			return pt_fail(e, PT_EFORMAT, where, "node %d: "
+			    "threshold is NaN", i);
+		if (t->missing_left[i] > 1 ||
+		    (t->category && t->category[i] > 1))
+			return pt_fail(e, PT_EFORMAT, where, "node %d: flags "
+			    "must be 0 or 1", i);
+		for (side = 0; side < 2; side++) {
+			c = side ? t->right[i] : t->left[i];
+			if (c < 0 || c >= n)
+				return pt_fail(e, PT_EFORMAT, where, "node %d: "
+				    "child %d out of range (%d nodes)", i, c, n);
+			if (seen[c])
+				return pt_fail(e, PT_EFORMAT, where, "node %d: "
+				    "child %d reached twice (a cycle or a shared "
+				    "subtree)", i, c);
+			seen[c] = 1;
+			level[c] = level[i] + 1;
+			if (level[c] > PT_FOREST_MAXDEPTH)
+				return pt_fail(e, PT_ELIMIT, where, "deeper than "
+				    "%d levels", PT_FOREST_MAXDEPTH);
+			order[tail++] = c;
+		}
+	}
+	if (tail != n) {
+		for (i = 0; i < n && seen[i]; i++)
+			;
+		return pt_fail(e, PT_EFORMAT, where, "node %d is not reached "
+		    "from the root", i);
+	}
+	return 0;
+}
+
+int
+pt_forest_compile(pt_forest *f, pt_err *e)
+{
+	pt_forest_plan *p;
+	int32_t *order = NULL, *pos = NULL;
+	int *level = NULL;
+	uint8_t *seen = NULL;
+	int k, i, j, n, maxn = 1, A = f->nvocab;
+	ctree *ct;
+	const pt_tree *t;
+
+	plan_free(f->plan);
+	f->plan = NULL;
+	if (f->ntrees < 1)
+		return pt_fail(e, PT_EFORMAT, "", "the forest has no trees");
+	for (k = 0; k < f->ntrees; k++)
+		if (f->trees[k].nnodes > maxn)
+			maxn = f->trees[k].nnodes;
+	p = calloc(1, sizeof *p);
+	order = malloc((size_t)maxn * sizeof *order);
+	pos = malloc((size_t)maxn * sizeof *pos);
+	level = malloc((size_t)maxn * sizeof *level);
+	seen = malloc((size_t)maxn);
+	if (!p || !order || !pos || !level || !seen)
+		goto nomem;
+	p->ntrees = f->ntrees;
+	p->t = calloc((size_t)f->ntrees, sizeof *p->t);
+	p->xb = calloc((size_t)(f->nfeatures > 0 ? f->nfeatures : 1) * BLOCK,
+	    sizeof *p->xb);
+	p->idx = calloc(BLOCK, sizeof *p->idx);
+	p->acc = calloc((size_t)A * BLOCK, sizeof *p->acc);
+	if (!p->t || !p->xb || !p->idx || !p->acc)
+		goto nomem;
+	for (k = 0; k < f->ntrees; k++) {
+		t = &f->trees[k];
+		n = t->nnodes;
+		if (tree_check(f, k, order, level, seen, e) < 0)
+			goto fail;
+		ct = &p->t[k];
+		ct->nodes = calloc((size_t)n, sizeof *ct->nodes);
+		ct->cat = calloc((size_t)n, 1);
+		ct->child = calloc(2 * (size_t)n, sizeof *ct->child);
+		ct->val = calloc((size_t)n * (size_t)A, sizeof *ct->val);
+		ct->thr = calloc((size_t)n + 16, sizeof *ct->thr);
+		ct->offm = calloc((size_t)n + 16, sizeof *ct->offm);
+		ct->offm64 = calloc((size_t)n + 16, sizeof *ct->offm64);
+		if (!ct->nodes || !ct->cat || !ct->child || !ct->val ||
+		    !ct->thr || !ct->offm || !ct->offm64)
+			goto nomem;
+		for (i = 0; i < n; i++)
+			pos[order[i]] = i;
+		ct->depth = 0;
+		for (i = 0; i < n; i++)
+			if (level[i] > ct->depth)
+				ct->depth = level[i];
+		f->trees[k].depth = ct->depth;
+		ct->complete = n == (1 << (ct->depth + 1)) - 1 &&
+		    ct->depth < 30;
+		for (j = 0; j < n; j++) {
+			i = order[j]; /* BFS slot j holds original node i */
+			if (t->feature[i] < 0) {
+				ct->nodes[j].t = 0;
+				ct->nodes[j].off = 0;
+				ct->nodes[j].mr = 0;
+				ct->child[2 * j] = ct->child[2 * j + 1] = j;
+			} else {
+				ct->nodes[j].t = t->threshold[i];
+				ct->nodes[j].off = t->feature[i] * BLOCK;
+				ct->nodes[j].mr = !t->missing_left[i];
+				ct->cat[j] = t->category ? t->category[i] : 0;
+				ct->hascat |= ct->cat[j];
+				ct->child[2 * j] = pos[t->left[i]];
+				ct->child[2 * j + 1] = pos[t->right[i]];
+				/* A complete tree in BFS order has its children
+				 * at 2j+1, 2j+2 and every leaf at full depth. */
+				if (ct->child[2 * j] != 2 * j + 1)
+					ct->complete = 0;
+			}
+			if (t->feature[i] < 0 && level[i] != ct->depth)
+				ct->complete = 0;
+			ct->thr[j] = ct->nodes[j].t;
+			ct->offm[j] = ct->nodes[j].off * 2 +
+			    (int32_t)ct->nodes[j].mr;
+			ct->offm64[j] = ct->offm[j];
+			memcpy(ct->val + (size_t)j * A, t->value + (size_t)i * A,
+			    (size_t)A * sizeof *ct->val);
+		}
+		if (ct->hascat)
+			ct->complete = 0;
+	}
+	free(order);
+	free(pos);
+	free(level);
+	free(seen);
+	f->plan = p;
+	return 0;
+nomem:
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+fail:
+	free(order);
+	free(pos);
+	free(level);
+	free(seen);
+	plan_free(p);
+	return -1;
+}
+
+void
+pt_forest_score_row(const pt_forest *f, const double *x, double *out)
+{
+	const pt_tree *t;
+	int k, a, n, left;
+	double v;
+
+	for (a = 0; a < f->nvocab; a++)
+		out[a] = 0.0;
+	for (k = 0; k < f->ntrees; k++) {
+		t = &f->trees[k];
+		n = 0;
+		while (t->feature[n] >= 0) {
+			v = x[t->feature[n]];
+			if (isnan(v))
+				left = t->missing_left[n];
+			else if (t->category && t->category[n])
+				left = v == t->threshold[n];
+			else
+				left = v <= t->threshold[n];
+			n = left ? t->left[n] : t->right[n];
+		}
+		for (a = 0; a < f->nvocab; a++)
+			out[a] += t->value[(size_t)n * f->nvocab + a];
+	}
+	for (a = 0; a < f->nvocab; a++)
+		out[a] = out[a] / f->ntrees;
+}
+
+/* One tree over a block: leaves idx[i] at each row's leaf (BFS slot). */
+static void
+walk_complete(const ctree *ct, const double *xb, int32_t *idx, int n)
+{
+	const cnode *nd = ct->nodes;
+	int i, d;
+	double v;
+	int32_t j, go;
+
+	/* Level 0: every row is at the root. */
+	{
+		const double *xr = xb + nd[0].off;
+		double t = nd[0].t;
+		int32_t mr = (int32_t)nd[0].mr;
+
+		for (i = 0; i < n; i++) {
+			v = xr[i];
+			go = (v > t) | ((v != v) & mr);
+			idx[i] = 1 + go;
+		}
+	}
+	for (d = 1; d < ct->depth; d++)
+		for (i = 0; i < n; i++) {
+			j = idx[i];
+			v = xb[nd[j].off + i];
+			go = (v > nd[j].t) | ((v != v) & (int32_t)nd[j].mr);
+			idx[i] = 2 * j + 1 + go;
+		}
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX512 1
+
+/*
+ * Looks up entry li (0..m-1, m <= 64) of a table held in ntab (1, 2, 4 or
+ * 8) registers, eight lanes at a time: permutes instead of gathers, because
+ * a gather costs many times a permute on this class of CPU.
+ */
+__attribute__((target("avx512f,avx512vl")))
+static inline __m512d
+lookup16(const __m512d *tab, int ntab, __m512i li)
+{
+	__m512d r0, r1, r2, r3;
+	__mmask8 b4;
+
+	if (ntab == 1)
+		return _mm512_permutexvar_pd(li, tab[0]);
+	r0 = _mm512_permutex2var_pd(tab[0], li, tab[1]);
+	if (ntab == 2)
+		return r0;
+	b4 = _mm512_test_epi64_mask(li, _mm512_set1_epi64(16));
+	r1 = _mm512_permutex2var_pd(tab[2], li, tab[3]);
+	r0 = _mm512_mask_blend_pd(b4, r0, r1);
+	if (ntab == 4)
+		return r0;
+	r2 = _mm512_permutex2var_pd(tab[4], li, tab[5]);
+	r3 = _mm512_permutex2var_pd(tab[6], li, tab[7]);
+	r2 = _mm512_mask_blend_pd(b4, r2, r3);
+	return _mm512_mask_blend_pd(_mm512_test_epi64_mask(li,
+	    _mm512_set1_epi64(32)), r0, r2);
+}
+
+/*
+ * The complete-tree walk, eight rows at a time: the same comparisons on
+ * the same values as walk_complete, so the same leaves.  Small levels
+ * look their nodes up by permutes; deeper levels gather.  n is a multiple
+ * of 8 here.
+ */
+__attribute__((target("avx512f,avx512vl")))
+static void
+walk_complete_avx512(const ctree *ct, const double *xb, int32_t *idx, int n)
+{
+	const __m512i one = _mm512_set1_epi64(1);
+	const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+	__m512d tabt[8], tabo[8], v, t, om;
+	__m512i j, li, omi, xi, nx, basev;
+	__mmask8 gt, un, mr;
+	int i, d, m, base, ntab, k;
+
+	for (i = 0; i < n; i++)
+		idx[i] = 0;
+	for (d = 0; d < ct->depth; d++) {
+		m = 1 << d;
+		base = m - 1;
+		basev = _mm512_set1_epi64(base);
+		if (m <= PERM_MAX) {
+			ntab = m <= 8 ? 1 : m / 8;
+			/* Entries past the level are read (the arrays are
+			 * padded) but never selected. */
+			for (k = 0; k < ntab; k++) {
+				tabt[k] = _mm512_loadu_pd(ct->thr + base + 8 * k);
+				tabo[k] = _mm512_castsi512_pd(_mm512_loadu_si512(
+				    ct->offm64 + base + 8 * k));
+			}
+			/* Up to 8 nodes: load each node's feature values
+			 * contiguously and pick per lane (a tree of blends on
+			 * the bits of the node number), cheaper than a
+			 * gather. */
+			const double *xp[8];
+			__mmask8 b0, b1 = 0, b2;
+			__m512d v0, v1, v2, v3;
+
+			for (k = 0; k < 8; k++)
+				xp[k] = xb + (ct->offm[base + (k < m ? k : 0)]
+				    >> 1);
+			for (i = 0; i < n; i += 8) {
+				j = _mm512_cvtepi32_epi64(_mm256_loadu_si256(
+				    (const __m256i *)(idx + i)));
+				li = _mm512_sub_epi64(j, basev);
+				t = lookup16(tabt, ntab, li);
+				om = lookup16(tabo, ntab, li);
+				omi = _mm512_castpd_si512(om);
+				if (m == 1)
+					v = _mm512_loadu_pd(xp[0] + i);
+				else if (m <= XBLEND) {
+					b0 = _mm512_test_epi64_mask(li, one);
+					v = _mm512_mask_blend_pd(b0,
+					    _mm512_loadu_pd(xp[0] + i),
+					    _mm512_loadu_pd(xp[1] + i));
+					if (m >= 4) {
+						b1 = _mm512_test_epi64_mask(li,
+						    _mm512_set1_epi64(2));
+						v1 = _mm512_mask_blend_pd(b0,
+						    _mm512_loadu_pd(xp[2] + i),
+						    _mm512_loadu_pd(xp[3] + i));
+						v = _mm512_mask_blend_pd(b1, v, v1);
+					}
+					if (m == 8) {
+						b2 = _mm512_test_epi64_mask(li,
+						    _mm512_set1_epi64(4));
+						v0 = _mm512_mask_blend_pd(b0,
+						    _mm512_loadu_pd(xp[4] + i),
+						    _mm512_loadu_pd(xp[5] + i));
+						v2 = _mm512_mask_blend_pd(b0,
+						    _mm512_loadu_pd(xp[6] + i),
+						    _mm512_loadu_pd(xp[7] + i));
+						v3 = _mm512_mask_blend_pd(b1, v0, v2);
+						v = _mm512_mask_blend_pd(b2, v, v3);
+					}
+				} else {
+					xi = _mm512_add_epi64(_mm512_srai_epi64(
+					    omi, 1), _mm512_add_epi64(lane,
+					    _mm512_set1_epi64(i)));
+					v = _mm512_i64gather_pd(xi, xb, 8);
+				}
+				gt = _mm512_cmp_pd_mask(v, t, _CMP_GT_OQ);
+				un = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+				mr = _mm512_test_epi64_mask(omi, one);
+				nx = _mm512_add_epi64(_mm512_add_epi64(j, j), one);
+				nx = _mm512_mask_add_epi64(nx, gt | (un & mr), nx,
+				    one);
+				_mm256_storeu_si256((__m256i *)(idx + i),
+				    _mm512_cvtepi64_epi32(nx));
+			}
+			continue;
+		}
+		for (i = 0; i < n; i += 8) {
+			__m256i j32 = _mm256_loadu_si256((const __m256i *)
+			    (idx + i));
+			__m256i om32, xi32, nx32;
+			const __m256i one32 = _mm256_set1_epi32(1);
+
+			t = _mm512_i32gather_pd(j32, ct->thr, 8);
+			om32 = _mm256_i32gather_epi32(ct->offm, j32, 4);
+			xi32 = _mm256_add_epi32(_mm256_srai_epi32(om32, 1),
+			    _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4,
+			    5, 6, 7), _mm256_set1_epi32(i)));
+			v = _mm512_i32gather_pd(xi32, xb, 8);
+			gt = _mm512_cmp_pd_mask(v, t, _CMP_GT_OQ);
+			un = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+			mr = _mm256_test_epi32_mask(om32, one32);
+			nx32 = _mm256_add_epi32(_mm256_add_epi32(j32, j32), one32);
+			nx32 = _mm256_mask_add_epi32(nx32, gt | (un & mr), nx32,
+			    one32);
+			_mm256_storeu_si256((__m256i *)(idx + i), nx32);
+		}
+	}
+}
+
+/* acc[i][0..3] += val[idx[i]][0..3]: one 256-bit load and add per row,
+ * the same additions as the scalar loop. */
+__attribute__((target("avx512f,avx512vl")))
+static void
+add_leaves4_avx512(const double *val, const int32_t *idx, double *acc, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		_mm256_storeu_pd(acc + 4 * i, _mm256_add_pd(_mm256_loadu_pd(
+		    acc + 4 * i), _mm256_loadu_pd(val + 4 * (size_t)idx[i])));
+}
+
+static int
+have_avx512(void)
+{
+	static int v = -1;
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512vl");
+	}
+	return v;
+}
+#else
+#define HAVE_AVX512 0
+#endif
+
+static int simd_off;
+
+void
+pt_forest_simd(int on)
+{
+	simd_off = !on;
+}
+
+static void
+walk_general(const ctree *ct, const double *xb, int32_t *idx, int n)
+{
+	const cnode *nd = ct->nodes;
+	const int32_t *ch = ct->child;
+	const uint8_t *cat = ct->cat;
+	int i, d;
+	double v;
+	int32_t j, go;
+
+	for (i = 0; i < n; i++)
+		idx[i] = 0;
+	if (ct->hascat) {
+		for (d = 0; d < ct->depth; d++)
+			for (i = 0; i < n; i++) {
+				j = idx[i];
+				v = xb[nd[j].off + i];
+				go = (v > nd[j].t) | ((v < nd[j].t) & cat[j]) |
+				    ((v != v) & (int32_t)nd[j].mr);
+				idx[i] = ch[2 * j + go];
+			}
+		return;
+	}
+	for (d = 0; d < ct->depth; d++)
+		for (i = 0; i < n; i++) {
+			j = idx[i];
+			v = xb[nd[j].off + i];
+			go = (v > nd[j].t) | ((v != v) & (int32_t)nd[j].mr);
+			idx[i] = ch[2 * j + go];
+		}
+}
+
+static void
+score_small_block(const pt_forest *f, const double *const *cols, size_t base,
+    int n, double *const *out)
+{
+	pt_forest_plan *p = f->plan;
+	int A = f->nvocab, F = f->nfeatures, i, a, k;
+	double *acc = p->acc;
+	int32_t *idx = p->idx;
+	const ctree *ct;
+	const double *lv;
+#if HAVE_AVX512
+	int simd = !simd_off && have_avx512();
+#endif
+
+	for (k = 0; k < F; k++)
+		memcpy(p->xb + (size_t)k * BLOCK, cols[k] + base,
+		    (size_t)n * sizeof(double));
+	for (i = 0; i < A * BLOCK; i++)
+		acc[i] = 0.0;
+	for (k = 0; k < f->ntrees; k++) {
+		ct = &p->t[k];
+		if (ct->depth == 0)
+			for (i = 0; i < n; i++)
+				idx[i] = 0;
+#if HAVE_AVX512
+		else if (ct->complete && simd && n % 8 == 0)
+			walk_complete_avx512(ct, p->xb, idx, n);
+#endif
+		else if (ct->complete)
+			walk_complete(ct, p->xb, idx, n);
+		else
+			walk_general(ct, p->xb, idx, n);
+#if HAVE_AVX512
+		if (A == 4 && simd && n % 8 == 0) {
+			add_leaves4_avx512(ct->val, idx, acc, n);
+			continue;
+		}
+#endif
+		for (i = 0; i < n; i++) {
+			lv = ct->val + (size_t)idx[i] * A;
+			for (a = 0; a < A; a++)
+				acc[i * A + a] += lv[a];
+		}
+	}
+	/* acc is row-major (acc[i * A + a]) so that a row's leaf vector is
+	 * added with one vector instruction. */
+	for (a = 0; a < A; a++)
+		for (i = 0; i < n; i++)
+			out[a][base + i] = acc[i * A + a] / f->ntrees;
+}
+
+void
+pt_forest_score_block(const pt_forest *f, const double *const *cols,
+    size_t n, double *const *out)
+{
+	size_t base;
+	int m;
+
+	for (base = 0; base < n; base += BLOCK) {
+		m = n - base < BLOCK ? (int)(n - base) : BLOCK;
+		score_small_block(f, cols, base, m, out);
+	}
+}
+
+/* ---- YAML ---- */
+
+static int
+read_tree(pt_ydoc *d, yaml_node_t *tn, pt_forest *f, int k, pt_err *e)
+{
+	pt_tree *t = &f->trees[k];
+	yaml_node_t *n, *vals, *vi;
+	int64_t *feat = NULL, *ml = NULL, *lf = NULL, *rt = NULL, *cat = NULL;
+	double *thr = NULL, *v = NULL;
+	int nn, i, a, cnt, rc = -1;
+	int64_t nodes;
+	char what[64];
+
+	if (tn == NULL || tn->type != YAML_MAPPING_NODE) {
+		snprintf(what, sizeof what, "tree %d", k);
+		return pt_fail(e, PT_EFORMAT, d->name, "%s: expected a mapping",
+		    what);
+	}
+	if ((n = pt_ynode_need(d, tn, "feature", e)) == NULL)
+		return -1;
+	if ((nn = pt_ynode_len(n)) < 1) {
+		snprintf(what, sizeof what, "%s:%d", d->name, pt_ynode_line(n));
+		return pt_fail(e, PT_EFORMAT, what, "tree %d: feature: "
+		    "expected a non-empty sequence", k);
+	}
+	if ((n = pt_ynode_get(d, tn, "nodes")) != NULL) {
+		if (pt_ynode_i64(d, n, "nodes", &nodes, e) < 0)
+			return -1;
+		if (nodes != nn) {
+			snprintf(what, sizeof what, "%s:%d", d->name,
+			    pt_ynode_line(n));
+			return pt_fail(e, PT_EFORMAT, what, "tree %d: nodes: %"
+			    PRId64 " but %d features listed", k, nodes, nn);
+		}
+	}
+	if (!(feat = pt_ynode_i64s(d, pt_ynode_need(d, tn, "feature", e),
+	    "feature", nn, NULL, e)) ||
+	    !(thr = pt_ynode_f64s(d, pt_ynode_need(d, tn, "threshold", e),
+	    "threshold", nn, NULL, e)) ||
+	    !(ml = pt_ynode_i64s(d, pt_ynode_need(d, tn, "missing_left", e),
+	    "missing_left", nn, NULL, e)) ||
+	    !(lf = pt_ynode_i64s(d, pt_ynode_need(d, tn, "left", e), "left",
+	    nn, NULL, e)) ||
+	    !(rt = pt_ynode_i64s(d, pt_ynode_need(d, tn, "right", e), "right",
+	    nn, NULL, e)))
+		goto out;
+	if ((n = pt_ynode_get(d, tn, "category")) != NULL &&
+	    (cat = pt_ynode_i64s(d, n, "category", nn, NULL, e)) == NULL)
+		goto out;
+	if ((vals = pt_ynode_need(d, tn, "value", e)) == NULL)
+		goto out;
+	if (pt_ynode_len(vals) != nn) {
+		snprintf(what, sizeof what, "%s:%d", d->name,
+		    pt_ynode_line(vals));
+		pt_fail(e, PT_EFORMAT, what, "tree %d: value: expected %d "
+		    "vectors", k, nn);
+		goto out;
+	}
+	if (tree_alloc(t, nn, f->nvocab, cat != NULL) < 0) {
+		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nn; i++) {
+		if (feat[i] < -1 || feat[i] > INT32_MAX || lf[i] < -1 ||
+		    lf[i] > INT32_MAX || rt[i] < -1 || rt[i] > INT32_MAX ||
+		    ml[i] < 0 || ml[i] > 1 || (cat && (cat[i] < 0 ||
+		    cat[i] > 1))) {
+			pt_fail(e, PT_EFORMAT, d->name, "tree %d: node %d: "
+			    "index or flag out of range", k, i);
+			goto out;
+		}
+		t->feature[i] = (int32_t)feat[i];
+		t->threshold[i] = thr[i];
+		t->missing_left[i] = (uint8_t)ml[i];
+		t->left[i] = (int32_t)lf[i];
+		t->right[i] = (int32_t)rt[i];
+		if (cat)
+			t->category[i] = (uint8_t)cat[i];
+		vi = pt_ynode_item(d, vals, i);
+		cnt = pt_ynode_len(vi);
+		if (cnt == 0 && feat[i] >= 0)
+			continue; /* internal nodes may omit values */
+		snprintf(what, sizeof what, "tree %d: value of node %d", k, i);
+		free(v);
+		if ((v = pt_ynode_f64s(d, vi, what, f->nvocab, NULL, e)) == NULL)
+			goto out;
+		for (a = 0; a < f->nvocab; a++)
+			t->value[(size_t)i * f->nvocab + a] = v[a];
+	}
+	rc = 0;
+out:
+	free(feat);
+	free(thr);
+	free(ml);
+	free(lf);
+	free(rt);
+	free(cat);
+	free(v);
+	return rc;
+}
+
+pt_forest *
+pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
+{
+	static const char *const formats[] = { "policy-forest", "policy-tree",
+	    NULL };
+	pt_ydoc d;
+	yaml_node_t *root, *trees;
+	pt_mhead h;
+	pt_forest *f = NULL;
+	int k;
+
+	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
+		goto fail;
+	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
+		goto fail;
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		pt_mhead_free(&h);
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		goto fail;
+	}
+	memcpy(f->manifest, h.manifest, sizeof f->manifest);
+	f->nfeatures = h.nfeatures;
+	f->features = h.features;
+	f->nvocab = h.nvocab;
+	f->vocab = h.vocab;
+	if ((trees = pt_ynode_need(&d, root, "trees", e)) == NULL)
+		goto fail;
+	if ((f->ntrees = pt_ynode_len(trees)) < 1) {
+		pt_fail(e, PT_EFORMAT, name, "trees: expected a non-empty list");
+		f->ntrees = 0;
+		goto fail;
+	}
+	if ((f->trees = calloc((size_t)f->ntrees, sizeof *f->trees)) == NULL) {
+		f->ntrees = 0;
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		goto fail;
+	}
+	for (k = 0; k < f->ntrees; k++)
+		if (read_tree(&d, pt_ynode_item(&d, trees, k), f, k, e) < 0)
+			goto fail;
+	if (pt_forest_compile(f, e) < 0) {
+		/* tree_check names the tree; add the file. */
+		char w[600];
+
+		if (e) {
+			snprintf(w, sizeof w, "%s: %s", name, e->where);
+			snprintf(e->where, sizeof e->where, "%.255s", w);
+		}
+		goto fail;
+	}
+	pt_ydoc_free(&d);
+	return f;
+fail:
+	pt_ydoc_free(&d);
+	pt_forest_free(f);
+	return NULL;
+}
+
+static void
+mbuf_i32s(pt_mbuf *b, const char *key, const int32_t *v, int n)
+{
+	int i;
+
+	pt_mbuf_printf(b, "    %s: [", key);
+	for (i = 0; i < n; i++)
+		pt_mbuf_printf(b, i ? ", %d" : "%d", (int)v[i]);
+	pt_mbuf_printf(b, "]\n");
+}
+
+static void
+mbuf_u8s(pt_mbuf *b, const char *key, const uint8_t *v, int n)
+{
+	int i;
+
+	pt_mbuf_printf(b, "    %s: [", key);
+	for (i = 0; i < n; i++)
+		pt_mbuf_printf(b, i ? ", %d" : "%d", (int)v[i]);
+	pt_mbuf_printf(b, "]\n");
+}
+
+int
+pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
+{
+	pt_mbuf b = { 0 };
+	const pt_tree *t;
+	int k, i, a;
+
+	pt_mhead_write(&b, "policy-forest", f->manifest, f->nfeatures,
+	    f->features, f->nvocab, f->vocab);
+	pt_mbuf_printf(&b, "trees:\n");
+	for (k = 0; k < f->ntrees; k++) {
+		t = &f->trees[k];
+		pt_mbuf_printf(&b, "  - nodes: %d\n", t->nnodes);
+		mbuf_i32s(&b, "feature", t->feature, t->nnodes);
+		pt_mbuf_printf(&b, "    threshold: [");
+		for (i = 0; i < t->nnodes; i++) {
+			if (i)
+				pt_mbuf_printf(&b, ", ");
+			pt_mbuf_f64(&b, t->threshold[i]);
+		}
+		pt_mbuf_printf(&b, "]\n");
+		mbuf_u8s(&b, "missing_left", t->missing_left, t->nnodes);
+		if (t->category)
+			mbuf_u8s(&b, "category", t->category, t->nnodes);
+		mbuf_i32s(&b, "left", t->left, t->nnodes);
+		mbuf_i32s(&b, "right", t->right, t->nnodes);
+		pt_mbuf_printf(&b, "    value: [");
+		for (i = 0; i < t->nnodes; i++) {
+			pt_mbuf_printf(&b, i ? ", [" : "[");
+			if (t->feature[i] < 0)
+				for (a = 0; a < f->nvocab; a++) {
+					if (a)
+						pt_mbuf_printf(&b, ", ");
+					pt_mbuf_f64(&b, t->value[(size_t)i *
+					    f->nvocab + a]);
+				}
+			pt_mbuf_printf(&b, "]");
+		}
+		pt_mbuf_printf(&b, "]\n");
+	}
+	if (b.err) {
+		free(b.p);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	*out = b.p;
+	*len = b.n;
+	return 0;
+}
+
+static uint64_t
+rnd(uint64_t *st)
+{
+	uint64_t r = pt_splitmix64(*st);
+
+	*st += UINT64_C(0x9e3779b97f4a7c15);
+	return r;
+}
+
+pt_forest *
+pt_forest_generate(int ntrees, int depth, int nfeatures, int narms,
+    uint64_t seed, pt_err *e)
+{
+	pt_forest *f;
+	pt_tree *t;
+	uint64_t st = seed;
+	int k, i, a, n, ninternal;
+	char name[32];
+
+	if (ntrees < 1 || depth < 0 || depth > 20 || nfeatures < 1 ||
+	    narms < 1 || nfeatures > 1000000 || narms > 100000) {
+		pt_fail(e, PT_EUSAGE, "", "forest-gen: need trees >= 1, 0 <= "
+		    "depth <= 20, features >= 1, arms >= 1");
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		goto nomem;
+	f->nfeatures = nfeatures;
+	f->nvocab = narms;
+	if (!(f->features = calloc((size_t)nfeatures, sizeof(char *))) ||
+	    !(f->vocab = calloc((size_t)narms, sizeof(char *))))
+		goto nomem;
+	for (i = 0; i < nfeatures; i++) {
+		snprintf(name, sizeof name, "x%d", i + 1);
+		if ((f->features[i] = pt_strdup(name)) == NULL)
+			goto nomem;
+	}
+	for (a = 0; a < narms; a++) {
+		snprintf(name, sizeof name, "a%d", a);
+		if ((f->vocab[a] = pt_strdup(name)) == NULL)
+			goto nomem;
+	}
+	if ((f->trees = calloc((size_t)ntrees, sizeof *f->trees)) == NULL)
+		goto nomem;
+	n = (1 << (depth + 1)) - 1;
+	ninternal = (1 << depth) - 1;
+	for (k = 0; k < ntrees; k++) {
+		f->ntrees = k + 1;
+		t = &f->trees[k];
+		if (tree_alloc(t, n, narms, 0) < 0)
+			goto nomem;
+		for (i = 0; i < n; i++) {
+			if (i < ninternal) {
+				t->feature[i] = (int32_t)(rnd(&st) %
+				    (uint64_t)nfeatures);
+				t->threshold[i] = (double)(rnd(&st) >> 54) /
+				    1024.0;
+				t->missing_left[i] = (uint8_t)(rnd(&st) >> 63);
+				t->left[i] = 2 * i + 1;
+				t->right[i] = 2 * i + 2;
+			} else {
+				t->feature[i] = t->left[i] = t->right[i] = -1;
+				for (a = 0; a < narms; a++)
+					t->value[(size_t)i * narms + a] =
+					    (double)(rnd(&st) >> 48) / 65536.0;
+			}
+		}
+	}
+	if (pt_forest_compile(f, e) < 0) {
+		pt_forest_free(f);
+		return NULL;
+	}
+	return f;
+nomem:
+	pt_forest_free(f);
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+	return NULL;
+}
+
+int
+pt_forest_bind(const pt_forest *f, const pt_schema *s, int *colmap,
+    pt_err *e)
+{
+	int j, c, nf;
+
+	if (f->manifest[0]) {
+		if (strcmp(f->manifest, s->manifest) != 0)
+			return pt_fail(e, PT_EMISMATCH, "", "the model was made "
+			    "for manifest %s, the frames for manifest %s",
+			    f->manifest, s->manifest);
+		nf = pt_schema_count_role(s, PT_ROLE_FEATURE);
+		for (j = 0; j < nf && j < f->nfeatures; j++) {
+			c = pt_schema_find_role(s, PT_ROLE_FEATURE, j);
+			if (strcmp(s->cols[c].name, f->features[j]) != 0)
+				break;
+		}
+		if (nf != f->nfeatures || j != nf)
+			return pt_fail(e, PT_EMISMATCH, "", "the model's feature "
+			    "order differs from the frames' (feature %d: '%s' "
+			    "vs '%s')", j, j < f->nfeatures ? f->features[j] :
+			    "(none)", j < nf ? s->cols[pt_schema_find_role(s,
+			    PT_ROLE_FEATURE, j)].name : "(none)");
+	}
+	for (j = 0; j < f->nfeatures; j++) {
+		c = pt_schema_find(s, f->features[j]);
+		if (c < 0)
+			return pt_fail(e, PT_EMISMATCH, "", "the frames lack "
+			    "column '%s' that the model needs", f->features[j]);
+		if (s->cols[c].type != PT_F64)
+			return pt_fail(e, PT_EMISMATCH, "", "column '%s' is %s, "
+			    "the model needs f64", f->features[j],
+			    pt_type_name(s->cols[c].type));
+		colmap[j] = c;
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * forest.h: forest models (man/policy-model.5): trees as flat arrays, a
+ * row's score vector the mean over trees of its leaf vectors, summed in
+ * tree order.
+ *
+ * Two backends compute the same bits: pt_forest_score_row, the reference
+ * (one row, one tree at a time, pointer chasing), and
+ * pt_forest_score_block, which walks a block of rows through one tree
+ * level by level over a compiled node layout.  Both add the leaf vectors
+ * in tree order in double and divide by the tree count once.
+ */
+#ifndef PT_FOREST_H
+#define PT_FOREST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "pt.h"
+
+#define PT_FOREST_MAXDEPTH 64
+
+typedef struct pt_tree {
+	int nnodes;
+	int32_t *feature;      /* -1 at leaves */
+	double *threshold;
+	uint8_t *missing_left;
+	uint8_t *category;     /* 1: x == t goes left; NULL: none */
+	int32_t *left, *right; /* -1 at leaves */
+	double *value;         /* nnodes * nvocab, row-major */
+	int depth;             /* levels below the root to the deepest leaf */
+} pt_tree;
+
+typedef struct pt_forest_plan pt_forest_plan;
+
+typedef struct pt_forest {
+	char manifest[33];     /* "" when not tied to a manifest */
+	int nfeatures;
+	char **features;
+	int nvocab;
+	char **vocab;
+	int ntrees;
+	pt_tree *trees;
+	pt_forest_plan *plan;  /* compiled layout, built by pt_forest_compile */
+} pt_forest;
+
+/* Parses a forest (or a policy-split tree file).  Validates every tree:
+ * indexes in range, a proper tree reached from the root (no cycle, no
+ * sharing, no orphan), features in range, thresholds not NaN, depth at
+ * most PT_FOREST_MAXDEPTH.  Returns NULL with e set on error; compiles the
+ * forest before returning.  The caller frees with pt_forest_free. */
+pt_forest *pt_forest_parse(const char *buf, size_t len, const char *name,
+    pt_err *e);
+/* Writes the forest as YAML (fixed formatting) to a malloc'd buffer. */
+int pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e);
+/* A deterministic random forest of complete trees (man/policy-model.5,
+ * Generator); features are named x1..xF, actions a0..a(A-1). */
+pt_forest *pt_forest_generate(int ntrees, int depth, int nfeatures,
+    int narms, uint64_t seed, pt_err *e);
+/* Validates the trees and builds the compiled layout (done by parse and
+ * generate; call again after editing the arrays). */
+int pt_forest_compile(pt_forest *f, pt_err *e);
+void pt_forest_free(pt_forest *f);
+
+/* Reference: x holds the row's nfeatures values in forest feature order;
+ * out receives nvocab scores. */
+void pt_forest_score_row(const pt_forest *f, const double *x, double *out);
+/* Vector backend: cols[j] points at the values of forest feature j for
+ * rows 0..n-1; out[a] receives the scores of action a for those rows.
+ * Uses internal scratch; not thread-safe on one forest. */
+void pt_forest_score_block(const pt_forest *f, const double *const *cols,
+    size_t n, double *const *out);
+/* Turns the SIMD kernels (AVX-512, when the CPU has it) on (default) or
+ * off, for tests and benchmarks; the bits are the same either way. */
+void pt_forest_simd(int on);
+
+/* Finds the forest's features in a frame schema by name (f64 columns);
+ * colmap[j] = column index of forest feature j.  When the forest names a
+ * manifest it must equal the schema's, and the schema's feature columns
+ * must be exactly the forest's features in order. */
+int pt_forest_bind(const pt_forest *f, const pt_schema *s, int *colmap,
+    pt_err *e);
+
+#endif

@@ -1,0 +1,481 @@
+/*
+ * t-score.c: reward models.  Exact statistics make the fit independent of
+ * row order and partitioning (down to the bits of the coefficients); the
+ * ridge solve recovers a known linear model; the model file round-trips
+ * byte for byte; the scorer's backends agree with each other and with the
+ * formula computed here; bad values and missing columns are refused.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "ridge.h"
+#include "score.h"
+#include "../tap.h"
+
+static uint64_t st = 99;
+
+static double
+unif(void)
+{
+	st += UINT64_C(0x9e3779b97f4a7c15);
+	return (double)(pt_splitmix64(st) >> 11) * 0x1p-53;
+}
+
+#define F 3
+#define A 3
+#define DIGEST "0123456789abcdef0123456789abcdef"
+
+static char *fnames[F] = { "x1", "x2", "x3" };
+static char *vocab[A] = { "control", "t1", "t2" };
+
+/* A manifest in memory: only what the fit reads. */
+static void
+fake_manifest(pt_manifest *m, pt_feature *feat, pt_source *src)
+{
+	int j;
+
+	memset(m, 0, sizeof *m);
+	m->nfeatures = F;
+	m->features = feat;
+	m->nsources = F;
+	m->sources = src;
+	for (j = 0; j < F; j++) {
+		memset(&feat[j], 0, sizeof feat[j]);
+		memset(&src[j], 0, sizeof src[j]);
+		feat[j].name = fnames[j];
+		feat[j].source = j;
+		feat[j].level = -1;
+		src[j].name = fnames[j];
+		src[j].missing = j == 1 ? PT_MISS_KEEP : PT_MISS_MEDIAN;
+	}
+	m->nvocab = A;
+	m->vocab = vocab;
+	m->treatment = 3;
+	m->outcome = 4;
+	memcpy(m->digest, DIGEST, 33);
+}
+
+static pt_schema *
+schema(int with_tw, int with_prop)
+{
+	pt_schema *s = pt_schema_new(DIGEST);
+	int j;
+
+	pt_schema_add(s, "_row", PT_U64, PT_ROLE_ROW, 0, NULL, NULL);
+	for (j = 0; j < F; j++)
+		pt_schema_add(s, fnames[j], PT_F64, PT_ROLE_FEATURE, 0, NULL,
+		    NULL);
+	if (with_tw) {
+		pt_schema_add(s, "arm", PT_I32, PT_ROLE_TREATMENT, A, vocab,
+		    NULL);
+		pt_schema_add(s, "y", PT_F64, PT_ROLE_OUTCOME, 0, NULL, NULL);
+	}
+	if (with_prop)
+		pt_schema_add(s, "p", PT_F64, PT_ROLE_PROPENSITY, 0, NULL, NULL);
+	return s;
+}
+
+/* Rows: x2 missing 20% of the time; y linear in x plus noise. */
+static void
+fill(pt_batch *b, size_t n, uint64_t first, int with_tw, int with_prop)
+{
+	size_t i;
+	int j;
+
+	b->nrows = n;
+	for (i = 0; i < n; i++) {
+		PT_COL_U64(b, 0)[i] = pt_splitmix64(first + i);
+		for (j = 0; j < F; j++)
+			PT_COL_F64(b, 1 + j)[i] = j == 1 && unif() < 0.2 ? NAN :
+			    unif() * 4 - 2;
+		if (with_tw) {
+			int32_t w = (int32_t)(unif() * A);
+
+			PT_COL_I32(b, 1 + F)[i] = w;
+			PT_COL_F64(b, 2 + F)[i] = 0.5 * w +
+			    PT_COL_F64(b, 1)[i] - 0.25 * PT_COL_F64(b, 3)[i] +
+			    unif() - 0.5;
+		}
+		if (with_prop)
+			PT_COL_F64(b, 3 + F)[i] = 0.05 + unif() * 0.9;
+	}
+}
+
+static char *
+model_text(pt_rfit *f, pt_err *e)
+{
+	pt_rmodel *m = pt_rfit_model(f, e);
+	char *t = NULL;
+	size_t len;
+
+	if (m && pt_rmodel_write(m, &t, &len, e) < 0)
+		t = NULL;
+	pt_rmodel_free(m);
+	return t;
+}
+
+int
+main(void)
+{
+	pt_manifest man;
+	pt_feature feat[F];
+	pt_source src[F];
+	pt_schema *s = schema(1, 0), *s2, *s3;
+	pt_batch *all, *part;
+	pt_rspec spec;
+	pt_rfit *f1, *f2, *fp;
+	pt_err e;
+	char *t1, *t2, *pt;
+	size_t n = 4000, i, len;
+	int k, j, a, bad;
+	double cost[A] = { 0, 0.125, -0.5 };
+
+	fake_manifest(&man, feat, src);
+	memset(&spec, 0, sizeof spec);
+	spec.lambda = 0.75;
+	spec.folds = 4;
+	spec.fold_seed = 11;
+	spec.floor = 0.05;
+	spec.cost = cost;
+
+	/* One fit over all rows against fits over shuffled partitions. */
+	all = pt_batch_new(s, n);
+	fill(all, n, 0, 1, 0);
+	f1 = pt_rfit_new(&man, &spec, &e);
+	ok(f1 && pt_rfit_add(f1, all, "all", &e) == 0, "fit all rows");
+	t1 = model_text(f1, &e);
+	ok(t1 != NULL, "a model: %s", t1 ? "" : e.msg);
+	f2 = pt_rfit_new(&man, &spec, &e);
+	part = pt_batch_new(s, n);
+	for (k = 0; k < 7; k++) {
+		/* Partition k of 7: rows i with i % 7 == (k * 3) % 7, reversed. */
+		size_t m = 0;
+
+		for (i = n; i-- > 0;)
+			if ((int)(i % 7) == (k * 3) % 7) {
+				for (j = 0; j < s->ncols; j++) {
+					size_t sz = s->cols[j].type == PT_I32 ?
+					    4 : 8;
+
+					memcpy((char *)part->col[j] + m * sz,
+					    (char *)all->col[j] + i * sz, sz);
+				}
+				m++;
+			}
+		part->nrows = m;
+		fp = pt_rfit_new(&man, &spec, &e);
+		pt_rfit_add(fp, part, "part", &e);
+		/* Through the partial text and back. */
+		pt_rfit_write(fp, &pt, &len, &e);
+		pt_rfit_free(fp);
+		fp = pt_rfit_parse(pt, len, "part.yaml", &e);
+		free(pt);
+		if (fp == NULL || pt_rfit_merge(f2, fp, "part", &e) < 0)
+			diag("%s", e.msg);
+		pt_rfit_free(fp);
+	}
+	t2 = model_text(f2, &e);
+	ok(t1 && t2 && strcmp(t1, t2) == 0, "7 reversed partitions through "
+	    "partial files give the same model text");
+	{
+		pt_rmodel *m = pt_rmodel_parse(t1, strlen(t1), "m.yaml", &e);
+		char *t3 = NULL;
+
+		ok(m && pt_rmodel_write(m, &t3, &len, &e) == 0 &&
+		    strcmp(t3, t1) == 0, "the model file round-trips byte for "
+		    "byte");
+		free(t3);
+		pt_rmodel_free(m);
+	}
+
+	/* Ridge on an exact linear model: recovers it with lambda 0. */
+	{
+		pt_ridge r;
+		double z[4], b[4], want[4] = { 0.5, -1.25, 2, 0.125 };
+		int p;
+
+		pt_ridge_init(&r, 4);
+		for (i = 0; i < 500; i++) {
+			z[0] = 1;
+			for (p = 1; p < 4; p++)
+				z[p] = floor(unif() * 64) / 8;
+			pt_ridge_add(&r, z, want[0] + want[1] * z[1] +
+			    want[2] * z[2] + want[3] * z[3]);
+		}
+		memset(b, 0, sizeof b);
+		k = pt_ridge_solve(&r, 0, b, &e);
+		ok(k == 0 &&
+		    fabs(b[0] - want[0]) < 1e-9 && fabs(b[1] - want[1]) < 1e-9 &&
+		    fabs(b[2] - want[2]) < 1e-9 && fabs(b[3] - want[3]) < 1e-9,
+		    "ridge with lambda 0 recovers an exact linear model (%g %g "
+		    "%g %g)", b[0], b[1], b[2], b[3]);
+		pt_ridge_free(&r);
+		pt_ridge_init(&r, 3);
+		for (i = 0; i < 50; i++) {
+			z[0] = 1;
+			z[1] = unif();
+			z[2] = 2 * z[1];
+			pt_ridge_add(&r, z, z[1]);
+		}
+		ok(pt_ridge_solve(&r, 0, b, &e) < 0 && strstr(e.msg, "singular"),
+		    "collinear columns with lambda 0: %s", e.msg);
+		ok(pt_ridge_solve(&r, 1e-3, b, &e) == 0, "lambda > 0 solves it");
+		pt_ridge_free(&r);
+	}
+
+	/* Scoring: the DR formula by hand, both backends, with a
+	 * propensity column. */
+	{
+		pt_rmodel *m;
+		pt_scorer *sc;
+		const pt_schema *os;
+		const pt_batch *ob;
+		pt_batch *pb;
+		char *txt;
+		double want, mm, e_, *out[A];
+		int fold, q;
+
+		spec.prop = PT_PROP_COLUMN;
+		snprintf(spec.propcol, sizeof spec.propcol, "p");
+		s2 = schema(1, 1);
+		pb = pt_batch_new(s2, n);
+		fill(pb, 1003, 5, 1, 1);
+		pt_rfit_free(f2);
+		f2 = pt_rfit_new(&man, &spec, &e);
+		ok(f2 && pt_rfit_add(f2, pb, "pb", &e) == 0, "fit with a "
+		    "propensity column spec");
+		{
+			pt_rfit *fb = pt_rfit_new(&man, &spec, &e);
+			double keep = PT_COL_F64(pb, 3 + F)[5];
+
+			PT_COL_F64(pb, 3 + F)[5] = 0;
+			ok(pt_rfit_add(fb, pb, "pb", &e) < 0 &&
+			    strstr(e.msg, "outside (0, 1]"), "fit refuses a "
+			    "propensity of 0: %s: %s", e.where, e.msg);
+			PT_COL_F64(pb, 3 + F)[5] = keep;
+			pt_rfit_free(fb);
+		}
+		m = pt_rfit_model(f2, &e);
+		pt_rmodel_write(m, &txt, &len, &e);
+		sc = pt_scorer_load(txt, len, "m.yaml", &e);
+		free(txt);
+		os = sc ? pt_scorer_bind(sc, s2, PT_SCORE_DR, &e) : NULL;
+		ok(os != NULL && os->ncols == s2->ncols + A &&
+		    strcmp(os->cols[s2->ncols + 2].name, "score:t2") == 0,
+		    "bound: score columns appended in vocabulary order");
+		for (a = 0; a < A; a++)
+			out[a] = malloc(1003 * sizeof(double));
+		pt_scorer_run(sc, pb, PT_BACKEND_ROW, &ob, "pb", &e);
+		for (a = 0; a < A; a++)
+			memcpy(out[a], ob->col[s2->ncols + a], 1003 * 8);
+		ok(pt_scorer_run(sc, pb, PT_BACKEND_VECTOR, &ob, "pb", &e) == 0,
+		    "vector backend runs");
+		bad = 0;
+		for (i = 0; i < 1003; i++) {
+			fold = pt_score_fold(PT_COL_U64(pb, 0)[i], 11, 4);
+			for (a = 0; a < A; a++) {
+				const double *c = m->coef + ((size_t)fold * A +
+				    a) * m->p;
+				double x2 = PT_COL_F64(pb, 2)[i];
+
+				mm = c[0] + c[1] * PT_COL_F64(pb, 1)[i];
+				mm = mm + c[2] * (isnan(x2) ? 0 : x2);
+				mm = mm + c[3] * PT_COL_F64(pb, 3)[i];
+				q = 4; /* x2's missing indicator */
+				mm = mm + c[q] * (isnan(x2) ? 1 : 0);
+				e_ = PT_COL_F64(pb, 3 + F)[i];
+				e_ = e_ < 0.05 ? 0.05 : e_;
+				want = mm + (PT_COL_I32(pb, 1 + F)[i] == a ?
+				    (PT_COL_F64(pb, 2 + F)[i] - mm) / e_ : 0.0) -
+				    cost[a];
+				if (memcmp(&want, &out[a][i], 8) ||
+				    memcmp(&want, &((double *)ob->col[s2->ncols +
+				    a])[i], 8))
+					bad++;
+			}
+		}
+		ok(bad == 0, "DR by hand = row backend = vector backend, bit for "
+		    "bit (%d mismatches)", bad);
+		PT_COL_F64(pb, 3 + F)[17] = 1.5;
+		ok(pt_scorer_run(sc, pb, PT_BACKEND_VECTOR, &ob, "pb", &e) < 0 &&
+		    strstr(e.msg, "outside (0, 1]") && strstr(e.where, "row 18"),
+		    "a propensity of 1.5 is refused: %s: %s", e.where, e.msg);
+		PT_COL_F64(pb, 3 + F)[17] = 0;
+		ok(pt_scorer_run(sc, pb, PT_BACKEND_ROW, &ob, "pb", &e) < 0,
+		    "a propensity of 0 is refused");
+		/* Frames without treatment/outcome: dr refuses, dm works. */
+		s3 = schema(0, 0);
+		ok(pt_scorer_bind(sc, s3, PT_SCORE_DR, &e) == NULL &&
+		    strstr(e.msg, "treatment"), "dr on frames without a "
+		    "treatment column: %s", e.msg);
+		ok(pt_scorer_bind(sc, s3, PT_SCORE_DM, &e) != NULL, "dm needs "
+		    "only the features");
+		pt_schema_free(s3);
+		s3 = pt_schema_new("ffffffffffffffffffffffffffffffff");
+		ok(pt_scorer_bind(sc, s3, PT_SCORE_DM, &e) == NULL &&
+		    e.code == PT_EMISMATCH, "another manifest: %s", e.msg);
+		pt_schema_free(s3);
+		for (a = 0; a < A; a++)
+			free(out[a]);
+		pt_scorer_free(sc);
+		pt_rmodel_free(m);
+		pt_batch_free(pb);
+		pt_schema_free(s2);
+	}
+
+	/* Logistic propensities: recovers a known model; the passes do not
+	 * depend on the order of the rows. */
+	{
+		size_t nl = getenv("PT_SANITIZE") ? 4000 : getenv("NL") ? (size_t)atol(getenv("NL")) : 20000, h;
+		pt_batch *lb = pt_batch_new(s, nl), *rb = pt_batch_new(s, nl);
+		pt_rfit *g1, *g2;
+		pt_rmodel *m;
+		int passes, r1, r2, c;
+		double eta[A], pr[A], u, t;
+		char *a1 = NULL, *a2 = NULL;
+
+		spec.prop = PT_PROP_LOGISTIC;
+		spec.folds = 1;
+		spec.lambda = 1e-6;
+		spec.passes = 200;
+		fill(lb, nl, 77, 1, 0);
+		for (i = 0; i < nl; i++) {
+			double x1 = PT_COL_F64(lb, 1)[i], x3 = PT_COL_F64(lb, 3)[i];
+
+			eta[0] = 0;
+			eta[1] = 0.5 + 1.0 * x1;
+			eta[2] = -0.3 - 0.8 * x3;
+			t = exp(eta[0]) + exp(eta[1]) + exp(eta[2]);
+			u = unif() * t;
+			PT_COL_I32(lb, 1 + F)[i] = u < exp(eta[0]) ? 0 :
+			    u < exp(eta[0]) + exp(eta[1]) ? 1 : 2;
+		}
+		/* The same rows reversed, in the second batch. */
+		for (i = 0; i < nl; i++) {
+			h = nl - 1 - i;
+			for (c = 0; c < s->ncols; c++) {
+				size_t sz = s->cols[c].type == PT_I32 ? 4 : 8;
+
+				memcpy((char *)rb->col[c] + i * sz,
+				    (char *)lb->col[c] + h * sz, sz);
+			}
+		}
+		rb->nrows = nl;
+		g1 = pt_rfit_new(&man, &spec, &e);
+		g2 = pt_rfit_new(&man, &spec, &e);
+		pt_rfit_add(g1, lb, "lb", &e);
+		pt_rfit_add(g2, rb, "rb", &e);
+		ok(pt_rfit_logit_begin(g1, &e) == 0 &&
+		    pt_rfit_logit_begin(g2, &e) == 0, "logistic fit starts");
+		passes = 0;
+		do {
+			pt_rfit_logit_add(g1, lb, "lb", &e);
+			pt_rfit_logit_add(g2, rb, "rb", &e);
+			r1 = pt_rfit_logit_step(g1, &e);
+			r2 = pt_rfit_logit_step(g2, &e);
+			passes++;
+		} while (r1 == 0 && r2 == 0);
+		ok(r1 == 1 && r2 == 1 && passes < 200, "converges in %d passes",
+		    passes);
+		a1 = model_text(g1, &e);
+		a2 = model_text(g2, &e);
+		ok(a1 && a2 && strcmp(a1, a2) == 0, "rows in reverse order: the "
+		    "same model, byte for byte");
+		m = pt_rmodel_parse(a1, strlen(a1), "lm", &e);
+		ok(m && m->logit, "the logistic model reads back");
+		if (m) {
+			/* design: intercept, x1, x2, x3, missing:x2 */
+			double *b1 = m->logit, *b2 = m->logit + m->p;
+
+			/* Sampling noise only: generous bounds. */
+			ok(fabs(b1[0] - 0.5) < 0.25 && fabs(b1[1] - 1.0) < 0.25 &&
+			    fabs(b1[3]) < 0.25 && fabs(b2[0] + 0.3) < 0.25 &&
+			    fabs(b2[3] + 0.8) < 0.25 && fabs(b2[1]) < 0.25,
+			    "near the planted coefficients (%.3f %.3f %.3f; "
+			    "%.3f %.3f %.3f)", b1[0], b1[1], b1[3], b2[0], b2[1],
+			    b2[3]);
+			/* The optimiser: the penalised score is 0 at the
+			 * optimum, computed here independently. */
+			{
+				double gr[2][5] = { { 0 } }, z[5], worst = 0;
+				int cl, jj;
+
+				for (i = 0; i < nl; i++) {
+					double x2 = PT_COL_F64(lb, 2)[i];
+
+					z[0] = 1;
+					z[1] = PT_COL_F64(lb, 1)[i];
+					z[2] = isnan(x2) ? 0 : x2;
+					z[3] = PT_COL_F64(lb, 3)[i];
+					z[4] = isnan(x2) ? 1 : 0;
+					eta[0] = 0;
+					for (cl = 1; cl < 3; cl++) {
+						eta[cl] = 0;
+						for (jj = 0; jj < 5; jj++)
+							eta[cl] += m->logit[(cl -
+							    1) * 5 + jj] * z[jj];
+					}
+					t = exp(eta[0]) + exp(eta[1]) +
+					    exp(eta[2]);
+					for (cl = 1; cl < 3; cl++)
+						for (jj = 0; jj < 5; jj++)
+							gr[cl - 1][jj] += z[jj] *
+							    ((PT_COL_I32(lb, 1 +
+							    F)[i] == cl) -
+							    exp(eta[cl]) / t);
+				}
+				for (cl = 0; cl < 2; cl++)
+					for (jj = 0; jj < 5; jj++) {
+						double gg = gr[cl][jj] - (jj ?
+						    1e-6 * m->logit[cl * 5 +
+						    jj] : 0);
+
+						if (fabs(gg) / nl > worst)
+							worst = fabs(gg) / nl;
+					}
+				ok(worst < 1e-7, "the penalised score is 0 at the "
+				    "fit (largest |gradient|/n %.2g)", worst);
+			}
+			(void)pr;
+		}
+		pt_rmodel_free(m);
+		free(a1);
+		free(a2);
+		pt_rfit_free(g1);
+		pt_rfit_free(g2);
+		pt_batch_free(lb);
+		pt_batch_free(rb);
+		spec.lambda = 0.75;
+	}
+
+	/* An arm without rows. */
+	{
+		pt_rfit *f3;
+
+		spec.prop = PT_PROP_CONSTANT;
+		spec.folds = 1;
+		f3 = pt_rfit_new(&man, &spec, &e);
+		fill(all, 100, 0, 1, 0);
+		for (i = 0; i < 100; i++)
+			if (PT_COL_I32(all, 1 + F)[i] == 2)
+				PT_COL_I32(all, 1 + F)[i] = 1;
+		pt_rfit_add(f3, all, "all", &e);
+		ok(pt_rfit_model(f3, &e) == NULL && strstr(e.msg, "'t2' has no "
+		    "training rows"), "an arm with no rows: %s", e.msg);
+		PT_COL_I32(all, 1 + F)[3] = 7;
+		ok(pt_rfit_add(f3, all, "all", &e) < 0 && strstr(e.msg,
+		    "treatment code 7"), "a bad treatment code: %s", e.msg);
+		pt_rfit_free(f3);
+	}
+	free(t1);
+	free(t2);
+	pt_rfit_free(f1);
+	pt_rfit_free(f2);
+	pt_batch_free(all);
+	pt_batch_free(part);
+	pt_schema_free(s);
+	return done_testing();
+}
