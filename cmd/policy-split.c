@@ -38,6 +38,8 @@ typedef struct opts {
 	const char *manifest, *tree, *model, *out, *partition;
 	int depth, criterion, exact, dot, level, force, expect;
 	uint64_t min_node_size;
+	int trees;              /* fit --trees: a forest (0: one tree) */
+	pt_forest_info forest;
 	int nin;
 	char **in;
 } opts;
@@ -52,6 +54,8 @@ usage(FILE *fp)
 "                         [--min-node-size N] [PARTIAL]\n"
 "       policy-split fit -m MANIFEST --depth K [--exact] [--criterion C]\n"
 "                         [--min-node-size N] [-M MODEL] [FILE...]\n"
+"       policy-split fit -m MANIFEST --trees T [--subsample S] [--mtry K]\n"
+"                         [--seed N] [--depth K] [--criterion C] [FILE...]\n"
 "       policy-split apply -t TREE [-l N] [--force] [FILE...]\n"
 "       policy-split show -t TREE [--dot]\n"
 "       policy-split eval -t TREE [FILE...]\n"
@@ -582,6 +586,60 @@ out:
 	return rc;
 }
 
+/* A forest: every tree grown from the rows in memory, on its own row
+ * subsample and per-node feature subsets (both by hash). */
+static int
+fit_forest(const opts *o, pt_manifest *m, const char *model, pt_err *e)
+{
+	pt_rowset r;
+	rowctx c;
+	pt_ptree **ts = NULL;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1, k;
+
+	memset(&c, 0, sizeof c);
+	pt_rowset_init(&r, m);
+	c.r = &r;
+	c.m = m;
+	if (o->exact) {
+		pt_fail(e, PT_EUSAGE, "", "--exact and --trees do not mix");
+		goto out;
+	}
+	if ((c.shape = pt_hist_new(m, NULL, NULL, 0, NULL, 0, e)) == NULL)
+		goto out;
+	if (each_frame(o, rows_schema, rows_frame, &c, e) < 0)
+		goto out;
+	if (r.n == 0) {
+		pt_fail(e, PT_EEMPTY, "", "no rows");
+		goto out;
+	}
+	if ((ts = calloc((size_t)o->trees, sizeof *ts)) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto out;
+	}
+	for (k = 0; k < o->trees; k++) {
+		ts[k] = pt_ptree_new(m, model, o->criterion, o->depth,
+		    o->min_node_size, e);
+		if (ts[k] == NULL ||
+		    pt_search_forest_tree(ts[k], &r, m, k, &o->forest, e) < 0)
+			goto out;
+	}
+	if (pt_ptree_write_forest(ts, o->trees, &o->forest, &buf, &len, e) < 0)
+		goto out;
+	rc = write_buf(o, buf, len, 0, e);
+out:
+	if (ts != NULL)
+		for (k = 0; k < o->trees; k++)
+			pt_ptree_free(ts[k]);
+	free(ts);
+	free(buf);
+	pt_hist_cols_free(&c.cols);
+	pt_hist_free(c.shape);
+	pt_rowset_free(&r);
+	return rc;
+}
+
 static int
 cmd_fit(const opts *o, pt_err *e)
 {
@@ -596,6 +654,10 @@ cmd_fit(const opts *o, pt_err *e)
 		return -1;
 	if (model_digest(o->model, model, e) < 0)
 		goto out;
+	if (o->trees > 0) {
+		rc = fit_forest(o, m, model, e);
+		goto out;
+	}
 	if (o->exact) {
 		rc = fit_exact(o, m, model, e);
 		goto out;
@@ -940,6 +1002,10 @@ main(int argc, char **argv)
 		{ "expect", required_argument, NULL, 'x' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "exact", no_argument, NULL, 'E' },
+		{ "trees", required_argument, NULL, 'T' },
+		{ "subsample", required_argument, NULL, 'S' },
+		{ "mtry", required_argument, NULL, 'K' },
+		{ "seed", required_argument, NULL, 'Z' },
 		{ "dot", no_argument, NULL, 'D' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "force", no_argument, NULL, 'f' },
@@ -959,6 +1025,7 @@ main(int argc, char **argv)
 	o.depth = 2;
 	o.min_node_size = 1;
 	o.level = -1;
+	o.forest.subsample = 1;
 	pt_err_clear(&e);
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
@@ -1007,6 +1074,33 @@ main(int argc, char **argv)
 				return fe_usage_error("--min-node-size: a "
 				    "positive integer, not '%s'", optarg);
 			o.min_node_size = u;
+			break;
+		case 'T':
+			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000)
+				return fe_usage_error("--trees: 1 to 100000, not "
+				    "'%s'", optarg);
+			o.trees = (int)u;
+			break;
+		case 'S': {
+			double d;
+			if (pt_parse_f64(optarg, strlen(optarg), &d) < 0 ||
+			    !(d > 0 && d <= 1))
+				return fe_usage_error("--subsample: a share in "
+				    "(0, 1], not '%s'", optarg);
+			o.forest.subsample = d;
+			break;
+		}
+		case 'K':
+			if (parse_u64(optarg, &u) < 0 || u > 1000000)
+				return fe_usage_error("--mtry: a feature count, "
+				    "not '%s'", optarg);
+			o.forest.mtry = (int)u;
+			break;
+		case 'Z':
+			if (parse_u64(optarg, &u) < 0)
+				return fe_usage_error("--seed: an unsigned "
+				    "integer, not '%s'", optarg);
+			o.forest.seed = u;
 			break;
 		case 'x':
 			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 1000000)

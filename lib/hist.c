@@ -25,7 +25,7 @@
 #include <xxhash.h>
 
 #define LMAX 5     /* limbs per value in one frame */
-#define BLK 1024   /* rows per block in the hot loop */
+#define BLK 4096    /* rows per block in the hot loop */
 #define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
 static void bit_range(double v, int *lo, int *hi);
@@ -115,6 +115,22 @@ wide_bits(const pt_wide *a)
 	return 0;
 }
 
+/* Whether a sum uses at most WIDE_LIMIT bits: wide_bits(a) <= WIDE_LIMIT,
+ * from the top word alone but for one value. */
+static inline int
+wide_fits(const pt_wide *a)
+{
+	int64_t t = (int64_t)a->w[3] >> (WIDE_LIMIT - 192);
+
+	if (t == 0)
+		return 1;
+	if (t != -1)
+		return 0;
+	/* Negative: the magnitude fits unless a is exactly -2^WIDE_LIMIT. */
+	return !(a->w[3] == ~UINT64_C(0) << (WIDE_LIMIT - 192) && a->w[2] == 0 &&
+	    a->w[1] == 0 && a->w[0] == 0);
+}
+
 /* Magnitude shifted left by sh (sh < 256); caller checked the room. */
 static void
 wide_shl(pt_wide *a, int sh)
@@ -130,26 +146,6 @@ wide_shl(pt_wide *a, int sh)
 		r.w[i] = v;
 	}
 	*a = r;
-}
-
-/* d += v * 2^sh, sh >= 0 and sh + 64 < 256 (the caller checks). */
-static void
-wide_add_i64(pt_wide *d, int64_t v, int sh)
-{
-	pt_wide t;
-	uint64_t fill = v < 0 ? ~UINT64_C(0) : 0;
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++)
-		t.w[i] = fill;
-	t.w[0] = (uint64_t)v;
-	if (sh > 0) {
-		/* Shift a sign-extended value: wide_shl shifts zeros in at the
-		 * bottom, and the top stays sign-extended because the value
-		 * is far from the top (sh + 64 < 256). */
-		wide_shl(&t, sh);
-	}
-	pt_wide_add(d, &t);
 }
 
 void
@@ -335,49 +331,81 @@ wb_printf(wbuf *b, const char *fmt, ...)
 	wb_put(b, tmp, (size_t)n);
 }
 
-/* Byte (nbytes << 1 | negative), zigzag exponent, mantissa bytes (odd
- * mantissa, little-endian).  Zero is the single byte 0. */
+/* Lowest set bit of a non-zero sum. */
+static int
+wide_ctz(const pt_wide *a)
+{
+	int i;
+
+	for (i = 0; i < PT_WIDE_WORDS && a->w[i] == 0; i++)
+		;
+	return 64 * i + __builtin_ctzll(a->w[i]);
+}
+
+/* a >>= sh (arithmetic), 0 <= sh < 256. */
 static void
-wb_wide(wbuf *b, const pt_wide *a, int scale)
+wide_sar(pt_wide *a, int sh)
+{
+	uint64_t fill = (int64_t)a->w[PT_WIDE_WORDS - 1] < 0 ? ~UINT64_C(0) : 0;
+	uint64_t src[2 * PT_WIDE_WORDS];
+	int q = sh / 64, r = sh % 64, i;
+
+	for (i = 0; i < PT_WIDE_WORDS; i++) {
+		src[i] = a->w[i];
+		src[PT_WIDE_WORDS + i] = fill;
+	}
+	for (i = 0; i < PT_WIDE_WORDS; i++) {
+		uint64_t v = src[i + q] >> r;
+		if (r != 0)
+			v |= src[i + q + 1] << (64 - r);
+		a->w[i] = v;
+	}
+}
+
+/* Bytes of the shortest two's complement form of a (0 for zero). */
+static inline int
+wide_nbytes(const pt_wide *a)
+{
+	uint64_t fill = (int64_t)a->w[PT_WIDE_WORDS - 1] < 0 ? ~UINT64_C(0) : 0;
+	int i;
+
+	for (i = PT_WIDE_WORDS - 1; i >= 0; i--) {
+		uint64_t v = a->w[i] ^ fill; /* the magnitude bits, sign cleared */
+		if (v != 0)
+			return (64 * i + 64 - __builtin_clzll(v) + 1 + 7) / 8;
+	}
+	return fill ? 1 : 0;
+}
+
+/* The little-endian bytes of a's words (memcpy on little-endian hosts). */
+static inline void
+wide_le(const pt_wide *a, unsigned char *out)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(out, a->w, 8 * PT_WIDE_WORDS);
+#else
+	int i;
+
+	for (i = 0; i < 8 * PT_WIDE_WORDS; i++)
+		out[i] = (unsigned char)(a->w[i / 8] >> (8 * (i % 8)));
+#endif
+}
+
+/* A sum in units of 2^e as the shortest two's complement little-endian
+ * bytes: a length byte k (0 for zero), then k bytes. */
+static void
+wb_int(wbuf *b, const pt_wide *a, int sh)
 {
 	pt_wide m = *a;
-	int neg, tz = 0, nb, i;
-	unsigned char bytes[32];
-	int64_t ex;
+	unsigned char bytes[1 + 8 * PT_WIDE_WORDS];
+	int k;
 
-	if (pt_wide_sign(&m) == 0) {
-		wb_put(b, "", 1);
-		return;
-	}
-	neg = pt_wide_sign(&m) < 0;
-	if (neg)
-		wide_neg(&m);
-	for (i = 0; i < PT_WIDE_WORDS && m.w[i] == 0; i++)
-		tz += 64;
-	tz += __builtin_ctzll(m.w[i]);
-	if (tz > 0) {
-		/* Shift right by tz. */
-		pt_wide r;
-		int q = tz / 64, s = tz % 64;
-		memset(&r, 0, sizeof r);
-		for (i = 0; i + q < PT_WIDE_WORDS; i++) {
-			uint64_t v = m.w[i + q] >> s;
-			if (s != 0 && i + q + 1 < PT_WIDE_WORDS)
-				v |= m.w[i + q + 1] << (64 - s);
-			r.w[i] = v;
-		}
-		m = r;
-	}
-	nb = (wide_bits(&m) + 7) / 8;
-	for (i = 0; i < nb; i++)
-		bytes[i] = (unsigned char)(m.w[i / 8] >> (8 * (i % 8)));
-	{
-		unsigned char h = (unsigned char)(nb << 1 | neg);
-		wb_put(b, &h, 1);
-	}
-	ex = (int64_t)scale + tz;
-	wb_varint(b, ((uint64_t)ex << 1) ^ (uint64_t)(ex >> 63));
-	wb_put(b, bytes, (size_t)nb);
+	if (sh > 0)
+		wide_sar(&m, sh);
+	k = wide_nbytes(&m);
+	bytes[0] = (unsigned char)k;
+	wide_le(&m, bytes + 1);
+	wb_put(b, bytes, (size_t)k + 1);
 }
 
 typedef struct rbuf {
@@ -386,12 +414,15 @@ typedef struct rbuf {
 	int err;
 } rbuf;
 
-static uint64_t
+static inline uint64_t
 rb_varint(rbuf *r)
 {
 	uint64_t v = 0;
 	int s = 0;
 
+	/* One byte, the usual case, first. */
+	if (r->pos < r->n && r->p[r->pos] < 0x80)
+		return r->p[r->pos++];
 	while (r->pos < r->n && s < 64) {
 		unsigned char c = r->p[r->pos++];
 		v |= (uint64_t)(c & 0x7f) << s;
@@ -403,57 +434,72 @@ rb_varint(rbuf *r)
 	return 0;
 }
 
-/* An encoded value: mantissa (odd) and exponent, or zero. */
-typedef struct xval {
-	pt_wide m;
-	int64_t ex;
-	int zero, neg;
-} xval;
-
-static void
-rb_xval(rbuf *r, xval *v)
+/* The inverse of wb_int; refuses non-shortest forms and values wider
+ * than WIDE_LIMIT bits. */
+static inline void
+rb_int(rbuf *r, pt_wide *a)
 {
-	unsigned char h;
-	int nb, i;
-	uint64_t z;
+	unsigned char bytes[8 * PT_WIDE_WORDS];
+	const unsigned char *p;
+	int k;
 
-	memset(v, 0, sizeof *v);
 	if (r->pos >= r->n) {
 		r->err = 1;
+		memset(a, 0, sizeof *a);
 		return;
 	}
-	h = r->p[r->pos++];
-	if (h == 0) {
-		v->zero = 1;
+	k = r->p[r->pos++];
+	if (k == 0) {
+		memset(a, 0, sizeof *a);
 		return;
 	}
-	nb = h >> 1;
-	v->neg = h & 1;
-	z = rb_varint(r);
-	v->ex = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-	if (nb == 0 || nb > 32 || r->pos + (size_t)nb > r->n) {
+	if (k > 8 * PT_WIDE_WORDS || r->pos + (size_t)k > r->n) {
 		r->err = 1;
+		memset(a, 0, sizeof *a);
 		return;
 	}
-	for (i = 0; i < nb; i++)
-		v->m.w[i / 8] |= (uint64_t)r->p[r->pos + i] << (8 * (i % 8));
-	r->pos += (size_t)nb;
-	/* Canonical: odd mantissa, top byte non-zero, within the limit. */
-	if (!(v->m.w[0] & 1) || r->p[r->pos - 1] == 0 ||
-	    wide_bits(&v->m) > WIDE_LIMIT || v->ex < -1074 || v->ex > 1100)
+	p = r->p + r->pos;
+	r->pos += (size_t)k;
+	memset(bytes, p[k - 1] & 0x80 ? 0xff : 0, sizeof bytes);
+	memcpy(bytes, p, (size_t)k);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(a->w, bytes, sizeof bytes);
+#else
+	{
+		int i;
+		memset(a, 0, sizeof *a);
+		for (i = 0; i < 8 * PT_WIDE_WORDS; i++)
+			a->w[i / 8] |= (uint64_t)bytes[i] << (8 * (i % 8));
+	}
+#endif
+	if (wide_nbytes(a) != k || !wide_fits(a))
 		r->err = 1;
 }
 
 /* ---- the partial ------------------------------------------------------ */
 
+/*
+ * Per-frame state of pt_hist_add.  Frame cells are int64 lanes in units of
+ * 2^s, laid out per node and feature (aoff: a feature's first frame cell):
+ *   G[node][acell][KG]: the A score columns, L limbs each (lanes a*L + l);
+ *   Y[slot][node][acell][KY]: per slot (the received arm, or slot A for
+ *     rows with no treatment; one slot in rewards mode) the row count,
+ *     then the outcome's L limbs.
+ * A row's count is in exactly one slot, so a cell's row count is the sum
+ * of its slots' counts, and a row costs one vector add into G and one into
+ * Y per feature.
+ */
 struct pt_hist_acc {
 	int L, W, s;          /* limbs, limb width, unit exponent of this frame */
-	int kc, ky;           /* lanes: common (n, score limbs), per arm */
-	size_t capc, capy;
-	int64_t *c, *y;       /* per-frame cells */
-	int64_t *rc, *ry;     /* per-block row vectors */
-	int32_t *arm, *slot;
-	uint16_t *bin;
+	int KG, KY, nsl;      /* lanes of G and Y, slots of Y */
+	int64_t *G, *Y;       /* frame cells, zero between frames */
+	size_t *aoff, atot;   /* first frame cell per feature; cells per node */
+	int64_t *rg, *ry;     /* per-block row vectors */
+	size_t *gro, *yro;    /* per-block: offsets of a row's node (and slot) */
+	uint32_t *ri;         /* per-block: row index in the frame */
+	uint16_t *bin;        /* per-block: bins of one feature (slow path) */
+	unsigned char *touched; /* per node: rows in this frame */
+	double *tab;          /* 32 bounds padded with +inf per feature */
 	uint64_t ph1, ph2, prows; /* partition hash */
 };
 
@@ -564,13 +610,17 @@ acc_free(struct pt_hist_acc *a)
 {
 	if (a == NULL)
 		return;
-	free(a->c);
-	free(a->y);
-	free(a->rc);
+	free(a->G);
+	free(a->Y);
+	free(a->rg);
 	free(a->ry);
-	free(a->arm);
-	free(a->slot);
+	free(a->gro);
+	free(a->yro);
+	free(a->aoff);
+	free(a->ri);
 	free(a->bin);
+	free(a->touched);
+	free(a->tab);
 	free(a);
 }
 
@@ -690,12 +740,13 @@ pt_hist_cols_free(pt_hist_cols *c)
 	c->feature = c->score = NULL;
 }
 
-/* Shifts every sum left by d bits (a lower unit); fails on overflow. */
+/* Shifts every sum left by d bits (a lower unit).  Checks every sum first,
+ * so a refusal leaves h unchanged. */
 static int
 hist_rescale(pt_hist *h, int newscale, pt_err *e)
 {
 	size_t i, n = (size_t)h->nnodes * h->ncells * h->narms;
-	int d;
+	int d, maxb = 0;
 
 	if (h->scale == INT_MAX) {
 		h->scale = newscale;
@@ -705,20 +756,21 @@ hist_rescale(pt_hist *h, int newscale, pt_err *e)
 		return 0;
 	d = h->scale - newscale;
 	for (i = 0; i < n; i++) {
-		pt_wide *v[2] = { &h->ysum[i], &h->gsum[i] };
-		int k;
-		for (k = 0; k < 2; k++) {
-			int b = wide_bits(v[k]);
-			if (b == 0)
-				continue;
-			if (b + d > WIDE_LIMIT)
-				return pt_fail(e, PT_ELIMIT, "", "sums span more "
-				    "than 2^%d (values from 2^%d to about 2^%d): "
-				    "too wide for exact histogram sums",
-				    WIDE_LIMIT, newscale, newscale + b + d);
-			wide_shl(v[k], d);
-		}
+		int b1 = wide_bits(&h->ysum[i]), b2 = wide_bits(&h->gsum[i]);
+		maxb = b1 > maxb ? b1 : maxb;
+		maxb = b2 > maxb ? b2 : maxb;
 	}
+	if (maxb > 0 && maxb + d > WIDE_LIMIT)
+		return pt_fail(e, PT_ELIMIT, "", "sums span more than 2^%d "
+		    "(values from 2^%d to about 2^%d): too wide for exact "
+		    "histogram sums", WIDE_LIMIT, newscale, newscale + maxb + d);
+	if (maxb > 0)
+		for (i = 0; i < n; i++) {
+			if (pt_wide_sign(&h->ysum[i]) != 0)
+				wide_shl(&h->ysum[i], d);
+			if (pt_wide_sign(&h->gsum[i]) != 0)
+				wide_shl(&h->gsum[i], d);
+		}
 	h->scale = newscale;
 	return 0;
 }
@@ -727,6 +779,51 @@ static int
 bitlen64(uint64_t v)
 {
 	return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+/* d += v * 2^sh for a signed 128-bit v (lo, hi words); the caller knows
+ * the result fits. */
+static inline void
+wide_add_128(pt_wide *d, uint64_t lo, uint64_t hi, int sh)
+{
+	uint64_t src[PT_WIDE_WORDS], carry = 0;
+	int q = sh >> 6, r = sh & 63, k;
+
+	src[0] = lo;
+	src[1] = hi;
+	src[2] = src[3] = (int64_t)hi < 0 ? ~UINT64_C(0) : 0;
+	for (k = q; k < PT_WIDE_WORDS; k++) {
+		int t = k - q;
+		uint64_t x = src[t] << r, s1, s2;
+		if (r != 0 && t > 0)
+			x |= src[t - 1] >> (64 - r);
+		s1 = d->w[k] + x;
+		s2 = s1 + carry;
+		carry = (s1 < x) | (s2 < s1);
+		d->w[k] = s2;
+	}
+}
+
+/* d += the L limbs v[l] * 2^(sh + l*W).  Two limbs are joined first into
+ * one 128-bit value (|v[l]| < 2^63 and W <= 62, so it fits). */
+static inline void
+fold_limbs(pt_wide *d, const int64_t *v, int L, int W, int sh)
+{
+	int l;
+
+	if (L <= 2) {
+		__int128 t = v[0];
+		if (L == 2)
+			t += (__int128)v[1] * ((__int128)1 << W);
+		if (t != 0)
+			wide_add_128(d, (uint64_t)t, (uint64_t)((unsigned __int128)t
+			    >> 64), sh);
+		return;
+	}
+	for (l = 0; l < L; l++)
+		if (v[l] != 0)
+			wide_add_128(d, (uint64_t)v[l], v[l] < 0 ? ~UINT64_C(0) : 0,
+			    sh + l * W);
 }
 
 /* Splits a double into L signed limbs of W bits in units of 2^s. */
@@ -761,6 +858,38 @@ to_limbs(double v, int s, int L, int W, int64_t *out)
 	}
 }
 
+/* to_limbs, branch-free for one and two limbs (the usual cases: values of
+ * a frame spanning at most 2W bits). */
+static inline void
+put_limbs(double v, int s, int L, int W, int64_t *out)
+{
+	uint64_t u, a, M, E, sg;
+	int o, tz;
+
+	if (L > 2) {
+		to_limbs(v, s, L, W, out);
+		return;
+	}
+	memcpy(&u, &v, sizeof u);
+	a = u & ~(UINT64_C(1) << 63);
+	E = a >> 52;
+	M = (a & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(E != 0) << 52);
+	/* From the lowest set bit: o = lowbit - s >= 0. */
+	tz = __builtin_ctzll(M | UINT64_C(1) << 63);
+	o = (int)(E ? E : 1) - 1075 + tz - s;
+	M >>= tz;
+	o = M != 0 ? o : 0;
+	sg = -(u >> 63);
+	if (L == 1) {
+		out[0] = (int64_t)(((M << o) ^ sg) - sg);
+	} else {
+		unsigned __int128 X = (unsigned __int128)M << o;
+		uint64_t mask = (UINT64_C(1) << W) - 1;
+		out[0] = (int64_t)((((uint64_t)X & mask) ^ sg) - sg);
+		out[1] = (int64_t)(((uint64_t)(X >> W) ^ sg) - sg);
+	}
+}
+
 /* Lowest and highest set bit exponents of a finite non-zero double. */
 static void
 bit_range(double v, int *lo, int *hi)
@@ -778,47 +907,100 @@ bit_range(double v, int *lo, int *hi)
 	*hi = e0 + 63 - __builtin_clzll(M);
 }
 
+/* One column's lowest set bit (into *lo) and largest magnitude bits (into
+ * *amax) over the rows kept (node_of[i] >= 0; with w, also w[i] >= 0).
+ * Returns non-zero when a kept value is not finite.  Branch-free but for
+ * the row filter. */
 static int
-acc_reserve(pt_hist *h, int kc, int ky, pt_err *e)
+scan_col(const double *v, size_t n, const int *node_of, const int32_t *w,
+    int *lo, uint64_t *amax)
 {
-	struct pt_hist_acc *a = h->acc;
-	size_t nc = (size_t)h->nnodes * h->ncells;
+	const uint64_t expm = UINT64_C(0x7ff) << 52;
+	uint64_t mx = *amax, bad = 0;
+	int l0 = *lo;
+	size_t i;
 
-	if (a == NULL) {
-		a = h->acc = calloc(1, sizeof *a);
-		if (a == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		a->arm = malloc(BLK * sizeof *a->arm);
-		a->slot = malloc(BLK * sizeof *a->slot);
-		a->bin = malloc(BLK * sizeof *a->bin);
-		a->rc = malloc((size_t)BLK * (2 + (size_t)h->narms * LMAX) *
-		    sizeof *a->rc);
-		a->ry = malloc((size_t)BLK * (2 + LMAX) * sizeof *a->ry);
-		if (!a->arm || !a->slot || !a->bin || !a->rc || !a->ry)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (i = 0; i < n; i++) {
+		uint64_t u, a, E, M;
+		int e0, l;
+		if ((node_of != NULL && node_of[i] < 0) || (w != NULL && w[i] < 0))
+			continue;
+		memcpy(&u, &v[i], sizeof u);
+		a = u & ~(UINT64_C(1) << 63);
+		bad |= (a & expm) == expm;
+		mx = a > mx ? a : mx;
+		E = a >> 52;
+		M = (a & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(E != 0) << 52);
+		e0 = (int)(E ? E : 1) - 1075;
+		l = e0 + __builtin_ctzll(M | UINT64_C(1) << 63);
+		l = a != 0 ? l : INT_MAX;
+		l0 = l < l0 ? l : l0;
 	}
-	if (nc * kc > a->capc) {
-		free(a->c);
-		a->capc = nc * kc;
-		a->c = malloc(a->capc * sizeof *a->c);
-		if (a->c == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	*lo = l0;
+	*amax = mx;
+	return bad != 0;
+}
+
+/* The row-by-row check, for the message naming the first bad row. */
+static int
+frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
+    const double *y, size_t n, const int *node_of, pt_err *e)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		if (node_of != NULL && node_of[i] < 0)
+			continue;
+		for (k = 0; k < h->narms; k++)
+			if (!isfinite(g[k][i]))
+				return pt_fail(e, PT_EVALUE, "", "row %zu: score "
+				    "column %d is %s", i + 1, k + 1,
+				    isnan(g[k][i]) ? "NaN" : "infinite");
+		if (w == NULL || w[i] < 0)
+			continue;
+		if (w[i] >= h->narms)
+			return pt_fail(e, PT_EVALUE, "", "row %zu: treatment code "
+			    "%d out of range", i + 1, (int)w[i]);
+		if (!isfinite(y[i]))
+			return pt_fail(e, PT_EVALUE, "", "row %zu: outcome is %s",
+			    i + 1, isnan(y[i]) ? "NaN" : "infinite");
 	}
-	if (nc * h->narms * ky > a->capy) {
-		free(a->y);
-		a->capy = nc * h->narms * ky;
-		a->y = malloc(a->capy * sizeof *a->y);
-		if (a->y == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	a->kc = kc;
-	a->ky = ky;
-	memset(a->c, 0, nc * kc * sizeof *a->c);
-	memset(a->y, 0, nc * h->narms * ky * sizeof *a->y);
 	return 0;
 }
 
-/* The first k with x <= b[k] (nb when none), branch-free; x not NaN. */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* ---- kernels ---------------------------------------------------------- */
+
+/*
+ * Per feature and block of rows, one fused loop bins each row's value and
+ * adds the row's vectors into its cells: G gets the score limbs at the bin,
+ * Y the count and outcome limbs at (slot, bin).  Features with at most 31
+ * boundaries use 33 frame cells (bins 0..31, the missing bin at 32: the
+ * padded bins nbounds+1..31 stay empty) so the bin is a branch-free count;
+ * the fold maps cell 32 to the real missing bin.  The kernels are plain C
+ * (the compiler vectorises the lane loops); on x86-64 each is compiled
+ * twice, for the baseline and for AVX2, and the AVX2 copy is used when the
+ * CPU has it: the build stays portable (no -march flag), and integer adds
+ * give the same bits either way.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HIST_X86 1
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,popcnt")))
+#endif
+
+#define PAD_BINS 33 /* frame cells of a feature with <= 31 boundaries */
+
+/* First k with x <= b[k] (nb when none), branch-free; x not NaN. */
 static inline int
 bin_of(const double *b, int nb, double x)
 {
@@ -837,100 +1019,363 @@ bin_of(const double *b, int nb, double x)
 	return (int)(base - b) + (base[0] < x);
 }
 
-static uint64_t
-mix64(uint64_t x)
+/* Bins of a feature with more than 31 boundaries (ri: rows, or NULL). */
+static void
+bin_any(const double *b, int nb, const double *x, const uint32_t *ri,
+    size_t m, uint16_t *bin)
 {
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		double v = ri ? x[ri[j]] : x[j];
+		bin[j] = (uint16_t)(v != v ? nb + 1 : bin_of(b, nb, v));
+	}
 }
 
-/* The lanes of one row into dst (kc lanes common, ky lanes per arm). */
-#define ADD_LANES(dst, src, k) do { \
-	int64_t *d_ = (dst); const int64_t *s_ = (src); int q_; \
-	for (q_ = 0; q_ < (k); q_++) d_[q_] += s_[q_]; \
+/* The count of t[k] < v over 32 bounds padded with +inf, in five halving
+ * steps; NaN gives 32. */
+static inline size_t
+bin32_scalar(const double *t, double v)
+{
+	size_t p = (size_t)(t[15] < v) << 4;
+
+	p += (size_t)(t[p + 7] < v) << 3;
+	p += (size_t)(t[p + 3] < v) << 2;
+	p += (size_t)(t[p + 1] < v) << 1;
+	p += (size_t)(t[p] < v);
+	return v != v ? 32 : p;
+}
+
+/* One row's adds: N lanes at d from s. */
+#define ADDN(d, s, N) do { \
+	int q_; \
+	for (q_ = 0; q_ < (N); q_++) \
+		(d)[q_] += (s)[q_]; \
 } while (0)
 
-/* Two int64 lanes at a time: SSE2 paddq on x86-64 (GCC and Clang vector
- * extensions; memcpy keeps the loads unaligned-safe and alias-safe). */
-typedef int64_t pt_v2 __attribute__((vector_size(16)));
+#define FUSED_ARGS const double *t, const double *x, const uint32_t *ri, \
+	size_t m, int64_t *restrict Gf, const int64_t *restrict rg, \
+	const size_t *gro, int64_t *restrict Yf, const int64_t *restrict ry, \
+	const size_t *yro
+typedef void fused_fn(FUSED_ARGS);
 
+#define FUSED_LOOP(KG, KY, BIN) { \
+	size_t j; \
+	for (j = 0; j < m; j++) { \
+		double v = ri ? x[ri[j]] : x[j]; \
+		size_t bin = BIN; \
+		ADDN(Gf + gro[j] + bin * (KG), rg + j * (KG), KG); \
+		ADDN(Yf + yro[j] + bin * (KY), ry + j * (KY), KY); \
+	} \
+}
+
+#ifdef HIST_X86
+/* !(v <= t) against the splitters t[3], t[7], .., t[27] gives v's group of
+ * four bounds, then against the group: NaN compares true everywhere and
+ * lands at 28 + 4 = 32. */
+#define BIN_AVX2 (__extension__({ \
+	__m256d xv_ = _mm256_set1_pd(v); \
+	unsigned m1_ = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, s0, \
+	    _CMP_NLE_UQ)) | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, \
+	    s1, _CMP_NLE_UQ)) & 7u) << 4; \
+	size_t g_ = (size_t)__builtin_popcount(m1_); \
+	unsigned m2_ = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, \
+	    _mm256_loadu_pd(t + 4 * g_), _CMP_NLE_UQ)); \
+	4 * g_ + (size_t)__builtin_popcount(m2_); }))
+
+#define DEF_FUSED(KG, KY) \
+static void fused_##KG##_##KY(FUSED_ARGS) \
+FUSED_LOOP(KG, KY, bin32_scalar(t, v)) \
+AVX2_FN static void fused_##KG##_##KY##_avx2(FUSED_ARGS) \
+{ \
+	__m256d s0 = _mm256_set_pd(t[15], t[11], t[7], t[3]); \
+	__m256d s1 = _mm256_set_pd(t[31], t[27], t[23], t[19]); \
+	FUSED_LOOP(KG, KY, BIN_AVX2) \
+}
+#define FUSED_ENTRY(KG, KY) { KG, KY, fused_##KG##_##KY, \
+	fused_##KG##_##KY##_avx2, binned_##KG##_##KY }
+#else
+#define DEF_FUSED(KG, KY) \
+static void fused_##KG##_##KY(FUSED_ARGS) \
+FUSED_LOOP(KG, KY, bin32_scalar(t, v))
+#define FUSED_ENTRY(KG, KY) { KG, KY, fused_##KG##_##KY, NULL, \
+	binned_##KG##_##KY }
+#endif
+
+#ifdef HIST_X86
+#define AVX512_FN __attribute__((target("avx512f")))
+
+/* Bins of 8 rows at a time: a branch-free binary search over the 32
+ * padded bounds, every row's next probe fetched with permutes (NaN
+ * compares "not <=" everywhere, reaches 31 and is moved to 32). */
+AVX512_FN static void
+bin32_avx512(const double *t, const double *x, size_t m, uint16_t *bin)
+{
+	__m512d a0 = _mm512_loadu_pd(t), a1 = _mm512_loadu_pd(t + 8);
+	__m512d b0 = _mm512_loadu_pd(t + 16), b1 = _mm512_loadu_pd(t + 24);
+	__m512d mid = _mm512_set1_pd(t[15]);
+	size_t j;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__m512d xv = _mm512_maskz_loadu_pd(lm, x + j);
+		__mmask8 hi = _mm512_cmp_pd_mask(xv, mid, _CMP_NLE_UQ), k;
+		__m512i p = _mm512_maskz_mov_epi64(hi, _mm512_set1_epi64(16));
+		int step;
+		for (step = 8; step >= 1; step >>= 1) {
+			__m512i q = _mm512_add_epi64(p, _mm512_set1_epi64(step - 1));
+			__m512d lo = _mm512_permutex2var_pd(a0, q, a1);
+			__m512d up = _mm512_permutex2var_pd(b0, q, b1);
+			__m512d tv = _mm512_mask_blend_pd(hi, lo, up);
+			k = _mm512_cmp_pd_mask(xv, tv, _CMP_NLE_UQ);
+			p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(step));
+		}
+		k = _mm512_cmp_pd_mask(xv, xv, _CMP_UNORD_Q);
+		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(1));
+		_mm512_mask_cvtepi64_storeu_epi16(bin + j, lm, p);
+	}
+}
+#endif
+
+/* The adds with the bins given. */
+#define BINNED_ARGS const uint16_t *bin, size_t m, int64_t *restrict Gf, \
+	const int64_t *restrict rg, const size_t *gro, int64_t *restrict Yf, \
+	const int64_t *restrict ry, const size_t *yro
+typedef void binned_fn(BINNED_ARGS);
+#define BINNED_LOOP(KG, KY) { \
+	size_t j; \
+	for (j = 0; j < m; j++) { \
+		size_t b_ = bin[j]; \
+		ADDN(Gf + gro[j] + b_ * (KG), rg + j * (KG), KG); \
+		ADDN(Yf + yro[j] + b_ * (KY), ry + j * (KY), KY); \
+	} \
+}
+#ifdef HIST_X86
+#define DEF_BINNED(KG, KY) \
+AVX2_FN static void binned_##KG##_##KY(BINNED_ARGS) BINNED_LOOP(KG, KY)
+#else
+#define DEF_BINNED(KG, KY) \
+static void binned_##KG##_##KY(BINNED_ARGS) BINNED_LOOP(KG, KY)
+#endif
+
+#define DEF_FUSED3(KG) DEF_FUSED(KG, 1) DEF_FUSED(KG, 2) DEF_FUSED(KG, 4) \
+	DEF_BINNED(KG, 1) DEF_BINNED(KG, 2) DEF_BINNED(KG, 4)
+DEF_FUSED3(2)
+DEF_FUSED3(4)
+DEF_FUSED3(6)
+DEF_FUSED3(8)
+DEF_FUSED3(10)
+DEF_FUSED3(12)
+DEF_FUSED3(16)
+
+static const struct {
+	int kg, ky;
+	fused_fn *base, *avx2;
+	binned_fn *binned;
+} fused_tab[] = {
+#define FUSED_ENTRY3(KG) FUSED_ENTRY(KG, 1), FUSED_ENTRY(KG, 2), \
+	FUSED_ENTRY(KG, 4)
+	FUSED_ENTRY3(2), FUSED_ENTRY3(4), FUSED_ENTRY3(6), FUSED_ENTRY3(8),
+	FUSED_ENTRY3(10), FUSED_ENTRY3(12), FUSED_ENTRY3(16)
+};
+
+/* Any lane counts, bins given (features with many boundaries, or lane
+ * counts without a kernel). */
+static void
+acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
+    const size_t *gro, int64_t *Yf, const int64_t *ry, const size_t *yro,
+    int KG, int KY)
+{
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		ADDN(Gf + gro[j] + (size_t)bin[j] * KG, rg + j * (size_t)KG, KG);
+		ADDN(Yf + yro[j] + (size_t)bin[j] * KY, ry + j * (size_t)KY, KY);
+	}
+}
+
+/* -1: not decided yet; 0: baseline kernels; 1: AVX2 kernels; with
+ * use_avx512 also AVX-512 binning. */
+static int use_avx2 = -1, use_avx512;
+
+int
+pt_hist_simd(int enable)
+{
+	if (enable < 0 && use_avx2 >= 0)
+		return use_avx2 + use_avx512;
+	if (enable < 0)
+		enable = 2;
+#ifdef HIST_X86
+	use_avx2 = enable >= 1 && __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("popcnt");
+	use_avx512 = enable >= 2 && use_avx2 &&
+	    __builtin_cpu_supports("avx512f");
+#else
+	(void)enable;
+	use_avx2 = use_avx512 = 0;
+#endif
+	return use_avx2 + use_avx512;
+}
+
+static fused_fn *
+pick_fused(int KG, int KY, binned_fn **binned)
+{
+	size_t i;
+
+	*binned = NULL;
+	for (i = 0; i < sizeof fused_tab / sizeof fused_tab[0]; i++)
+		if (fused_tab[i].kg == KG && fused_tab[i].ky == KY) {
+			if (use_avx512)
+				*binned = fused_tab[i].binned;
+			return use_avx2 > 0 && fused_tab[i].avx2 ?
+			    fused_tab[i].avx2 : fused_tab[i].base;
+		}
+	return NULL;
+}
+
+/* ---- adding a frame --------------------------------------------------- */
+
+static int
+acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
+    pt_err *e)
+{
+	struct pt_hist_acc *a = h->acc;
+	size_t nc;
+	int f, k;
+
+	if (a == NULL) {
+		a = h->acc = calloc(1, sizeof *a);
+		if (a == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		a->gro = malloc(BLK * sizeof *a->gro);
+		a->yro = malloc(BLK * sizeof *a->yro);
+		a->ri = malloc(BLK * sizeof *a->ri);
+		a->bin = malloc(BLK * sizeof *a->bin);
+		a->touched = calloc((size_t)h->nnodes, 1);
+		a->aoff = malloc(((size_t)h->nfeatures + 1) * sizeof *a->aoff);
+		a->tab = malloc((size_t)h->nfeatures * 32 * sizeof *a->tab);
+		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->touched ||
+		    !a->aoff || !a->tab) {
+			acc_free(a);
+			h->acc = NULL;
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		}
+		a->atot = 0;
+		for (f = 0; f < h->nfeatures; f++) {
+			const pt_feature *pf = &m->features[f];
+			a->aoff[f] = a->atot;
+			a->atot += pf->nbounds <= 31 ? PAD_BINS :
+			    (size_t)h->nbins[f];
+			for (k = 0; k < 32; k++)
+				a->tab[f * 32 + k] = k < pf->nbounds &&
+				    pf->nbounds <= 31 ? pf->bounds[k] : INFINITY;
+		}
+		a->aoff[h->nfeatures] = a->atot;
+	}
+	/* The frame cells stay zero between frames (the fold clears them);
+	 * they are reallocated, zeroed, only when the lane counts change. */
+	nc = (size_t)h->nnodes * a->atot;
+	if (KG != a->KG || KY != a->KY || nsl != a->nsl || a->G == NULL) {
+		free(a->G);
+		free(a->Y);
+		free(a->rg);
+		free(a->ry);
+		a->rg = malloc((size_t)BLK * KG * sizeof *a->rg);
+		a->ry = malloc((size_t)BLK * KY * sizeof *a->ry);
+		a->G = calloc(nc * KG, sizeof *a->G);
+		a->Y = calloc(nc * nsl * KY, sizeof *a->Y);
+		a->KG = KG;
+		a->KY = KY;
+		a->nsl = nsl;
+		if (!a->rg || !a->ry || !a->G || !a->Y) {
+			a->KG = 0;
+			return pt_fail(e, PT_ENOMEM, "", "out of memory for %zu "
+			    "cells", nc);
+		}
+	}
+	return 0;
+}
+
+/* Folds the frame cells of one node into the exact sums and clears them;
+ * returns non-zero when a sum outgrew WIDE_LIMIT. */
+static int
+fold_node(pt_hist *h, int node)
+{
+	struct pt_hist_acc *a = h->acc;
+	int A = h->narms, KG = a->KG, KY = a->KY, nsl = a->nsl, L = a->L;
+	int W = a->W, sh = a->s - h->scale, k, sl, f, bad = 0;
+	size_t nn = (size_t)h->nnodes, ac, slotstride = nn * a->atot * KY;
+
+	for (f = 0; f < h->nfeatures; f++) {
+		size_t a0 = (size_t)node * a->atot + a->aoff[f];
+		size_t na = a->aoff[f + 1] - a->aoff[f];
+		for (ac = 0; ac < na; ac++) {
+			int64_t *gc = a->G + (a0 + ac) * KG;
+			int64_t *yc = a->Y + (a0 + ac) * KY;
+			uint64_t cnt = 0;
+			size_t bin, c;
+			for (sl = 0; sl < nsl; sl++)
+				cnt += (uint64_t)yc[sl * slotstride];
+			if (cnt == 0)
+				continue;
+			/* Cell 32 of a padded feature is its missing bin. */
+			bin = na == PAD_BINS && ac == PAD_BINS - 1 ?
+			    (size_t)h->nbins[f] - 1 : ac;
+			c = (size_t)node * h->ncells + h->off[f] + bin;
+			h->n[c] += cnt;
+			for (k = 0; k < A; k++) {
+				pt_wide *gs = &h->gsum[c * A + k];
+				fold_limbs(gs, gc + k * L, L, W, sh);
+				bad |= !wide_fits(gs);
+			}
+			memset(gc, 0, (size_t)KG * sizeof *gc);
+			for (sl = 0; sl < nsl; sl++) {
+				int64_t *v = yc + sl * slotstride;
+				if (v[0] != 0 && nsl > 1 && sl < A) {
+					pt_wide *ys = &h->ysum[c * A + sl];
+					h->cnt[c * A + sl] += (uint64_t)v[0];
+					fold_limbs(ys, v + 1, L, W, sh);
+					bad |= !wide_fits(ys);
+				}
+				memset(v, 0, (size_t)KY * sizeof *v);
+			}
+		}
+	}
+	return bad;
+}
+
+/* Folds the nodes this frame reached (the cells of others are zero). */
+static int
+acc_fold(pt_hist *h, pt_err *e)
+{
+	struct pt_hist_acc *a = h->acc;
+	int node, bad = 0;
+
+	for (node = 0; node < h->nnodes; node++)
+		if (a->touched[node]) {
+			a->touched[node] = 0;
+			bad |= fold_node(h, node);
+		}
+	if (bad)
+		return pt_fail(e, PT_ELIMIT, "", "score or outcome sums too wide "
+		    "for exact sums");
+	return 0;
+}
+
+/* The limbs of v through floating point, when every scaling by powers of
+ * two involved stays normal (fp_ok): v * 2^-(s+W) truncated is the high
+ * limb, and what is left, scaled by 2^-s, the low one.  Every step is
+ * exact and gives the same limbs as put_limbs. */
 static inline void
-add_lanes2(int64_t *d, const int64_t *s, int k)
+fp_limbs(double v, int L, double ihi, double chi, double ilo, int64_t *out)
 {
-	int q;
-
-	for (q = 0; q < k; q += 2) {
-		pt_v2 a, b;
-		memcpy(&a, d + q, sizeof a);
-		memcpy(&b, s + q, sizeof b);
-		a += b;
-		memcpy(d + q, &a, sizeof a);
-	}
-}
-
-/* Specialised inner loops for a fixed (even) lane count so the compiler
- * unrolls them: common lanes into the (node, cell) slot, and the arm lanes
- * into (node, cell, arm). */
-#define DEF_ACCUM(NAME, KC) \
-static void NAME(int64_t *cells, const int64_t *rc, const int32_t *slot, \
-    const uint16_t *bin, size_t n, size_t ncells, size_t off) \
-{ \
-	size_t i; \
-	for (i = 0; i < n; i++) { \
-		if (slot[i] < 0) continue; \
-		add_lanes2(cells + ((size_t)slot[i] * ncells + off + bin[i]) * \
-		    (KC), rc + i * (KC), (KC)); \
-	} \
-}
-DEF_ACCUM(accum4, 4)
-DEF_ACCUM(accum6, 6)
-DEF_ACCUM(accum8, 8)
-DEF_ACCUM(accum10, 10)
-DEF_ACCUM(accum14, 14)
-
-static void
-accum_any(int64_t *cells, const int64_t *rc, const int32_t *slot,
-    const uint16_t *bin, size_t n, size_t ncells, size_t off, int kc)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (slot[i] < 0)
-			continue;
-		add_lanes2(cells + ((size_t)slot[i] * ncells + off + bin[i]) * kc,
-		    rc + i * kc, kc);
-	}
-}
-
-#define DEF_ACCY(NAME, KY) \
-static void NAME(int64_t *cells, const int64_t *ry, const int32_t *slot, \
-    const int32_t *arm, const uint16_t *bin, size_t n, size_t ncells, \
-    size_t off, int A) \
-{ \
-	size_t i; \
-	for (i = 0; i < n; i++) { \
-		if (slot[i] < 0 || arm[i] < 0) continue; \
-		add_lanes2(cells + ((((size_t)slot[i] * ncells + off + bin[i]) * \
-		    (size_t)A) + (size_t)arm[i]) * (KY), ry + i * (KY), (KY)); \
-	} \
-}
-DEF_ACCY(accy2, 2)
-DEF_ACCY(accy4, 4)
-
-static void
-accy_any(int64_t *cells, const int64_t *ry, const int32_t *slot,
-    const int32_t *arm, const uint16_t *bin, size_t n, size_t ncells,
-    size_t off, int A, int ky)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (slot[i] < 0 || arm[i] < 0)
-			continue;
-		add_lanes2(cells + ((((size_t)slot[i] * ncells + off + bin[i]) *
-		    (size_t)A) + (size_t)arm[i]) * ky, ry + i * ky, ky);
+	if (L == 1) {
+		out[0] = (int64_t)(v * ilo);
+	} else {
+		int64_t t = (int64_t)(v * ihi);
+		double r = v - (double)t * chi;
+		out[0] = (int64_t)(r * ilo);
+		out[1] = t;
 	}
 }
 
@@ -939,55 +1384,50 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
 {
 	struct pt_hist_acc *a;
-	size_t n = b->nrows, i, i0, nc;
-	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s, kc, ky, k, f;
+	size_t n = b->nrows, i, i0, gnode, ynode, yslot;
+	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s, KG, KY, nsl;
+	int k, f, bad = 0, fp;
+	uint64_t amax = 0;
+	double ihi = 0, chi = 0, ilo = 0;
 	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) : NULL;
 	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
 	const double *g[64];
 	const uint64_t *rowh = c->row >= 0 ? PT_COL_U64(b, c->row) : NULL;
+	fused_fn *fk;
+	binned_fn *bk;
 
 	if (n == 0)
 		return 0;
 	if (A > 64)
 		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
+	if (n > UINT32_MAX)
+		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
+	if (use_avx2 < 0)
+		pt_hist_simd(2);
 	for (k = 0; k < A; k++)
 		g[k] = PT_COL_F64(b, c->score[k]);
-	/* The frame's bit range, and a check of every value. */
-	for (i = 0; i < n; i++) {
-		int l, t;
-		if (node_of != NULL && node_of[i] < 0)
-			continue;
-		for (k = 0; k < A; k++) {
-			double v = g[k][i];
-			if (!isfinite(v))
-				return pt_fail(e, PT_EVALUE, "", "row %zu: score "
-				    "column %d is %s", i + 1, k + 1,
-				    isnan(v) ? "NaN" : "infinite");
-			if (v != 0) {
-				bit_range(v, &l, &t);
-				lo = l < lo ? l : lo;
-				hi = t > hi ? t : hi;
-			}
-		}
-		if (w != NULL) {
-			if (w[i] >= A)
-				return pt_fail(e, PT_EVALUE, "", "row %zu: "
-				    "treatment code %d out of range", i + 1,
-				    (int)w[i]);
-			if (w[i] < 0)
-				continue;
-			if (!isfinite(y[i]))
-				return pt_fail(e, PT_EVALUE, "", "row %zu: "
-				    "outcome is %s", i + 1, isnan(y[i]) ? "NaN" :
-				    "infinite");
-			if (y[i] != 0) {
-				bit_range(y[i], &l, &t);
-				lo = l < lo ? l : lo;
-				hi = t > hi ? t : hi;
-			}
-		}
+	/* The frame's bit range, and a check of every value, column by
+	 * column; the row-by-row check names the first bad row. */
+	for (k = 0; k < A; k++)
+		bad |= scan_col(g[k], n, node_of, NULL, &lo, &amax);
+	if (w != NULL) {
+		for (i = 0; i < n; i++)
+			bad |= w[i] >= A && (node_of == NULL || node_of[i] >= 0);
+		bad |= scan_col(y, n, node_of, w, &lo, &amax);
 	}
+	if (bad)
+		return frame_check(h, g, w, y, n, node_of, e) < 0 ? -1 :
+		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
+	if (amax != 0) {
+		double v;
+		int l;
+		memcpy(&v, &amax, sizeof v);
+		bit_range(v, &l, &hi);
+	}
+	/* Limb width: a frame's sum of limbs in one cell cannot overflow,
+	 * and limbs stay below 2^51 (exact through doubles in fp_limbs). */
 	W = 63 - bitlen64((uint64_t)n);
+	W = W > 51 ? 51 : W;
 	if (lo == INT_MAX) {
 		L = 1;
 		s = h->scale == INT_MAX ? 0 : h->scale;
@@ -1006,33 +1446,67 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	    WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to 2^%d: "
 		    "too wide for exact histogram sums", h->scale, hi);
-	/* Lane counts padded to even for the two-lane adds. */
-	kc = (1 + A * L + 1) & ~1;
-	ky = (1 + L + 1) & ~1;
-	if (acc_reserve(h, kc, ky, e) < 0)
+	fp = L <= 2 && s >= -1000 && s + W <= 1000;
+	if (fp) {
+		ilo = ldexp(1.0, -s);
+		ihi = ldexp(1.0, -(s + W));
+		chi = ldexp(1.0, s + W);
+	}
+	/* Lanes: G padded to even, Y a count and the outcome's limbs padded
+	 * to even (just the count in rewards mode). */
+	KG = (A * L + 1) & ~1;
+	nsl = w != NULL ? A + 1 : 1;
+	KY = w != NULL ? (1 + L + 1) & ~1 : 1;
+	if (acc_reserve(h, m, KG, KY, nsl, e) < 0)
 		return -1;
 	a = h->acc;
 	a->L = L;
 	a->W = W;
 	a->s = s;
-	nc = h->ncells;
+	fk = pick_fused(KG, KY, &bk);
+	gnode = a->atot * KG;
+	ynode = a->atot * KY;
+	yslot = (size_t)h->nnodes * ynode;
 	for (i0 = 0; i0 < n; i0 += BLK) {
-		size_t nb = n - i0 < BLK ? n - i0 : BLK;
+		size_t nb = n - i0 < BLK ? n - i0 : BLK, mrows = 0;
+		int dense = 1;
+		/* The block's kept rows and their vectors. */
 		for (i = 0; i < nb; i++) {
-			size_t r = i0 + i;
-			int64_t *rc = a->rc + i * kc, *ry = a->ry + i * ky;
-			a->slot[i] = node_of ? node_of[r] : 0;
-			a->arm[i] = w ? w[r] : -1;
-			if (a->slot[i] < 0)
+			size_t r = i0 + i, j;
+			int node = node_of ? node_of[r] : 0, arm;
+			int64_t *rg, *ry;
+			if (node < 0) {
+				dense = 0;
 				continue;
-			rc[0] = 1;
-			rc[kc - 1] = 0;
-			for (k = 0; k < A; k++)
-				to_limbs(g[k][r], s, L, W, rc + 1 + k * L);
-			if (a->arm[i] >= 0) {
-				ry[0] = 1;
-				ry[ky - 1] = 0;
-				to_limbs(y[r], s, L, W, ry + 1);
+			}
+			j = mrows++;
+			rg = a->rg + j * KG;
+			ry = a->ry + j * KY;
+			arm = w ? w[r] : -1;
+			a->ri[j] = (uint32_t)r;
+			a->touched[node] = 1;
+			a->gro[j] = (size_t)node * gnode;
+			a->yro[j] = (size_t)node * ynode + (w == NULL ? 0 :
+			    (arm >= 0 ? (size_t)arm : (size_t)A) * yslot);
+			if (fp)
+				for (k = 0; k < A; k++)
+					fp_limbs(g[k][r], L, ihi, chi, ilo, rg + k * L);
+			else
+				for (k = 0; k < A; k++)
+					put_limbs(g[k][r], s, L, W, rg + k * L);
+			if (KG > A * L)
+				rg[KG - 1] = 0;
+			ry[0] = 1;
+			if (w != NULL) {
+				if (arm < 0)
+					for (k = 1; k <= L; k++)
+						ry[k] = 0;
+				else if (fp)
+					fp_limbs(y[r], L, ihi, chi, ilo, ry + 1);
+				else
+					put_limbs(y[r], s, L, W, ry + 1);
+				if (KY > 1 + L)
+					ry[KY - 1] = 0;
 			}
 			if (rowh != NULL) {
 				a->ph1 += mix64(rowh[r]);
@@ -1040,70 +1514,46 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			}
 			a->prows++;
 		}
+		if (mrows == 0)
+			continue;
 		for (f = 0; f < h->nfeatures; f++) {
-			const double *x = PT_COL_F64(b, c->feature[f]) + i0;
+			const double *x = PT_COL_F64(b, c->feature[f]);
 			const pt_feature *pf = &m->features[f];
-			int nbd = pf->nbounds;
-			for (i = 0; i < nb; i++)
-				a->bin[i] = (uint16_t)(x[i] != x[i] ? nbd + 1 :
-				    bin_of(pf->bounds, nbd, x[i]));
-			switch (kc) {
-			case 4: accum4(a->c, a->rc, a->slot, a->bin, nb, nc, h->off[f]); break;
-			case 6: accum6(a->c, a->rc, a->slot, a->bin, nb, nc, h->off[f]); break;
-			case 8: accum8(a->c, a->rc, a->slot, a->bin, nb, nc, h->off[f]); break;
-			case 10: accum10(a->c, a->rc, a->slot, a->bin, nb, nc, h->off[f]); break;
-			case 14: accum14(a->c, a->rc, a->slot, a->bin, nb, nc, h->off[f]); break;
-			default: accum_any(a->c, a->rc, a->slot, a->bin, nb, nc,
-			    h->off[f], kc);
-			}
-			if (w == NULL)
+			const uint32_t *ri = dense ? NULL : a->ri;
+			int64_t *Gf = a->G + a->aoff[f] * KG;
+			int64_t *Yf = a->Y + a->aoff[f] * KY;
+			if (dense)
+				x += i0;
+#ifdef HIST_X86
+			if (pf->nbounds <= 31 && bk != NULL && dense) {
+				bin32_avx512(a->tab + (size_t)f * 32, x, mrows,
+				    a->bin);
+				bk(a->bin, mrows, Gf, a->rg, a->gro, Yf, a->ry,
+				    a->yro);
 				continue;
-			switch (ky) {
-			case 2: accy2(a->y, a->ry, a->slot, a->arm, a->bin, nb, nc,
-			    h->off[f], A); break;
-			case 4: accy4(a->y, a->ry, a->slot, a->arm, a->bin, nb, nc,
-			    h->off[f], A); break;
-			default: accy_any(a->y, a->ry, a->slot, a->arm, a->bin, nb,
-			    nc, h->off[f], A, ky);
 			}
-		}
-	}
-	/* Fold the frame's cells into the exact sums, once per cell. */
-	{
-		size_t cell, tot = (size_t)h->nnodes * nc;
-		int base = s - h->scale;
-		for (cell = 0; cell < tot; cell++) {
-			const int64_t *cc = a->c + cell * kc;
-			if (cc[0] == 0)
+#endif
+			if (pf->nbounds <= 31 && fk != NULL) {
+				fk(a->tab + (size_t)f * 32, x, ri, mrows, Gf, a->rg,
+				    a->gro, Yf, a->ry, a->yro);
 				continue;
-			h->n[cell] += (uint64_t)cc[0];
-			for (k = 0; k < A; k++) {
-				pt_wide *gs = &h->gsum[cell * A + k];
-				const int64_t *cy = a->y + (cell * A + k) * ky;
-				int j;
-				for (j = 0; j < L; j++)
-					if (cc[1 + k * L + j] != 0)
-						wide_add_i64(gs, cc[1 + k * L + j],
-						    base + j * W);
-				if (cy[0] == 0)
-					continue;
-				h->cnt[cell * A + k] += (uint64_t)cy[0];
-				for (j = 0; j < L; j++)
-					if (cy[1 + j] != 0)
-						wide_add_i64(&h->ysum[cell * A + k],
-						    cy[1 + j], base + j * W);
-				if (wide_bits(&h->ysum[cell * A + k]) > WIDE_LIMIT)
-					return pt_fail(e, PT_ELIMIT, "", "outcome "
-					    "sums too wide for exact sums");
 			}
-			for (k = 0; k < A; k++)
-				if (wide_bits(&h->gsum[cell * A + k]) > WIDE_LIMIT)
-					return pt_fail(e, PT_ELIMIT, "", "score "
-					    "sums too wide for exact sums");
+			if (pf->nbounds <= 31) {
+				size_t j;
+				for (j = 0; j < mrows; j++)
+					a->bin[j] = (uint16_t)bin32_scalar(a->tab +
+					    (size_t)f * 32, ri ? x[ri[j]] : x[j]);
+			} else {
+				bin_any(pf->bounds, pf->nbounds, x, ri, mrows,
+				    a->bin);
+			}
+			acc_any(a->bin, mrows, Gf, a->rg, a->gro, Yf, a->ry,
+			    a->yro, KG, KY);
 		}
 	}
 	h->rows += n;
-	return 0;
+	/* Fold the frame's cells into the exact sums, once per cell. */
+	return acc_fold(h, e);
 }
 
 static int
@@ -1177,11 +1627,55 @@ same_shape(const pt_hist *a, const pt_hist *b, pt_err *e)
 	return 0;
 }
 
+/* dst[i] += src[i] * 2^d for i < n.  Returns how many entries were added
+ * (n on success); *fail is set when a sum would outgrow WIDE_LIMIT bits,
+ * and the caller undoes the adds made. */
+static size_t
+merge_sums(pt_wide *dst, const pt_wide *src, size_t n, int d, int *fail)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pt_wide t = src[i];
+		if (pt_wide_sign(&t) == 0)
+			continue;
+		if (d != 0) {
+			if (wide_bits(&t) + d > WIDE_LIMIT) {
+				*fail = 1;
+				return i;
+			}
+			wide_shl(&t, d);
+		}
+		pt_wide_add(&dst[i], &t);
+		if (!wide_fits(&dst[i])) {
+			*fail = 1;
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+/* Undoes the first k adds of merge_sums (modular adds invert exactly). */
+static void
+unmerge_sums(pt_wide *dst, const pt_wide *src, size_t k, int d)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		pt_wide t = src[i];
+		if (pt_wide_sign(&t) == 0)
+			continue;
+		if (d != 0)
+			wide_shl(&t, d);
+		pt_wide_sub(&dst[i], &t);
+	}
+}
+
 int
 pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 {
-	size_t i, n, nn;
-	int k, j, np;
+	size_t i, n, nn, r1, r2;
+	int k, np, d, old = dst->scale, fail = 0;
 	char (*parts)[64];
 
 	if (same_shape(dst, src, e) < 0)
@@ -1204,44 +1698,34 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 			free(parts);
 			return -1;
 		}
-	/* Bring both to one scale, checking the room before changing dst. */
 	n = (size_t)dst->nnodes * dst->ncells * dst->narms;
 	nn = (size_t)dst->nnodes * dst->ncells;
 	if (src->scale != INT_MAX) {
-		int sc = dst->scale == INT_MAX || src->scale < dst->scale ?
-		    src->scale : dst->scale;
-		int d = src->scale - sc;
-		for (i = 0; i < n; i++) {
-			int b1 = wide_bits(&src->gsum[i]), b2 = wide_bits(&src->ysum[i]);
-			if ((b1 && b1 + d > WIDE_LIMIT - 1) ||
-			    (b2 && b2 + d > WIDE_LIMIT - 1)) {
-				free(parts);
-				return pt_fail(e, PT_ELIMIT, "", "sums too wide "
-				    "for exact merge");
-			}
-		}
-		if (hist_rescale(dst, sc, e) < 0) {
+		/* One scale: the lower one (rescaling dst checks first). */
+		if (hist_rescale(dst, src->scale, e) < 0) {
 			free(parts);
 			return -1;
 		}
-		for (i = 0; i < n; i++) {
-			pt_wide t;
-			t = src->gsum[i];
-			if (d)
-				wide_shl(&t, d);
-			pt_wide_add(&dst->gsum[i], &t);
-			t = src->ysum[i];
-			if (d)
-				wide_shl(&t, d);
-			pt_wide_add(&dst->ysum[i], &t);
-		}
-		for (i = 0; i < n; i++)
-			if (wide_bits(&dst->gsum[i]) > WIDE_LIMIT ||
-			    wide_bits(&dst->ysum[i]) > WIDE_LIMIT) {
-				free(parts);
-				return pt_fail(e, PT_ELIMIT, "", "sums too wide "
-				    "for exact merge");
+		d = src->scale - dst->scale;
+		r1 = merge_sums(dst->gsum, src->gsum, n, d, &fail);
+		r2 = fail ? 0 : merge_sums(dst->ysum, src->ysum, n, d, &fail);
+		if (fail) {
+			/* Undo, so dst is unchanged on failure. */
+			unmerge_sums(dst->gsum, src->gsum, r1, d);
+			unmerge_sums(dst->ysum, src->ysum, r2, d);
+			if (old != INT_MAX && old > dst->scale) {
+				for (i = 0; i < n; i++) {
+					if (pt_wide_sign(&dst->gsum[i]) != 0)
+						wide_sar(&dst->gsum[i], old - dst->scale);
+					if (pt_wide_sign(&dst->ysum[i]) != 0)
+						wide_sar(&dst->ysum[i], old - dst->scale);
+				}
 			}
+			dst->scale = old;
+			free(parts);
+			return pt_fail(e, PT_ELIMIT, "", "sums too wide for exact "
+			    "merge");
+		}
 	}
 	for (i = 0; i < nn; i++)
 		dst->n[i] += src->n[i];
@@ -1251,7 +1735,6 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 	free(dst->parts);
 	dst->parts = parts;
 	dst->nparts = np;
-	(void)j;
 	return 0;
 }
 
@@ -1264,14 +1747,34 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 {
 	wbuf hb = { 0 }, bb = { 0 };
 	size_t cell, nc = h->ncells;
-	int k, A = h->narms, i;
+	int k, A = h->narms, i, sh;
 	uint64_t ck;
 	XXH3_state_t *st;
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
-	/* Body: per node, the number of non-empty cells, then per cell the
-	 * gap from the previous one, n, and per arm cnt, ysum, gsum. */
+	/* Body: the exponent e of a unit (the lowest set bit of any sum, so
+	 * the form does not depend on h->scale), then per node the number of
+	 * non-empty cells, then per cell the gap from the previous one, n,
+	 * and per arm cnt, ysum, gsum in units of 2^e. */
+	{
+		size_t j, tot = (size_t)h->nnodes * nc * A;
+		int low = INT_MAX, ex;
+		for (j = 0; j < tot; j++) {
+			if (pt_wide_sign(&h->ysum[j]) != 0) {
+				int t = wide_ctz(&h->ysum[j]);
+				low = t < low ? t : low;
+			}
+			if (pt_wide_sign(&h->gsum[j]) != 0) {
+				int t = wide_ctz(&h->gsum[j]);
+				low = t < low ? t : low;
+			}
+		}
+		sh = low == INT_MAX ? 0 : low;
+		ex = low == INT_MAX ? 0 : h->scale + low;
+		wb_varint(&bb, ((uint64_t)(int64_t)ex << 1) ^
+		    (uint64_t)((int64_t)ex >> 63));
+	}
 	for (i = 0; i < h->nnodes; i++) {
 		size_t cnt = 0, prev = 0;
 		int first = 1;
@@ -1288,8 +1791,8 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 			wb_varint(&bb, h->n[c]);
 			for (k = 0; k < A; k++) {
 				wb_varint(&bb, h->cnt[c * A + k]);
-				wb_wide(&bb, &h->ysum[c * A + k], h->scale);
-				wb_wide(&bb, &h->gsum[c * A + k], h->scale);
+				wb_int(&bb, &h->ysum[c * A + k], sh);
+				wb_int(&bb, &h->gsum[c * A + k], sh);
 			}
 		}
 	}
@@ -1391,11 +1894,10 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	pt_hist *h = NULL;
 	uint64_t ck, want;
 	const char *why = "malformed header";
-	int i, k;
+	int i;
 	rbuf rb;
-	xval *vals = NULL;
-	int64_t minex = INT64_MAX;
-	size_t nv = 0;
+	uint64_t odd = 0;
+	int nz = 0;
 	char modebuf[16];
 
 	val = malloc(len + 1);
@@ -1551,74 +2053,53 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	h->level = (int)level;
 	if (hist_alloc_cells(h, e) < 0)
 		goto fail;
-	/* Two passes over the body: the lowest exponent fixes the scale,
-	 * then the values go in. */
-	for (k = 0; k < 2; k++) {
-		rb.p = (const unsigned char *)buf + body;
-		rb.n = bodylen;
-		rb.pos = 0;
-		rb.err = 0;
-		if (k == 1) {
-			h->scale = minex == INT64_MAX ? 0 : (int)minex;
-		}
-		for (i = 0; i < h->nnodes; i++) {
-			uint64_t cnt = rb_varint(&rb), c;
-			size_t cell = 0;
-			if (cnt > h->ncells)
+	/* The body: the exponent of a unit, then the cells. */
+	rb.p = (const unsigned char *)buf + body;
+	rb.n = bodylen;
+	rb.pos = 0;
+	rb.err = 0;
+	{
+		uint64_t z = rb_varint(&rb);
+		int64_t ex = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+		if (ex < -1074 - WIDE_LIMIT || ex > 1100)
+			rb.err = 1;
+		h->scale = (int)ex;
+	}
+	for (i = 0; i < h->nnodes && !rb.err; i++) {
+		uint64_t cnt = rb_varint(&rb), c;
+		size_t cell = 0;
+		if (cnt > h->ncells)
+			rb.err = 1;
+		for (c = 0; c < cnt && !rb.err; c++) {
+			uint64_t gap = rb_varint(&rb);
+			size_t ci;
+			int a;
+			if (gap >= h->ncells || (c > 0 && gap >= h->ncells - cell - 1)) {
 				rb.err = 1;
-			for (c = 0; c < cnt && !rb.err; c++) {
-				uint64_t gap = rb_varint(&rb);
-				size_t ci;
-				int a;
-				cell = c == 0 ? gap : cell + 1 + gap;
-				if (gap > h->ncells || cell >= h->ncells) {
-					rb.err = 1;
-					break;
-				}
-				ci = (size_t)i * h->ncells + cell;
-				h->n[ci] = rb_varint(&rb);
-				if (h->n[ci] == 0)
-					rb.err = 1;
-				for (a = 0; a < arms && !rb.err; a++) {
-					xval xv[2];
-					int t;
-					h->cnt[ci * arms + a] = rb_varint(&rb);
-					rb_xval(&rb, &xv[0]);
-					rb_xval(&rb, &xv[1]);
-					for (t = 0; t < 2 && !rb.err; t++) {
-						pt_wide *dst = t == 0 ?
-						    &h->ysum[ci * arms + a] :
-						    &h->gsum[ci * arms + a];
-						if (xv[t].zero)
-							continue;
-						if (k == 0) {
-							if (xv[t].ex < minex)
-								minex = xv[t].ex;
-							continue;
-						}
-						{
-							int sh = (int)(xv[t].ex - h->scale);
-							if (wide_bits(&xv[t].m) + sh > WIDE_LIMIT) {
-								rb.err = 1;
-								break;
-							}
-							*dst = xv[t].m;
-							if (sh)
-								wide_shl(dst, sh);
-							if (xv[t].neg)
-								wide_neg(dst);
-						}
-					}
-				}
+				break;
+			}
+			cell = c == 0 ? gap : cell + 1 + gap;
+			ci = (size_t)i * h->ncells + cell;
+			h->n[ci] = rb_varint(&rb);
+			if (h->n[ci] == 0)
+				rb.err = 1;
+			for (a = 0; a < arms; a++) {
+				h->cnt[ci * arms + a] = rb_varint(&rb);
+				rb_int(&rb, &h->ysum[ci * arms + a]);
+				rb_int(&rb, &h->gsum[ci * arms + a]);
+				odd |= (h->ysum[ci * arms + a].w[0] |
+				    h->gsum[ci * arms + a].w[0]) & 1;
+				nz |= pt_wide_sign(&h->ysum[ci * arms + a]) != 0 ||
+				    pt_wide_sign(&h->gsum[ci * arms + a]) != 0;
 			}
 		}
-		if (rb.err || rb.pos != rb.n) {
-			why = "malformed body";
-			goto corrupt;
-		}
-		(void)nv;
 	}
-	free(vals);
+	/* Canonical: some sum is odd in units of 2^e (e is their lowest set
+	 * bit), or all are zero and e is 0. */
+	if (rb.err || rb.pos != rb.n || (nz ? !odd : h->scale != 0)) {
+		why = "malformed body";
+		goto corrupt;
+	}
 	free(val);
 	return h;
 bad:
@@ -1630,7 +2111,6 @@ corrupt:
 nomem:
 	pt_fail(e, PT_ENOMEM, name, "out of memory");
 fail:
-	free(vals);
 	free(val);
 	pt_hist_free(h);
 	return NULL;

@@ -27,7 +27,7 @@
 #include "xsum.h"
 
 #define PT_WIDE_WORDS 4
-#define PT_HIST_VERSION 1
+#define PT_HIST_VERSION 2
 #define PT_HIST_MAXNODES 4096
 
 typedef struct pt_wide {
@@ -104,6 +104,12 @@ void pt_hist_cols_free(pt_hist_cols *c);
  * not NULL.  where names the frame in messages. */
 int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e);
+
+/* Which kernels pt_hist_add uses: enable 0 forces the portable ones, 1
+ * allows AVX2, 2 (the default) also AVX-512, each when the CPU has it;
+ * -1 only asks.  All give the same bits.  Returns the level in use (0, 1
+ * or 2).  For tests and benchmarks; not thread-safe. */
+int pt_hist_simd(int enable);
 
 /* Sets the partition id of a single-partition partial. */
 int pt_hist_set_part(pt_hist *h, const char *id, pt_err *e);

@@ -49,6 +49,8 @@ typedef struct pt_rowset {
 	double *g;         /* n * narms */
 	double *y;         /* n */
 	int32_t *w;        /* n (-1 in rewards mode) */
+	uint64_t *rowhash; /* n: the _row column (0 without one) */
+	int no_rowhash;    /* some frame had no _row column */
 } pt_rowset;
 
 void pt_rowset_init(pt_rowset *r, const pt_manifest *m);
@@ -57,8 +59,9 @@ int pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, pt_err *e);
 void pt_rowset_free(pt_rowset *r);
 
-/* Work estimate of the exact depth-2 search (cell visits); the front end
- * refuses problems over a limit before starting. */
+/* Work estimate of the exact depth-2 search (segment-tree operations,
+ * about 1e9 a second); the front end refuses problems over a limit before
+ * starting.  nrows 0 gives the part that does not depend on the rows. */
 double pt_exact_cost(const pt_manifest *m, size_t nrows, int narms);
 /* Bytes the exact search needs beyond the rows. */
 size_t pt_exact_memory(const pt_manifest *m, size_t nrows, int narms);
@@ -67,6 +70,16 @@ size_t pt_exact_memory(const pt_manifest *m, size_t nrows, int narms);
  * boundaries, into t (a fresh tree from pt_ptree_new with depth 2). */
 int pt_search_exact2(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
     pt_err *e);
+
+/* Grows tree number `tree` of a forest (t fresh from pt_ptree_new) to its
+ * depth by the greedy search on the rows in memory: the rows whose
+ * splitmix64(_row ^ h(seed, tree)) falls under subsample * 2^64 (all when
+ * subsample is 1), trying at each node the mtry features with the
+ * smallest hash of (seed, tree, node id, feature) (all when mtry is 0 or
+ * at least the feature count).  Same-action siblings are pruned as in a
+ * single tree. */
+int pt_search_forest_tree(pt_ptree *t, const pt_rowset *r,
+    const pt_manifest *m, int tree, const pt_forest_info *fi, pt_err *e);
 
 /* Policy value on held-out rows: per row, the score of the tree's action
  * and of every single arm.  Sums are exact. */

@@ -155,40 +155,28 @@ crit_name(int c)
 	return c == PT_CRIT_DDP ? "ddp" : "welfare";
 }
 
-int
-pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
+/* One tree of a "trees:" list: the node arrays (man/policy-tree.5). */
+static void
+tree_body(pt_mbuf *bp, const pt_ptree *t)
 {
-	pt_mbuf b = { 0 };
-	char hex[33];
-	pt_h128 h;
 	int i, a;
-
-	pt_mhead_write(&b, "policy-tree", t->manifest, t->nfeatures, t->features,
-	    t->narms, t->vocab);
-	pt_mbuf_printf(&b, "model: %s\n", t->model[0] ? t->model : "none");
-	pt_mbuf_printf(&b, "criterion: %s\n", crit_name(t->criterion));
-	pt_mbuf_printf(&b, "search: %s\n", t->exact ? "exact" : "greedy");
-	pt_mbuf_printf(&b, "depth: %d\n", t->depth);
-	pt_mbuf_printf(&b, "level: %d\n", t->level);
-	pt_mbuf_printf(&b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
-	pt_mbuf_printf(&b, "complete: %d\n", t->complete);
-	pt_mbuf_printf(&b, "trees:\n  - nodes: %d\n", t->nnodes);
+	pt_mbuf_printf(bp, "  - nodes: %d\n", t->nnodes);
 #define ARR(key, fmt, expr) do { \
-	pt_mbuf_printf(&b, "    " key ": ["); \
+	pt_mbuf_printf(bp, "    " key ": ["); \
 	for (i = 0; i < t->nnodes; i++) \
-		pt_mbuf_printf(&b, i ? ", " fmt : fmt, expr); \
-	pt_mbuf_printf(&b, "]\n"); \
+		pt_mbuf_printf(bp, i ? ", " fmt : fmt, expr); \
+	pt_mbuf_printf(bp, "]\n"); \
 } while (0)
 	ARR("id", "%" PRIu32, t->nodes[i].id);
 	ARR("feature", "%d", t->nodes[i].feature);
-	pt_mbuf_printf(&b, "    threshold: [");
+	pt_mbuf_printf(bp, "    threshold: [");
 	for (i = 0; i < t->nnodes; i++) {
 		if (i)
-			pt_mbuf_printf(&b, ", ");
-		pt_mbuf_f64(&b, t->nodes[i].feature >= 0 ?
+			pt_mbuf_printf(bp, ", ");
+		pt_mbuf_f64(bp, t->nodes[i].feature >= 0 ?
 		    t->nodes[i].threshold : 0.0);
 	}
-	pt_mbuf_printf(&b, "]\n");
+	pt_mbuf_printf(bp, "]\n");
 	ARR("missing_left", "%d", t->nodes[i].feature >= 0 ?
 	    t->nodes[i].missing_left : 0);
 	ARR("left", "%d", t->nodes[i].feature >= 0 ?
@@ -199,37 +187,57 @@ pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 	ARR("action", "%s", t->vocab[t->nodes[i].action]);
 	ARR("rows", "%" PRIu64, t->nodes[i].rows);
 #undef ARR
-	pt_mbuf_printf(&b, "    count: [");
+	pt_mbuf_printf(bp, "    count: [");
 	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(&b, i ? ", [" : "[");
+		pt_mbuf_printf(bp, i ? ", [" : "[");
 		for (a = 0; a < t->narms; a++)
-			pt_mbuf_printf(&b, a ? ", %" PRIu64 : "%" PRIu64,
+			pt_mbuf_printf(bp, a ? ", %" PRIu64 : "%" PRIu64,
 			    t->nodes[i].count[a]);
-		pt_mbuf_printf(&b, "]");
+		pt_mbuf_printf(bp, "]");
 	}
-	pt_mbuf_printf(&b, "]\n");
-	pt_mbuf_printf(&b, "    mean: [");
+	pt_mbuf_printf(bp, "]\n");
+	pt_mbuf_printf(bp, "    mean: [");
 	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(&b, i ? ", [" : "[");
+		pt_mbuf_printf(bp, i ? ", [" : "[");
 		for (a = 0; a < t->narms; a++) {
 			if (a)
-				pt_mbuf_printf(&b, ", ");
-			pt_mbuf_f64(&b, t->nodes[i].mean[a]);
+				pt_mbuf_printf(bp, ", ");
+			pt_mbuf_f64(bp, t->nodes[i].mean[a]);
 		}
-		pt_mbuf_printf(&b, "]");
+		pt_mbuf_printf(bp, "]");
 	}
-	pt_mbuf_printf(&b, "]\n");
-	pt_mbuf_printf(&b, "    value: [");
+	pt_mbuf_printf(bp, "]\n");
+	pt_mbuf_printf(bp, "    value: [");
 	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(&b, i ? ", [" : "[");
+		pt_mbuf_printf(bp, i ? ", [" : "[");
 		for (a = 0; a < t->narms; a++) {
 			if (a)
-				pt_mbuf_printf(&b, ", ");
-			pt_mbuf_f64(&b, t->nodes[i].value[a]);
+				pt_mbuf_printf(bp, ", ");
+			pt_mbuf_f64(bp, t->nodes[i].value[a]);
 		}
-		pt_mbuf_printf(&b, "]");
+		pt_mbuf_printf(bp, "]");
 	}
-	pt_mbuf_printf(&b, "]\n");
+	pt_mbuf_printf(bp, "]\n");
+}
+
+int
+pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
+{
+	pt_mbuf b = { 0 };
+	char hex[33];
+	pt_h128 h;
+
+	pt_mhead_write(&b, "policy-tree", t->manifest, t->nfeatures, t->features,
+	    t->narms, t->vocab);
+	pt_mbuf_printf(&b, "model: %s\n", t->model[0] ? t->model : "none");
+	pt_mbuf_printf(&b, "criterion: %s\n", crit_name(t->criterion));
+	pt_mbuf_printf(&b, "search: %s\n", t->exact ? "exact" : "greedy");
+	pt_mbuf_printf(&b, "depth: %d\n", t->depth);
+	pt_mbuf_printf(&b, "level: %d\n", t->level);
+	pt_mbuf_printf(&b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
+	pt_mbuf_printf(&b, "complete: %d\n", t->complete);
+	pt_mbuf_printf(&b, "trees:\n");
+	tree_body(&b, t);
 	if (b.err) {
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
@@ -238,6 +246,39 @@ pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 	pt_h128_hex(h, hex);
 	memcpy(t->digest, hex, 33);
 	pt_mbuf_printf(&b, "digest: %s\n", hex);
+	if (b.err) {
+		free(b.p);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	*out = b.p;
+	*len = b.n;
+	return 0;
+}
+
+int
+pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
+    const pt_forest_info *fi, char **out, size_t *len, pt_err *e)
+{
+	pt_mbuf b = { 0 };
+	const pt_ptree *t;
+	int i;
+
+	if (ntrees < 1)
+		return pt_fail(e, PT_EUSAGE, "", "a forest needs a tree");
+	t = ts[0];
+	pt_mhead_write(&b, "policy-forest", t->manifest, t->nfeatures,
+	    t->features, t->narms, t->vocab);
+	pt_mbuf_printf(&b, "model: %s\n", t->model[0] ? t->model : "none");
+	pt_mbuf_printf(&b, "criterion: %s\n", crit_name(t->criterion));
+	pt_mbuf_printf(&b, "depth: %d\n", t->depth);
+	pt_mbuf_printf(&b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
+	pt_mbuf_printf(&b, "subsample: ");
+	pt_mbuf_f64(&b, fi->subsample);
+	pt_mbuf_printf(&b, "\nmtry: %d\nseed: %" PRIu64 "\n", fi->mtry,
+	    fi->seed);
+	pt_mbuf_printf(&b, "trees:\n");
+	for (i = 0; i < ntrees; i++)
+		tree_body(&b, ts[i]);
 	if (b.err) {
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");

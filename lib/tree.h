@@ -67,6 +67,19 @@ int pt_ptree_find(const pt_ptree *t, uint32_t id);
 /* Writes the tree as YAML (fixed formatting) to a malloc'd buffer and sets
  * t->digest (XXH3-128 of the bytes before the final "digest:" line). */
 int pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e);
+/* How a forest's trees were grown (written in its header). */
+typedef struct pt_forest_info {
+	double subsample;   /* share of rows per tree (by row hash) */
+	int mtry;           /* features tried per node (0: all) */
+	uint64_t seed;
+} pt_forest_info;
+
+/* Writes trees grown for one manifest as a forest (format policy-forest,
+ * man/policy-model.5) that policy-score -M reads: each tree's arrays as in
+ * a tree file, the leaves' value vectors (mean score per arm) being what
+ * a row scores.  *out malloc'd. */
+int pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
+    const pt_forest_info *fi, char **out, size_t *len, pt_err *e);
 /* Parses and validates a tree file (digest, shape, indexes). */
 pt_ptree *pt_ptree_parse(const char *buf, size_t len, const char *name,
     pt_err *e);

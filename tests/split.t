@@ -66,6 +66,31 @@ check "apply appends the tree's action per row" \
 	"policy-split apply -t $T/tf $T/s.pf | policy-prep cat --columns x1,action > $T/act.csv &&
 	 head -1 $T/act.csv | grep -q '^x1,action\$' &&
 	 test \$(wc -l < $T/act.csv) -eq 20001"
+# Forests: policy-score reads them; one tree on every row and feature
+# scores as the single tree does; partitions do not change the forest.
+if policy-score --help > /dev/null 2>&1; then
+	check "fit --trees 1 scores rows exactly as the single tree" \
+		"policy-split fit $M --depth 2 --trees 1 $T/s.pf > $T/f1 &&
+		 grep -q '^format: policy-forest\$' $T/f1 &&
+		 policy-score -M $T/f1 $T/s.pf | policy-prep cat > $T/sf1.csv &&
+		 policy-score -M $T/tf $T/s.pf | policy-prep cat > $T/st1.csv &&
+		 test \$(wc -l < $T/sf1.csv) -eq 20001 && cmp $T/sf1.csv $T/st1.csv"
+	check "a forest of 8 trees (subsample 0.5, mtry 2) scores every row" \
+		"policy-split fit $M --depth 3 --trees 8 --subsample 0.5 --mtry 2 \
+		   --seed 5 $T/s.pf > $T/f8 &&
+		 test \$(grep -c '^  - nodes:' $T/f8) -eq 8 &&
+		 policy-score -M $T/f8 $T/s.pf | policy-prep cat \
+		   --columns score:mu_control,score:mu_t1,score:mu_t2 > $T/sf8.csv &&
+		 awk -F, 'NR > 1 { for (i = 1; i <= 3; i++) if (\$i !~ /^[0-9.e+-]+\$/) exit 1; n++ }
+		      END { exit n != 20000 }' $T/sf8.csv"
+else
+	skip 2 "bin/policy-score does not work"
+fi
+check "a forest from 16 partitions equals the forest from one file" \
+	"policy-split fit $M --depth 3 --trees 4 --subsample 0.5 --mtry 2 \
+	   --seed 5 $T/s.pf > $T/fa &&
+	 policy-split fit $M --depth 3 --trees 4 --subsample 0.5 --mtry 2 \
+	   --seed 5 $T/p.1[0-5].pf $T/p.[0-9].pf > $T/fb && cmp $T/fa $T/fb"
 policy-prep fit --treatment arm --outcome y --features x1,x2 --bins 16 \
 	"$T/s.csv" > "$T/mt.yaml"
 ok $? "a treatment manifest"
@@ -99,5 +124,57 @@ bad "a tree of another manifest" "policy-split hist -m $T/mt.yaml -t $T/t1 $T/t.
 sed 's/^depth: 2$/depth: 3/' "$T/tf" > "$T/edited"
 bad "an edited tree" "policy-split show -t $T/edited"
 bad "apply to frames of another manifest" "policy-split apply -t $T/tf $T/t.pf"
+bad "--subsample 0" "policy-split fit $M --trees 2 --subsample 0 $T/s.pf"
+bad "--trees with --exact" "policy-split fit $M --trees 2 --exact $T/s.pf"
+
+# Every distinct value a candidate (--bins all): the exact search runs.
+policy-prep synth --rows 3000 --seed 4 --missing 0.05 --oracle > "$T/a.csv" &&
+	policy-prep fit --rewards mu_control,mu_t1,mu_t2 --exclude arm,y,best \
+	  --bins all "$T/a.csv" > "$T/ma.yaml" &&
+	policy-prep apply -m "$T/ma.yaml" "$T/a.csv" > "$T/a.pf"
+ok $? "a manifest with every distinct value a boundary"
+check "fit --exact with --bins all: at least as good as greedy" \
+	"policy-split fit -m $T/ma.yaml --depth 2 --exact $T/a.pf > $T/tae 2>/dev/null &&
+	 policy-split fit -m $T/ma.yaml --depth 2 $T/a.pf > $T/tag &&
+	 policy-split eval -t $T/tae $T/a.pf > $T/eae &&
+	 policy-split eval -t $T/tag $T/a.pf > $T/eag &&
+	 awk '/^policy/ { gsub(/[{},]/, \" \"); v[FILENAME] = \$3 }
+	      END { print \"# exact \" v[\"$T/eae\"] \", greedy \" v[\"$T/eag\"];
+	            exit !(v[\"$T/eae\"] + 0 >= v[\"$T/eag\"] + 0) }' $T/eae $T/eag"
+
+# Hillstrom's e-mail experiment (DESIGN 6): a doubly robust policy tree
+# learned on a 70% hash split, evaluated on the held-out 30%.
+H=$DATA/hillstrom.csv
+if [ ! -r "$H" ]; then
+	skip 3 "no $H"
+elif ! policy-score --help > /dev/null 2>&1; then
+	skip 3 "bin/policy-score does not work"
+else
+	policy-prep fit --treatment segment --outcome spend \
+		--exclude visit,conversion --train-fraction 0.7 --seed 1 \
+		"$H" > "$T/hm.yaml" &&
+	policy-prep apply -m "$T/hm.yaml" --subset train "$H" > "$T/htrain.pf" &&
+	policy-prep apply -m "$T/hm.yaml" --subset test "$H" > "$T/htest.pf" &&
+	policy-score fit -m "$T/hm.yaml" "$T/htrain.pf" > "$T/hmodel.yaml" &&
+	policy-score -M "$T/hmodel.yaml" "$T/htrain.pf" > "$T/htrain.s.pf" &&
+	policy-score -M "$T/hmodel.yaml" "$T/htest.pf" > "$T/htest.s.pf"
+	ok $? "Hillstrom: manifest, train/test frames, DR scores"
+	policy-split fit -m "$T/hm.yaml" --depth 2 "$T/htrain.s.pf" > "$T/ht.yaml" &&
+		policy-split show -t "$T/ht.yaml" > "$T/ht.txt" &&
+		policy-split eval -t "$T/ht.yaml" "$T/htest.s.pf" > "$T/hev"
+	ok $? "Hillstrom: depth-2 tree on the training rows, evaluated on the test rows"
+	sed 's/^/# /' "$T/ht.txt" "$T/hev"
+	awk 'function num(s, key) { sub(".*" key ": ", "", s); sub(/[,}].*/, "", s); return s }
+	     function fin(x) { return x ~ /^-?[0-9][0-9.]*(e[-+]?[0-9]+)?$/ }
+	     /^policy:/ { v = num($0, "value"); se = num($0, "se") }
+	     /action:/ { a = num($0, "value"); s = num($0, "se"); nb++
+	                 if (!fin(a) || !fin(s)) bad = 1
+	                 if (nb == 1 || a + 0 > best) best = a + 0 }
+	     END { ok = !bad && fin(v) && fin(se) && se > 0 && nb == 3 &&
+	                v + 0 >= best - 2 * se
+	           printf "# policy %s (se %s), best single arm %s\n", v, se, best
+	           exit !ok }' "$T/hev"
+	ok $? "Hillstrom: finite values; the policy is at least the best single arm - 2 se"
+fi
 
 done_testing

@@ -6,7 +6,12 @@
  *   - partition independence: one partition versus 16, each cut into
  *     frames differently, serialised, read back and merged in random
  *     groupings and orders, give byte-identical bodies and trees;
- *   - corrupted and truncated partials, and mismatched merges, fail.
+ *   - corrupted and truncated partials, and mismatched merges, fail;
+ *   - the fast paths: value regimes that take one, two and more limbs, the
+ *     floating-point and the integer limb split, features with 0, 5, 31
+ *     and 40 boundaries (the padded SIMD bins and the general search),
+ *     open nodes with skipped rows, rewards mode, and the SIMD and portable
+ *     kernels, all exact and byte-identical.
  */
 #include <math.h>
 #include <stdint.h>
@@ -35,9 +40,11 @@ unif(void)
 	return (double)(rn() >> 11) / 9007199254740992.0;
 }
 
-#define F 3
+#define F 4
 #define A 3
-#define B 5
+
+static const int nbs[F] = { 5, 31, 40, 0 }; /* boundaries per feature */
+static int regime;                         /* value distribution */
 
 static pt_manifest *
 make_manifest(void)
@@ -52,11 +59,11 @@ make_manifest(void)
 		snprintf(name, sizeof name, "x%d", f + 1);
 		m->features[f].name = pt_strdup(name);
 		m->features[f].level = -1;
-		m->features[f].nbounds = B;
-		m->features[f].bounds = calloc(B, sizeof(double));
-		m->features[f].counts = calloc(B + 2, sizeof(uint64_t));
-		for (i = 0; i < B; i++)
-			m->features[f].bounds[i] = (i + 1) * 0.15;
+		m->features[f].nbounds = nbs[f];
+		m->features[f].bounds = calloc(nbs[f] + 1, sizeof(double));
+		m->features[f].counts = calloc(nbs[f] + 2, sizeof(uint64_t));
+		for (i = 0; i < nbs[f]; i++)
+			m->features[f].bounds[i] = (i + 1) / (double)(nbs[f] + 1);
 	}
 	m->nvocab = A;
 	m->vocab = calloc(A, sizeof *m->vocab);
@@ -68,8 +75,9 @@ make_manifest(void)
 	return m;
 }
 
+/* Frames of the test; with rewards, reward columns and no treatment. */
 static pt_schema *
-make_schema(const pt_manifest *m)
+make_schema(const pt_manifest *m, int rewards)
 {
 	pt_schema *s = pt_schema_new(m->digest);
 	int f, a;
@@ -79,11 +87,15 @@ make_schema(const pt_manifest *m)
 	for (f = 0; f < F; f++)
 		pt_schema_add(s, m->features[f].name, PT_F64, PT_ROLE_FEATURE, 0,
 		    NULL, NULL);
-	pt_schema_add(s, "arm", PT_I32, PT_ROLE_TREATMENT, A, m->vocab, NULL);
-	pt_schema_add(s, "y", PT_F64, PT_ROLE_OUTCOME, 0, NULL, NULL);
+	if (!rewards) {
+		pt_schema_add(s, "arm", PT_I32, PT_ROLE_TREATMENT, A, m->vocab,
+		    NULL);
+		pt_schema_add(s, "y", PT_F64, PT_ROLE_OUTCOME, 0, NULL, NULL);
+	}
 	for (a = 0; a < A; a++) {
-		snprintf(name, sizeof name, "score:a%d", a);
-		pt_schema_add(s, name, PT_F64, PT_ROLE_SCORE, 0, NULL, NULL);
+		snprintf(name, sizeof name, rewards ? "a%d" : "score:a%d", a);
+		pt_schema_add(s, name, PT_F64, rewards ? PT_ROLE_REWARD :
+		    PT_ROLE_SCORE, 0, NULL, NULL);
 	}
 	return s;
 }
@@ -102,6 +114,19 @@ adversarial(size_t i)
 {
 	double v;
 
+	switch (regime) {
+	case 1: /* full mantissas in [-4, 4): two limbs, through doubles */
+		return (unif() - 0.5) * 8;
+	case 2: /* small integers and halves: one limb */
+		return (double)(int)(rn() % 41) * 0.5 - 10;
+	case 3: /* tiny: units below 2^-1000, the integer split */
+		return ldexp((double)(int)(rn() % 2001) - 1000, -1040) *
+		    (rn() % 5 == 0 ? 1e10 : 1);
+	case 4: /* huge: units above 2^1000, the integer split */
+		return ldexp((double)(int)(rn() % 2001) - 1000, 1005);
+	case 5: /* 2^-128 to 2^75: four limbs, the general adds */
+		return ldexp(unif() - 0.5, rn() % 2 ? 75 : -75);
+	}
 	switch (rn() % 6) {
 	case 0: v = (double)(int)(rn() % 7) - 3; break;             /* ties */
 	case 1: v = ldexp(unif(), 60 - (int)(rn() % 120)); break;   /* wide */
@@ -127,11 +152,14 @@ make_rows(rows *r, size_t n)
 	r->w = malloc(n * sizeof *r->w);
 	for (i = 0; i < n; i++) {
 		r->id[i] = rn();
-		for (f = 0; f < F; f++)
-			r->x[i * F + f] = rn() % 10 == 0 ? NAN :
-			    (rn() % 4 == 0 ? (double)(rn() % 6) * 0.15 : unif());
-		r->w[i] = (int32_t)(rn() % A);
-		r->y[i] = adversarial(i);
+		for (f = 0; f < F; f++) {
+			uint64_t k = rn() % 40;
+			r->x[i * F + f] = k == 0 ? NAN : k == 1 ? INFINITY :
+			    k == 2 ? -INFINITY : k < 12 ?
+			    (double)(rn() % (nbs[f] + 2)) / (nbs[f] + 1) : unif();
+		}
+		r->w[i] = rn() % 30 == 0 ? -1 : (int32_t)(rn() % A);
+		r->y[i] = r->w[i] < 0 ? NAN : adversarial(i);
 		for (a = 0; a < A; a++)
 			r->g[i * A + a] = adversarial(i);
 	}
@@ -148,18 +176,28 @@ rows_free(rows *r)
 }
 
 /* A partial of the rows listed in idx (in that order), in frames of
- * frame rows. */
+ * frame rows; node_of (per row of r, or NULL) places rows in the open
+ * nodes 1..nnodes (-1: skipped). */
 static pt_hist *
-hist_of(const pt_manifest *m, const pt_schema *s, const rows *r,
-    const size_t *idx, size_t n, size_t frame, const char *part)
+hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
+    const size_t *idx, size_t n, size_t frame, const char *part,
+    const int *node_of, int nnodes)
 {
 	pt_err e;
-	pt_hist *h = pt_hist_new(m, NULL, NULL, 0, NULL, 0, &e);
+	uint32_t ids[8];
+	pt_hist *h;
 	pt_hist_cols c;
 	pt_batch *b = pt_batch_new(s, frame);
+	int *slot = malloc(frame * sizeof *slot);
 	size_t i0, i;
-	int f, a;
+	int f, a, tc = pt_schema_find_role(s, PT_ROLE_TREATMENT, 0);
+	int yc = pt_schema_find_role(s, PT_ROLE_OUTCOME, 0);
+	int gc = pt_schema_find_role(s, tc >= 0 ? PT_ROLE_SCORE :
+	    PT_ROLE_REWARD, 0);
 
+	for (i = 0; i < 8; i++)
+		ids[i] = (uint32_t)i + 1;
+	h = pt_hist_new(m, NULL, NULL, 0, node_of ? ids : NULL, nnodes, &e);
 	pt_hist_bind(h, m, s, &c, &e);
 	for (i0 = 0; i0 < n; i0 += frame) {
 		size_t nb = n - i0 < frame ? n - i0 : frame;
@@ -168,13 +206,16 @@ hist_of(const pt_manifest *m, const pt_schema *s, const rows *r,
 			PT_COL_U64(b, 0)[i] = r->id[j];
 			for (f = 0; f < F; f++)
 				PT_COL_F64(b, 1 + f)[i] = r->x[j * F + f];
-			PT_COL_I32(b, 1 + F)[i] = r->w[j];
-			PT_COL_F64(b, 2 + F)[i] = r->y[j];
+			if (tc >= 0) {
+				PT_COL_I32(b, tc)[i] = r->w[j];
+				PT_COL_F64(b, yc)[i] = r->y[j];
+			}
 			for (a = 0; a < A; a++)
-				PT_COL_F64(b, 3 + F + a)[i] = r->g[j * A + a];
+				PT_COL_F64(b, gc + a)[i] = r->g[j * A + a];
+			slot[i] = node_of ? node_of[j] : 0;
 		}
 		b->nrows = nb;
-		if (pt_hist_add(h, m, &c, b, NULL, &e) < 0) {
+		if (pt_hist_add(h, m, &c, b, node_of ? slot : NULL, &e) < 0) {
 			diag("hist_add: %s", e.msg);
 			pt_hist_free(h);
 			h = NULL;
@@ -185,7 +226,81 @@ hist_of(const pt_manifest *m, const pt_schema *s, const rows *r,
 		pt_hist_set_part(h, part, &e);
 	pt_hist_cols_free(&c);
 	pt_batch_free(b);
+	free(slot);
 	return h;
+}
+
+static pt_hist *
+hist_of(const pt_manifest *m, const pt_schema *s, const rows *r,
+    const size_t *idx, size_t n, size_t frame, const char *part)
+{
+	return hist_nodes(m, s, r, idx, n, frame, part, NULL, 1);
+}
+
+/* Compares node slot `slot` of h, cell by cell, with pt_xsum sums of the
+ * rows of r in that slot: returns the number of differing values (sums,
+ * their rounding, counts). */
+static int
+check_exact(const pt_manifest *m, const pt_hist *h, const rows *r,
+    const int *node_of, int slot, int rewards)
+{
+	size_t nc = h->ncells, i, cell;
+	pt_xsum *gs = malloc(nc * A * sizeof *gs), *ys = malloc(nc * A *
+	    sizeof *ys);
+	uint64_t *n = calloc(nc, sizeof *n), *cnt = calloc(nc * A, sizeof *cnt);
+	int f, a, bad = 0;
+
+	for (i = 0; i < nc * A; i++) {
+		pt_xsum_init(&gs[i]);
+		pt_xsum_init(&ys[i]);
+	}
+	for (i = 0; i < r->n; i++) {
+		if (node_of != NULL && node_of[i] != slot)
+			continue;
+		for (f = 0; f < F; f++) {
+			cell = h->off[f] + (size_t)pt_feature_bin(&m->features[f],
+			    r->x[i * F + f]);
+			n[cell]++;
+			for (a = 0; a < A; a++)
+				pt_xsum_add(&gs[cell * A + a], r->g[i * A + a]);
+			if (!rewards && r->w[i] >= 0) {
+				cnt[cell * A + r->w[i]]++;
+				pt_xsum_add(&ys[cell * A + r->w[i]], r->y[i]);
+			}
+		}
+	}
+	for (cell = 0; cell < nc; cell++) {
+		size_t hc = (size_t)slot * nc + cell;
+		bad += h->n[hc] != n[cell];
+		for (a = 0; a < A; a++) {
+			pt_xsum got;
+			const pt_wide *gw = &h->gsum[hc * A + a];
+			const pt_wide *yw = &h->ysum[hc * A + a];
+			pt_wide_to_xsum(gw, h->scale, &got);
+			if (pt_xsum_cmp(&got, &gs[cell * A + a]) != 0 && bad < 3)
+				diag("cell %zu arm %d: score sum differs: %a vs %a, "
+				    "scale %d", cell, a, pt_xsum_round(&got),
+				    pt_xsum_round(&gs[cell * A + a]), h->scale);
+			else if (pt_wide_round(gw, h->scale) !=
+			    pt_xsum_round(&gs[cell * A + a]) && bad < 3)
+				diag("cell %zu arm %d: %a rounds to %a, not %a", cell,
+				    a, pt_xsum_round(&got), pt_wide_round(gw,
+				    h->scale), pt_xsum_round(&gs[cell * A + a]));
+			bad += pt_xsum_cmp(&got, &gs[cell * A + a]) != 0;
+			bad += pt_wide_round(gw, h->scale) !=
+			    pt_xsum_round(&gs[cell * A + a]);
+			pt_wide_to_xsum(yw, h->scale, &got);
+			bad += pt_xsum_cmp(&got, &ys[cell * A + a]) != 0;
+			bad += pt_wide_round(yw, h->scale) !=
+			    pt_xsum_round(&ys[cell * A + a]);
+			bad += h->cnt[hc * A + a] != cnt[cell * A + a];
+		}
+	}
+	free(gs);
+	free(ys);
+	free(n);
+	free(cnt);
+	return bad;
 }
 
 static char *
@@ -237,7 +352,7 @@ int
 main(void)
 {
 	pt_manifest *m = make_manifest();
-	pt_schema *s = make_schema(m);
+	pt_schema *s = make_schema(m, 0);
 	size_t N = getenv("PT_SANITIZE") ? 3000 : 20000, i, *idx;
 	rows r;
 	pt_hist *one, *parts[16];
@@ -252,47 +367,9 @@ main(void)
 	ok(one != NULL, "a partial of %zu adversarial rows", N);
 
 	/* Exactness against pt_xsum, cell by cell. */
-	{
-		int cells_bad = 0, round_bad = 0, cnt_bad = 0, f, a;
-		for (f = 0; f < F; f++) {
-			int bin;
-			for (bin = 0; bin < B + 2; bin++) {
-				size_t cell = one->off[f] + (size_t)bin;
-				for (a = 0; a < A; a++) {
-					pt_xsum ref, refy, got;
-					uint64_t nc = 0;
-					pt_xsum_init(&ref);
-					pt_xsum_init(&refy);
-					for (i = 0; i < N; i++) {
-						if (pt_feature_bin(&m->features[f],
-						    r.x[i * F + f]) != bin)
-							continue;
-						pt_xsum_add(&ref, r.g[i * A + a]);
-						if (r.w[i] == a) {
-							pt_xsum_add(&refy, r.y[i]);
-							nc++;
-						}
-					}
-					pt_wide_to_xsum(&one->gsum[cell * A + a],
-					    one->scale, &got);
-					cells_bad += pt_xsum_cmp(&got, &ref) != 0;
-					round_bad += pt_wide_round(&one->gsum[cell * A
-					    + a], one->scale) != pt_xsum_round(&ref);
-					pt_wide_to_xsum(&one->ysum[cell * A + a],
-					    one->scale, &got);
-					cells_bad += pt_xsum_cmp(&got, &refy) != 0;
-					round_bad += pt_wide_round(&one->ysum[cell * A
-					    + a], one->scale) != pt_xsum_round(&refy);
-					cnt_bad += one->cnt[cell * A + a] != nc;
-				}
-			}
-		}
-		ok(cells_bad == 0, "every cell's exact score and outcome sums "
-		    "equal pt_xsum (%d differ)", cells_bad);
-		ok(round_bad == 0, "and round to the same doubles (%d differ)",
-		    round_bad);
-		ok(cnt_bad == 0, "arm counts match");
-	}
+	ok(check_exact(m, one, &r, NULL, 0, 0) == 0, "every cell's exact "
+	    "score and outcome sums and counts equal pt_xsum's, and round to "
+	    "the same doubles");
 
 	/* Partition independence. */
 	{
@@ -407,6 +484,120 @@ main(void)
 		pt_hist_free(h2);
 		free(buf);
 	}
+	/* Value regimes taking the other paths: two limbs through doubles,
+	 * one limb, and the integer split at both ends of the exponent range;
+	 * frames of random sizes.  SIMD and portable kernels agree. */
+	{
+		static const char *what[6] = { "adversarial (3 limbs)",
+		    "[-4, 4) (two limbs)", "halves (one limb)",
+		    "tiny (integer split)", "huge (integer split)",
+		    "very wide (four limbs)" };
+		int rg;
+		for (rg = 0; rg < 6; rg++) {
+			rows q;
+			pt_hist *h1, *h2, *h3;
+			char *b1, *b2, *b3;
+			size_t l1 = 0, l2 = 0, l3 = 0, fr = 1 + rn() % 5000;
+			int simd;
+			regime = rg;
+			make_rows(&q, N);
+			simd = pt_hist_simd(2);
+			h1 = hist_of(m, s, &q, idx, N, fr, "x");
+			pt_hist_simd(0);
+			h2 = hist_of(m, s, &q, idx, N, fr, "x");
+			pt_hist_simd(1);
+			h3 = hist_of(m, s, &q, idx, N, fr, "x");
+			pt_hist_simd(2);
+			ok(h1 && check_exact(m, h1, &q, NULL, 0, 0) == 0,
+			    "%s values, frames of %zu rows: exact", what[rg], fr);
+			b1 = h1 ? body_of(h1, &l1) : NULL;
+			b2 = h2 ? body_of(h2, &l2) : NULL;
+			b3 = h3 ? body_of(h3, &l3) : NULL;
+			ok(b1 && b2 && b3 && l1 == l2 && l1 == l3 &&
+			    memcmp(b1, b2, l1) == 0 && memcmp(b1, b3, l1) == 0,
+			    "  and the portable, AVX2 and widest SIMD kernels give "
+			    "the same partial (SIMD level %d here)", simd);
+			free(b3);
+			pt_hist_free(h3);
+			free(b1);
+			free(b2);
+			pt_hist_free(h1);
+			pt_hist_free(h2);
+			rows_free(&q);
+		}
+		regime = 0;
+	}
+
+	/* Open nodes: rows in three nodes, some skipped; each node's cells
+	 * hold exactly its rows. */
+	{
+		int *node = malloc(N * sizeof *node), nb = 0, sl;
+		pt_hist *h;
+		regime = 1;
+		for (i = 0; i < N; i++)
+			node[i] = (int)(rn() % 4) - 1;
+		h = hist_nodes(m, s, &r, idx, N, 1 + rn() % 3000, "n", node, 3);
+		for (sl = 0; sl < 3 && h; sl++)
+			nb += check_exact(m, h, &r, node, sl, 0);
+		ok(h && nb == 0, "three open nodes, a quarter of the rows "
+		    "skipped: every node's cells exact (%d differ)", nb);
+		pt_hist_free(h);
+		free(node);
+		regime = 0;
+	}
+
+	/* Rewards mode: reward columns, no treatment. */
+	{
+		pt_schema *sr = make_schema(m, 1);
+		pt_hist *h;
+		m->nrewards = A;
+		h = hist_of(m, sr, &r, idx, N, 2048, "r");
+		ok(h && !h->has_treatment && check_exact(m, h, &r, NULL, 0, 1)
+		    == 0, "rewards mode: counts and reward sums exact");
+		pt_hist_free(h);
+		m->nrewards = 0;
+		pt_schema_free(sr);
+	}
+
+	/* A merge that would outgrow the exact sums fails and leaves the
+	 * destination as it was. */
+	{
+		rows q;
+		pt_hist *big, *tiny;
+		char *b1 = NULL, *b2 = NULL;
+		size_t l1 = 0, l2 = 0, k2;
+		make_rows(&q, 64);
+		{
+		for (k2 = 0; k2 < 64; k2++) {
+			int a2;
+			for (a2 = 0; a2 < A; a2++)
+				q.g[k2 * A + a2] = ldexp(1.0, 200);
+			q.y[k2] = 1;
+		}
+		size_t id64[64];
+		for (k2 = 0; k2 < 64; k2++)
+			id64[k2] = k2;
+		big = hist_of(m, s, &q, id64, 64, 64, "big");
+		for (k2 = 0; k2 < 64 * A; k2++)
+			q.g[k2] = ldexp(1.0, -60);
+		tiny = hist_of(m, s, &q, id64, 64, 64, "tiny");
+		if (big)
+			b1 = body_of(big, &l1);
+		ok(big && tiny && pt_hist_merge(big, tiny, &e) < 0 &&
+		    e.code == PT_ELIMIT, "2^200 merged with 2^-60: refused: %s",
+		    e.msg);
+		if (big)
+			b2 = body_of(big, &l2);
+		ok(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0 &&
+		    big->nparts == 1, "and the destination is unchanged");
+		free(b1);
+		free(b2);
+		pt_hist_free(big);
+		pt_hist_free(tiny);
+		}
+		rows_free(&q);
+	}
+
 	/* Values too wide for exact sums are refused, not rounded. */
 	{
 		size_t one_idx = 0;

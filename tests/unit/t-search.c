@@ -7,6 +7,8 @@
  *   - the exact depth-2 search finds the optimum of an exhaustive
  *     enumeration of every depth-2 tree over the same thresholds (value
  *     and, under the fixed tie rule, the root split);
+ *   - the ddp criterion: its validity rules and value on a hand-computed
+ *     table, and the naive criterion's choice on random problems;
  *   - the planted policy of a synthetic problem is recovered.
  */
 #include <math.h>
@@ -66,7 +68,8 @@ prob_free(prob *p)
 }
 
 /* kind 0: integer scores and grid features (many ties); 1: real scores of
- * mixed magnitudes. */
+ * mixed magnitudes; 2: scores spanning more than 2^128 (the exact search's
+ * histogram sweep instead of its 128-bit segment trees). */
 static void
 prob_make(prob *p, int N, int F, int A, int B, double pmiss, int kind)
 {
@@ -129,8 +132,10 @@ prob_make(prob *p, int N, int F, int A, int B, double pmiss, int kind)
 		PT_COL_I32(p->b, 1 + F)[i] = p->w[i];
 		PT_COL_F64(p->b, 2 + F)[i] = p->y[i];
 		for (a = 0; a < A; a++) {
-			double v = kind ? (unif() - 0.4) * ldexp(1.0,
-			    (int)(rn() % 30) - 15) : (double)((int)(rn() % 5) - 2);
+			double v = kind == 2 ? (unif() - 0.4) * ldexp(1.0,
+			    rn() % 2 ? 60 : -80) : kind ? (unif() - 0.4) *
+			    ldexp(1.0, (int)(rn() % 30) - 15) :
+			    (double)((int)(rn() % 5) - 2);
 			p->g[i * A + a] = v;
 			PT_COL_F64(p->b, 3 + F + a)[i] = v;
 		}
@@ -433,6 +438,172 @@ exact(prob *p, uint64_t minsize)
 	return t;
 }
 
+/* ---- the ddp criterion --------------------------------------------- */
+
+/* The best ddp split of a row-less problem's histogram (slot 0). */
+static int
+ddp_search(prob *p, uint64_t minsize, pt_split *sp)
+{
+	pt_err e;
+	pt_hist_cols c;
+	pt_hist *h = pt_hist_new(p->m, NULL, NULL, 0, NULL, 0, &e);
+	int rc = -1;
+
+	if (h != NULL && pt_hist_bind(h, p->m, p->s, &c, &e) == 0) {
+		if (pt_hist_add(h, p->m, &c, p->b, NULL, &e) == 0 &&
+		    pt_search_node(h, 0, PT_CRIT_DDP, 0, minsize, sp, &e) == 0)
+			rc = 0;
+		pt_hist_cols_free(&c);
+	}
+	if (rc < 0)
+		diag("ddp: %s", e.msg);
+	pt_hist_free(h);
+	return rc;
+}
+
+/* The naive ddp criterion of one split, from the rows: NAN when not valid
+ * (an arm without rows on a side, or a side under minsize). */
+static double
+naive_ddp(prob *p, int f, int k, int ml, uint64_t minsize)
+{
+	pt_xsum ys[2][16];
+	uint64_t cnt[2][16], n[2] = { 0, 0 };
+	double rate[2][16], u[2][16], maxu[2], minu[2];
+	int i, a, s;
+
+	for (s = 0; s < 2; s++)
+		for (a = 0; a < p->A; a++) {
+			pt_xsum_init(&ys[s][a]);
+			cnt[s][a] = 0;
+		}
+	for (i = 0; i < p->N; i++) {
+		s = goes_left(p, i, f, k, ml) ? 0 : 1;
+		n[s]++;
+		cnt[s][p->w[i]]++;
+		pt_xsum_add(&ys[s][p->w[i]], p->y[i]);
+	}
+	if (n[0] < minsize || n[1] < minsize)
+		return NAN;
+	for (s = 0; s < 2; s++) {
+		maxu[s] = -INFINITY;
+		minu[s] = INFINITY;
+		for (a = 0; a < p->A; a++) {
+			if (cnt[s][a] == 0)
+				return NAN;
+			rate[s][a] = pt_xsum_round(&ys[s][a]) / (double)cnt[s][a];
+		}
+		for (a = 1; a < p->A; a++) {
+			u[s][a] = rate[s][a] - rate[s][0];
+			maxu[s] = u[s][a] > maxu[s] ? u[s][a] : maxu[s];
+			minu[s] = u[s][a] < minu[s] ? u[s][a] : minu[s];
+		}
+	}
+	return maxu[1] - minu[0] > maxu[0] - minu[1] ? maxu[1] - minu[0] :
+	    maxu[0] - minu[1];
+}
+
+/* A hand-computed table: one feature x in 1..4 (boundaries 1, 2, 3),
+ * control and one treated arm.
+ *   x <= 1: left has no treated row: not valid.
+ *   x <= 2: left control 0,1,0 (1/3), treated 1,1 (1): uL = 2/3;
+ *           right control 1,0 (1/2), treated 0,1 (1/2): uR = 0;
+ *           ddp = max(0 - 2/3, 2/3 - 0) = 2/3 (sides of 5 and 4 rows).
+ *   x <= 3: left control 1/2, treated 2/3: uL = 1/6; right control 0,
+ *           treated 1: uR = 1; ddp = max(1 - 1/6, 1/6 - 1) = 5/6
+ *           (sides of 7 and 2 rows). */
+static void
+ddp_hand(void)
+{
+	static const double X[9] = { 1, 1, 2, 2, 2, 3, 3, 4, 4 };
+	static const int W[9] = { 0, 0, 1, 1, 0, 1, 0, 1, 0 };
+	static const double Y[9] = { 0, 1, 1, 1, 0, 0, 1, 1, 0 };
+	prob p;
+	pt_split sp;
+	int i, a, rc;
+
+	prob_make(&p, 9, 1, 2, 3, 0.0, 0);
+	for (i = 0; i < 9; i++) {
+		p.x[i] = X[i];
+		PT_COL_F64(p.b, 1)[i] = X[i];
+		p.w[i] = W[i];
+		PT_COL_I32(p.b, 2)[i] = W[i];
+		p.y[i] = Y[i];
+		PT_COL_F64(p.b, 3)[i] = Y[i];
+		for (a = 0; a < 2; a++) {
+			p.g[i * 2 + a] = 0;
+			PT_COL_F64(p.b, 4 + a)[i] = 0;
+		}
+	}
+	rc = ddp_search(&p, 1, &sp);
+	ok(rc == 0 && sp.feature == 0 && sp.k == 2 &&
+	    sp.missing_left == 0 && fabs(sp.dscore - 5.0 / 6) < 1e-15,
+	    "ddp: hand table, min-node-size 1: x <= 3 with 5/6 (got k %d, "
+	    "%.17g)", sp.k, sp.dscore);
+	rc = ddp_search(&p, 3, &sp);
+	ok(rc == 0 && sp.feature == 0 && sp.k == 1 &&
+	    fabs(sp.dscore - 2.0 / 3) < 1e-15,
+	    "ddp: min-node-size 3 rules out the 2-row side: x <= 2 with 2/3 "
+	    "(got k %d, %.17g)", sp.k, sp.dscore);
+	ok(ddp_search(&p, 5, &sp) == 0 && sp.feature == -1,
+	    "ddp: min-node-size 5: no valid split");
+	/* Without treated rows at x >= 3 no split keeps both arms on both
+	 * sides. */
+	for (i = 5; i < 9; i++)
+		PT_COL_I32(p.b, 2)[i] = 0;
+	ok(ddp_search(&p, 1, &sp) == 0 && sp.feature == -1,
+	    "ddp: an arm missing from a side makes the split invalid");
+	prob_free(&p);
+}
+
+/* Random problems (3 or 4 arms, missing values): the ddp search picks the
+ * naive best split (first in feature, threshold, missing-right-first
+ * order among equal values). */
+static void
+ddp_random(void)
+{
+	int trial, okd = 0, ntrial = getenv("PT_SANITIZE") ? 10 : 40, nvalid = 0;
+
+	for (trial = 0; trial < ntrial; trial++) {
+		prob p;
+		int N = 20 + (int)(rn() % 100), F = 1 + (int)(rn() % 3);
+		int A = 2 + (int)(rn() % 3), B = 1 + (int)(rn() % 5), f, k, ml;
+		int bf = -1, bk = -1, bml = 0;
+		uint64_t minsize = 1 + rn() % 10;
+		double best = 0;
+		pt_split sp;
+
+		prob_make(&p, N, F, A, B, trial % 2 ? 0.2 : 0.0, trial % 2);
+		for (f = 0; f < F; f++)
+			for (k = 0; k < B; k++)
+				for (ml = 0; ml < 2; ml++) {
+					double d = naive_ddp(&p, f, k, ml, minsize);
+					int nm = 0, i;
+					for (i = 0; i < N; i++)
+						nm += isnan(p.x[i * F + f]);
+					if (ml && nm == 0)
+						continue;
+					if (isnan(d) || (bf >= 0 && !(d > best)))
+						continue;
+					best = d;
+					bf = f;
+					bk = k;
+					bml = ml;
+				}
+		nvalid += bf >= 0;
+		if (ddp_search(&p, minsize, &sp) == 0 && sp.feature == bf &&
+		    (bf < 0 || (sp.k == bk && sp.missing_left == bml &&
+		    sp.dscore == best)))
+			okd++;
+		else
+			diag("ddp differs: trial %d: got %d/%d/%d, naive %d/%d/%d",
+			    trial, sp.feature, sp.k, sp.missing_left, bf, bk, bml);
+		prob_free(&p);
+	}
+	ok(okd == ntrial && nvalid > ntrial / 2, "ddp: equals the naive "
+	    "criterion on random problems (%d/%d, %d with a valid split)",
+	    okd, ntrial, nvalid);
+}
+
 int
 main(void)
 {
@@ -443,7 +614,7 @@ main(void)
 		prob p;
 		int N = 30 + (int)(rn() % 90), F = 1 + (int)(rn() % 3);
 		int A = 2 + (int)(rn() % 3), B = 1 + (int)(rn() % 4);
-		int depth = 1 + (int)(rn() % 3), kind = trial % 2;
+		int depth = 1 + (int)(rn() % 3), kind = trial % 3;
 		uint64_t minsize = 1 + rn() % 8;
 		double pmiss = trial % 3 == 0 ? 0.0 : 0.2;
 		pt_ptree *t;
@@ -490,6 +661,41 @@ main(void)
 		free(rows);
 		prob_free(&p);
 	}
+	/* The exact search on more thresholds (the segment trees span
+	 * several levels) with empty bins and larger min-node-sizes. */
+	for (trial = 0; trial < (getenv("PT_SANITIZE") ? 4 : 12); trial++) {
+		prob p;
+		int N = 40 + (int)(rn() % 110), F = 1 + (int)(rn() % 3);
+		int A = 2 + (int)(rn() % 4), B = 5 + (int)(rn() % 10);
+		uint64_t minsize = 1 + rn() % 12;
+		pt_xsum best, got;
+		int rf = -1, rk = -1, rml = -1;
+		pt_ptree *t;
+
+		prob_make(&p, N, F, A, B, trial % 2 ? 0.15 : 0.0, trial % 3);
+		if (N < 2 * (int)minsize) {
+			prob_free(&p);
+			continue;
+		}
+		nexact++;
+		exhaustive2(&p, minsize, &best, &rf, &rk, &rml);
+		t = exact(&p, minsize);
+		if (t != NULL) {
+			tree_value(&p, t, &got);
+			if (pt_xsum_cmp(&got, &best) == 0)
+				oke++;
+			else
+				diag("exact value differs: wide trial %d", trial);
+			if (t->nodes[0].feature == rf &&
+			    t->nodes[0].missing_left == rml &&
+			    t->nodes[0].threshold == p.m->features[rf].bounds[rk])
+				okroot++;
+		}
+		pt_ptree_free(t);
+		prob_free(&p);
+	}
+	ddp_hand();
+	ddp_random();
 	ok(okg == ntrial, "greedy growth equals the naive greedy reference "
 	    "(%d/%d random problems, ties and missing values)", okg, ntrial);
 	ok(oke == nexact && nexact > 0, "exact depth 2 reaches the exhaustive "
