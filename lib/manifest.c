@@ -1002,28 +1002,18 @@ pt_manifest_new(void)
 	return m;
 }
 
-static void
-free_strs(char **v, int n)
-{
-	if (v == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 pt_manifest_free(pt_manifest *m)
 {
 	if (m == NULL)
 		return;
-	free_strs(m->columns, m->ncolumns);
+	pt_strs_free(m->columns, m->ncolumns);
 	free(m->rewards);
-	free_strs(m->vocab, m->nvocab);
-	free_strs(m->missing_tokens, m->nmissing_tokens);
+	pt_strs_free(m->vocab, m->nvocab);
+	pt_strs_free(m->missing_tokens, m->nmissing_tokens);
 	for (int i = 0; i < m->nsources; i++) {
 		free(m->sources[i].name);
-		free_strs(m->sources[i].levels, m->sources[i].nlevels);
+		pt_strs_free(m->sources[i].levels, m->sources[i].nlevels);
 	}
 	free(m->sources);
 	for (int i = 0; i < m->nfeatures; i++) {

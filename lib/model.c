@@ -130,18 +130,6 @@ pt_mhead_write(pt_mbuf *b, const char *format, const char *manifest,
 }
 
 void
-pt_strs_free(char **v, int n)
-{
-	int i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
 pt_mhead_free(pt_mhead *h)
 {
 	pt_strs_free(h->features, h->nfeatures);

@@ -80,7 +80,6 @@ int64_t *pt_ynode_i64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
     int *count, pt_err *e);
 char **pt_ynode_strs(pt_ydoc *d, yaml_node_t *n, const char *what, int *count,
     pt_err *e);
-void pt_strs_free(char **v, int n);
 /* Line (1-based) of a node, for messages. */
 int pt_ynode_line(yaml_node_t *n);
 

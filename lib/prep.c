@@ -1062,23 +1062,6 @@ out:
 	return m;
 }
 
-static char **
-copy_strs(char *const *v, int n)
-{
-	char **c = calloc((size_t)n + 1, sizeof *c);
-
-	if (c == NULL)
-		return NULL;
-	for (int i = 0; i < n; i++)
-		if ((c[i] = pt_strdup(v[i])) == NULL) {
-			while (i-- > 0)
-				free(c[i]);
-			free(c);
-			return NULL;
-		}
-	return c;
-}
-
 /* Pass 2 (only when the sample could not hold every training row): bin
  * counts of numeric features over all training rows. */
 static int
@@ -1333,7 +1316,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 
 	f->m = m;
 	m->ncolumns = f->header.n;
-	if ((m->columns = copy_strs(f->header.v, f->header.n)) == NULL)
+	if ((m->columns = pt_strs_dup(f->header.v, f->header.n)) == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	m->treatment = f->treatment;
 	m->outcome = f->outcome;
@@ -1346,10 +1329,10 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		m->rewards[i] = names_find(&f->header, f->rewards.v[i]);
 	if (m->nrewards > 0) {
 		m->nvocab = f->rewards.n;
-		m->vocab = copy_strs(f->rewards.v, f->rewards.n);
+		m->vocab = pt_strs_dup(f->rewards.v, f->rewards.n);
 	} else if (f->vocab_given.n > 0) {
 		m->nvocab = f->vocab_given.n;
-		m->vocab = copy_strs(f->vocab_given.v, f->vocab_given.n);
+		m->vocab = pt_strs_dup(f->vocab_given.v, f->vocab_given.n);
 	} else {
 		m->nvocab = (int)f->vocab.n;
 		m->vocab = smap_sorted(&f->vocab);
@@ -1367,7 +1350,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		    "label of the training rows", o->control);
 	m->drop_missing = o->drop_missing;
 	m->nmissing_tokens = f->tokens.n;
-	if ((m->missing_tokens = copy_strs(f->tokens.v, f->tokens.n)) == NULL)
+	if ((m->missing_tokens = pt_strs_dup(f->tokens.v, f->tokens.n)) == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	m->nonfinite_missing = o->nonfinite_missing;
 	m->split = o->split;

@@ -65,3 +65,28 @@ pt_strndup(const char *s, size_t n)
 	p[n] = '\0';
 	return p;
 }
+
+char **
+pt_strs_dup(char *const *v, int n)
+{
+	char **r = calloc((size_t)n + 1, sizeof *r);
+
+	if (r == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if ((r[i] = pt_strdup(v[i])) == NULL) {
+			pt_strs_free(r, n);
+			return NULL;
+		}
+	return r;
+}
+
+void
+pt_strs_free(char **v, int n)
+{
+	if (v == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -49,5 +49,10 @@ const char *pt_strerror(pt_status code);
 /* Allocation helpers that never abort: they return NULL on failure. */
 char *pt_strdup(const char *s);
 char *pt_strndup(const char *s, size_t n);
+/* A copy of n strings (NULL-terminated array, caller frees with
+ * pt_strs_free), or NULL on ENOMEM. */
+char **pt_strs_dup(char *const *v, int n);
+/* Frees n strings and the array; NULL is fine. */
+void pt_strs_free(char **v, int n);
 
 #endif

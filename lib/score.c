@@ -72,22 +72,6 @@ rspec_copy(pt_rspec *dst, const pt_rspec *src, int nvocab)
 	return 0;
 }
 
-static char **
-strs_dup(char *const *v, int n)
-{
-	char **r = calloc((size_t)n + 1, sizeof *r);
-	int i;
-
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((r[i] = pt_strdup(v[i])) == NULL) {
-			pt_strs_free(r, n);
-			return NULL;
-		}
-	return r;
-}
-
 void
 pt_rfit_free(pt_rfit *f)
 {
@@ -219,7 +203,7 @@ pt_rfit_new(const pt_manifest *m, const pt_rspec *spec, pt_err *e)
 	if (f == NULL)
 		return NULL;
 	memcpy(f->manifest, m->digest, sizeof f->manifest);
-	if ((f->vocab = strs_dup(m->vocab, m->nvocab)) == NULL ||
+	if ((f->vocab = pt_strs_dup(m->vocab, m->nvocab)) == NULL ||
 	    (f->features = calloc((size_t)m->nfeatures + 1, sizeof(char *))) ==
 	    NULL)
 		goto nomem;
@@ -1087,8 +1071,8 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 	    pt_ridge_init(&tot, f->p) < 0)
 		goto nomem;
 	memcpy(m->manifest, f->manifest, sizeof m->manifest);
-	if (!(m->features = strs_dup(f->features, f->nfeatures)) ||
-	    !(m->vocab = strs_dup(f->vocab, A)))
+	if (!(m->features = pt_strs_dup(f->features, f->nfeatures)) ||
+	    !(m->vocab = pt_strs_dup(f->vocab, A)))
 		goto nomem;
 	for (a = 0; a < A; a++) {
 		/* Per arm: the total over folds, then each fold's model is

@@ -38,22 +38,6 @@ pt_ptree_free(pt_ptree *t)
 	free(t);
 }
 
-static char **
-strs_dup(char *const *v, int n)
-{
-	char **r = calloc((size_t)n + 1, sizeof *r);
-	int i;
-
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((r[i] = pt_strdup(v[i])) == NULL) {
-			pt_strs_free(r, n);
-			return NULL;
-		}
-	return r;
-}
-
 int
 pt_ptree_find(const pt_ptree *t, uint32_t id)
 {
@@ -125,12 +109,12 @@ pt_ptree_new(const pt_manifest *m, const char *model, int criterion,
 		goto nomem;
 	for (f = 0; f < m->nfeatures; f++)
 		names[f] = m->features[f].name;
-	t->features = strs_dup(names, m->nfeatures);
+	t->features = pt_strs_dup(names, m->nfeatures);
 	free(names);
 	if (t->features == NULL)
 		goto nomem;
 	t->nfeatures = m->nfeatures;
-	t->vocab = strs_dup(m->vocab, m->nvocab);
+	t->vocab = pt_strs_dup(m->vocab, m->nvocab);
 	if (t->vocab == NULL)
 		goto nomem;
 	t->narms = m->nvocab;

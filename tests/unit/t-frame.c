@@ -922,6 +922,177 @@ test_short_reads(void)
 	pt_schema_free(s);
 }
 
+/* Every frame's trailer is the XXH3-64 of its header and payload, also for
+ * frames sent by writev in pieces.  Returns the number of frames, or -1. */
+static int
+check_trailers(mem m)
+{
+	size_t off = 0, len;
+	int n = 0;
+
+	while (off + 56 <= m.n) {
+		len = 48 + (size_t)le64(m.p + off + 24);
+		if (off + len + 8 > m.n ||
+		    le64(m.p + off + len) != XXH3_64bits(m.p + off, len))
+			return -1;
+		off += len + 8;
+		n++;
+	}
+	return off == m.n ? n : -1;
+}
+
+/* Reads m through a pipe fed by a child, checking each batch as it comes:
+ * its rows are the next of want, its arrays aligned. */
+static int
+read_checked(mem m, const got *want)
+{
+	int fds[2], status, j, good = 1, rc;
+	pid_t pid;
+	pt_reader *r;
+	const pt_batch *b;
+	pt_err e;
+	size_t at = 0, wd;
+
+	if (pipe(fds) < 0 || (pid = fork()) < 0)
+		return 0;
+	if (pid == 0) {
+		size_t off = 0;
+		ssize_t k;
+
+		close(fds[0]);
+		while (off < m.n && (k = write(fds[1], m.p + off,
+		    m.n - off)) > 0)
+			off += (size_t)k;
+		_exit(off == m.n ? 0 : 1);
+	}
+	close(fds[1]);
+	r = pt_reader_open(fds[0], "pipe.pf", &e);
+	while (r != NULL && (rc = pt_reader_next(r, &b, &e)) == 1) {
+		good &= b->cap >= b->nrows && at + b->nrows <= want->nrows;
+		for (j = 0; good && j < want->schema->ncols; j++) {
+			wd = width(want->schema->cols[j].type);
+			good &= ((uintptr_t)b->col[j] & 63) == 0 &&
+			    memcmp(b->col[j], want->col[j] + at * wd,
+			    b->nrows * wd) == 0;
+		}
+		at += b->nrows;
+	}
+	good &= r != NULL && rc == 0 && at == want->nrows;
+	pt_reader_close(r);
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return good;
+}
+
+/*
+ * Frames of 256 KiB and more take the direct paths: written by writev from
+ * the batch's arrays, read by readv straight into the reader's batch.
+ * Mixed raw and zstd columns, odd row counts (padded i32 columns), small
+ * frames between large ones, through files and pipes.
+ */
+static void
+test_big(void)
+{
+	static const size_t sz[] = { 9000, 70001, 3, 65536, 1 };
+	pt_schema *s = schema_mixed(MD);
+	got want, g;
+	mem m;
+	int okw, level;
+
+	for (level = 0; level <= 1; level++) {
+		m = write_mixed(s, sz, 5, level, 0, &want, &okw);
+		ok(okw && check_trailers(m) == 7,
+		    "level %d: large frames written in pieces carry the right "
+		    "checks (%zu bytes)", level, m.n);
+		if (level == 1)
+			ok(first_codec(m, 4) == 0 && first_codec(m, 2) == 1,
+			    "large frame mixes raw and zstd columns");
+		read_mem(m, &g);
+		ok(g.rc == 0 && same_rows(&g, &want) && g.nframes == 5,
+		    "level %d: large frames read back bit for bit from a file",
+		    level);
+		got_free(&g);
+		read_trickled(m, &g);
+		ok(g.rc == 0 && same_rows(&g, &want),
+		    "level %d: and trickled through a pipe", level);
+		got_free(&g);
+		ok(read_checked(m, &want), "level %d: each batch handed out "
+		    "holds its rows, 64-byte aligned", level);
+		got_free(&want);
+		free(m.p);
+	}
+	pt_schema_free(s);
+}
+
+/*
+ * Damage to a large frame (read column by column, checked as a whole) is
+ * found like damage to a small one: every byte of its headers, padding and
+ * trailer and a sample of its column bytes, flipped; cuts at those bytes.
+ */
+static void
+test_big_damage(void)
+{
+	static const size_t sz[] = { 13001, 2 };
+	pt_schema *s = schema_mixed(MD);
+	got want, g;
+	mem m;
+	size_t off, *at, nat = 0, i, f0, f1, p, len, stored;
+	int okw, j, caught = 0, wrong = 0, sum = 1, trunc = 1, n = 0;
+
+	m = write_mixed(s, sz, 2, 1, 0, &want, &okw);
+	/* The second frame is the large one. */
+	f0 = 56 + (size_t)le64(m.p + 24);
+	f1 = f0 + 56 + (size_t)le64(m.p + f0 + 24);
+	at = malloc((f1 - f0) * sizeof *at);
+	for (off = f0; off < f0 + 48; off++)
+		at[nat++] = off;
+	for (p = f0 + 48, j = 0; j < 5; j++) {
+		for (off = p; off < p + 24; off++)
+			at[nat++] = off;
+		stored = (size_t)le64(m.p + p + 8);
+		len = (stored + 7) & ~(size_t)7;
+		for (i = 0; i < (sanitize ? 8u : 40u); i++)
+			at[nat++] = p + 24 + (size_t)(rnd() % stored);
+		for (off = p + 24 + stored; off < p + 24 + len; off++)
+			at[nat++] = off;
+		p += 24 + len;
+	}
+	for (off = p; off < p + 8; off++)
+		at[nat++] = off;
+	ok(okw && p + 8 == f1 && first_codec(m, 2) == 1,
+	    "damage stream: a %zu-byte frame, mixed codecs", f1 - f0);
+	for (i = 0; i < nat; i++) {
+		m.p[at[i]] ^= 0x10;
+		read_mem(m, &g);
+		m.p[at[i]] ^= 0x10;
+		n++;
+		caught += g.rc != 0 && (g.err.code == PT_ECORRUPT ||
+		    g.err.code == PT_EFORMAT || g.err.code == PT_EMISMATCH);
+		wrong += g.rc == 0 || !prefix_rows(&g, &want);
+		if (at[i] >= f0 + 48 && at[i] < p)
+			sum &= strstr(g.err.msg, "checksum mismatch") != NULL;
+		got_free(&g);
+	}
+	ok(caught == n && wrong == 0, "%d flips in a large frame: all "
+	    "caught, no wrong row", n);
+	ok(sum, "payload flips, column headers included, report a checksum "
+	    "mismatch");
+	for (i = 0; i < nat; i++) {
+		mem c = { m.p, at[i] };
+
+		read_mem(c, &g);
+		trunc &= g.rc != 0 && g.err.code == PT_ECORRUPT &&
+		    strstr(g.err.msg, "truncated") != NULL &&
+		    prefix_rows(&g, &want);
+		got_free(&g);
+	}
+	ok(trunc, "%zu cuts in a large frame: all truncated", nat);
+	free(at);
+	got_free(&want);
+	free(m.p);
+	pt_schema_free(s);
+}
+
 /*
  * The annotated dump in EXAMPLES of man/policy-frames.5 must be exactly
  * what the writer makes: the page cannot drift from the code.
@@ -1097,6 +1268,8 @@ main(void)
 	test_epipe();
 	test_reuse();
 	test_short_reads();
+	test_big();
+	test_big_damage();
 	test_manpage();
 	if (!sanitize)
 		test_speed();
