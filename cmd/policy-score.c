@@ -212,7 +212,7 @@ score_main(opts *o, int nin, char **in)
 	char *buf;
 	size_t len;
 	int i, fd = -1, k, rc = FE_EXIT_TROUBLE, opened = 0;
-	uint64_t rows = 0;
+	uint64_t rows = 0, inbytes = 0;
 	const char *name;
 	char *stdin_only[] = { "-" };
 
@@ -269,10 +269,11 @@ score_main(opts *o, int nin, char **in)
 			    pt_writer_write(w, ob, &e) < 0)
 				goto fail;
 			rows += b->nrows;
-			fe_progress(rows, pt_writer_bytes(w));
+			fe_progress(rows, inbytes + pt_reader_bytes(r));
 		}
 		if (k < 0)
 			goto fail;
+		inbytes += pt_reader_bytes(r);
 		pt_reader_close(r);
 		r = NULL;
 		if (fd > 0)
@@ -284,7 +285,7 @@ score_main(opts *o, int nin, char **in)
 	if (k < 0 || fe_out_commit(&out, &e) < 0)
 		goto fail;
 	opened = 0;
-	fe_progress_done(rows, 0);
+	fe_progress_done(rows, inbytes);
 	rc = FE_EXIT_OK;
 	goto done;
 fail:
@@ -430,6 +431,7 @@ fit_main(opts *o, int nin, char **in)
 	pt_reader *r = NULL;
 	const pt_batch *b;
 	int i, k, fd = -1, rc;
+	uint64_t inbytes = 0;
 	const char *name;
 	char *stdin_only[] = { "-" };
 
@@ -476,17 +478,18 @@ fit_main(opts *o, int nin, char **in)
 		while ((k = pt_reader_next(r, &b, &e)) == 1) {
 			if (pt_rfit_add(f, b, name, &e) < 0)
 				goto fail;
-			fe_progress(pt_rfit_rows(f), 0);
+			fe_progress(pt_rfit_rows(f), inbytes + pt_reader_bytes(r));
 		}
 		if (k < 0)
 			goto fail;
+		inbytes += pt_reader_bytes(r);
 		pt_reader_close(r);
 		r = NULL;
 		if (fd > 0)
 			close(fd);
 		fd = -1;
 	}
-	fe_progress_done(pt_rfit_rows(f), 0);
+	fe_progress_done(pt_rfit_rows(f), inbytes);
 	if (o->spec.prop == PT_PROP_LOGISTIC && logistic_passes(f, nin, in,
 	    &e) < 0)
 		goto fail;
