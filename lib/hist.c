@@ -941,6 +941,57 @@ scan_col(const double *v, size_t n, const int *node_of, const int32_t *w,
 	return bad != 0;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+/* scan_col eight values at a time (AVX-512F and CD: vplzcntq gives the
+ * trailing zero count of the lowest set bit).  Same results as scan_col:
+ * a minimum, a maximum and an or do not depend on the order. */
+__attribute__((target("avx512f,avx512cd,avx512vl"))) static int
+scan_col_avx512(const double *v, size_t n, const int *node_of,
+    const int32_t *w, int *lo, uint64_t *amax)
+{
+	const __m512i expm = _mm512_set1_epi64((long long)(UINT64_C(0x7ff) << 52));
+	const __m512i absm = _mm512_set1_epi64(INT64_MAX);
+	const __m512i m52 = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - 1));
+	const __m512i one52 = _mm512_set1_epi64((long long)(UINT64_C(1) << 52));
+	const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+	__m512i mx = _mm512_set1_epi64((long long)*amax);
+	__m512i l0 = _mm512_set1_epi64(*lo);
+	__mmask8 bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i += 8) {
+		__mmask8 keep = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1);
+		__m512i u, a, E, M, low, tz, l;
+		__mmask8 nz;
+		if (node_of != NULL)
+			keep &= _mm512_cmpge_epi64_mask(_mm512_cvtepi32_epi64(
+			    _mm256_maskz_loadu_epi32(keep, node_of + i)), zero);
+		if (w != NULL)
+			keep &= _mm512_cmpge_epi64_mask(_mm512_cvtepi32_epi64(
+			    _mm256_maskz_loadu_epi32(keep, w + i)), zero);
+		u = _mm512_maskz_loadu_epi64(keep, v + i);
+		a = _mm512_and_si512(u, absm);
+		bad |= _mm512_mask_cmpeq_epi64_mask(keep,
+		    _mm512_and_si512(a, expm), expm);
+		mx = _mm512_max_epu64(mx, a);
+		E = _mm512_srli_epi64(a, 52);
+		nz = _mm512_test_epi64_mask(a, a);
+		M = _mm512_and_si512(a, m52);
+		M = _mm512_mask_or_epi64(M, _mm512_test_epi64_mask(E, E), M,
+		    one52);
+		low = _mm512_and_si512(M, _mm512_sub_epi64(zero, M));
+		tz = _mm512_sub_epi64(_mm512_set1_epi64(63), _mm512_lzcnt_epi64(low));
+		l = _mm512_add_epi64(_mm512_max_epi64(E, one), tz);
+		l = _mm512_sub_epi64(l, _mm512_set1_epi64(1075));
+		l0 = _mm512_mask_min_epi64(l0, nz, l0, l);
+	}
+	*lo = (int)_mm512_reduce_min_epi64(l0);
+	*amax = (uint64_t)_mm512_reduce_max_epu64(mx);
+	return bad != 0;
+}
+#endif
+
 /* The row-by-row check, for the message naming the first bad row. */
 static int
 frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
@@ -1196,7 +1247,7 @@ acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
 
 /* -1: not decided yet; 0: baseline kernels; 1: AVX2 kernels; with
  * use_avx512 also AVX-512 binning. */
-static int use_avx2 = -1, use_avx512;
+static int use_avx2 = -1, use_avx512, use_avx512cd;
 
 int
 pt_hist_simd(int enable)
@@ -1210,9 +1261,11 @@ pt_hist_simd(int enable)
 	    __builtin_cpu_supports("popcnt");
 	use_avx512 = enable >= 2 && use_avx2 &&
 	    __builtin_cpu_supports("avx512f");
+	use_avx512cd = use_avx512 && __builtin_cpu_supports("avx512cd") &&
+	    __builtin_cpu_supports("avx512vl");
 #else
 	(void)enable;
-	use_avx2 = use_avx512 = 0;
+	use_avx2 = use_avx512 = use_avx512cd = 0;
 #endif
 	return use_avx2 + use_avx512;
 }
@@ -1379,6 +1432,13 @@ fp_limbs(double v, int L, double ihi, double chi, double ilo, int64_t *out)
 	}
 }
 
+#ifdef HIST_X86
+#define SCAN_COL(...) (use_avx512cd ? scan_col_avx512(__VA_ARGS__) : \
+	scan_col(__VA_ARGS__))
+#else
+#define SCAN_COL scan_col
+#endif
+
 int
 pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
@@ -1409,11 +1469,11 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	/* The frame's bit range, and a check of every value, column by
 	 * column; the row-by-row check names the first bad row. */
 	for (k = 0; k < A; k++)
-		bad |= scan_col(g[k], n, node_of, NULL, &lo, &amax);
+		bad |= SCAN_COL(g[k], n, node_of, NULL, &lo, &amax);
 	if (w != NULL) {
 		for (i = 0; i < n; i++)
 			bad |= w[i] >= A && (node_of == NULL || node_of[i] >= 0);
-		bad |= scan_col(y, n, node_of, w, &lo, &amax);
+		bad |= SCAN_COL(y, n, node_of, w, &lo, &amax);
 	}
 	if (bad)
 		return frame_check(h, g, w, y, n, node_of, e) < 0 ? -1 :

@@ -11,7 +11,9 @@
  *     floating-point and the integer limb split, features with 0, 5, 31
  *     and 40 boundaries (the padded SIMD bins and the general search),
  *     open nodes with skipped rows, rewards mode, and the SIMD and portable
- *     kernels, all exact and byte-identical.
+ *     kernels, all exact and byte-identical;
+ *   - the SIMD value scan: vector tails (frames of 1 to 9 rows), a frame
+ *     of 65536 rows, skipped rows, NaN in kept and skipped rows.
  */
 #include <math.h>
 #include <stdint.h>
@@ -544,6 +546,83 @@ main(void)
 		pt_hist_free(h);
 		free(node);
 		regime = 0;
+	}
+
+	/* The value scan (lowest bit, largest magnitude, non-finite values)
+	 * of the SIMD kernels against the portable one: frames of 1 to 9
+	 * rows (vector tails), one frame of every row (up to 65536), rows
+	 * skipped through open nodes and through untreated rows (whose
+	 * outcome is NaN): exact and byte-identical. */
+	{
+		static const size_t frs[] = { 1, 7, 8, 9, 65536 };
+		size_t nq = getenv("PT_SANITIZE") ? 9000 : 65536, *qi, fi;
+		int *node = malloc(nq * sizeof *node), nbad = 0, ndiff = 0, sl;
+		rows q;
+		qi = malloc(nq * sizeof *qi);
+		for (i = 0; i < nq; i++) {
+			qi[i] = i;
+			node[i] = (int)(rn() % 4) - 1;
+		}
+		for (fi = 0; fi < sizeof frs / sizeof frs[0]; fi++) {
+			size_t nr = frs[fi] < 10 ? 200 : nq;
+			pt_hist *h1, *h2;
+			char *b1 = NULL, *b2 = NULL;
+			size_t l1 = 0, l2 = 0;
+			regime = fi % 2;
+			make_rows(&q, nr);
+			pt_hist_simd(0);
+			h1 = hist_nodes(m, s, &q, qi, nr, frs[fi], "v", node, 3);
+			pt_hist_simd(2);
+			h2 = hist_nodes(m, s, &q, qi, nr, frs[fi], "v", node, 3);
+			for (sl = 0; sl < 3 && h2; sl++)
+				nbad += check_exact(m, h2, &q, node, sl, 0) != 0;
+			b1 = h1 ? body_of(h1, &l1) : NULL;
+			b2 = h2 ? body_of(h2, &l2) : NULL;
+			ndiff += !(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0);
+			if (h2 == NULL)
+				nbad++;
+			free(b1);
+			free(b2);
+			pt_hist_free(h1);
+			pt_hist_free(h2);
+			rows_free(&q);
+		}
+		ok(nbad == 0 && ndiff == 0, "frames of 1, 7, 8, 9 and %zu rows "
+		    "with skipped rows: exact, and the portable and SIMD value "
+		    "scans agree (%d inexact, %d differ)", nq, nbad, ndiff);
+		/* A NaN score: refused in a kept row, ignored in a skipped one,
+		 * at every kernel level and at every position of a vector. */
+		regime = 1;
+		make_rows(&q, 16);
+		nbad = 0;
+		for (sl = 0; sl < 3; sl += 2) {
+			size_t at;
+			pt_hist_simd(sl);
+			for (at = 0; at < 16; at += 7) {
+				double keep = q.g[at * A + 1];
+				pt_hist *h;
+				int nd = node[at];
+				q.g[at * A + 1] = NAN;
+				node[at] = -1;
+				h = hist_nodes(m, s, &q, qi, 16, 16, "v", node, 3);
+				nbad += h == NULL;
+				pt_hist_free(h);
+				node[at] = 0;
+				h = hist_nodes(m, s, &q, qi, 16, 16, "v", node, 3);
+				nbad += h != NULL;
+				pt_hist_free(h);
+				node[at] = nd;
+				q.g[at * A + 1] = keep;
+			}
+		}
+		pt_hist_simd(2);
+		ok(nbad == 0, "a NaN score is refused in a kept row and ignored "
+		    "in a skipped one (rows 1, 8 and 15; portable and "
+		    "SIMD kernels)");
+		rows_free(&q);
+		regime = 0;
+		free(node);
+		free(qi);
 	}
 
 	/* Rewards mode: reward columns, no treatment. */
