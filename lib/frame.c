@@ -962,7 +962,8 @@ w_direct(pt_writer *w, const pt_batch *b, pt_err *e)
 		raw = n * type_width(s->cols[j].type);
 		w->stored[j] = raw;
 		w->zoff[j] = SIZE_MAX;
-		if ((r = compress_col(w, w->zbuf + zlen, b->col[j], raw)) > 0) {
+		if (w->level != 0 && raw > 0 &&
+		    (r = compress_col(w, w->zbuf + zlen, b->col[j], raw)) > 0) {
 			w->stored[j] = r;
 			w->zoff[j] = zlen;
 			zlen += r;
