@@ -25,22 +25,8 @@
 #include "tree.h"
 #include "../tap.h"
 
-static uint64_t rs = 7;
-
-static uint64_t
-rn(void)
-{
-	uint64_t x = (rs += UINT64_C(0x9e3779b97f4a7c15));
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
-}
-
-static double
-unif(void)
-{
-	return (double)(rn() >> 11) / 9007199254740992.0;
-}
+#define TEST_RNG_SEED 7
+#include "testrng.h"
 
 #define F 4
 #define A 3
