@@ -813,6 +813,15 @@ pass1_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 	return rc <= 0 ? rc : fit_row(f, r, file, h);
 }
 
+/* The header's names, copied (the record is only valid until the next). */
+static int
+header_copy(names *h, const pt_csvrec *r)
+{
+	h->v = pt_strs_dup(r->field, (int)r->nfields);
+	h->n = h->v != NULL ? (int)r->nfields : 0;
+	return h->v != NULL ? 0 : -1;
+}
+
 /* Reads every input once, calling fn for each record after the header. */
 static int
 fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
@@ -836,28 +845,7 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 			if (first) {
 				first = 0;
 				if (f->header.n == 0) {
-					for (size_t k = 0; k < r.nfields; k++) {
-						names one;
-						if (names_split(&one, "", f->e) != 0)
-							break;
-						free(one.v[0]);
-						one.v[0] = pt_strndup(r.field[k], r.len[k]);
-						if (one.v[0] == NULL) {
-							names_free(&one);
-							break;
-						}
-						char **nv = realloc(f->header.v,
-						    sizeof *nv * (k + 1));
-						if (nv == NULL) {
-							names_free(&one);
-							break;
-						}
-						f->header.v = nv;
-						f->header.v[k] = one.v[0];
-						f->header.n = (int)k + 1;
-						free(one.v);
-					}
-					if (f->header.n != (int)r.nfields) {
+					if (header_copy(&f->header, &r) != 0) {
 						rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 						break;
 					}
