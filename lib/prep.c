@@ -1105,7 +1105,7 @@ slot_values(const fit *f, int slot, size_t *n)
 }
 
 static int
-build_source(fit *f, pt_manifest *m, int c, pt_source *s)
+build_source(fit *f, int c, pt_source *s)
 {
 	colstat *cs = &f->col[c];
 	const char *name = f->header.v[c];
@@ -1182,7 +1182,6 @@ build_source(fit *f, pt_manifest *m, int c, pt_source *s)
 			    cs->constant, name);
 		s->impute += 0.0;
 	}
-	(void)m;
 	return 0;
 }
 
@@ -1406,7 +1405,7 @@ build_one_source(fit *f, pt_manifest *m, int c)
 	{
 		int si;
 		si = m->nsources++;
-		if (build_source(f, m, c, &m->sources[si]) != 0)
+		if (build_source(f, c, &m->sources[si]) != 0)
 			return -1;
 		if (m->sources[si].kind == PT_SRC_NUMERIC ?
 		    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
