@@ -17,6 +17,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "model.h"
 #include "number.h"
 #include "xsum.h"
 
@@ -294,7 +295,7 @@ pt_manifest_write(pt_manifest *m, char **out, size_t *len, pt_err *e)
 /* ---- reading ---------------------------------------------------------- */
 
 typedef struct rd {
-	yaml_document_t doc;
+	pt_ydoc doc;       /* the YAML layer shared with models and trees */
 	const char *name;
 	pt_err *e;
 	char where[300];
@@ -308,27 +309,11 @@ at(rd *r, yaml_node_t *n)
 	return r->where;
 }
 
-static yaml_node_t *
-get(rd *r, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(&r->doc, p->key);
-		if (k && k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(&r->doc, p->value);
-	}
-	return NULL;
-}
-
 /* The node for key, which must exist (and be a scalar when scalar). */
 static yaml_node_t *
 need(rd *r, yaml_node_t *map, const char *key, yaml_node_type_t type)
 {
-	yaml_node_t *n = get(r, map, key);
+	yaml_node_t *n = pt_ynode_get(&r->doc, map, key);
 
 	if (n == NULL) {
 		pt_fail(r->e, PT_EFORMAT, at(r, map), "missing key '%s'", key);
@@ -390,30 +375,18 @@ bad:
 	    n->type == YAML_SCALAR_NODE ? sval(n) : "a collection");
 }
 
-static int
-seq_len(yaml_node_t *n)
-{
-	return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static yaml_node_t *
-seq_at(rd *r, yaml_node_t *n, int i)
-{
-	return yaml_document_get_node(&r->doc, n->data.sequence.items.start[i]);
-}
-
 /* A list of strings; *out is NULL-safe freed by the caller. */
 static int
 to_strlist(rd *r, yaml_node_t *n, char ***out, int *count)
 {
-	int len = seq_len(n);
+	int len = pt_ynode_len(n);
 
 	*out = calloc((size_t)len + 1, sizeof **out);
 	if (*out == NULL)
 		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 	*count = len;
 	for (int i = 0; i < len; i++) {
-		yaml_node_t *it = seq_at(r, n, i);
+		yaml_node_t *it = pt_ynode_item(&r->doc, n, i);
 		if (it == NULL || it->type != YAML_SCALAR_NODE)
 			return pt_fail(r->e, PT_EFORMAT, at(r, it ? it : n),
 			    "expected a string");
@@ -479,13 +452,13 @@ parse_missing(rd *r, yaml_node_t *n, pt_missing *out)
 static int
 read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 {
-	int n = seq_len(list);
+	int n = pt_ynode_len(list);
 
 	m->sources = calloc((size_t)n + 1, sizeof *m->sources);
 	if (m->sources == NULL)
 		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 	for (int i = 0; i < n; i++) {
-		yaml_node_t *it = seq_at(r, list, i), *x;
+		yaml_node_t *it = pt_ynode_item(&r->doc, list, i), *x;
 		pt_source *s = &m->sources[i];
 		m->nsources = i + 1;
 		s->column = -1;
@@ -559,13 +532,13 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 static int
 read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 {
-	int n = seq_len(list);
+	int n = pt_ynode_len(list);
 
 	m->features = calloc((size_t)n + 1, sizeof *m->features);
 	if (m->features == NULL)
 		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 	for (int i = 0; i < n; i++) {
-		yaml_node_t *it = seq_at(r, list, i), *x, *lv;
+		yaml_node_t *it = pt_ynode_item(&r->doc, list, i), *x, *lv;
 		pt_feature *f = &m->features[i];
 		const pt_source *s;
 		m->nfeatures = i + 1;
@@ -592,7 +565,7 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 			    "feature '%s': source '%s' is not among the sources",
 			    f->name, sval(x));
 		s = &m->sources[f->source];
-		lv = get(r, it, "level");
+		lv = pt_ynode_get(&r->doc, it, "level");
 		if (s->kind == PT_SRC_CATEGORICAL) {
 			if (lv == NULL || lv->type != YAML_SCALAR_NODE)
 				return pt_fail(r->e, PT_EFORMAT, at(r, it),
@@ -609,29 +582,29 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 		}
 		if ((x = need(r, it, "boundaries", YAML_SEQUENCE_NODE)) == NULL)
 			return -1;
-		f->nbounds = seq_len(x);
+		f->nbounds = pt_ynode_len(x);
 		f->bounds = calloc((size_t)f->nbounds + 1, sizeof *f->bounds);
 		f->counts = calloc((size_t)f->nbounds + 2, sizeof *f->counts);
 		if (f->bounds == NULL || f->counts == NULL)
 			return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 		for (int k = 0; k < f->nbounds; k++) {
-			yaml_node_t *v = seq_at(r, x, k);
+			yaml_node_t *v = pt_ynode_item(&r->doc, x, k);
 			if (to_f64(r, v, &f->bounds[k]) != 0)
 				return -1;
 			if (k > 0 && !(f->bounds[k - 1] < f->bounds[k]))
 				return pt_fail(r->e, PT_EFORMAT, at(r, v),
 				    "feature '%s': boundaries are not strictly "
 				    "increasing (%s then %s)", f->name,
-				    sval(seq_at(r, x, k - 1)), sval(v));
+				    sval(pt_ynode_item(&r->doc, x, k - 1)), sval(v));
 		}
 		if ((x = need(r, it, "counts", YAML_SEQUENCE_NODE)) == NULL)
 			return -1;
-		if (seq_len(x) != f->nbounds + 2)
+		if (pt_ynode_len(x) != f->nbounds + 2)
 			return pt_fail(r->e, PT_EFORMAT, at(r, x),
 			    "feature '%s': %d counts, expected %d (one per bin "
-			    "and the missing bin)", f->name, seq_len(x), f->nbounds + 2);
+			    "and the missing bin)", f->name, pt_ynode_len(x), f->nbounds + 2);
 		for (int k = 0; k < f->nbounds + 2; k++)
-			if (to_u64(r, seq_at(r, x, k), &f->counts[k]) != 0)
+			if (to_u64(r, pt_ynode_item(&r->doc, x, k), &f->counts[k]) != 0)
 				return -1;
 	}
 	return 0;
@@ -736,7 +709,7 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 			    m->features[k + l].source != m->features[k].source ||
 			    m->features[k + l].level != l)
 				return pt_fail(r->e, PT_EFORMAT,
-				    at(r, get(r, root, "features")), "the one-hot "
+				    at(r, pt_ynode_get(&r->doc, root, "features")), "the one-hot "
 				    "features of '%s' must be consecutive, one per "
 				    "level, in level order", s->name);
 	}
@@ -745,7 +718,7 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 		for (int k = 0; k < m->nfeatures && !has; k++)
 			has = m->features[k].source == i;
 		if (!has)
-			return pt_fail(r->e, PT_EFORMAT, at(r, get(r, root, "features")),
+			return pt_fail(r->e, PT_EFORMAT, at(r, pt_ynode_get(&r->doc, root, "features")),
 			    "source '%s' has no feature: a feature is missing",
 			    m->sources[i].name);
 	}
@@ -755,11 +728,11 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 static int
 parse_root(rd *r, pt_manifest *m)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&r->doc), *x, *fit;
+	yaml_node_t *root = yaml_document_get_root_node(&r->doc.doc), *x, *fit;
 
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return pt_fail(r->e, PT_EFORMAT, r->name, "not a manifest (no mapping)");
-	x = get(r, root, "format");
+	x = pt_ynode_get(&r->doc, root, "format");
 	if (x == NULL || x->type != YAML_SCALAR_NODE ||
 	    strcmp(sval(x), "policy-manifest") != 0)
 		return pt_fail(r->e, PT_EFORMAT, at(r, x ? x : root),
@@ -786,12 +759,12 @@ parse_root(rd *r, pt_manifest *m)
 		return -1;
 	if ((x = need(r, root, "rewards", YAML_SEQUENCE_NODE)) == NULL)
 		return -1;
-	m->nrewards = seq_len(x);
+	m->nrewards = pt_ynode_len(x);
 	m->rewards = calloc((size_t)m->nrewards + 1, sizeof *m->rewards);
 	if (m->rewards == NULL)
 		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 	for (int i = 0; i < m->nrewards; i++)
-		if (to_colref(r, m, seq_at(r, x, i), &m->rewards[i]) != 0)
+		if (to_colref(r, m, pt_ynode_item(&r->doc, x, i), &m->rewards[i]) != 0)
 			return -1;
 	if ((x = need(r, root, "vocabulary", YAML_SEQUENCE_NODE)) == NULL ||
 	    to_strlist(r, x, &m->vocab, &m->nvocab) != 0 ||
@@ -870,7 +843,6 @@ digest_line(const char *buf, size_t len)
 pt_manifest *
 pt_manifest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
-	yaml_parser_t parser;
 	pt_manifest *m;
 	rd r;
 	long dl;
@@ -910,28 +882,13 @@ pt_manifest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		return NULL;
 	}
 	memcpy(m->digest, want, sizeof want);
-	if (!yaml_parser_initialize(&parser)) {
-		pt_manifest_free(m);
-		pt_fail(e, PT_ENOMEM, name, "out of memory");
-		return NULL;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &r.doc)) {
-		pt_fail(e, PT_EFORMAT, "", "%s:%lu: %s", name,
-		    (unsigned long)parser.problem_mark.line + 1,
-		    parser.problem ? parser.problem : "YAML error");
-		/* Keep the "FILE:LINE" in where, the problem in msg. */
-		snprintf(e->where, sizeof e->where, "%s:%lu", name,
-		    (unsigned long)parser.problem_mark.line + 1);
-		snprintf(e->msg, sizeof e->msg, "%s",
-		    parser.problem ? parser.problem : "YAML error");
-		yaml_parser_delete(&parser);
+	if (pt_ydoc_load(&r.doc, buf, len, name, e) == NULL) {
+		pt_ydoc_free(&r.doc);
 		pt_manifest_free(m);
 		return NULL;
 	}
-	yaml_parser_delete(&parser);
 	ok = parse_root(&r, m) == 0;
-	yaml_document_delete(&r.doc);
+	pt_ydoc_free(&r.doc);
 	if (!ok) {
 		pt_manifest_free(m);
 		return NULL;

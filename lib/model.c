@@ -206,8 +206,7 @@ pt_ydoc_load(pt_ydoc *d, const char *buf, size_t len, const char *name,
 	d->loaded = 1;
 	root = yaml_document_get_root_node(&d->doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		pt_fail(e, PT_EFORMAT, name, "not a model file (empty, or not "
-		    "a YAML mapping)");
+		pt_fail(e, PT_EFORMAT, name, "empty, or not a YAML mapping");
 		return NULL;
 	}
 	return root;
