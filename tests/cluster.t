@@ -19,7 +19,9 @@ policy-prep split -n 6 -o parts/p.%d.pf d.pf
 sh "$top/scripts/cluster" -S 1/host1,1/host2,1/host3 --ssh "$top/scripts/local-ssh" \
 	-m m.yaml -o out parts/p.0.pf parts/p.1.pf parts/p.2.pf parts/p.3.pf \
 	parts/p.4.pf parts/p.5.pf > log 2>&1
-ok $? "cluster run over three hosts"
+st=$?
+ok $st "cluster run over three hosts"
+[ $st -eq 0 ] || sed 's/^/#   /' log | head -20
 [ "$(cut -f2 out/jobs.log | sort -u | wc -l)" -eq 3 ] && [ "$(wc -l < out/jobs.log)" -eq 18 ]
 ok $? "18 jobs (6 partitions, 3 steps), spread over all three hosts"
 policy-score fit -m m.yaml d.pf > model.yaml
