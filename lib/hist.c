@@ -26,6 +26,8 @@
 
 #define LMAX 5     /* limbs per value in one frame */
 #define BLK 4096    /* rows per block in the hot loop */
+#define GROUP_BYTES (96 * 1024) /* frame cells of a group of features */
+#define SUB_BYTES (16 * 1024)   /* bins of a group of features */
 #define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
 static void bit_range(double v, int *lo, int *hi);
@@ -497,9 +499,18 @@ struct pt_hist_acc {
 	int64_t *rg, *ry;     /* per-block row vectors */
 	size_t *gro, *yro;    /* per-block: offsets of a row's node (and slot) */
 	uint32_t *ri;         /* per-block: row index in the frame */
-	uint16_t *bin;        /* per-block: bins of one feature (slow path) */
+	uint16_t *bin;        /* per-block: bins of one wide feature */
+	uint8_t *bins;        /* per sub-block: bins of a group of features */
+	double *xs;           /* per block: one column's kept values */
+	int64_t *lc;          /* per block: one column's limbs */
 	unsigned char *touched; /* per node: rows in this frame */
 	double *tab;          /* 32 bounds padded with +inf per feature */
+	double *ptab;         /* per feature: bin32_tables of tab */
+	int *pidx, npad;      /* the features with <= 31 boundaries */
+	int *widx, nwide;     /* the others */
+	size_t *goff, *yoff;  /* per padded feature: its cells in G and Y */
+	int grp;              /* padded features per group */
+	size_t sub;           /* rows per sub-block */
 	uint64_t ph1, ph2, prows; /* partition hash */
 };
 
@@ -619,8 +630,16 @@ acc_free(struct pt_hist_acc *a)
 	free(a->aoff);
 	free(a->ri);
 	free(a->bin);
+	free(a->bins);
+	free(a->xs);
+	free(a->lc);
 	free(a->touched);
 	free(a->tab);
+	free(a->ptab);
+	free(a->pidx);
+	free(a->widx);
+	free(a->goff);
+	free(a->yoff);
 	free(a);
 }
 
@@ -1032,24 +1051,33 @@ mix64(uint64_t x)
 /* ---- kernels ---------------------------------------------------------- */
 
 /*
- * Per feature and block of rows, one fused loop bins each row's value and
- * adds the row's vectors into its cells: G gets the score limbs at the bin,
- * Y the count and outcome limbs at (slot, bin).  Features with at most 31
- * boundaries use 33 frame cells (bins 0..31, the missing bin at 32: the
- * padded bins nbounds+1..31 stay empty) so the bin is a branch-free count;
- * the fold maps cell 32 to the real missing bin.  The kernels are plain C
- * (the compiler vectorises the lane loops); on x86-64 each is compiled
- * twice, for the baseline and for AVX2, and the AVX2 copy is used when the
- * CPU has it: the build stays portable (no -march flag), and integer adds
- * give the same bits either way.
+ * A block of rows is added in two steps.  First every feature's values
+ * are binned into a byte per row (features with at most 31 boundaries,
+ * the usual case: they use 33 frame cells, bins 0..31 and the missing bin
+ * at 32, the padded bins nbounds+1..31 staying empty, so a bin is a
+ * branch-free count).  Then the rows are walked once, each row's vectors
+ * held in registers while they are added into the cell of every feature
+ * in turn: G gets the score limbs at the bin, Y the count and outcome
+ * limbs at (slot, bin).  Walking rows across features, not features
+ * across rows, reads each row's vectors once per block, and consecutive
+ * adds go to different features' cells, so they do not wait on each
+ * other.  Features are taken in groups whose cells fit the cache.
+ *
+ * The kernels are plain C (the compiler vectorises the lane loops); on
+ * x86-64 each is compiled twice, for the baseline and for AVX2, and the
+ * AVX2 copy is used when the CPU has it (no -march flag: the build stays
+ * portable), with AVX-512 binning when the CPU has that.  Integer adds
+ * give the same bits either way; tests compare the levels.
  */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HIST_X86 1
 #include <immintrin.h>
 #define AVX2_FN __attribute__((target("avx2,popcnt")))
+#define AVX512_FN __attribute__((target("avx512f")))
 #endif
 
 #define PAD_BINS 33 /* frame cells of a feature with <= 31 boundaries */
+#define PTAB 40     /* doubles per feature in the AVX-512 search tables */
 
 /* First k with x <= b[k] (nb when none), branch-free; x not NaN. */
 static inline int
@@ -1070,17 +1098,14 @@ bin_of(const double *b, int nb, double x)
 	return (int)(base - b) + (base[0] < x);
 }
 
-/* Bins of a feature with more than 31 boundaries (ri: rows, or NULL). */
+/* Bins of a feature with more than 31 boundaries. */
 static void
-bin_any(const double *b, int nb, const double *x, const uint32_t *ri,
-    size_t m, uint16_t *bin)
+bin_any(const double *b, int nb, const double *x, size_t m, uint16_t *bin)
 {
 	size_t j;
 
-	for (j = 0; j < m; j++) {
-		double v = ri ? x[ri[j]] : x[j];
-		bin[j] = (uint16_t)(v != v ? nb + 1 : bin_of(b, nb, v));
-	}
+	for (j = 0; j < m; j++)
+		bin[j] = (uint16_t)(x[j] != x[j] ? nb + 1 : bin_of(b, nb, x[j]));
 }
 
 /* The count of t[k] < v over 32 bounds padded with +inf, in five halving
@@ -1097,6 +1122,107 @@ bin32_scalar(const double *t, double v)
 	return v != v ? 32 : p;
 }
 
+static void
+bin32_base(const double *t, const double *x, size_t m, uint8_t *bin)
+{
+	size_t j;
+
+	for (j = 0; j < m; j++)
+		bin[j] = (uint8_t)bin32_scalar(t, x[j]);
+}
+
+#ifdef HIST_X86
+/* !(v <= t) against the splitters t[3], t[7], .., t[27] gives v's group of
+ * four bounds, then against the group: NaN compares true everywhere and
+ * lands at 28 + 4 = 32. */
+AVX2_FN static void
+bin32_avx2(const double *t, const double *x, size_t m, uint8_t *bin)
+{
+	__m256d s0 = _mm256_set_pd(t[15], t[11], t[7], t[3]);
+	__m256d s1 = _mm256_set_pd(t[31], t[27], t[23], t[19]);
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		__m256d xv = _mm256_set1_pd(x[j]);
+		unsigned m1 = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv, s0,
+		    _CMP_NLE_UQ)) | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv,
+		    s1, _CMP_NLE_UQ)) & 7u) << 4;
+		size_t g = (size_t)__builtin_popcount(m1);
+		unsigned m2 = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv,
+		    _mm256_loadu_pd(t + 4 * g), _CMP_NLE_UQ));
+		bin[j] = (uint8_t)(4 * g + (size_t)__builtin_popcount(m2));
+	}
+}
+
+/*
+ * The search tables of bin32_avx512 for the 32 padded bounds t: the probe
+ * of each halving step, indexed by the answers so far, b1 + 2 b2 + ...
+ * (bit i the answer of step i + 1), so that one in-register permute
+ * fetches every row's next probe: steps 2 to 4 from 2, 4 and 8 entries,
+ * step 5 from 16 (two registers).
+ */
+static void
+bin32_tables(const double *t, double *pt)
+{
+	int c;
+
+	for (c = 0; c < 8; c++) {
+		int b1 = c & 1, b2 = (c >> 1) & 1, b3 = (c >> 2) & 1;
+		pt[c] = t[16 * b1 + 7];
+		pt[8 + c] = t[16 * b1 + 8 * b2 + 3];
+		pt[16 + c] = t[16 * b1 + 8 * b2 + 4 * b3 + 1];
+	}
+	for (c = 0; c < 16; c++)
+		pt[24 + c] = t[16 * (c & 1) + 8 * ((c >> 1) & 1) +
+		    4 * ((c >> 2) & 1) + 2 * ((c >> 3) & 1)];
+}
+
+/* bin32_scalar for 8 rows at a time (pt: bin32_tables; t15 = t[15]),
+ * writing bin[0 .. m rounded up to 8).  NaN compares "not <=" everywhere,
+ * reaches 31 and is moved to 32. */
+AVX512_FN static void
+bin32_avx512(const double *pt, double t15, const double *x, size_t m,
+    uint8_t *bin)
+{
+	const __m512d T2 = _mm512_loadu_pd(pt), T3 = _mm512_loadu_pd(pt + 8);
+	const __m512d T4 = _mm512_loadu_pd(pt + 16);
+	const __m512d T5a = _mm512_loadu_pd(pt + 24);
+	const __m512d T5b = _mm512_loadu_pd(pt + 32);
+	const __m512d mid = _mm512_set1_pd(t15);
+	const __m512i one = _mm512_set1_epi64(1);
+	size_t j;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__m512d xv = _mm512_maskz_loadu_pd(lm, x + j);
+		__mmask8 k = _mm512_cmp_pd_mask(xv, mid, _CMP_NLE_UQ);
+		__m512i c = _mm512_maskz_mov_epi64(k, one);
+		__m512i p = _mm512_maskz_mov_epi64(k, _mm512_set1_epi64(16));
+		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T2),
+		    _CMP_NLE_UQ);
+		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(2));
+		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(8));
+		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T3),
+		    _CMP_NLE_UQ);
+		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(4));
+		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(4));
+		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T4),
+		    _CMP_NLE_UQ);
+		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(8));
+		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(2));
+		k = _mm512_cmp_pd_mask(xv, _mm512_permutex2var_pd(T5a, c, T5b),
+		    _CMP_NLE_UQ);
+		p = _mm512_mask_add_epi64(p, k, p, one);
+		k = _mm512_cmp_pd_mask(xv, xv, _CMP_UNORD_Q);
+		p = _mm512_mask_add_epi64(p, k, p, one);
+		/* The register form of the narrowing and a plain 8-byte store
+		 * (a store narrowing to memory is slow on some CPUs); the
+		 * caller's buffer has room for a whole group of 8. */
+		_mm_storel_epi64((__m128i *)(bin + j), _mm512_cvtepi64_epi8(p));
+	}
+}
+#endif
+
 /* One row's adds: N lanes at d from s. */
 #define ADDN(d, s, N) do { \
 	int q_; \
@@ -1104,134 +1230,80 @@ bin32_scalar(const double *t, double v)
 		(d)[q_] += (s)[q_]; \
 } while (0)
 
-#define FUSED_ARGS const double *t, const double *x, const uint32_t *ri, \
-	size_t m, int64_t *restrict Gf, const int64_t *restrict rg, \
-	const size_t *gro, int64_t *restrict Yf, const int64_t *restrict ry, \
-	const size_t *yro
-typedef void fused_fn(FUSED_ARGS);
-
-#define FUSED_LOOP(KG, KY, BIN) { \
-	size_t j; \
-	for (j = 0; j < m; j++) { \
-		double v = ri ? x[ri[j]] : x[j]; \
-		size_t bin = BIN; \
-		ADDN(Gf + gro[j] + bin * (KG), rg + j * (KG), KG); \
-		ADDN(Yf + yro[j] + bin * (KY), ry + j * (KY), KY); \
-	} \
-}
-
-#ifdef HIST_X86
-/* !(v <= t) against the splitters t[3], t[7], .., t[27] gives v's group of
- * four bounds, then against the group: NaN compares true everywhere and
- * lands at 28 + 4 = 32. */
-#define BIN_AVX2 (__extension__({ \
-	__m256d xv_ = _mm256_set1_pd(v); \
-	unsigned m1_ = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, s0, \
-	    _CMP_NLE_UQ)) | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, \
-	    s1, _CMP_NLE_UQ)) & 7u) << 4; \
-	size_t g_ = (size_t)__builtin_popcount(m1_); \
-	unsigned m2_ = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv_, \
-	    _mm256_loadu_pd(t + 4 * g_), _CMP_NLE_UQ)); \
-	4 * g_ + (size_t)__builtin_popcount(m2_); }))
-
-#define DEF_FUSED(KG, KY) \
-static void fused_##KG##_##KY(FUSED_ARGS) \
-FUSED_LOOP(KG, KY, bin32_scalar(t, v)) \
-AVX2_FN static void fused_##KG##_##KY##_avx2(FUSED_ARGS) \
-{ \
-	__m256d s0 = _mm256_set_pd(t[15], t[11], t[7], t[3]); \
-	__m256d s1 = _mm256_set_pd(t[31], t[27], t[23], t[19]); \
-	FUSED_LOOP(KG, KY, BIN_AVX2) \
-}
-#define FUSED_ENTRY(KG, KY) { KG, KY, fused_##KG##_##KY, \
-	fused_##KG##_##KY##_avx2, binned_##KG##_##KY }
-#else
-#define DEF_FUSED(KG, KY) \
-static void fused_##KG##_##KY(FUSED_ARGS) \
-FUSED_LOOP(KG, KY, bin32_scalar(t, v))
-#define FUSED_ENTRY(KG, KY) { KG, KY, fused_##KG##_##KY, NULL, \
-	binned_##KG##_##KY }
-#endif
-
-#ifdef HIST_X86
-#define AVX512_FN __attribute__((target("avx512f")))
-
-/* Bins of 8 rows at a time: a branch-free binary search over the 32
- * padded bounds, every row's next probe fetched with permutes (NaN
- * compares "not <=" everywhere, reaches 31 and is moved to 32). */
-AVX512_FN static void
-bin32_avx512(const double *t, const double *x, size_t m, uint16_t *bin)
-{
-	__m512d a0 = _mm512_loadu_pd(t), a1 = _mm512_loadu_pd(t + 8);
-	__m512d b0 = _mm512_loadu_pd(t + 16), b1 = _mm512_loadu_pd(t + 24);
-	__m512d mid = _mm512_set1_pd(t[15]);
-	size_t j;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
-		__m512d xv = _mm512_maskz_loadu_pd(lm, x + j);
-		__mmask8 hi = _mm512_cmp_pd_mask(xv, mid, _CMP_NLE_UQ), k;
-		__m512i p = _mm512_maskz_mov_epi64(hi, _mm512_set1_epi64(16));
-		int step;
-		for (step = 8; step >= 1; step >>= 1) {
-			__m512i q = _mm512_add_epi64(p, _mm512_set1_epi64(step - 1));
-			__m512d lo = _mm512_permutex2var_pd(a0, q, a1);
-			__m512d up = _mm512_permutex2var_pd(b0, q, b1);
-			__m512d tv = _mm512_mask_blend_pd(hi, lo, up);
-			k = _mm512_cmp_pd_mask(xv, tv, _CMP_NLE_UQ);
-			p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(step));
-		}
-		k = _mm512_cmp_pd_mask(xv, xv, _CMP_UNORD_Q);
-		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(1));
-		_mm512_mask_cvtepi64_storeu_epi16(bin + j, lm, p);
-	}
-}
-#endif
-
-/* The adds with the bins given. */
-#define BINNED_ARGS const uint16_t *bin, size_t m, int64_t *restrict Gf, \
-	const int64_t *restrict rg, const size_t *gro, int64_t *restrict Yf, \
+/*
+ * The adds of m rows over nf features: row j's G vector (KG lanes at
+ * rg + j KG) into G + gro[j] + goff[q] + bin KG for every feature q of the
+ * group, its Y vector likewise; bins[q * bs + j] is row j's bin in
+ * feature q.
+ */
+#define ROWS_ARGS const uint8_t *bins, size_t bs, int nf, size_t m, \
+	const size_t *goff, const size_t *yoff, int64_t *restrict G, \
+	const int64_t *restrict rg, const size_t *gro, int64_t *restrict Y, \
 	const int64_t *restrict ry, const size_t *yro
-typedef void binned_fn(BINNED_ARGS);
-#define BINNED_LOOP(KG, KY) { \
+typedef void rows_fn(ROWS_ARGS);
+#define ROWS_LOOP(KG, KY) { \
 	size_t j; \
+	int q; \
 	for (j = 0; j < m; j++) { \
-		size_t b_ = bin[j]; \
-		ADDN(Gf + gro[j] + b_ * (KG), rg + j * (KG), KG); \
-		ADDN(Yf + yro[j] + b_ * (KY), ry + j * (KY), KY); \
+		const int64_t *restrict gv = rg + j * (KG); \
+		const int64_t *restrict yv = ry + j * (KY); \
+		int64_t *gb = G + gro[j], *yb = Y + yro[j]; \
+		const uint8_t *bj = bins + j; \
+		for (q = 0; q < nf; q++) { \
+			size_t b_ = bj[(size_t)q * bs]; \
+			ADDN(gb + goff[q] + b_ * (KG), gv, KG); \
+			ADDN(yb + yoff[q] + b_ * (KY), yv, KY); \
+		} \
 	} \
 }
 #ifdef HIST_X86
-#define DEF_BINNED(KG, KY) \
-AVX2_FN static void binned_##KG##_##KY(BINNED_ARGS) BINNED_LOOP(KG, KY)
+#define DEF_ROWS(KG, KY) \
+static void rows_##KG##_##KY(ROWS_ARGS) ROWS_LOOP(KG, KY) \
+AVX2_FN static void rows_##KG##_##KY##_avx2(ROWS_ARGS) ROWS_LOOP(KG, KY)
+#define ROWS_ENTRY(KG, KY) { KG, KY, rows_##KG##_##KY, rows_##KG##_##KY##_avx2 }
 #else
-#define DEF_BINNED(KG, KY) \
-static void binned_##KG##_##KY(BINNED_ARGS) BINNED_LOOP(KG, KY)
+#define DEF_ROWS(KG, KY) \
+static void rows_##KG##_##KY(ROWS_ARGS) ROWS_LOOP(KG, KY)
+#define ROWS_ENTRY(KG, KY) { KG, KY, rows_##KG##_##KY, NULL }
 #endif
-
-#define DEF_FUSED3(KG) DEF_FUSED(KG, 1) DEF_FUSED(KG, 2) DEF_FUSED(KG, 4) \
-	DEF_BINNED(KG, 1) DEF_BINNED(KG, 2) DEF_BINNED(KG, 4)
-DEF_FUSED3(2)
-DEF_FUSED3(4)
-DEF_FUSED3(6)
-DEF_FUSED3(8)
-DEF_FUSED3(10)
-DEF_FUSED3(12)
-DEF_FUSED3(16)
+#define DEF_ROWS3(KG) DEF_ROWS(KG, 1) DEF_ROWS(KG, 2) DEF_ROWS(KG, 4)
+DEF_ROWS3(2)
+DEF_ROWS3(4)
+DEF_ROWS3(6)
+DEF_ROWS3(8)
+DEF_ROWS3(10)
+DEF_ROWS3(12)
+DEF_ROWS3(16)
 
 static const struct {
 	int kg, ky;
-	fused_fn *base, *avx2;
-	binned_fn *binned;
-} fused_tab[] = {
-#define FUSED_ENTRY3(KG) FUSED_ENTRY(KG, 1), FUSED_ENTRY(KG, 2), \
-	FUSED_ENTRY(KG, 4)
-	FUSED_ENTRY3(2), FUSED_ENTRY3(4), FUSED_ENTRY3(6), FUSED_ENTRY3(8),
-	FUSED_ENTRY3(10), FUSED_ENTRY3(12), FUSED_ENTRY3(16)
+	rows_fn *base, *avx2;
+} rows_tab[] = {
+#define ROWS_ENTRY3(KG) ROWS_ENTRY(KG, 1), ROWS_ENTRY(KG, 2), \
+	ROWS_ENTRY(KG, 4)
+	ROWS_ENTRY3(2), ROWS_ENTRY3(4), ROWS_ENTRY3(6), ROWS_ENTRY3(8),
+	ROWS_ENTRY3(10), ROWS_ENTRY3(12), ROWS_ENTRY3(16)
 };
 
-/* Any lane counts, bins given (features with many boundaries, or lane
- * counts without a kernel). */
+/* Any lane counts (the lanes of 3 or more limbs). */
+static void
+rows_any(const uint8_t *bins, size_t bs, int nf, size_t m,
+    const size_t *goff, const size_t *yoff, int64_t *G, const int64_t *rg,
+    const size_t *gro, int64_t *Y, const int64_t *ry, const size_t *yro,
+    int KG, int KY)
+{
+	size_t j;
+	int q;
+
+	for (j = 0; j < m; j++)
+		for (q = 0; q < nf; q++) {
+			size_t b = bins[(size_t)q * bs + j];
+			ADDN(G + gro[j] + goff[q] + b * KG, rg + j * (size_t)KG, KG);
+			ADDN(Y + yro[j] + yoff[q] + b * KY, ry + j * (size_t)KY, KY);
+		}
+}
+
+/* One feature with more than 31 boundaries, bins given. */
 static void
 acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
     const size_t *gro, int64_t *Yf, const int64_t *ry, const size_t *yro,
@@ -1270,20 +1342,36 @@ pt_hist_simd(int enable)
 	return use_avx2 + use_avx512;
 }
 
-static fused_fn *
-pick_fused(int KG, int KY, binned_fn **binned)
+static rows_fn *
+pick_rows(int KG, int KY)
 {
 	size_t i;
 
-	*binned = NULL;
-	for (i = 0; i < sizeof fused_tab / sizeof fused_tab[0]; i++)
-		if (fused_tab[i].kg == KG && fused_tab[i].ky == KY) {
-			if (use_avx512)
-				*binned = fused_tab[i].binned;
-			return use_avx2 > 0 && fused_tab[i].avx2 ?
-			    fused_tab[i].avx2 : fused_tab[i].base;
-		}
+	for (i = 0; i < sizeof rows_tab / sizeof rows_tab[0]; i++)
+		if (rows_tab[i].kg == KG && rows_tab[i].ky == KY)
+			return use_avx2 > 0 && rows_tab[i].avx2 ?
+			    rows_tab[i].avx2 : rows_tab[i].base;
 	return NULL;
+}
+
+/* Bins of m rows (x contiguous) of padded feature f, a byte each. */
+static void
+bin32(const struct pt_hist_acc *a, int f, const double *x, size_t m,
+    uint8_t *bin)
+{
+	const double *t = a->tab + (size_t)f * 32;
+
+#ifdef HIST_X86
+	if (use_avx512) {
+		bin32_avx512(a->ptab + (size_t)f * PTAB, t[15], x, m, bin);
+		return;
+	}
+	if (use_avx2 > 0) {
+		bin32_avx2(t, x, m, bin);
+		return;
+	}
+#endif
+	bin32_base(t, x, m, bin);
 }
 
 /* ---- adding a frame --------------------------------------------------- */
@@ -1304,11 +1392,20 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->yro = malloc(BLK * sizeof *a->yro);
 		a->ri = malloc(BLK * sizeof *a->ri);
 		a->bin = malloc(BLK * sizeof *a->bin);
+		a->xs = malloc(BLK * sizeof *a->xs);
+		a->lc = malloc(2 * BLK * sizeof *a->lc);
+		a->bins = malloc(SUB_BYTES);
 		a->touched = calloc((size_t)h->nnodes, 1);
 		a->aoff = malloc(((size_t)h->nfeatures + 1) * sizeof *a->aoff);
 		a->tab = malloc((size_t)h->nfeatures * 32 * sizeof *a->tab);
-		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->touched ||
-		    !a->aoff || !a->tab) {
+		a->ptab = malloc((size_t)h->nfeatures * PTAB * sizeof *a->ptab);
+		a->pidx = malloc((size_t)h->nfeatures * sizeof *a->pidx);
+		a->widx = malloc((size_t)h->nfeatures * sizeof *a->widx);
+		a->goff = malloc((size_t)h->nfeatures * sizeof *a->goff);
+		a->yoff = malloc((size_t)h->nfeatures * sizeof *a->yoff);
+		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs || !a->lc ||
+		    !a->bins || !a->touched || !a->aoff || !a->tab || !a->ptab ||
+		    !a->pidx || !a->widx || !a->goff || !a->yoff) {
 			acc_free(a);
 			h->acc = NULL;
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
@@ -1322,6 +1419,13 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 			for (k = 0; k < 32; k++)
 				a->tab[f * 32 + k] = k < pf->nbounds &&
 				    pf->nbounds <= 31 ? pf->bounds[k] : INFINITY;
+#ifdef HIST_X86
+			bin32_tables(a->tab + f * 32, a->ptab + f * PTAB);
+#endif
+			if (pf->nbounds <= 31)
+				a->pidx[a->npad++] = f;
+			else
+				a->widx[a->nwide++] = f;
 		}
 		a->aoff[h->nfeatures] = a->atot;
 	}
@@ -1345,6 +1449,20 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 			return pt_fail(e, PT_ENOMEM, "", "out of memory for %zu "
 			    "cells", nc);
 		}
+		/* Groups of padded features whose frame cells fit the cache,
+		 * sub-blocks of rows whose bins fit SUB_BYTES. */
+		for (k = 0; k < a->npad; k++) {
+			a->goff[k] = a->aoff[a->pidx[k]] * KG;
+			a->yoff[k] = a->aoff[a->pidx[k]] * KY;
+		}
+		a->grp = (int)(GROUP_BYTES / (PAD_BINS * (KG + (size_t)nsl * KY) *
+		    sizeof(int64_t)));
+		a->grp = a->grp < 1 ? 1 : a->grp > SUB_BYTES / 64 ?
+		    SUB_BYTES / 64 : a->grp;
+		if (a->npad > 0 && a->grp > a->npad)
+			a->grp = a->npad;
+		a->sub = SUB_BYTES / (size_t)(a->grp > 0 ? a->grp : 1) / 64 * 64;
+		a->sub = a->sub < 64 ? 64 : a->sub > BLK ? BLK : a->sub;
 	}
 	return 0;
 }
@@ -1415,21 +1533,106 @@ acc_fold(pt_hist *h, pt_err *e)
 	return 0;
 }
 
-/* The limbs of v through floating point, when every scaling by powers of
- * two involved stays normal (fp_ok): v * 2^-(s+W) truncated is the high
- * limb, and what is left, scaled by 2^-s, the low one.  Every step is
- * exact and gives the same limbs as put_limbs. */
-static inline void
-fp_limbs(double v, int L, double ihi, double chi, double ilo, int64_t *out)
+/* The limbs of m values through floating point, when every scaling by
+ * powers of two involved stays normal (fp in pt_hist_add): x * 2^-(s+W)
+ * truncated is the high limb, and what is left, scaled by 2^-s, the low
+ * one.  Every step is exact and gives the same limbs as put_limbs. */
+static void
+limbs_base(const double *x, size_t m, int L, double ihi, double chi,
+    double ilo, int64_t *lo, int64_t *hi)
 {
-	if (L == 1) {
-		out[0] = (int64_t)(v * ilo);
-	} else {
-		int64_t t = (int64_t)(v * ihi);
-		double r = v - (double)t * chi;
-		out[0] = (int64_t)(r * ilo);
-		out[1] = t;
+	size_t j;
+
+	if (L == 1)
+		for (j = 0; j < m; j++)
+			lo[j] = (int64_t)(x[j] * ilo);
+	else
+		for (j = 0; j < m; j++) {
+			int64_t t = (int64_t)(x[j] * ihi);
+			double r = x[j] - (double)t * chi;
+			lo[j] = (int64_t)(r * ilo);
+			hi[j] = t;
+		}
+}
+
+#ifdef HIST_X86
+/* limbs_base four values at a time.  A double holding an integer of
+ * magnitude below 2^51 becomes that int64 by adding 1.5 * 2^52 (exact:
+ * the sum lies in [2^52, 2^53), whose unit is 1) and subtracting the bits
+ * of 1.5 * 2^52; truncation comes from vroundpd. */
+AVX2_FN static void
+limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
+    double ilo, int64_t *lo, int64_t *hi)
+{
+	const __m256d magic = _mm256_set1_pd(6755399441055744.0);
+	const __m256i mbits = _mm256_set1_epi64x(0x4338000000000000LL);
+	const __m256d vhi = _mm256_set1_pd(ihi), vchi = _mm256_set1_pd(chi);
+	const __m256d vlo = _mm256_set1_pd(ilo);
+	size_t j;
+
+	for (j = 0; j + 4 <= m; j += 4) {
+		__m256d v = _mm256_loadu_pd(x + j), t, r;
+		if (L == 1) {
+			r = _mm256_mul_pd(v, vlo);
+			_mm256_storeu_si256((__m256i *)(lo + j), _mm256_sub_epi64(
+			    _mm256_castpd_si256(_mm256_add_pd(r, magic)), mbits));
+			continue;
+		}
+		t = _mm256_round_pd(_mm256_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
+		    _MM_FROUND_NO_EXC);
+		r = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_mul_pd(t, vchi)), vlo);
+		_mm256_storeu_si256((__m256i *)(lo + j), _mm256_sub_epi64(
+		    _mm256_castpd_si256(_mm256_add_pd(r, magic)), mbits));
+		_mm256_storeu_si256((__m256i *)(hi + j), _mm256_sub_epi64(
+		    _mm256_castpd_si256(_mm256_add_pd(t, magic)), mbits));
 	}
+	if (j < m)
+		limbs_base(x + j, m - j, L, ihi, chi, ilo, lo + j, hi + j);
+}
+#endif
+
+/* The limbs of m values x, lane stride `stride` from out: out[j stride]
+ * the low limb, out[j stride + 1] the high one (L = 2).  Through a column
+ * buffer, so that the arithmetic runs on whole vectors. */
+static void
+limb_col(struct pt_hist_acc *a, const double *x, size_t m, int L,
+    double ihi, double chi, double ilo, int64_t *out, int stride)
+{
+	int64_t *lo = a->lc, *hi = a->lc + BLK;
+	size_t j;
+
+#ifdef HIST_X86
+	if (use_avx2 > 0)
+		limbs_avx2(x, m, L, ihi, chi, ilo, lo, hi);
+	else
+#endif
+		limbs_base(x, m, L, ihi, chi, ilo, lo, hi);
+	if (L == 1)
+		for (j = 0; j < m; j++)
+			out[j * stride] = lo[j];
+	else
+		for (j = 0; j < m; j++) {
+			out[j * stride] = lo[j];
+			out[j * stride + 1] = hi[j];
+		}
+}
+
+/* The partition hash of the block's kept rows (ri, or rows i0.. when
+ * NULL): a sum, so it does not depend on their order. */
+static void
+part_hash(struct pt_hist_acc *a, const uint64_t *rowh, const uint32_t *ri,
+    size_t i0, size_t m)
+{
+	uint64_t p1 = 0, p2 = 0;
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		uint64_t v = ri ? rowh[ri[j]] : rowh[i0 + j];
+		p1 += mix64(v);
+		p2 += mix64(v ^ 0x5851f42d4c957f2dULL);
+	}
+	a->ph1 += p1;
+	a->ph2 += p2;
 }
 
 #ifdef HIST_X86
@@ -1439,6 +1642,63 @@ fp_limbs(double v, int L, double ihi, double chi, double ilo, int64_t *out)
 #define SCAN_COL scan_col
 #endif
 
+/* One feature's values of the block's kept rows j0 .. j0+mm-1,
+ * contiguous. */
+static const double *
+block_values(struct pt_hist_acc *a, const double *x, size_t i0, size_t j0,
+    size_t mm, int dense)
+{
+	size_t j;
+
+	if (dense)
+		return x + i0 + j0;
+	for (j = 0; j < mm; j++)
+		a->xs[j] = x[a->ri[j0 + j]];
+	return a->xs;
+}
+
+/* Adds the block's mrows kept rows (rows i0.. of the frame; their vectors
+ * in a->rg, a->ry and cell offsets in a->gro, a->yro) into the frame
+ * cells of every feature. */
+static void
+add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, size_t i0, size_t mrows, int dense, rows_fn *rk)
+{
+	struct pt_hist_acc *a = h->acc;
+	int KG = a->KG, KY = a->KY, g0, q;
+	size_t j0;
+
+	for (g0 = 0; g0 < a->npad; g0 += a->grp) {
+		int nf = a->npad - g0 < a->grp ? a->npad - g0 : a->grp;
+		for (j0 = 0; j0 < mrows; j0 += a->sub) {
+			size_t mm = mrows - j0 < a->sub ? mrows - j0 : a->sub;
+			for (q = 0; q < nf; q++) {
+				int f = a->pidx[g0 + q];
+				bin32(a, f, block_values(a, PT_COL_F64(b,
+				    c->feature[f]), i0, j0, mm, dense), mm,
+				    a->bins + (size_t)q * a->sub);
+			}
+			if (rk != NULL)
+				rk(a->bins, a->sub, nf, mm, a->goff + g0,
+				    a->yoff + g0, a->G, a->rg + j0 * KG,
+				    a->gro + j0, a->Y, a->ry + j0 * KY, a->yro + j0);
+			else
+				rows_any(a->bins, a->sub, nf, mm, a->goff + g0,
+				    a->yoff + g0, a->G, a->rg + j0 * KG,
+				    a->gro + j0, a->Y, a->ry + j0 * KY, a->yro + j0,
+				    KG, KY);
+		}
+	}
+	for (q = 0; q < a->nwide; q++) {
+		int f = a->widx[q];
+		const pt_feature *pf = &m->features[f];
+		bin_any(pf->bounds, pf->nbounds, block_values(a, PT_COL_F64(b,
+		    c->feature[f]), i0, 0, mrows, dense), mrows, a->bin);
+		acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, a->gro,
+		    a->Y + a->aoff[f] * KY, a->ry, a->yro, KG, KY);
+	}
+}
+
 int
 pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
@@ -1446,15 +1706,14 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	struct pt_hist_acc *a;
 	size_t n = b->nrows, i, i0, gnode, ynode, yslot;
 	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s, KG, KY, nsl;
-	int k, f, bad = 0, fp;
+	int k, bad = 0, fp;
 	uint64_t amax = 0;
 	double ihi = 0, chi = 0, ilo = 0;
 	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) : NULL;
 	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
 	const double *g[64];
 	const uint64_t *rowh = c->row >= 0 ? PT_COL_U64(b, c->row) : NULL;
-	fused_fn *fk;
-	binned_fn *bk;
+	rows_fn *rk;
 
 	if (n == 0)
 		return 0;
@@ -1523,93 +1782,66 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	a->L = L;
 	a->W = W;
 	a->s = s;
-	fk = pick_fused(KG, KY, &bk);
+	rk = pick_rows(KG, KY);
 	gnode = a->atot * KG;
 	ynode = a->atot * KY;
 	yslot = (size_t)h->nnodes * ynode;
 	for (i0 = 0; i0 < n; i0 += BLK) {
 		size_t nb = n - i0 < BLK ? n - i0 : BLK, mrows = 0;
 		int dense = 1;
-		/* The block's kept rows and their vectors. */
+		/* The block's kept rows and their cells' offsets. */
 		for (i = 0; i < nb; i++) {
 			size_t r = i0 + i, j;
 			int node = node_of ? node_of[r] : 0, arm;
-			int64_t *rg, *ry;
 			if (node < 0) {
 				dense = 0;
 				continue;
 			}
 			j = mrows++;
-			rg = a->rg + j * KG;
-			ry = a->ry + j * KY;
 			arm = w ? w[r] : -1;
 			a->ri[j] = (uint32_t)r;
 			a->touched[node] = 1;
 			a->gro[j] = (size_t)node * gnode;
 			a->yro[j] = (size_t)node * ynode + (w == NULL ? 0 :
 			    (arm >= 0 ? (size_t)arm : (size_t)A) * yslot);
-			if (fp)
-				for (k = 0; k < A; k++)
-					fp_limbs(g[k][r], L, ihi, chi, ilo, rg + k * L);
-			else
-				for (k = 0; k < A; k++)
-					put_limbs(g[k][r], s, L, W, rg + k * L);
-			if (KG > A * L)
-				rg[KG - 1] = 0;
-			ry[0] = 1;
-			if (w != NULL) {
-				if (arm < 0)
-					for (k = 1; k <= L; k++)
-						ry[k] = 0;
-				else if (fp)
-					fp_limbs(y[r], L, ihi, chi, ilo, ry + 1);
-				else
-					put_limbs(y[r], s, L, W, ry + 1);
-				if (KY > 1 + L)
-					ry[KY - 1] = 0;
-			}
-			if (rowh != NULL) {
-				a->ph1 += mix64(rowh[r]);
-				a->ph2 += mix64(rowh[r] ^ 0x5851f42d4c957f2dULL);
-			}
-			a->prows++;
 		}
 		if (mrows == 0)
 			continue;
-		for (f = 0; f < h->nfeatures; f++) {
-			const double *x = PT_COL_F64(b, c->feature[f]);
-			const pt_feature *pf = &m->features[f];
-			const uint32_t *ri = dense ? NULL : a->ri;
-			int64_t *Gf = a->G + a->aoff[f] * KG;
-			int64_t *Yf = a->Y + a->aoff[f] * KY;
-			if (dense)
-				x += i0;
-#ifdef HIST_X86
-			if (pf->nbounds <= 31 && bk != NULL && dense) {
-				bin32_avx512(a->tab + (size_t)f * 32, x, mrows,
-				    a->bin);
-				bk(a->bin, mrows, Gf, a->rg, a->gro, Yf, a->ry,
-				    a->yro);
-				continue;
+		if (rowh != NULL)
+			part_hash(a, rowh, dense ? NULL : a->ri, i0, mrows);
+		a->prows += mrows;
+		/* Their vectors. */
+		if (fp) {
+			for (k = 0; k < A; k++)
+				limb_col(a, block_values(a, g[k], i0, 0, mrows, dense),
+				    mrows, L, ihi, chi, ilo, a->rg + k * L, KG);
+			if (w != NULL) {
+				for (i = 0; i < mrows; i++) {
+					size_t r = a->ri[i];
+					a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
+				}
+				limb_col(a, a->xs, mrows, L, ihi, chi, ilo, a->ry + 1,
+				    KY);
 			}
-#endif
-			if (pf->nbounds <= 31 && fk != NULL) {
-				fk(a->tab + (size_t)f * 32, x, ri, mrows, Gf, a->rg,
-				    a->gro, Yf, a->ry, a->yro);
-				continue;
+		} else {
+			for (i = 0; i < mrows; i++) {
+				size_t r = a->ri[i];
+				for (k = 0; k < A; k++)
+					put_limbs(g[k][r], s, L, W, a->rg + i * KG + k * L);
+				if (w != NULL)
+					put_limbs(w[r] >= 0 ? y[r] : 0.0, s, L, W,
+					    a->ry + i * KY + 1);
 			}
-			if (pf->nbounds <= 31) {
-				size_t j;
-				for (j = 0; j < mrows; j++)
-					a->bin[j] = (uint16_t)bin32_scalar(a->tab +
-					    (size_t)f * 32, ri ? x[ri[j]] : x[j]);
-			} else {
-				bin_any(pf->bounds, pf->nbounds, x, ri, mrows,
-				    a->bin);
-			}
-			acc_any(a->bin, mrows, Gf, a->rg, a->gro, Yf, a->ry,
-			    a->yro, KG, KY);
 		}
+		for (i = 0; i < mrows; i++) {
+			int64_t *rg = a->rg + i * KG, *ry = a->ry + i * KY;
+			if (KG > A * L)
+				rg[KG - 1] = 0;
+			ry[0] = 1;
+			if (KY > 1 + L)
+				ry[KY - 1] = 0;
+		}
+		add_block(h, m, c, b, i0, mrows, dense, rk);
 	}
 	h->rows += n;
 	/* Fold the frame's cells into the exact sums, once per cell. */
