@@ -502,7 +502,6 @@ struct pt_hist_acc {
 	uint16_t *bin;        /* per-block: bins of one wide feature */
 	uint8_t *bins;        /* per sub-block: bins of a group of features */
 	double *xs;           /* per block: one column's kept values */
-	int64_t *lc;          /* per block: one column's limbs */
 	unsigned char *touched; /* per node: rows in this frame */
 	double *tab;          /* 32 bounds padded with +inf per feature */
 	double *ptab;         /* per feature: bin32_tables of tab */
@@ -632,7 +631,6 @@ acc_free(struct pt_hist_acc *a)
 	free(a->bin);
 	free(a->bins);
 	free(a->xs);
-	free(a->lc);
 	free(a->touched);
 	free(a->tab);
 	free(a->ptab);
@@ -1393,7 +1391,6 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->ri = malloc(BLK * sizeof *a->ri);
 		a->bin = malloc(BLK * sizeof *a->bin);
 		a->xs = malloc(BLK * sizeof *a->xs);
-		a->lc = malloc(2 * BLK * sizeof *a->lc);
 		a->bins = malloc(SUB_BYTES);
 		a->touched = calloc((size_t)h->nnodes, 1);
 		a->aoff = malloc(((size_t)h->nfeatures + 1) * sizeof *a->aoff);
@@ -1403,7 +1400,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->widx = malloc((size_t)h->nfeatures * sizeof *a->widx);
 		a->goff = malloc((size_t)h->nfeatures * sizeof *a->goff);
 		a->yoff = malloc((size_t)h->nfeatures * sizeof *a->yoff);
-		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs || !a->lc ||
+		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs ||
 		    !a->bins || !a->touched || !a->aoff || !a->tab || !a->ptab ||
 		    !a->pidx || !a->widx || !a->goff || !a->yoff) {
 			acc_free(a);
@@ -1536,22 +1533,23 @@ acc_fold(pt_hist *h, pt_err *e)
 /* The limbs of m values through floating point, when every scaling by
  * powers of two involved stays normal (fp in pt_hist_add): x * 2^-(s+W)
  * truncated is the high limb, and what is left, scaled by 2^-s, the low
- * one.  Every step is exact and gives the same limbs as put_limbs. */
+ * one.  Every step is exact and gives the same limbs as put_limbs.  Row j's
+ * limbs go to out[j stride] (low) and out[j stride + 1] (high, L = 2). */
 static void
 limbs_base(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, int64_t *lo, int64_t *hi)
+    double ilo, int64_t *out, int stride)
 {
 	size_t j;
 
 	if (L == 1)
 		for (j = 0; j < m; j++)
-			lo[j] = (int64_t)(x[j] * ilo);
+			out[j * stride] = (int64_t)(x[j] * ilo);
 	else
 		for (j = 0; j < m; j++) {
 			int64_t t = (int64_t)(x[j] * ihi);
 			double r = x[j] - (double)t * chi;
-			lo[j] = (int64_t)(r * ilo);
-			hi[j] = t;
+			out[j * stride] = (int64_t)(r * ilo);
+			out[j * stride + 1] = t;
 		}
 }
 
@@ -1559,62 +1557,64 @@ limbs_base(const double *x, size_t m, int L, double ihi, double chi,
 /* limbs_base four values at a time.  A double holding an integer of
  * magnitude below 2^51 becomes that int64 by adding 1.5 * 2^52 (exact:
  * the sum lies in [2^52, 2^53), whose unit is 1) and subtracting the bits
- * of 1.5 * 2^52; truncation comes from vroundpd. */
+ * of 1.5 * 2^52; truncation comes from vroundpd.  Two limbs of a row are
+ * stored together. */
 AVX2_FN static void
 limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, int64_t *lo, int64_t *hi)
+    double ilo, int64_t *out, int stride)
 {
 	const __m256d magic = _mm256_set1_pd(6755399441055744.0);
 	const __m256i mbits = _mm256_set1_epi64x(0x4338000000000000LL);
 	const __m256d vhi = _mm256_set1_pd(ihi), vchi = _mm256_set1_pd(chi);
 	const __m256d vlo = _mm256_set1_pd(ilo);
-	size_t j;
+	size_t j, st = (size_t)stride;
 
 	for (j = 0; j + 4 <= m; j += 4) {
 		__m256d v = _mm256_loadu_pd(x + j), t, r;
+		__m256i lo, hi, p02, p13;
+		int64_t *o = out + j * st;
 		if (L == 1) {
-			r = _mm256_mul_pd(v, vlo);
-			_mm256_storeu_si256((__m256i *)(lo + j), _mm256_sub_epi64(
-			    _mm256_castpd_si256(_mm256_add_pd(r, magic)), mbits));
+			lo = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(
+			    _mm256_mul_pd(v, vlo), magic)), mbits);
+			o[0] = _mm256_extract_epi64(lo, 0);
+			o[st] = _mm256_extract_epi64(lo, 1);
+			o[2 * st] = _mm256_extract_epi64(lo, 2);
+			o[3 * st] = _mm256_extract_epi64(lo, 3);
 			continue;
 		}
 		t = _mm256_round_pd(_mm256_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
 		    _MM_FROUND_NO_EXC);
 		r = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_mul_pd(t, vchi)), vlo);
-		_mm256_storeu_si256((__m256i *)(lo + j), _mm256_sub_epi64(
-		    _mm256_castpd_si256(_mm256_add_pd(r, magic)), mbits));
-		_mm256_storeu_si256((__m256i *)(hi + j), _mm256_sub_epi64(
-		    _mm256_castpd_si256(_mm256_add_pd(t, magic)), mbits));
+		lo = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(r, magic)),
+		    mbits);
+		hi = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(t, magic)),
+		    mbits);
+		p02 = _mm256_unpacklo_epi64(lo, hi); /* rows 0 and 2 */
+		p13 = _mm256_unpackhi_epi64(lo, hi); /* rows 1 and 3 */
+		_mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(p02));
+		_mm_storeu_si128((__m128i *)(o + st), _mm256_castsi256_si128(p13));
+		_mm_storeu_si128((__m128i *)(o + 2 * st),
+		    _mm256_extracti128_si256(p02, 1));
+		_mm_storeu_si128((__m128i *)(o + 3 * st),
+		    _mm256_extracti128_si256(p13, 1));
 	}
 	if (j < m)
-		limbs_base(x + j, m - j, L, ihi, chi, ilo, lo + j, hi + j);
+		limbs_base(x + j, m - j, L, ihi, chi, ilo, out + j * st, stride);
 }
 #endif
 
-/* The limbs of m values x, lane stride `stride` from out: out[j stride]
- * the low limb, out[j stride + 1] the high one (L = 2).  Through a column
- * buffer, so that the arithmetic runs on whole vectors. */
+/* The limbs of m values x into rows of `stride` lanes from out. */
 static void
-limb_col(struct pt_hist_acc *a, const double *x, size_t m, int L,
-    double ihi, double chi, double ilo, int64_t *out, int stride)
+limb_col(const double *x, size_t m, int L, double ihi, double chi,
+    double ilo, int64_t *out, int stride)
 {
-	int64_t *lo = a->lc, *hi = a->lc + BLK;
-	size_t j;
-
 #ifdef HIST_X86
-	if (use_avx2 > 0)
-		limbs_avx2(x, m, L, ihi, chi, ilo, lo, hi);
-	else
+	if (use_avx2 > 0) {
+		limbs_avx2(x, m, L, ihi, chi, ilo, out, stride);
+		return;
+	}
 #endif
-		limbs_base(x, m, L, ihi, chi, ilo, lo, hi);
-	if (L == 1)
-		for (j = 0; j < m; j++)
-			out[j * stride] = lo[j];
-	else
-		for (j = 0; j < m; j++) {
-			out[j * stride] = lo[j];
-			out[j * stride + 1] = hi[j];
-		}
+	limbs_base(x, m, L, ihi, chi, ilo, out, stride);
 }
 
 /* The partition hash of the block's kept rows (ri, or rows i0.. when
@@ -1813,14 +1813,14 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		/* Their vectors. */
 		if (fp) {
 			for (k = 0; k < A; k++)
-				limb_col(a, block_values(a, g[k], i0, 0, mrows, dense),
+				limb_col(block_values(a, g[k], i0, 0, mrows, dense),
 				    mrows, L, ihi, chi, ilo, a->rg + k * L, KG);
 			if (w != NULL) {
 				for (i = 0; i < mrows; i++) {
 					size_t r = a->ri[i];
 					a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
 				}
-				limb_col(a, a->xs, mrows, L, ihi, chi, ilo, a->ry + 1,
+				limb_col(a->xs, mrows, L, ihi, chi, ilo, a->ry + 1,
 				    KY);
 			}
 		} else {
