@@ -1317,7 +1317,7 @@ acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
 
 /* -1: not decided yet; 0: baseline kernels; 1: AVX2 kernels; with
  * use_avx512 also AVX-512 binning. */
-static int use_avx2 = -1, use_avx512, use_avx512cd;
+static int use_avx2 = -1, use_avx512, use_avx512cd, use_avx512dq;
 
 int
 pt_hist_simd(int enable)
@@ -1333,9 +1333,10 @@ pt_hist_simd(int enable)
 	    __builtin_cpu_supports("avx512f");
 	use_avx512cd = use_avx512 && __builtin_cpu_supports("avx512cd") &&
 	    __builtin_cpu_supports("avx512vl");
+	use_avx512dq = use_avx512 && __builtin_cpu_supports("avx512dq");
 #else
 	(void)enable;
-	use_avx2 = use_avx512 = use_avx512cd = 0;
+	use_avx2 = use_avx512 = use_avx512cd = use_avx512dq = 0;
 #endif
 	return use_avx2 + use_avx512;
 }
@@ -1617,6 +1618,40 @@ limb_col(const double *x, size_t m, int L, double ihi, double chi,
 	limbs_base(x, m, L, ihi, chi, ilo, out, stride);
 }
 
+#ifdef HIST_X86
+/* mix64 of 8 values (AVX-512DQ for the 64-bit multiplies). */
+__attribute__((target("avx512f,avx512dq"))) static inline __m512i
+mix64x8(__m512i x)
+{
+	x = _mm512_add_epi64(x, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));
+	x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)),
+	    _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL));
+	x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)),
+	    _mm512_set1_epi64((long long)0x94d049bb133111ebULL));
+	return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
+}
+
+/* part_hash for contiguous rows, 8 at a time (sums mod 2^64, so the
+ * lanes may be added in any order). */
+__attribute__((target("avx512f,avx512dq"))) static void
+part_hash_avx512(struct pt_hist_acc *a, const uint64_t *rowh, size_t m)
+{
+	const __m512i salt = _mm512_set1_epi64((long long)0x5851f42d4c957f2dULL);
+	__m512i s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512();
+	size_t j;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__m512i v = _mm512_maskz_loadu_epi64(lm, rowh + j);
+		s1 = _mm512_add_epi64(s1, _mm512_maskz_mov_epi64(lm, mix64x8(v)));
+		s2 = _mm512_add_epi64(s2, _mm512_maskz_mov_epi64(lm,
+		    mix64x8(_mm512_xor_si512(v, salt))));
+	}
+	a->ph1 += (uint64_t)_mm512_reduce_add_epi64(s1);
+	a->ph2 += (uint64_t)_mm512_reduce_add_epi64(s2);
+}
+#endif
+
 /* The partition hash of the block's kept rows (ri, or rows i0.. when
  * NULL): a sum, so it does not depend on their order. */
 static void
@@ -1625,6 +1660,13 @@ part_hash(struct pt_hist_acc *a, const uint64_t *rowh, const uint32_t *ri,
 {
 	uint64_t p1 = 0, p2 = 0;
 	size_t j;
+
+#ifdef HIST_X86
+	if (ri == NULL && use_avx512dq) {
+		part_hash_avx512(a, rowh + i0, m);
+		return;
+	}
+#endif
 
 	for (j = 0; j < m; j++) {
 		uint64_t v = ri ? rowh[ri[j]] : rowh[i0 + j];

@@ -15,6 +15,7 @@
  *   - the SIMD value scan: vector tails (frames of 1 to 9 rows), a frame
  *     of 65536 rows, skipped rows, NaN in kept and skipped rows.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -216,6 +217,17 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 	pt_batch_free(b);
 	free(slot);
 	return h;
+}
+
+/* The first output of splitmix64 seeded with x, written out here from
+ * its definition. */
+static uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
 static pt_hist *
@@ -514,6 +526,33 @@ main(void)
 			rows_free(&q);
 		}
 		regime = 0;
+	}
+
+	/* The partition's own id: its rows, and two sums of splitmix64 of
+	 * their row ids, as policy-tree(5) says, at every SIMD level and
+	 * frame size. */
+	{
+		uint64_t p1 = 0, p2 = 0;
+		char want[64];
+		pt_hist *h0, *h2;
+		int lv;
+		for (i = 0; i < N; i++) {
+			p1 += splitmix(r.id[i]);
+			p2 += splitmix(r.id[i] ^ 0x5851f42d4c957f2dULL);
+		}
+		snprintf(want, sizeof want, "%zu-%016" PRIx64 "%016" PRIx64, N,
+		    p1, p2);
+		lv = pt_hist_simd(0);
+		h0 = hist_of(m, s, &r, idx, N, 1 + rn() % 5000, NULL);
+		lv = pt_hist_simd(2);
+		h2 = hist_of(m, s, &r, idx, N, 1 + rn() % 5000, NULL);
+		ok(h0 && h2 && strcmp(h0->parts[0], want) == 0 &&
+		    strcmp(h2->parts[0], want) == 0, "the partition id is the "
+		    "row count and the splitmix64 sums of the row ids, with "
+		    "portable and SIMD (level %d) kernels: %s", lv,
+		    h2 ? h2->parts[0] : "(none)");
+		pt_hist_free(h0);
+		pt_hist_free(h2);
 	}
 
 	/* Open nodes: rows in three nodes, some skipped; each node's cells
