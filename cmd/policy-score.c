@@ -49,6 +49,9 @@ static const char usage_text[] =
 "      --propensity-passes N  logistic: at most N passes (default 50)\n"
 "      --propensity-floor F   clip propensities below at F (default 0.01)\n"
 "      --cost C1,C2,...   a cost per label, subtracted from its score\n"
+"      --max-memory SIZE  refuse, before reading, a fit whose exact statistics\n"
+"                         would take more than SIZE bytes (K, M, G, T suffixes;\n"
+"                         default 4G; 0 = no limit)\n"
 "      --partial          write the exact statistics (a partial), not a model\n"
 "      --merge            inputs are partials: add them (any order) and write\n"
 "                         the model (or, with --partial, the merged partial)\n"
@@ -71,7 +74,7 @@ enum {
 	O_KIND = 256, O_BACKEND, O_OUTCOME, O_LAMBDA, O_FOLDS, O_FOLDSEED,
 	O_PROP, O_PASSES, O_FLOOR, O_COST, O_PARTIAL, O_MERGE, O_TREES, O_DEPTH,
 	O_FEATURES, O_ARMS, O_SEED, O_ROWS, O_MISSING, O_FIRST, O_PROGRESS,
-	O_VERSION
+	O_VERSION, O_MAXMEM
 };
 
 static const struct option longopts[] = {
@@ -88,6 +91,7 @@ static const struct option longopts[] = {
 	{ "propensity-passes", required_argument, NULL, O_PASSES },
 	{ "cost", required_argument, NULL, O_COST },
 	{ "partial", no_argument, NULL, O_PARTIAL },
+	{ "max-memory", required_argument, NULL, O_MAXMEM },
 	{ "merge", no_argument, NULL, O_MERGE },
 	{ "trees", required_argument, NULL, O_TREES },
 	{ "depth", required_argument, NULL, O_DEPTH },
@@ -722,6 +726,11 @@ main(int argc, char **argv)
 			break;
 		case O_COST: o.cost = optarg; break;
 		case O_PARTIAL: o.partial = 1; break;
+		case O_MAXMEM:
+			if (fe_size_arg("--max-memory", optarg, &u) != 0)
+				return FE_EXIT_TROUBLE;
+			pt_rfit_set_limit(u);
+			break;
 		case O_MERGE: o.merge = 1; break;
 		case O_TREES:
 			if (lng(optarg, "--trees", 1, 100000, &o.trees))

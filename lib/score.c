@@ -130,14 +130,67 @@ spec_check(const pt_rspec *s, int nvocab, pt_err *e)
 	return 0;
 }
 
+static uint64_t rfit_limit = PT_RFIT_LIMIT;
+
+uint64_t
+pt_rfit_set_limit(uint64_t bytes)
+{
+	uint64_t old = rfit_limit;
+
+	rfit_limit = bytes;
+	return old;
+}
+
+/* A size for people: GiB, MiB or KiB with one decimal, or bytes. */
+static void
+human_size(double bytes, char *out, size_t n)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	int u = -1;
+
+	while (u < 3 && bytes >= 1024) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, n, "%.0f bytes", bytes);
+	else
+		snprintf(out, n, "%.1f %s", bytes, unit[u]);
+}
+
+/* Refuses, before any allocation, statistics over the limit: per fold and
+ * arm one pt_ridge (p (p + 1) / 2 + p exact sums), and two more while the
+ * model is solved. */
+static int
+size_check(int p, int folds, int nvocab, pt_err *e)
+{
+	double nz = (double)p * (p + 1) / 2 + p;
+	double bytes = ((double)folds * nvocab + 2) * nz * sizeof(pt_xsum);
+	char need[32], lim[32];
+
+	if (rfit_limit == 0 || bytes <= (double)rfit_limit)
+		return 0;
+	human_size(bytes, need, sizeof need);
+	human_size((double)rfit_limit, lim, sizeof lim);
+	return pt_fail(e, PT_ELIMIT, "", "the outcome models' exact statistics "
+	    "would take %s (%d design columns: %d folds x %d arms, and 2 more "
+	    "while solving, of %.0f exact sums of %zu bytes), over the %s "
+	    "limit: raise it (--max-memory), use fewer --folds, or lock fewer "
+	    "features", need, p, folds, nvocab, nz, sizeof(pt_xsum), lim);
+}
+
 static pt_rfit *
 rfit_alloc(int nfeatures, int nvocab, const uint8_t *missing,
     const pt_rspec *spec, pt_err *e)
 {
 	pt_rfit *f;
-	int j, i;
+	int j, i, p = 1 + nfeatures;
 
 	if (spec_check(spec, nvocab, e) < 0)
+		return NULL;
+	for (j = 0; j < nfeatures; j++)
+		p += missing[j] != 0;
+	if (size_check(p, spec->folds, nvocab, e) < 0)
 		return NULL;
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		goto nomem;

@@ -77,6 +77,13 @@ typedef struct pt_rfit pt_rfit;
 /* A new, empty fit for manifest m (features with missing policy "keep"
  * get indicator columns).  spec is copied. */
 pt_rfit *pt_rfit_new(const pt_manifest *m, const pt_rspec *spec, pt_err *e);
+
+/* The most memory the exact statistics of one fit may take, in bytes (0:
+ * no limit; the default is PT_RFIT_LIMIT).  A fit or partial that would
+ * need more is refused before anything is read (PT_ELIMIT).  Process-wide;
+ * returns the previous limit. */
+#define PT_RFIT_LIMIT ((uint64_t)4 << 30)
+uint64_t pt_rfit_set_limit(uint64_t bytes);
 void pt_rfit_free(pt_rfit *f);
 /* Adds a batch of rows; s is the batch's schema, checked against the
  * manifest (digest, feature order, treatment levels, outcome).  where

@@ -281,6 +281,17 @@ refuse "logistic propensities from stdin" "name files" \
 refuse "logistic propensities as partials" "partials" \
 	"policy-score fit $M --propensity logistic --partial -o $T/out $T/x.pf"
 refuse "--kind nonsense" "kind" "policy-score -M $T/model.yaml --kind xyz $T/x.pf"
+refuse "statistics over --max-memory, refused before any input is read" \
+	"exact statistics would take .* over the 100.0 KiB limit" \
+	"policy-score fit $M --max-memory 100K -o $T/out $T/x.pf $T/no-such.pf"
+refuse "a merge of partials over --max-memory" "over the 1.0 KiB limit" \
+	"policy-score fit --merge --max-memory 1K -o $T/out $T/p.1.part $T/p.0.part"
+refuse "--max-memory that is not a size" "not a size" \
+	"policy-score fit $M --max-memory 12Q -o $T/out $T/x.pf"
+check "the memory limit does not change the model: no limit, the default and 1G agree" \
+	"policy-score fit $M --max-memory 0 $T/x.pf > $T/mm0 &&
+	 policy-score fit $M --max-memory 1G $T/x.pf > $T/mm1 &&
+	 policy-score fit $M $T/x.pf > $T/mm2 && cmp $T/mm0 $T/mm1 && cmp $T/mm0 $T/mm2"
 
 # Every long option of the help text is in the manual page.
 missing=

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,27 @@ fe_each_frames(int n, char **paths, fe_frames_fn fn, void *ctx, pt_err *e)
 		if (rc != 0)
 			return -1;
 	}
+	return 0;
+}
+
+int
+fe_size_arg(const char *opt, const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	size_t n = strlen(s);
+	const char *u = n > 0 ? strchr(units, s[n - 1]) : NULL;
+	int shift = u != NULL && *u != '\0' ? 10 * (int)(u - units + 1) : 0;
+	double v;
+
+	if (shift > 0)
+		n--;
+	if (n == 0 || pt_parse_f64(s, n, &v) != 0 || v < 0 ||
+	    v != (double)(uint64_t)v || ldexp(v, shift) >= 0x1p63) {
+		fe_usage_error("%s: '%s' is not a size (a whole number, with "
+		    "K, M, G or T for powers of 1024)", opt, s);
+		return -1;
+	}
+	*out = (uint64_t)ldexp(v, shift);
 	return 0;
 }
 

@@ -67,6 +67,9 @@ int fe_each_frames(int n, char **paths, fe_frames_fn fn, void *ctx, pt_err *e);
  * bad value they print the usage error themselves and return -1. */
 int fe_num_arg(const char *opt, const char *s, double lo, double hi, double *out);
 int fe_int_arg(const char *opt, const char *s, double lo, double hi, uint64_t *out);
+/* A size in bytes: a whole number with an optional suffix K, M, G or T
+ * (powers of 1024). */
+int fe_size_arg(const char *opt, const char *s, uint64_t *out);
 
 /* Progress on stderr: enabled by --progress, or by default when stderr is
  * a terminal; at most a few updates a second. */
