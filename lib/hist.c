@@ -3,15 +3,16 @@
  *
  * The hot path (pt_hist_add) never touches a wide integer per row.  Per
  * frame, every sum column (outcome and scores) is cut into fixed-point
- * "limbs": the frame's lowest needed bit s (the smallest trailing bit of
- * any value) fixes the unit, and each value becomes L signed int64 limbs
- * of W bits each, W = 63 - bits(rows in frame), so the sum of a whole
- * frame's limbs in one cell cannot overflow.  Rows are then added into
- * per-frame int64 cells (plain integer adds, exact, vectorisable), and at
- * the end of the frame each cell limb is folded once into its 256-bit
- * pt_wide at the partial's scale.  Integer addition is associative, so the
- * result is the exact sum whatever the order and grouping of rows, frames
- * and partials.
+ * "limbs": the lowest needed bit s (the smallest trailing bit of any
+ * value) fixes the unit, and each value becomes L signed int64 limbs of W
+ * bits each, W = 63 - bits(FOLD_ROWS, or the rows of a bigger frame), so
+ * the sum of that many rows' limbs in one cell cannot overflow.  Rows are
+ * added into int64 frame cells (plain integer adds, exact, vectorisable).
+ * The cells carry over to the next frame when its values fit their unit
+ * and limbs and its rows their headroom; otherwise, and at pt_hist_flush,
+ * each cell limb is folded once into its 256-bit pt_wide at the partial's
+ * scale.  Integer addition is associative, so the result is the exact sum
+ * whatever the order and grouping of rows, frames and partials.
  */
 #include "hist.h"
 
@@ -26,6 +27,7 @@
 
 #define LMAX 5     /* limbs per value in one frame */
 #define BLK 4096    /* rows per block in the hot loop */
+#define FOLD_ROWS 65536 /* rows the frame cells hold before a fold */
 #define GROUP_BYTES (96 * 1024) /* frame cells of a group of features */
 #define SUB_BYTES (16 * 1024)   /* bins of a group of features */
 #define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
@@ -511,6 +513,7 @@ struct pt_hist_acc {
 	int grp;              /* padded features per group */
 	size_t sub;           /* rows per sub-block */
 	uint64_t ph1, ph2, prows; /* partition hash */
+	uint64_t pend;        /* rows in the frame cells, not yet folded */
 };
 
 static void
@@ -1520,6 +1523,7 @@ acc_fold(pt_hist *h, pt_err *e)
 	struct pt_hist_acc *a = h->acc;
 	int node, bad = 0;
 
+	a->pend = 0;
 	for (node = 0; node < h->nnodes; node++)
 		if (a->touched[node]) {
 			a->touched[node] = 0;
@@ -1785,11 +1789,26 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		memcpy(&v, &amax, sizeof v);
 		bit_range(v, &l, &hi);
 	}
-	/* Limb width: a frame's sum of limbs in one cell cannot overflow,
-	 * and limbs stay below 2^51 (exact through doubles in fp_limbs). */
-	W = 63 - bitlen64((uint64_t)n);
+	/* Limb width: the sum of the limbs of FOLD_ROWS rows (or of a bigger
+	 * frame) in one cell cannot overflow, and limbs stay below 2^51
+	 * (exact through doubles in limbs_base). */
+	W = 63 - bitlen64((uint64_t)(n > FOLD_ROWS ? n : FOLD_ROWS));
 	W = W > 51 ? 51 : W;
-	if (lo == INT_MAX) {
+	/* The frame cells may still hold earlier frames' rows: keep adding
+	 * to them when this frame's values fit their unit and limbs and the
+	 * rows their headroom, else fold them first. */
+	a = h->acc;
+	if (a != NULL && a->pend > 0) {
+		int fits = W == a->W && a->pend + n < (UINT64_C(1) << (63 - W));
+		if (lo != INT_MAX)
+			fits = fits && lo >= a->s && hi - a->s + 1 <= a->L * a->W;
+		if (!fits && acc_fold(h, e) < 0)
+			return -1;
+	}
+	if (a != NULL && a->pend > 0) {
+		L = a->L;
+		s = a->s;
+	} else if (lo == INT_MAX) {
 		L = 1;
 		s = h->scale == INT_MAX ? 0 : h->scale;
 	} else {
@@ -1886,8 +1905,20 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		add_block(h, m, c, b, i0, mrows, dense, rk);
 	}
 	h->rows += n;
-	/* Fold the frame's cells into the exact sums, once per cell. */
-	return acc_fold(h, e);
+	a->pend += n;
+	return 0;
+}
+
+int
+pt_hist_flush(pt_hist *h, pt_err *e)
+{
+	return h->acc != NULL && h->acc->pend > 0 ? acc_fold(h, e) : 0;
+}
+
+int
+pt_hist_pending(const pt_hist *h)
+{
+	return h->acc != NULL && h->acc->pend > 0;
 }
 
 static int
@@ -1900,6 +1931,9 @@ int
 pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 {
 	char buf[64];
+
+	if (pt_hist_flush(h, e) < 0)
+		return -1;
 
 	if (id == NULL) {
 		struct pt_hist_acc *a = h->acc;
@@ -2014,6 +2048,9 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 
 	if (same_shape(dst, src, e) < 0)
 		return -1;
+	if (pt_hist_pending(dst) || pt_hist_pending(src))
+		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
+		    "(pt_hist_flush)");
 	/* Partitions: a sorted union; a repeat is an error (empty ones are
 	 * all alike and may repeat). */
 	np = dst->nparts + src->nparts;
@@ -2087,6 +2124,9 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
+	if (pt_hist_pending(h))
+		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
+		    "(pt_hist_flush)");
 	/* Body: the exponent e of a unit (the lowest set bit of any sum, so
 	 * the form does not depend on h->scale), then per node the number of
 	 * non-empty cells, then per cell the gap from the previous one, n,

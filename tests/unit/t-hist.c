@@ -115,6 +115,15 @@ adversarial(size_t i)
 		return ldexp((double)(int)(rn() % 2001) - 1000, 1005);
 	case 5: /* 2^-128 to 2^75: four limbs, the general adds */
 		return ldexp(unif() - 0.5, rn() % 2 ? 75 : -75);
+	case 6: /* runs of rows at drifting scales, some of coarse units:
+		 * the frame cells kept across frames, and folded when a
+		 * frame's unit or span no longer fits them */
+		switch ((i / 700) % 4) {
+		case 0: return (double)(int)(rn() % 41) * 0.25 - 5;
+		case 1: return ldexp(unif() - 0.5, -(int)((i / 700) % 13));
+		case 2: return ldexp(unif() - 0.5, 40);
+		default: return (unif() - 0.5) * 8;
+		}
 	}
 	switch (rn() % 6) {
 	case 0: v = (double)(int)(rn() % 7) - 3; break;             /* ties */
@@ -488,12 +497,12 @@ main(void)
 	 * one limb, and the integer split at both ends of the exponent range;
 	 * frames of random sizes.  SIMD and portable kernels agree. */
 	{
-		static const char *what[6] = { "adversarial (3 limbs)",
+		static const char *what[7] = { "adversarial (3 limbs)",
 		    "[-4, 4) (two limbs)", "halves (one limb)",
 		    "tiny (integer split)", "huge (integer split)",
-		    "very wide (four limbs)" };
+		    "very wide (four limbs)", "drifting scales" };
 		int rg;
-		for (rg = 0; rg < 6; rg++) {
+		for (rg = 0; rg < 7; rg++) {
 			rows q;
 			pt_hist *h1, *h2, *h3;
 			char *b1, *b2, *b3;

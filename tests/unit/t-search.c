@@ -162,6 +162,7 @@ grow(prob *p, int depth, uint64_t minsize, int crit)
 					node_of[i] = k;
 		}
 		if (pt_hist_add(h, p->m, &c, p->b, node_of, &e) < 0 ||
+		    pt_hist_flush(h, &e) < 0 ||
 		    pt_search_grow(t, h, p->m, &e) < 0) {
 			diag("grow: %s", e.msg);
 			pt_ptree_free(t);
@@ -437,6 +438,7 @@ ddp_search(prob *p, uint64_t minsize, pt_split *sp)
 
 	if (h != NULL && pt_hist_bind(h, p->m, p->s, &c, &e) == 0) {
 		if (pt_hist_add(h, p->m, &c, p->b, NULL, &e) == 0 &&
+		    pt_hist_flush(h, &e) == 0 &&
 		    pt_search_node(h, 0, PT_CRIT_DDP, 0, minsize, sp, &e) == 0)
 			rc = 0;
 		pt_hist_cols_free(&c);

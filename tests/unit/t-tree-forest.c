@@ -136,6 +136,7 @@ greedy(prob *p, int depth)
 					node_of[i] = k;
 		}
 		if (pt_hist_add(h, p->m, &c, p->b, node_of, &e) < 0 ||
+		    pt_hist_flush(h, &e) < 0 ||
 		    pt_search_grow(t, h, p->m, &e) < 0) {
 			diag("greedy: %s", e.msg);
 			pt_ptree_free(t);
