@@ -168,7 +168,7 @@ parse_opts(opts *o, int argc, char **argv)
 	o->header = 1;
 	o->level = -1;
 	o->mode = PT_PART_HASH;
-	o->frame_rows = PT_FRAME_ROWS;
+	o->frame_rows = 0; /* pt_frame_rows */
 	while ((c = getopt_long(argc, argv, "m:o:l:n:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_TREATMENT: o->fit.treatment = optarg; break;
@@ -370,7 +370,8 @@ do_apply(opts *o, int n, char **inputs)
 		inputs = dash;
 	}
 	if ((s = pt_prep_schema(m, &e)) == NULL ||
-	    (b = pt_batch_new(s, (size_t)o->frame_rows)) == NULL ||
+	    (b = pt_batch_new(s, o->frame_rows > 0 ? (size_t)o->frame_rows :
+	    pt_frame_rows(s))) == NULL ||
 	    fe_out_open(&out, o->output, 1, o->force, &e) != 0)
 		goto fail;
 	if ((w = pt_writer_open(out.fd, out.name, s, o->level >= 0 ? o->level :

@@ -602,6 +602,18 @@ bad:
 
 /* ---- batches ---- */
 
+size_t
+pt_frame_rows(const pt_schema *s)
+{
+	size_t w = 0, rows;
+	int j;
+
+	for (j = 0; j < s->ncols; j++)
+		w += type_width(s->cols[j].type);
+	rows = w > 0 ? PT_FRAME_BYTES / w : PT_FRAME_ROWS;
+	return rows > PT_FRAME_ROWS ? PT_FRAME_ROWS : rows < 1024 ? 1024 : rows;
+}
+
 pt_batch *
 pt_batch_new(const pt_schema *s, size_t cap)
 {

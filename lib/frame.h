@@ -79,7 +79,13 @@ void pt_batch_free(pt_batch *b);
 #define PT_COL_I32(b, j) ((int32_t *)(b)->col[j])
 #define PT_COL_U64(b, j) ((uint64_t *)(b)->col[j])
 
-#define PT_FRAME_ROWS 65536 /* default rows per data frame */
+#define PT_FRAME_ROWS 65536 /* default rows per data frame, at most */
+#define PT_FRAME_BYTES (32u << 20) /* default column bytes of a frame, at most */
+
+/* The default rows per frame for schema s: PT_FRAME_ROWS, or fewer for a
+ * wide schema, so that a frame's columns take at most PT_FRAME_BYTES
+ * (but at least 1024 rows). */
+size_t pt_frame_rows(const pt_schema *s);
 
 /* Writer.  fd is not closed by the writer.  level: zstd level, 0 = store
  * raw.  A compressed column that does not shrink is stored raw.

@@ -1254,10 +1254,44 @@ test_speed(void)
 	pt_schema_free(s);
 }
 
+/* The default frame size: 65536 rows, fewer for wide schemas so that a
+ * frame's columns stay within PT_FRAME_BYTES, never fewer than 1024. */
+static void
+test_frame_rows(void)
+{
+	static const int widths[] = { 4, 40, 1000, 20000 };
+	int k, j, bad = 0;
+	char name[32];
+
+	for (k = 0; k < 4; k++) {
+		pt_schema *s = pt_schema_new("00112233445566778899aabbccddeeff");
+		size_t rows, bytes;
+		pt_schema_add(s, "_row", PT_U64, PT_ROLE_ROW, 0, NULL, NULL);
+		pt_schema_add(s, "arm", PT_I32, PT_ROLE_OTHER, 0, NULL, NULL);
+		for (j = 0; j < widths[k]; j++) {
+			snprintf(name, sizeof name, "x%d", j);
+			pt_schema_add(s, name, PT_F64, PT_ROLE_FEATURE, 0, NULL, NULL);
+		}
+		bytes = 8 + 4 + 8 * (size_t)widths[k];
+		rows = pt_frame_rows(s);
+		if (widths[k] <= 40)
+			bad += rows != PT_FRAME_ROWS;
+		else if (widths[k] == 1000)
+			bad += rows != (32u << 20) / bytes;
+		else
+			bad += rows != 1024;
+		bad += rows * bytes > (32u << 20) && rows != 1024;
+		pt_schema_free(s);
+	}
+	ok(bad == 0, "default rows per frame: 65536, fewer for wide schemas "
+	    "(32 MiB of columns at most), never fewer than 1024");
+}
+
 int
 main(void)
 {
 	sanitize = getenv("PT_SANITIZE") != NULL;
+	test_frame_rows();
 	test_schema();
 	test_roundtrip();
 	test_codecs();
