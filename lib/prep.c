@@ -349,59 +349,49 @@ is_missing_token(const names *tokens, const char *s, size_t n)
  * lowers the threshold to the first hash left out; the rows kept are then
  * exactly those of the whole input with hash below the final threshold,
  * however the input was ordered (the threshold only ever falls to a value
- * that the whole multiset determines). */
+ * that the whole multiset determines).  The order of the rows kept does
+ * not matter: everything taken from them is sorted or counted. */
 static int
-cmp_row_hash(const void *a, const void *b)
+cmp_u64(const void *a, const void *b)
 {
-	uint64_t x, y;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	memcpy(&x, a, 8);
-	memcpy(&y, b, 8);
 	return (x > y) - (x < y);
 }
 
-static void
+/* Returns -1 when out of memory (for the hashes: 8 bytes a row). */
+static int
 sample_compact(sample *s)
 {
-	size_t keep = s->limit;
-	uint64_t cut;
+	size_t n = s->n, st = s->stride, i, w;
+	uint64_t cut, h, *hs;
 
-	if (s->n <= s->limit)
-		return;
-	/* Sort row blocks by hash: pack (hash, index) pairs, sort, permute. */
-	{
-		size_t n = s->n, st = s->stride;
-		double *tmp = malloc(n * st * sizeof *tmp);
-		uint64_t (*key)[2] = malloc(n * sizeof *key);
-		if (tmp != NULL && key != NULL) {
-			for (size_t i = 0; i < n; i++) {
-				memcpy(&key[i][0], &s->rows[i * st], 8);
-				key[i][1] = i;
-			}
-			qsort(key, n, sizeof *key, cmp_row_hash);
-			for (size_t i = 0; i < n; i++)
-				memcpy(&tmp[i * st], &s->rows[key[i][1] * st],
-				    st * sizeof *tmp);
-			memcpy(s->rows, tmp, n * st * sizeof *tmp);
-		} else {
-			qsort(s->rows, n, st * sizeof *s->rows, cmp_row_hash);
-		}
-		free(tmp);
-		free(key);
+	if (n <= s->limit)
+		return 0;
+	if ((hs = malloc(n * sizeof *hs)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		memcpy(&hs[i], &s->rows[i * st], 8);
+	qsort(hs, n, sizeof *hs, cmp_u64);
+	cut = hs[s->limit];
+	free(hs);
+	/* The rows with a hash below cut, moved down in place. */
+	for (i = w = 0; i < n; i++) {
+		memcpy(&h, &s->rows[i * st], 8);
+		if (h >= cut)
+			continue;
+		if (w != i)
+			memcpy(&s->rows[w * st], &s->rows[i * st], st * sizeof *s->rows);
+		w++;
 	}
-	memcpy(&cut, &s->rows[keep * s->stride], 8);
-	while (keep > 0) {
-		uint64_t h;
-		memcpy(&h, &s->rows[(keep - 1) * s->stride], 8);
-		if (h != cut)
-			break;
-		keep--;
-	}
-	s->n = keep;
+	s->n = w;
 	s->threshold = cut;
 	s->overflowed = 1;
+	return 0;
 }
 
+/* Adds a row unless its hash is out.  The buffer grows as rows come, up to
+ * twice the limit, then is compacted.  Returns -1 when out of memory. */
 static int
 sample_add(sample *s, uint64_t h, const double *vals, int nslots)
 {
@@ -409,8 +399,19 @@ sample_add(sample *s, uint64_t h, const double *vals, int nslots)
 
 	if (h >= s->threshold)
 		return 0;
+	if (s->n == s->cap && s->cap < 2 * s->limit) {
+		size_t cap = s->cap < 1024 ? 1024 : 2 * s->cap;
+		double *r;
+		cap = cap > 2 * s->limit ? 2 * s->limit : cap;
+		if (cap > SIZE_MAX / sizeof(double) / s->stride ||
+		    (r = realloc(s->rows, cap * s->stride * sizeof *r)) == NULL)
+			return -1;
+		s->rows = r;
+		s->cap = cap;
+	}
 	if (s->n == s->cap) {
-		sample_compact(s);
+		if (sample_compact(s) < 0)
+			return -1;
 		if (h >= s->threshold)
 			return 0;
 	}
@@ -419,6 +420,15 @@ sample_add(sample *s, uint64_t h, const double *vals, int nslots)
 	memcpy(row + 1, vals, (size_t)nslots * sizeof *vals);
 	s->n++;
 	return 0;
+}
+
+/* The out-of-memory message of the sample. */
+static int
+sample_nomem(fit *f)
+{
+	return pt_fail(f->e, PT_ENOMEM, "", "out of memory for the sample: "
+	    "%zu rows of %zu values (%.1f GiB); --sample N holds fewer rows",
+	    f->s.n, f->s.stride, (double)f->s.n * f->s.stride * 8 / 1073741824.0);
 }
 
 /* Splits "col=policy[:value]" entries into the per-column settings. */
@@ -599,13 +609,8 @@ fit_roles(fit *f)
 		return -1;
 	f->s.stride = 1 + (size_t)f->nslots;
 	f->s.limit = o->sample;
-	f->s.cap = 2 * o->sample;
+	f->s.cap = 0; /* grown by sample_add */
 	f->s.threshold = UINT64_MAX;
-	f->s.rows = malloc(f->s.cap * f->s.stride * sizeof(double));
-	if (f->s.rows == NULL)
-		return pt_fail(f->e, PT_ENOMEM, "",
-		    "out of memory for a sample of %llu rows",
-		    (unsigned long long)o->sample);
 	return 0;
 }
 
@@ -751,8 +756,10 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 			}
 		}
 	}
-	return sample_add(&f->s, pt_splitmix64(h ^ 0x53414d504c45ULL), f->vals,
-	    f->nslots);
+	if (sample_add(&f->s, pt_splitmix64(h ^ 0x53414d504c45ULL), f->vals,
+	    f->nslots) < 0)
+		return sample_nomem(f);
+	return 0;
 }
 
 /* Copies stdin to an unlinked temporary file so it can be read twice. */
@@ -1008,7 +1015,10 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 	/* Compactions happen when the buffer fills, at 2x the limit; one more
 	 * at the end leaves exactly the rows below the threshold that the
 	 * multiset alone determines (see sample_compact). */
-	sample_compact(&f.s);
+	if (sample_compact(&f.s) < 0) {
+		sample_nomem(&f);
+		goto out;
+	}
 	if (f.train_rows == 0) {
 		pt_fail(e, PT_EEMPTY, ninputs == 1 && strcmp(paths[0], "-") ?
 		    paths[0] : "", "no training rows to fit on");
