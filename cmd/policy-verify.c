@@ -14,6 +14,8 @@
 #include "frame.h"
 #include "manifest.h"
 #include "number.h"
+#include "score.h"
+#include "tree.h"
 #include "verify.h"
 
 static const char usage_text[] =
@@ -113,6 +115,23 @@ sign_file(pt_sig *s, pt_sigcomp c, const char *path, const pt_manifest *m,
 	if (m != NULL && check_manifest_line(buf, len, path, m, e) != 0) {
 		free(buf);
 		return -1;
+	}
+	/* Only what the programs themselves would load is signed: the
+	 * readers check the format, the structure and any digest line. */
+	if (c == PT_SIG_MODEL) {
+		pt_scorer *sc = pt_scorer_load(buf, len, path, e);
+		if (sc == NULL) {
+			free(buf);
+			return -1;
+		}
+		pt_scorer_free(sc);
+	} else if (c == PT_SIG_TREE) {
+		pt_ptree *t = pt_ptree_parse(buf, len, path, e);
+		if (t == NULL) {
+			free(buf);
+			return -1;
+		}
+		pt_ptree_free(t);
 	}
 	pt_sig_file(s, c, buf, len);
 	free(buf);

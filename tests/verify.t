@@ -97,6 +97,21 @@ policy-prep apply -m "$T/mv.yaml" "$T/x.csv" > "$T/xv.pf"
 policy-verify sign "$T/x.pf" "$T/xv.pf" -o "$T/out.sig" 2> "$T/err"
 [ $? -eq 2 ] && grep -q 'frames of manifest' "$T/err" && [ ! -e "$T/out.sig" ]
 ok $? "sign: 2 for frames of two manifests, and no output"
+policy-score fit -m "$T/m.yaml" "$T/x.pf" > "$T/model.yaml" &&
+	policy-score -M "$T/model.yaml" "$T/x.pf" |
+	policy-split fit -m "$T/m.yaml" -M "$T/model.yaml" --depth 2 > "$T/tree.yaml" &&
+	policy-verify sign -m "$T/m.yaml" -M "$T/model.yaml" -t "$T/tree.yaml" > "$T/mt.sig"
+ok $? "sign: a model and a tree"
+head -c 300 "$T/model.yaml" > "$T/cut-model.yaml"
+policy-verify sign -m "$T/m.yaml" -M "$T/cut-model.yaml" -o "$T/out.sig" 2> "$T/err"
+[ $? -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q 'cut-model.yaml' "$T/err" &&
+	[ ! -e "$T/out.sig" ]
+ok $? "sign: 2 for a truncated model, which it would otherwise have signed"
+sed 's/^digest: \(.\)/digest: 0\1/' "$T/tree.yaml" > "$T/bad-tree.yaml"
+policy-verify sign -t "$T/bad-tree.yaml" -o "$T/out.sig" 2> "$T/err"
+[ $? -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q 'bad-tree.yaml' "$T/err" &&
+	[ ! -e "$T/out.sig" ] && ! cmp -s "$T/tree.yaml" "$T/bad-tree.yaml"
+ok $? "sign: 2 for a tree whose digest line does not match it"
 
 # drift
 policy-verify drift -m "$T/m.yaml" "$T/p.3.pf" > "$T/drift"
