@@ -960,7 +960,13 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 		ninputs = 1;
 		paths = defpaths;
 	}
-	if (fds == NULL || (fds = realloc(fds, sizeof *fds * (size_t)ninputs)) == NULL) {
+	if (fds != NULL) {
+		int *nf = realloc(fds, sizeof *fds * (size_t)ninputs);
+		if (nf == NULL)
+			free(fds);
+		fds = nf;
+	}
+	if (fds == NULL) {
 		pt_fail(e, PT_ENOMEM, "", "out of memory");
 		return NULL;
 	}
@@ -1854,7 +1860,12 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 			free(sel);
 			return -1;
 		}
-		sel = realloc(sel, sizeof *sel * ((size_t)l.n + 1));
+		{
+			int *ns = realloc(sel, sizeof *sel * ((size_t)l.n + 1));
+			if (ns == NULL)
+				free(sel);
+			sel = ns;
+		}
 		for (int i = 0; sel != NULL && i < l.n; i++) {
 			int j = pt_schema_find(s, l.v[i]);
 			if (j < 0) {
