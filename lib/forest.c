@@ -770,6 +770,9 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	pt_forest *f = NULL;
 	int k;
 
+	memset(&d, 0, sizeof d);
+	if (pt_digest_check(buf, len, name, "forest", NULL, e) < 0)
+		return NULL;
 	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
 		goto fail;
 	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
@@ -879,6 +882,7 @@ pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 		}
 		pt_mbuf_printf(&b, "]\n");
 	}
+	pt_mbuf_digest(&b, NULL);
 	if (b.err) {
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");

@@ -3,6 +3,7 @@
  * text output and a thin, strict walk over libyaml documents.
  */
 #include "model.h"
+#include "xsum.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -127,6 +128,43 @@ pt_mhead_write(pt_mbuf *b, const char *format, const char *manifest,
 	    PT_MODEL_VERSION, manifest && *manifest ? manifest : "none");
 	pt_mbuf_strs(b, "features", features, nfeatures);
 	pt_mbuf_strs(b, "vocab", vocab, nvocab);
+}
+
+void
+pt_mbuf_digest(pt_mbuf *b, char hex[33])
+{
+	char h[33];
+
+	if (b->err)
+		return;
+	pt_h128_hex(pt_hash128(b->p, b->n, 0), h);
+	pt_mbuf_printf(b, "digest: %s\n", h);
+	if (hex != NULL)
+		memcpy(hex, h, 33);
+}
+
+int
+pt_digest_check(const char *buf, size_t len, const char *name,
+    const char *what, char out[33], pt_err *e)
+{
+	size_t p;
+	char hex[33];
+
+	if (len < 42 || buf[len - 1] != '\n')
+		return pt_fail(e, PT_EFORMAT, name, "no final digest line "
+		    "(truncated, or not a %s)", what);
+	for (p = len - 1; p > 0 && buf[p - 1] != '\n'; p--)
+		;
+	if (len - p != 41 || memcmp(buf + p, "digest: ", 8) != 0)
+		return pt_fail(e, PT_EFORMAT, name, "no final digest line "
+		    "(truncated, or not a %s)", what);
+	pt_h128_hex(pt_hash128(buf, p, 0), hex);
+	if (memcmp(hex, buf + p + 8, 32) != 0)
+		return pt_fail(e, PT_ECORRUPT, name, "digest does not match the "
+		    "content (the %s was edited or corrupted)", what);
+	if (out != NULL)
+		memcpy(out, hex, 33);
+	return 0;
 }
 
 void

@@ -31,6 +31,16 @@ void pt_mbuf_f64(pt_mbuf *b, double x);             /* round-trip text */
 void pt_mbuf_f64s(pt_mbuf *b, const char *key, const double *v, int n);
 void pt_mbuf_strs(pt_mbuf *b, const char *key, char *const *v, int n);
 
+/* Ends a file as manifests, models, forests and trees end: a line
+ * "digest: HEX", the XXH3-128 of every byte before it.  hex, when not
+ * NULL, gets the digest. */
+void pt_mbuf_digest(pt_mbuf *b, char hex[33]);
+/* Checks that buf ends with such a line matching the bytes before it;
+ * what names the kind of file in the message ("model", "tree").  out,
+ * when not NULL, gets the digest. */
+int pt_digest_check(const char *buf, size_t len, const char *name,
+    const char *what, char out[33], pt_err *e);
+
 /* The common header of every model file. */
 typedef struct pt_mhead {
 	char format[32];

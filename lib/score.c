@@ -504,9 +504,11 @@ write_settings(pt_mbuf *b, const pt_rfit *f)
 	free(mv);
 }
 
+/* Ends the file with its digest line and hands the buffer over. */
 static int
 mbuf_done(pt_mbuf *b, char **out, size_t *len, pt_err *e)
 {
+	pt_mbuf_digest(b, NULL);
 	if (b->err) {
 		free(b->p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
@@ -670,6 +672,8 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 
 	memset(&spec, 0, sizeof spec);
 	memset(&h, 0, sizeof h);
+	if (pt_digest_check(buf, len, name, "partial", NULL, e) < 0)
+		return NULL;
 	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
 		goto fail;
 	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
@@ -1270,6 +1274,8 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 
 	memset(&spec, 0, sizeof spec);
 	memset(&h, 0, sizeof h);
+	if (pt_digest_check(buf, len, name, "model", NULL, e) < 0)
+		return NULL;
 	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
 		goto fail;
 	if (pt_mhead_read(&d, root, formats, &h, e) < 0)

@@ -208,8 +208,6 @@ int
 pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 {
 	pt_mbuf b = { 0 };
-	char hex[33];
-	pt_h128 h;
 
 	pt_mhead_write(&b, "policy-tree", t->manifest, t->nfeatures, t->features,
 	    t->narms, t->vocab);
@@ -226,10 +224,7 @@ pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	}
-	h = pt_hash128(b.p, b.n, 0);
-	pt_h128_hex(h, hex);
-	memcpy(t->digest, hex, 33);
-	pt_mbuf_printf(&b, "digest: %s\n", hex);
+	pt_mbuf_digest(&b, t->digest);
 	if (b.err) {
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
@@ -263,34 +258,13 @@ pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
 	pt_mbuf_printf(&b, "trees:\n");
 	for (i = 0; i < ntrees; i++)
 		tree_body(&b, ts[i]);
+	pt_mbuf_digest(&b, NULL);
 	if (b.err) {
 		free(b.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	}
 	*out = b.p;
 	*len = b.n;
-	return 0;
-}
-
-/* Checks the final "digest:" line against the bytes before it. */
-static int
-check_digest(const char *buf, size_t len, const char *name, char out[33],
-    pt_err *e)
-{
-	size_t p;
-	char hex[33];
-
-	if (len < 42 || buf[len - 1] != '\n')
-		return pt_fail(e, PT_EFORMAT, name, "no final digest line");
-	for (p = len - 1; p > 0 && buf[p - 1] != '\n'; p--)
-		;
-	if (len - p != 41 || memcmp(buf + p, "digest: ", 8) != 0)
-		return pt_fail(e, PT_EFORMAT, name, "no final digest line");
-	pt_h128_hex(pt_hash128(buf, p, 0), hex);
-	if (memcmp(hex, buf + p + 8, 32) != 0)
-		return pt_fail(e, PT_ECORRUPT, name, "digest does not match the "
-		    "content (the tree was edited or corrupted)");
-	memcpy(out, hex, 33);
 	return 0;
 }
 
@@ -309,7 +283,7 @@ pt_ptree_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	int i, a, cnt;
 
 	memset(&hd, 0, sizeof hd);
-	if (check_digest(buf, len, name, digest, e) < 0)
+	if (pt_digest_check(buf, len, name, "tree", digest, e) < 0)
 		return NULL;
 	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
 		return NULL;

@@ -5,6 +5,7 @@
 # formula against an independent computation (exact rational ridge in
 # Python), and bad input refused with one line, exit 2, no output file.
 . "$(dirname "$0")/lib.sh"
+REDIGEST=${PT_UNIT:-$top/build/release/tests}/t-manifest
 D=$top/testdata/score
 
 # --- forests ---
@@ -253,12 +254,19 @@ refuse "a model for another manifest" "manifest" \
 head -c 2000 "$T/model.yaml" > "$T/trunc.yaml"
 refuse "a truncated model" "policy-score: $T/trunc.yaml" \
 	"policy-score -M $T/trunc.yaml -o $T/out $T/x.pf"
-sed 's/^format: policy-model$/format: policy-model\n  bad: [/' "$T/model.yaml" > "$T/corrupt.yaml"
+sed 's/^format: policy-model$/format: policy-model\n  bad: [/' "$T/model.yaml" > "$T/ed.yaml"
+refuse "an edited model (its digest line no longer matches)" "digest does not match" \
+	"policy-score -M $T/ed.yaml -o $T/out $T/x.pf"
+# Edited and given a fresh digest line, so that the other checks are reached.
+"$REDIGEST" --redigest < "$T/ed.yaml" > "$T/corrupt.yaml"
 refuse "corrupt model YAML" "YAML" \
 	"policy-score -M $T/corrupt.yaml -o $T/out $T/x.pf"
-sed 's/^version: 1$/version: 9/' "$T/model.yaml" > "$T/v9.yaml"
+sed 's/^version: 1$/version: 9/' "$T/model.yaml" | "$REDIGEST" --redigest > "$T/v9.yaml"
 refuse "a model of another version" "version 9" \
 	"policy-score -M $T/v9.yaml -o $T/out $T/x.pf"
+sed '$d' "$T/p.1.part" > "$T/nodigest.part"
+refuse "a partial without its digest line" "no final digest line" \
+	"policy-score fit --merge -o $T/out $T/p.0.part $T/nodigest.part"
 refuse "a forest with a feature index out of range" "out of range" \
 	"policy-score -M $D/bad-feature.yaml -o $T/out $T/g.pf"
 refuse "a forest with a cycle" "twice" \

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "forest.h"
+#include "xsum.h"
 #include "model.h"
 #include "../tap.h"
 
@@ -203,10 +204,21 @@ random_forest(int ntrees, int F, int A, int withcat)
 	return f;
 }
 
+/* Parses s with a digest line appended (so that the reader's other checks
+ * are reached). */
 static pt_forest *
 parse_str(const char *s, pt_err *e)
 {
-	return pt_forest_parse(s, strlen(s), "bad.yaml", e);
+	size_t n = strlen(s);
+	char *buf = malloc(n + 64), hex[33];
+	pt_forest *f;
+
+	memcpy(buf, s, n);
+	pt_h128_hex(pt_hash128(s, n, 0), hex);
+	n += (size_t)sprintf(buf + n, "digest: %s\n", hex);
+	f = pt_forest_parse(buf, n, "bad.yaml", e);
+	free(buf);
+	return f;
 }
 
 int
@@ -331,6 +343,27 @@ main(void)
 	f = parse_str("format: policy-forest\nversion: 2\nmanifest: none\n"
 	    "features: [a]\nvocab: [c]\ntrees: []\n", &e);
 	ok(f == NULL && e.code == PT_EMISMATCH, "version 2 refused: %s", e.msg);
+	{
+		pt_forest *g0 = pt_forest_generate(2, 2, 3, 2, 7, &e);
+		char *t0 = NULL, *t1;
+		size_t l0 = 0;
+		if (g0 != NULL)
+			pt_forest_write(g0, &t0, &l0, &e);
+		t1 = t0 ? malloc(l0 + 1) : NULL;
+		if (t1 != NULL) {
+			memcpy(t1, t0, l0);
+			/* One byte changed: the digest no longer matches. */
+			*strstr(t1, "threshold: [0.") = 'T';
+		}
+		ok(t0 && pt_forest_parse(t0, l0 - 42, "cut.yaml", &e) == NULL &&
+		    strstr(e.msg, "no final digest line"),
+		    "a forest without its digest line refused: %s", e.msg);
+		ok(t1 && pt_forest_parse(t1, l0, "ed.yaml", &e) == NULL &&
+		    e.code == PT_ECORRUPT, "an edited forest refused: %s", e.msg);
+		free(t0);
+		free(t1);
+		pt_forest_free(g0);
+	}
 	f = parse_str(HEAD "  - feature: [0, -1, -1]\n    threshold: [nan, 0, 0]\n"
 	    "    missing_left: [0, 0, 0]\n    left: [1, -1, -1]\n"
 	    "    right: [2, -1, -1]\n    value: [[], [1, 2], [3, 4]]\n", &e);
