@@ -54,6 +54,30 @@ pt_ridge_add(pt_ridge *r, const double *z, double y)
 }
 
 void
+pt_ridge_add_block(pt_ridge *r, const double *z, size_t stride,
+    const double *y, size_t n)
+{
+	int p = r->p, j, k;
+	size_t i;
+
+	r->rows += n;
+	for (j = 0; j < p; j++) {
+		const double *zj = z + (size_t)j * stride;
+		pt_xsum *row = r->zz + pt_ridge_at(p, j, j);
+		for (i = 0; i < n; i++)
+			if (zj[i] != 0)
+				pt_xsum_add(&r->zy[j], zj[i] * y[i]);
+		for (k = j; k < p; k++) {
+			const double *zk = z + (size_t)k * stride;
+			pt_xsum *acc = &row[k - j];
+			for (i = 0; i < n; i++)
+				if (zj[i] != 0 && zk[i] != 0)
+					pt_xsum_add(acc, zj[i] * zk[i]);
+		}
+	}
+}
+
+void
 pt_ridge_merge(pt_ridge *dst, const pt_ridge *src)
 {
 	int i, nz = dst->p * (dst->p + 1) / 2;

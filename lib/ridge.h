@@ -35,6 +35,11 @@ pt_ridge_at(int p, int j, int k)
 /* Adds one row: z[0..p) (z[0] is 1 for the intercept) and outcome y.
  * Zero entries of z add nothing and are skipped. */
 void pt_ridge_add(pt_ridge *r, const double *z, double y);
+/* pt_ridge_add of n rows at once, given column-major: z[j * stride + i]
+ * is row i's column j, y[i] its outcome.  The same exact sums; each is
+ * taken over the n rows in turn, so its accumulator stays in cache. */
+void pt_ridge_add_block(pt_ridge *r, const double *z, size_t stride,
+    const double *y, size_t n);
 void pt_ridge_merge(pt_ridge *dst, const pt_ridge *src); /* dst += src */
 void pt_ridge_sub(pt_ridge *dst, const pt_ridge *src);   /* dst -= src */
 /* Solves (Z'Z + lambda D) b = Z'y, D = identity but 0 for the intercept.

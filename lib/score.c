@@ -26,6 +26,9 @@ struct pt_rfit {
 	pt_ridge *st;       /* folds * nvocab */
 	uint64_t rows;
 	double *z;          /* scratch design row */
+	double *blk, *bly;  /* per fold and arm: RBLK design rows, column-major,
+	                     * and their outcomes, not yet added */
+	size_t *bln;        /* per fold and arm: rows in blk */
 	const pt_schema *bound;
 	int *fcol, tcol, ycol, rcol, pcol;
 	/* The logistic propensity fit: parameters, the Cholesky factor of
@@ -87,6 +90,9 @@ pt_rfit_free(pt_rfit *f)
 	pt_strs_free(f->vocab, f->nvocab);
 	free(f->missing);
 	free(f->z);
+	free(f->blk);
+	free(f->bly);
+	free(f->bln);
 	free(f->fcol);
 	free(f->logit);
 	free(f->lfac);
@@ -363,16 +369,27 @@ design_row(const uint8_t *missing, int nfeatures, const double *x, double *z)
 			z[q++] = isnan(x[j]) ? 1.0 : 0.0;
 }
 
+#define RBLK 64 /* design rows added to a fold and arm's sums at once */
+
+/* Adds the rows waiting for fold and arm g. */
+static void
+rfit_flush(pt_rfit *f, int g)
+{
+	if (f->bln[g] > 0)
+		pt_ridge_add_block(&f->st[g], f->blk + (size_t)g * f->p * RBLK,
+		    RBLK, f->bly + (size_t)g * RBLK, f->bln[g]);
+	f->bln[g] = 0;
+}
+
 int
 pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 {
 	const pt_schema *s = b->schema;
 	double *x = NULL, y;
 	int32_t w;
-	size_t i;
-	int j, need = 3 | (f->spec.folds > 1 ? 4 : 0), fold;
+	size_t i, ng = (size_t)f->spec.folds * f->nvocab;
+	int j, need = 3 | (f->spec.folds > 1 ? 4 : 0), fold, g, rc = 0;
 	const uint64_t *rh;
-	char loc[300];
 
 	/* The propensity column is checked here too, so that a model is
 	 * never fitted for frames it could not score. */
@@ -387,41 +404,64 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		}
 		f->bound = s;
 	}
+	if (f->blk == NULL) {
+		f->blk = malloc(ng * (size_t)f->p * RBLK * sizeof *f->blk);
+		f->bly = malloc(ng * RBLK * sizeof *f->bly);
+		f->bln = calloc(ng, sizeof *f->bln);
+		if (f->blk == NULL || f->bly == NULL || f->bln == NULL)
+			return pt_fail(e, PT_ENOMEM, where, "out of memory");
+	}
 	if ((x = malloc(((size_t)f->nfeatures + 1) * sizeof *x)) == NULL)
 		return pt_fail(e, PT_ENOMEM, where, "out of memory");
 	rh = f->rcol >= 0 ? PT_COL_U64(b, f->rcol) : NULL;
 	for (i = 0; i < b->nrows; i++) {
 		w = PT_COL_I32(b, f->tcol)[i];
 		y = PT_COL_F64(b, f->ycol)[i];
-		snprintf(loc, sizeof loc, "%.250s: row %" PRIu64, where,
-		    f->rows + 1);
 		if (w < 0 || w >= f->nvocab) {
-			free(x);
-			return pt_fail(e, PT_EVALUE, loc, "treatment code %d is "
-			    "not in the vocabulary", (int)w);
+			rc = pt_fail(e, PT_EVALUE, "", "treatment code %d is not in "
+			    "the vocabulary", (int)w);
+			break;
 		}
 		if (!isfinite(y) || (f->spec.binary && y != 0 && y != 1)) {
-			free(x);
-			return pt_fail(e, PT_EVALUE, loc, "outcome %g is not %s",
-			    y, f->spec.binary ? "0 or 1 (binary outcome)" :
-			    "finite");
+			rc = pt_fail(e, PT_EVALUE, "", "outcome %g is not %s", y,
+			    f->spec.binary ? "0 or 1 (binary outcome)" : "finite");
+			break;
 		}
 		if (f->pcol >= 0 && !(PT_COL_F64(b, f->pcol)[i] > 0 &&
 		    PT_COL_F64(b, f->pcol)[i] <= 1)) {
-			free(x);
-			return pt_fail(e, PT_EVALUE, loc, "propensity %g in "
-			    "column '%s' is outside (0, 1]",
-			    PT_COL_F64(b, f->pcol)[i], f->spec.propcol);
+			rc = pt_fail(e, PT_EVALUE, "", "propensity %g in column "
+			    "'%s' is outside (0, 1]", PT_COL_F64(b, f->pcol)[i],
+			    f->spec.propcol);
+			break;
 		}
 		for (j = 0; j < f->nfeatures; j++)
 			x[j] = PT_COL_F64(b, f->fcol[j])[i];
 		design_row(f->missing, f->nfeatures, x, f->z);
 		fold = rh ? pt_score_fold(rh[i], f->spec.fold_seed,
 		    f->spec.folds) : 0;
-		pt_ridge_add(&f->st[fold * f->nvocab + w], f->z, y);
+		g = fold * f->nvocab + w;
+		{
+			double *col = f->blk + (size_t)g * f->p * RBLK + f->bln[g];
+			for (j = 0; j < f->p; j++)
+				col[(size_t)j * RBLK] = f->z[j];
+			f->bly[(size_t)g * RBLK + f->bln[g]] = y;
+		}
+		if (++f->bln[g] == RBLK)
+			rfit_flush(f, g);
 		f->rows++;
 	}
 	free(x);
+	if (rc < 0) {
+		/* The row, named only now: formatting it for every row cost
+		 * more than the row itself. */
+		snprintf(e->where, sizeof e->where, "%.200s: row %" PRIu64, where,
+		    f->rows + 1);
+		return -1;
+	}
+	/* Nothing waits past the frame: the statistics are complete after
+	 * every call. */
+	for (g = 0; g < (int)ng; g++)
+		rfit_flush(f, g);
 	return 0;
 }
 

@@ -294,6 +294,9 @@ refuse "statistics over --max-memory, refused before any input is read" \
 	"policy-score fit $M --max-memory 100K -o $T/out $T/x.pf $T/no-such.pf"
 refuse "a merge of partials over --max-memory" "over the 1.0 KiB limit" \
 	"policy-score fit --merge --max-memory 1K -o $T/out $T/p.1.part $T/p.0.part"
+refuse "an outcome that is not 0 or 1 for a binary model, naming the row" \
+	"policy-score: $T/x.pf: row [0-9]*: outcome .* is not 0 or 1" \
+	"policy-score fit $M --outcome binary -o $T/out $T/x.pf"
 refuse "--max-memory that is not a size" "not a size" \
 	"policy-score fit $M --max-memory 12Q -o $T/out $T/x.pf"
 check "the memory limit does not change the model: no limit, the default and 1G agree" \
