@@ -1101,6 +1101,66 @@ cmp_dbl_ptr(const void *a, const void *b)
 	return cmp_f64(a, b);
 }
 
+/*
+ * Sorts n doubles (no NaN) ascending, as qsort with cmp_dbl_ptr would, but
+ * for the order of -0 and +0, which compare equal (here -0 comes first).
+ * An LSD radix sort on keys that order like the values, 16 bits a pass,
+ * skipping passes whose digit every key shares; qsort when memory is short.
+ */
+static void
+sort_f64(double *v, size_t n)
+{
+	const uint64_t top = UINT64_C(1) << 63;
+	uint64_t *a, *b, u;
+	size_t *cnt, i, sum;
+	int pass, d;
+
+	if (n < 256) {
+		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		return;
+	}
+	a = malloc(n * sizeof *a);
+	b = malloc(n * sizeof *b);
+	cnt = malloc(65536 * sizeof *cnt);
+	if (a == NULL || b == NULL || cnt == NULL) {
+		free(a);
+		free(b);
+		free(cnt);
+		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&u, &v[i], 8);
+		a[i] = u & top ? ~u : u | top;
+	}
+	for (pass = 0; pass < 4; pass++) {
+		int sh = 16 * pass;
+		uint64_t *t;
+		memset(cnt, 0, 65536 * sizeof *cnt);
+		for (i = 0; i < n; i++)
+			cnt[(a[i] >> sh) & 0xffff]++;
+		if (cnt[(a[0] >> sh) & 0xffff] == n)
+			continue;
+		for (d = 0, sum = 0; d < 65536; d++) {
+			size_t c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			b[cnt[(a[i] >> sh) & 0xffff]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	for (i = 0; i < n; i++) {
+		u = a[i] & top ? a[i] ^ top : ~a[i];
+		memcpy(&v[i], &u, 8);
+	}
+	free(a);
+	free(b);
+	free(cnt);
+}
+
 /* The sample's non-missing values of one slot, sorted. */
 static double *
 slot_values(const fit *f, int slot, size_t *n)
@@ -1115,7 +1175,7 @@ slot_values(const fit *f, int slot, size_t *n)
 		if (!isnan(x))
 			v[k++] = x;
 	}
-	qsort(v, k, sizeof *v, cmp_dbl_ptr);
+	sort_f64(v, k);
 	*n = k;
 	return v;
 }
@@ -1209,21 +1269,23 @@ build_numeric(fit *f, pt_manifest *m, int c, int si)
 	colstat *cs = &f->col[c];
 	pt_source *s = &m->sources[si];
 	pt_feature *ft = &m->features[m->nfeatures];
-	size_t n;
-	double *v = slot_values(f, cs->slot, &n);
+	size_t n, ns;
+	double *sv = slot_values(f, cs->slot, &ns), *v = sv;
+	int rc = 0;
 
-	if (v == NULL)
+	if (sv == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	n = ns;
 	ft->source = si;
 	ft->level = -1;
 	if ((ft->name = pt_strdup(s->name)) == NULL) {
-		free(v);
+		free(sv);
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	}
 	m->nfeatures++;
 	if (s->missing == PT_MISS_MEDIAN) {
 		if (n == 0) {
-			free(v);
+			free(sv);
 			return pt_fail(f->e, PT_EVALUE, s->name,
 			    "no values to take a median of");
 		}
@@ -1234,42 +1296,51 @@ build_numeric(fit *f, pt_manifest *m, int c, int si)
 		dset *d = &cs->distinct;
 		size_t k = 0;
 		if (cs->distinct_over) {
-			free(v);
+			free(sv);
 			return pt_fail(f->e, PT_ELIMIT, s->name, "more than %d "
 			    "distinct values: --bins all is limited to %d per feature "
 			    "(use --bins N, or raise --max-all)", f->o->max_all,
 			    f->o->max_all);
 		}
-		free(v);
 		v = malloc((d->n + 1) * sizeof *v);
-		if (v == NULL)
+		if (v == NULL) {
+			free(sv);
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		}
 		if (d->has_zero)
 			v[k++] = 0.0;
 		for (size_t i = 0; i < d->cap; i++)
 			if (d->bits[i] != 0)
 				memcpy(&v[k++], &d->bits[i], 8);
-		qsort(v, k, sizeof *v, cmp_dbl_ptr);
+		sort_f64(v, k);
 		n = k;
 	}
-	if (boundaries(v, n, f->o->bins, &ft->bounds, &ft->nbounds) != 0) {
+	if (boundaries(v, n, f->o->bins, &ft->bounds, &ft->nbounds) != 0)
+		rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	if (v != sv)
 		free(v);
-		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
-	}
-	free(v);
-	ft->counts = calloc((size_t)ft->nbounds + 2, sizeof *ft->counts);
-	if (ft->counts == NULL)
-		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
-	f->feat_of_slot[cs->slot] = m->nfeatures - 1;
-	if (!f->s.overflowed) {
-		for (size_t i = 0; i < f->s.n; i++) {
-			double x = f->s.rows[i * f->s.stride + 1 + (size_t)cs->slot];
-			if (isnan(x) && s->missing != PT_MISS_KEEP)
-				x = s->impute;
-			ft->counts[pt_feature_bin(ft, x)]++;
+	if (rc == 0 && (ft->counts = calloc((size_t)ft->nbounds + 2,
+	    sizeof *ft->counts)) == NULL)
+		rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	if (rc == 0) {
+		f->feat_of_slot[cs->slot] = m->nfeatures - 1;
+		/* Counts over the sample when it holds every training row: the
+		 * sorted values walked against the boundaries (as
+		 * pt_feature_bin bins each), then the missing ones. */
+		if (!f->s.overflowed) {
+			size_t b = 0, nb = (size_t)ft->nbounds, miss = f->s.n - ns;
+			for (size_t i = 0; i < ns; i++) {
+				while (b < nb && sv[i] > ft->bounds[b])
+					b++;
+				ft->counts[b]++;
+			}
+			if (miss > 0)
+				ft->counts[s->missing == PT_MISS_KEEP ? nb + 1 :
+				    (size_t)pt_feature_bin(ft, s->impute)] += miss;
 		}
 	}
-	return 0;
+	free(sv);
+	return rc;
 }
 
 /* One 0/1 feature per level: x <= 0 goes left. */
