@@ -550,7 +550,7 @@ gen_data_main(opts *o)
 	fe_out out;
 	int j, opened = 0, rc;
 	uint64_t r, end = o->first + o->rows, h;
-	size_t n;
+	size_t n, fr;
 	char name[32];
 	uint64_t thresh = (uint64_t)(o->missing * 18446744073709551616.0);
 
@@ -567,7 +567,8 @@ gen_data_main(opts *o)
 		    &e) < 0)
 			goto fail;
 	}
-	if ((b = pt_batch_new(s, PT_FRAME_ROWS)) == NULL) {
+	fr = pt_frame_rows(s);
+	if ((b = pt_batch_new(s, fr)) == NULL) {
 		pt_fail(&e, PT_ENOMEM, "", "out of memory");
 		goto fail;
 	}
@@ -578,7 +579,7 @@ gen_data_main(opts *o)
 	    fe_default_level(out.fd), &e)) == NULL)
 		goto fail;
 	for (r = o->first; r < end; r += n) {
-		n = end - r < PT_FRAME_ROWS ? (size_t)(end - r) : PT_FRAME_ROWS;
+		n = end - r < fr ? (size_t)(end - r) : fr;
 		b->nrows = n;
 		for (size_t i = 0; i < n; i++)
 			PT_COL_U64(b, 0)[i] = pt_splitmix64((r + i) ^
