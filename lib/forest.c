@@ -538,18 +538,6 @@ add_leaves4_avx512(const double *val, const int32_t *idx, double *acc, int n)
 		    acc + 4 * i), _mm256_loadu_pd(val + 4 * (size_t)idx[i])));
 }
 
-static int
-have_avx512(void)
-{
-	static int v = -1;
-
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512vl");
-	}
-	return v;
-}
 #else
 #define HAVE_AVX512 0
 #endif
@@ -605,7 +593,7 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 	const ctree *ct;
 	const double *lv;
 #if HAVE_AVX512
-	int simd = !simd_off && have_avx512();
+	int simd = !simd_off && pt_cpu_avx512();
 #endif
 
 	for (k = 0; k < F; k++)
@@ -770,12 +758,8 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	pt_forest *f = NULL;
 	int k;
 
-	memset(&d, 0, sizeof d);
-	if (pt_digest_check(buf, len, name, "forest", NULL, e) < 0)
-		return NULL;
-	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
-		goto fail;
-	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
+	if ((root = pt_mfile_load(&d, &h, buf, len, name, "forest", formats,
+	    NULL, e)) == NULL)
 		goto fail;
 	if ((f = calloc(1, sizeof *f)) == NULL) {
 		pt_mhead_free(&h);

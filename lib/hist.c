@@ -1040,15 +1040,6 @@ frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
 	return 0;
 }
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* ---- kernels ---------------------------------------------------------- */
 
 /*
@@ -1623,7 +1614,7 @@ limb_col(const double *x, size_t m, int L, double ihi, double chi,
 }
 
 #ifdef HIST_X86
-/* mix64 of 8 values (AVX-512DQ for the 64-bit multiplies). */
+/* pt_splitmix64 of 8 values (AVX-512DQ for the 64-bit multiplies). */
 __attribute__((target("avx512f,avx512dq"))) static inline __m512i
 mix64x8(__m512i x)
 {
@@ -1674,8 +1665,8 @@ part_hash(struct pt_hist_acc *a, const uint64_t *rowh, const uint32_t *ri,
 
 	for (j = 0; j < m; j++) {
 		uint64_t v = ri ? rowh[ri[j]] : rowh[i0 + j];
-		p1 += mix64(v);
-		p2 += mix64(v ^ 0x5851f42d4c957f2dULL);
+		p1 += pt_splitmix64(v);
+		p2 += pt_splitmix64(v ^ 0x5851f42d4c957f2dULL);
 	}
 	a->ph1 += p1;
 	a->ph2 += p2;
@@ -1916,9 +1907,12 @@ pt_hist_flush(pt_hist *h, pt_err *e)
 }
 
 int
-pt_hist_pending(const pt_hist *h)
+pt_hist_folded(const pt_hist *h, pt_err *e)
 {
-	return h->acc != NULL && h->acc->pend > 0;
+	if (h->acc != NULL && h->acc->pend > 0)
+		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
+		    "(pt_hist_flush)");
+	return 0;
 }
 
 static int
@@ -2048,9 +2042,8 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 
 	if (same_shape(dst, src, e) < 0)
 		return -1;
-	if (pt_hist_pending(dst) || pt_hist_pending(src))
-		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
-		    "(pt_hist_flush)");
+	if (pt_hist_folded(dst, e) < 0 || pt_hist_folded(src, e) < 0)
+		return -1;
 	/* Partitions: a sorted union; a repeat is an error (empty ones are
 	 * all alike and may repeat). */
 	np = dst->nparts + src->nparts;
@@ -2124,9 +2117,8 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
-	if (pt_hist_pending(h))
-		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
-		    "(pt_hist_flush)");
+	if (pt_hist_folded(h, e) < 0)
+		return -1;
 	/* Body: the exponent e of a unit (the lowest set bit of any sum, so
 	 * the form does not depend on h->scale), then per node the number of
 	 * non-empty cells, then per cell the gap from the previous one, n,

@@ -108,10 +108,10 @@ int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 /* The rows added are kept in per-frame cells across frames and folded
  * into the exact sums only every so often; pt_hist_flush folds them (after
  * the last pt_hist_add; pt_hist_set_part does it too).  A partial with
- * rows pending is refused by pt_hist_write, pt_hist_merge and the search
- * (pt_hist_pending says whether there are any). */
+ * rows pending is refused by pt_hist_write, pt_hist_merge and the search:
+ * they call pt_hist_folded, which fails (PT_EUSAGE) when rows are pending. */
 int pt_hist_flush(pt_hist *h, pt_err *e);
-int pt_hist_pending(const pt_hist *h);
+int pt_hist_folded(const pt_hist *h, pt_err *e);
 
 /* Which kernels pt_hist_add uses: enable 0 forces the portable ones, 1
  * allows AVX2, 2 (the default) also AVX-512, each when the CPU has it;

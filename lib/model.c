@@ -176,6 +176,22 @@ pt_mhead_free(pt_mhead *h)
 	h->nfeatures = h->nvocab = 0;
 }
 
+yaml_node_t *
+pt_mfile_load(pt_ydoc *d, pt_mhead *h, const char *buf, size_t len,
+    const char *name, const char *what, const char *const *formats,
+    char digest[33], pt_err *e)
+{
+	yaml_node_t *root;
+
+	memset(d, 0, sizeof *d);
+	memset(h, 0, sizeof *h);
+	if (pt_digest_check(buf, len, name, what, digest, e) < 0 ||
+	    (root = pt_ydoc_load(d, buf, len, name, e)) == NULL ||
+	    pt_mhead_read(d, root, formats, h, e) < 0)
+		return NULL;
+	return root;
+}
+
 int
 pt_ynode_line(yaml_node_t *n)
 {

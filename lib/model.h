@@ -68,6 +68,15 @@ typedef struct pt_ydoc {
 yaml_node_t *pt_ydoc_load(pt_ydoc *d, const char *buf, size_t len,
     const char *name, pt_err *e);
 void pt_ydoc_free(pt_ydoc *d);
+
+/* Opens a model, partial, forest or tree file: checks its final digest
+ * line (pt_digest_check; digest, when not NULL, gets it), parses the YAML
+ * and reads the common header (formats: the accepted format names).  d
+ * and h are set so that pt_ydoc_free and pt_mhead_free are safe whatever
+ * happens.  Returns the root mapping, or NULL (e says why). */
+yaml_node_t *pt_mfile_load(pt_ydoc *d, pt_mhead *h, const char *buf,
+    size_t len, const char *name, const char *what,
+    const char *const *formats, char digest[33], pt_err *e);
 /* The value of key in a mapping, or NULL. */
 yaml_node_t *pt_ynode_get(pt_ydoc *d, yaml_node_t *map, const char *key);
 /* Like pt_ynode_get but fails (e) when absent. */
@@ -97,15 +106,5 @@ int pt_ynode_line(yaml_node_t *n);
  * list, and version PT_MODEL_VERSION. */
 int pt_mhead_read(pt_ydoc *d, yaml_node_t *root, const char *const *formats,
     pt_mhead *h, pt_err *e);
-
-/* splitmix64: the mixer for fold assignment and the generators. */
-static inline uint64_t
-pt_splitmix64(uint64_t x)
-{
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
-}
 
 #endif

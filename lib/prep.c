@@ -23,15 +23,6 @@
 #include "number.h"
 #include "xsum.h"
 
-uint64_t
-pt_splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* ---- small containers ---------------------------------------------------- */
 
 /* A list of names split from "a,b,c". */

@@ -90,6 +90,4 @@ int pt_parter_feed(pt_parter *p, const pt_batch *b, pt_err *e);
 int pt_parter_finish(pt_parter *p, pt_err *e); /* flushes; does not close writers */
 void pt_parter_free(pt_parter *p);
 
-uint64_t pt_splitmix64(uint64_t x);
-
 #endif

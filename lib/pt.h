@@ -55,4 +55,19 @@ char **pt_strs_dup(char *const *v, int n);
 /* Frees n strings and the array; NULL is fine. */
 void pt_strs_free(char **v, int n);
 
+/* splitmix64's output function (the first output of splitmix64 seeded
+ * with x): the mixer of row hashes, sample hashes, fold assignment, the
+ * partition id and the generators. */
+static inline uint64_t
+pt_splitmix64(uint64_t x)
+{
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/* Whether the CPU has AVX-512F and AVX-512VL (0 off x86-64), asked once. */
+int pt_cpu_avx512(void);
+
 #endif

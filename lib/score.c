@@ -206,11 +206,9 @@ rfit_alloc(int nfeatures, int nvocab, const uint8_t *missing,
 		goto nomem;
 	if ((f->missing = calloc((size_t)nfeatures + 1, 1)) == NULL)
 		goto nomem;
-	f->p = 1 + nfeatures;
-	for (j = 0; j < nfeatures; j++) {
-		f->missing[j] = missing[j];
-		f->p += missing[j];
-	}
+	f->p = p;
+	for (j = 0; j < nfeatures; j++)
+		f->missing[j] = missing[j] != 0;
 	if ((f->z = calloc((size_t)f->p, sizeof *f->z)) == NULL ||
 	    (f->fcol = calloc((size_t)nfeatures + 1, sizeof *f->fcol)) == NULL ||
 	    (f->st = calloc((size_t)spec->folds * nvocab, sizeof *f->st)) ==
@@ -711,12 +709,8 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	yaml_node_t *s;
 
 	memset(&spec, 0, sizeof spec);
-	memset(&h, 0, sizeof h);
-	if (pt_digest_check(buf, len, name, "partial", NULL, e) < 0)
-		return NULL;
-	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
-		goto fail;
-	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
+	if ((root = pt_mfile_load(&d, &h, buf, len, name, "partial", formats,
+	    NULL, e)) == NULL)
 		goto fail;
 	if ((missing = calloc((size_t)h.nfeatures + 1, 1)) == NULL)
 		goto nomem;
@@ -1313,12 +1307,8 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	int ndn = 0;
 
 	memset(&spec, 0, sizeof spec);
-	memset(&h, 0, sizeof h);
-	if (pt_digest_check(buf, len, name, "model", NULL, e) < 0)
-		return NULL;
-	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
-		goto fail;
-	if (pt_mhead_read(&d, root, formats, &h, e) < 0)
+	if ((root = pt_mfile_load(&d, &h, buf, len, name, "model", formats,
+	    NULL, e)) == NULL)
 		goto fail;
 	if ((missing = calloc((size_t)h.nfeatures + 1, 1)) == NULL)
 		goto nomem;
@@ -1809,19 +1799,6 @@ rm_score_rows(pt_scorer *sc, const pt_batch *b)
 #include <immintrin.h>
 #define HAVE_AVX512 1
 
-static int
-have_avx512(void)
-{
-	static int v = -1;
-
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512vl");
-	}
-	return v;
-}
-
 /*
  * Arm a's scores for rows [0, n), n a multiple of 8, eight rows at a
  * time: each fold's coefficient of a column sits in one register and a
@@ -1958,7 +1935,7 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 #if HAVE_AVX512
 	/* The rows that fill whole registers go through the AVX-512 kernel;
 	 * the rest (and everything on other CPUs) through the loops below. */
-	if (K <= 8 && p <= 256 && F <= 128 && n >= 8 && have_avx512()) {
+	if (K <= 8 && p <= 256 && F <= 128 && n >= 8 && pt_cpu_avx512()) {
 		size_t n8 = n - n % 8;
 
 		for (a = 0; a < A; a++)

@@ -174,9 +174,8 @@ int
 pt_search_node(const pt_hist *h, int slot, int crit, int control,
     uint64_t min_node_size, pt_split *sp, pt_err *e)
 {
-	if (pt_hist_pending(h))
-		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
-		    "(pt_hist_flush)");
+	if (pt_hist_folded(h, e) < 0)
+		return -1;
 	return search_node(h, slot, crit, control, min_node_size, NULL, sp, e);
 }
 
@@ -361,9 +360,8 @@ pt_search_grow(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		    "%d reached)", t->depth);
 	if (pt_ptree_check_manifest(t, m, e) < 0)
 		return -1;
-	if (pt_hist_pending(h))
-		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
-		    "(pt_hist_flush)");
+	if (pt_hist_folded(h, e) < 0)
+		return -1;
 	if (strcmp(h->manifest, t->manifest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "partial of manifest %s, the "
 		    "tree's is %s", h->manifest, t->manifest);

@@ -140,6 +140,26 @@ crit_name(int c)
 }
 
 /* One tree of a "trees:" list: the node arrays (man/policy-tree.5). */
+/* "    key: [[..], ..]\n": per node, its mean (value 0) or value vector. */
+static void
+node_f64s(pt_mbuf *bp, const char *key, const pt_ptree *t, int value)
+{
+	int i, a;
+
+	pt_mbuf_printf(bp, "    %s: [", key);
+	for (i = 0; i < t->nnodes; i++) {
+		const double *v = value ? t->nodes[i].value : t->nodes[i].mean;
+		pt_mbuf_printf(bp, i ? ", [" : "[");
+		for (a = 0; a < t->narms; a++) {
+			if (a)
+				pt_mbuf_printf(bp, ", ");
+			pt_mbuf_f64(bp, v[a]);
+		}
+		pt_mbuf_printf(bp, "]");
+	}
+	pt_mbuf_printf(bp, "]\n");
+}
+
 static void
 tree_body(pt_mbuf *bp, const pt_ptree *t)
 {
@@ -180,28 +200,8 @@ tree_body(pt_mbuf *bp, const pt_ptree *t)
 		pt_mbuf_printf(bp, "]");
 	}
 	pt_mbuf_printf(bp, "]\n");
-	pt_mbuf_printf(bp, "    mean: [");
-	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(bp, i ? ", [" : "[");
-		for (a = 0; a < t->narms; a++) {
-			if (a)
-				pt_mbuf_printf(bp, ", ");
-			pt_mbuf_f64(bp, t->nodes[i].mean[a]);
-		}
-		pt_mbuf_printf(bp, "]");
-	}
-	pt_mbuf_printf(bp, "]\n");
-	pt_mbuf_printf(bp, "    value: [");
-	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(bp, i ? ", [" : "[");
-		for (a = 0; a < t->narms; a++) {
-			if (a)
-				pt_mbuf_printf(bp, ", ");
-			pt_mbuf_f64(bp, t->nodes[i].value[a]);
-		}
-		pt_mbuf_printf(bp, "]");
-	}
-	pt_mbuf_printf(bp, "]\n");
+	node_f64s(bp, "mean", t, 0);
+	node_f64s(bp, "value", t, 1);
 }
 
 int
@@ -282,12 +282,8 @@ pt_ptree_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	double *thr = NULL;
 	int i, a, cnt;
 
-	memset(&hd, 0, sizeof hd);
-	if (pt_digest_check(buf, len, name, "tree", digest, e) < 0)
-		return NULL;
-	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
-		return NULL;
-	if (pt_mhead_read(&d, root, formats, &hd, e) < 0)
+	if ((root = pt_mfile_load(&d, &hd, buf, len, name, "tree", formats,
+	    digest, e)) == NULL)
 		goto fail;
 	t = calloc(1, sizeof *t);
 	if (t == NULL)

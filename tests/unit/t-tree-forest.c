@@ -23,6 +23,7 @@
 
 #define TEST_RNG_SEED 7
 #include "testrng.h"
+#include "testgrow.h"
 
 enum { N = 600, F = 4, A = 3, B = 7 };
 
@@ -110,43 +111,9 @@ static pt_ptree *
 greedy(prob *p, int depth)
 {
 	pt_err e;
-	pt_ptree *t = pt_ptree_new(p->m, NULL, PT_CRIT_WELFARE, depth, 1, &e);
-	const double *cols[F];
-	int node_of[N], f, i;
 
-	for (f = 0; f < F; f++)
-		cols[f] = PT_COL_F64(p->b, 1 + f);
-	while (t != NULL && !t->complete) {
-		uint32_t *ids;
-		int n = pt_ptree_open(t, &ids, &e), k;
-		pt_hist_cols c;
-		pt_hist *h;
-		char *buf;
-		size_t len;
-		if (t->level > 0 && pt_ptree_write(t, &buf, &len, &e) == 0)
-			free(buf);
-		h = pt_hist_new(p->m, NULL, t->level ? t->digest : NULL,
-		    t->level, ids, n, &e);
-		pt_hist_bind(h, p->m, p->s, &c, &e);
-		for (i = 0; i < N; i++) {
-			int q = pt_ptree_route(t, cols, (size_t)i);
-			node_of[i] = -1;
-			for (k = 0; k < n; k++)
-				if (ids[k] == t->nodes[q].id && t->nodes[q].open)
-					node_of[i] = k;
-		}
-		if (pt_hist_add(h, p->m, &c, p->b, node_of, &e) < 0 ||
-		    pt_hist_flush(h, &e) < 0 ||
-		    pt_search_grow(t, h, p->m, &e) < 0) {
-			diag("greedy: %s", e.msg);
-			pt_ptree_free(t);
-			t = NULL;
-		}
-		pt_hist_cols_free(&c);
-		pt_hist_free(h);
-		free(ids);
-	}
-	return t;
+	return grow_by_partials(pt_ptree_new(p->m, NULL, PT_CRIT_WELFARE, depth,
+	    1, &e), p->m, p->s, p->b, F);
 }
 
 /* A forest of ntrees from the problem's rows; the file text in *txt. */
