@@ -484,7 +484,8 @@ rb_int(rbuf *r, pt_wide *a)
 
 /*
  * Per-frame state of pt_hist_add.  Frame cells are int64 lanes in units of
- * 2^s, laid out per node and feature (aoff: a feature's first frame cell):
+ * 2^s, laid out per node and feature (aoff: a feature's first frame cell;
+ * the features with at most 31 boundaries first, PAD_BINS cells each):
  *   G[node][acell][KG]: the A score columns, L limbs each (lanes a*L + l);
  *   Y[slot][node][acell][KY]: per slot (the received arm, or slot A for
  *     rows with no treatment; one slot in rewards mode) the row count,
@@ -509,7 +510,6 @@ struct pt_hist_acc {
 	double *ptab;         /* per feature: bin32_tables of tab */
 	int *pidx, npad;      /* the features with <= 31 boundaries */
 	int *widx, nwide;     /* the others */
-	size_t *goff, *yoff;  /* per padded feature: its cells in G and Y */
 	int grp;              /* padded features per group */
 	size_t sub;           /* rows per sub-block */
 	uint64_t ph1, ph2, prows; /* partition hash */
@@ -639,8 +639,6 @@ acc_free(struct pt_hist_acc *a)
 	free(a->ptab);
 	free(a->pidx);
 	free(a->widx);
-	free(a->goff);
-	free(a->yoff);
 	free(a);
 }
 
@@ -1224,12 +1222,12 @@ bin32_avx512(const double *pt, double t15, const double *x, size_t m,
 
 /*
  * The adds of m rows over nf features: row j's G vector (KG lanes at
- * rg + j KG) into G + gro[j] + goff[q] + bin KG for every feature q of the
+ * rg + j KG) into G + gro[j] + (q PAD_BINS + bin) KG for every feature q of the
  * group, its Y vector likewise; bins[q * bs + j] is row j's bin in
  * feature q.
  */
 #define ROWS_ARGS const uint8_t *bins, size_t bs, int nf, size_t m, \
-	const size_t *goff, const size_t *yoff, int64_t *restrict G, \
+	int64_t *restrict G, \
 	const int64_t *restrict rg, const size_t *gro, int64_t *restrict Y, \
 	const int64_t *restrict ry, const size_t *yro
 typedef void rows_fn(ROWS_ARGS);
@@ -1242,9 +1240,9 @@ typedef void rows_fn(ROWS_ARGS);
 		int64_t *gb = G + gro[j], *yb = Y + yro[j]; \
 		const uint8_t *bj = bins + j; \
 		for (q = 0; q < nf; q++) { \
-			size_t b_ = bj[(size_t)q * bs]; \
-			ADDN(gb + goff[q] + b_ * (KG), gv, KG); \
-			ADDN(yb + yoff[q] + b_ * (KY), yv, KY); \
+			size_t b_ = bj[(size_t)q * bs] + (size_t)q * PAD_BINS; \
+			ADDN(gb + b_ * (KG), gv, KG); \
+			ADDN(yb + b_ * (KY), yv, KY); \
 		} \
 	} \
 }
@@ -1280,7 +1278,7 @@ static const struct {
 /* Any lane counts (the lanes of 3 or more limbs). */
 static void
 rows_any(const uint8_t *bins, size_t bs, int nf, size_t m,
-    const size_t *goff, const size_t *yoff, int64_t *G, const int64_t *rg,
+    int64_t *G, const int64_t *rg,
     const size_t *gro, int64_t *Y, const int64_t *ry, const size_t *yro,
     int KG, int KY)
 {
@@ -1289,9 +1287,9 @@ rows_any(const uint8_t *bins, size_t bs, int nf, size_t m,
 
 	for (j = 0; j < m; j++)
 		for (q = 0; q < nf; q++) {
-			size_t b = bins[(size_t)q * bs + j];
-			ADDN(G + gro[j] + goff[q] + b * KG, rg + j * (size_t)KG, KG);
-			ADDN(Y + yro[j] + yoff[q] + b * KY, ry + j * (size_t)KY, KY);
+			size_t b = bins[(size_t)q * bs + j] + (size_t)q * PAD_BINS;
+			ADDN(G + gro[j] + b * KG, rg + j * (size_t)KG, KG);
+			ADDN(Y + yro[j] + b * KY, ry + j * (size_t)KY, KY);
 		}
 }
 
@@ -1388,26 +1386,34 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->xs = malloc(BLK * sizeof *a->xs);
 		a->bins = malloc(SUB_BYTES);
 		a->touched = calloc((size_t)h->nnodes, 1);
-		a->aoff = malloc(((size_t)h->nfeatures + 1) * sizeof *a->aoff);
+		a->aoff = malloc((size_t)h->nfeatures * sizeof *a->aoff);
 		a->tab = malloc((size_t)h->nfeatures * 32 * sizeof *a->tab);
 		a->ptab = malloc((size_t)h->nfeatures * PTAB * sizeof *a->ptab);
 		a->pidx = malloc((size_t)h->nfeatures * sizeof *a->pidx);
 		a->widx = malloc((size_t)h->nfeatures * sizeof *a->widx);
-		a->goff = malloc((size_t)h->nfeatures * sizeof *a->goff);
-		a->yoff = malloc((size_t)h->nfeatures * sizeof *a->yoff);
 		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs ||
 		    !a->bins || !a->touched || !a->aoff || !a->tab || !a->ptab ||
-		    !a->pidx || !a->widx || !a->goff || !a->yoff) {
+		    !a->pidx || !a->widx) {
 			acc_free(a);
 			h->acc = NULL;
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 		}
+		/* The padded features' cells first, PAD_BINS each in feature
+		 * order (so the kernels find feature q of a group at q
+		 * PAD_BINS), then the others'. */
 		a->atot = 0;
+		for (f = 0; f < h->nfeatures; f++)
+			if (m->features[f].nbounds <= 31) {
+				a->aoff[f] = a->atot;
+				a->atot += PAD_BINS;
+			}
+		for (f = 0; f < h->nfeatures; f++)
+			if (m->features[f].nbounds > 31) {
+				a->aoff[f] = a->atot;
+				a->atot += (size_t)h->nbins[f];
+			}
 		for (f = 0; f < h->nfeatures; f++) {
 			const pt_feature *pf = &m->features[f];
-			a->aoff[f] = a->atot;
-			a->atot += pf->nbounds <= 31 ? PAD_BINS :
-			    (size_t)h->nbins[f];
 			for (k = 0; k < 32; k++)
 				a->tab[f * 32 + k] = k < pf->nbounds &&
 				    pf->nbounds <= 31 ? pf->bounds[k] : INFINITY;
@@ -1419,7 +1425,6 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 			else
 				a->widx[a->nwide++] = f;
 		}
-		a->aoff[h->nfeatures] = a->atot;
 	}
 	/* The frame cells stay zero between frames (the fold clears them);
 	 * they are reallocated, zeroed, only when the lane counts change. */
@@ -1443,10 +1448,6 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		}
 		/* Groups of padded features whose frame cells fit the cache,
 		 * sub-blocks of rows whose bins fit SUB_BYTES. */
-		for (k = 0; k < a->npad; k++) {
-			a->goff[k] = a->aoff[a->pidx[k]] * KG;
-			a->yoff[k] = a->aoff[a->pidx[k]] * KY;
-		}
 		a->grp = (int)(GROUP_BYTES / (PAD_BINS * (KG + (size_t)nsl * KY) *
 		    sizeof(int64_t)));
 		a->grp = a->grp < 1 ? 1 : a->grp > SUB_BYTES / 64 ?
@@ -1471,7 +1472,8 @@ fold_node(pt_hist *h, int node)
 
 	for (f = 0; f < h->nfeatures; f++) {
 		size_t a0 = (size_t)node * a->atot + a->aoff[f];
-		size_t na = a->aoff[f + 1] - a->aoff[f];
+		size_t na = h->nbins[f] <= PAD_BINS ? PAD_BINS :
+		    (size_t)h->nbins[f];
 		for (ac = 0; ac < na; ac++) {
 			int64_t *gc = a->G + (a0 + ac) * KG;
 			int64_t *yc = a->Y + (a0 + ac) * KY;
@@ -1707,6 +1709,8 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 
 	for (g0 = 0; g0 < a->npad; g0 += a->grp) {
 		int nf = a->npad - g0 < a->grp ? a->npad - g0 : a->grp;
+		/* The group's first frame cell: padded features come first. */
+		size_t goff = (size_t)g0 * PAD_BINS;
 		for (j0 = 0; j0 < mrows; j0 += a->sub) {
 			size_t mm = mrows - j0 < a->sub ? mrows - j0 : a->sub;
 			for (q = 0; q < nf; q++) {
@@ -1716,14 +1720,13 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 				    a->bins + (size_t)q * a->sub);
 			}
 			if (rk != NULL)
-				rk(a->bins, a->sub, nf, mm, a->goff + g0,
-				    a->yoff + g0, a->G, a->rg + j0 * KG,
-				    a->gro + j0, a->Y, a->ry + j0 * KY, a->yro + j0);
+				rk(a->bins, a->sub, nf, mm, a->G + goff * KG,
+				    a->rg + j0 * KG, a->gro + j0, a->Y + goff * KY,
+				    a->ry + j0 * KY, a->yro + j0);
 			else
-				rows_any(a->bins, a->sub, nf, mm, a->goff + g0,
-				    a->yoff + g0, a->G, a->rg + j0 * KG,
-				    a->gro + j0, a->Y, a->ry + j0 * KY, a->yro + j0,
-				    KG, KY);
+				rows_any(a->bins, a->sub, nf, mm, a->G + goff * KG,
+				    a->rg + j0 * KG, a->gro + j0, a->Y + goff * KY,
+				    a->ry + j0 * KY, a->yro + j0, KG, KY);
 		}
 	}
 	for (q = 0; q < a->nwide; q++) {
