@@ -1844,21 +1844,39 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	for (i0 = 0; i0 < n; i0 += BLK) {
 		size_t nb = n - i0 < BLK ? n - i0 : BLK, mrows = 0;
 		int dense = 1;
-		/* The block's kept rows and their cells' offsets. */
-		for (i = 0; i < nb; i++) {
-			size_t r = i0 + i, j;
-			int node = node_of ? node_of[r] : 0, arm;
-			if (node < 0) {
-				dense = 0;
-				continue;
+		/* The block's kept rows and their cells' offsets: at the
+		 * root, every row, into node 0. */
+		if (node_of == NULL) {
+			mrows = nb;
+			a->touched[0] = 1;
+			for (i = 0; i < nb; i++) {
+				a->ri[i] = (uint32_t)(i0 + i);
+				a->gro[i] = 0;
 			}
-			j = mrows++;
-			arm = w ? w[r] : -1;
-			a->ri[j] = (uint32_t)r;
-			a->touched[node] = 1;
-			a->gro[j] = (size_t)node * gnode;
-			a->yro[j] = (size_t)node * ynode + (w == NULL ? 0 :
-			    (arm >= 0 ? (size_t)arm : (size_t)A) * yslot);
+			if (w != NULL)
+				for (i = 0; i < nb; i++) {
+					int32_t arm = w[i0 + i];
+					a->yro[i] = (size_t)(arm >= 0 ? arm : A) * yslot;
+				}
+			else
+				memset(a->yro, 0, nb * sizeof *a->yro);
+		} else {
+			for (i = 0; i < nb; i++) {
+				size_t r = i0 + i, j;
+				int node = node_of[r], arm;
+				if (node < 0) {
+					dense = 0;
+					continue;
+				}
+				j = mrows++;
+				arm = w ? w[r] : -1;
+				a->ri[j] = (uint32_t)r;
+				a->touched[node] = 1;
+				a->gro[j] = (size_t)node * gnode;
+				a->yro[j] = (size_t)node * ynode + (w == NULL ?
+				    0 : (arm >= 0 ? (size_t)arm : (size_t)A) *
+				    yslot);
+			}
 		}
 		if (mrows == 0)
 			continue;
@@ -1871,10 +1889,15 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 				limb_col(block_values(a, g[k], i0, 0, mrows, dense),
 				    mrows, L, ihi, chi, ilo, a->rg + k * L, KG);
 			if (w != NULL) {
-				for (i = 0; i < mrows; i++) {
-					size_t r = a->ri[i];
-					a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
-				}
+				if (dense)
+					for (i = 0; i < mrows; i++)
+						a->xs[i] = w[i0 + i] >= 0 ?
+						    y[i0 + i] : 0.0;
+				else
+					for (i = 0; i < mrows; i++) {
+						size_t r = a->ri[i];
+						a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
+					}
 				limb_col(a->xs, mrows, L, ihi, chi, ilo, a->ry + 1,
 				    KY);
 			}
@@ -1888,14 +1911,14 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 					    a->ry + i * KY + 1);
 			}
 		}
-		for (i = 0; i < mrows; i++) {
-			int64_t *rg = a->rg + i * KG, *ry = a->ry + i * KY;
-			if (KG > A * L)
-				rg[KG - 1] = 0;
-			ry[0] = 1;
-			if (KY > 1 + L)
-				ry[KY - 1] = 0;
-		}
+		if (KG > A * L)
+			for (i = 0; i < mrows; i++)
+				a->rg[i * KG + KG - 1] = 0;
+		for (i = 0; i < mrows; i++)
+			a->ry[i * KY] = 1;
+		if (KY > 1 + L)
+			for (i = 0; i < mrows; i++)
+				a->ry[i * KY + KY - 1] = 0;
 		add_block(h, m, c, b, i0, mrows, dense, rk);
 	}
 	h->rows += n;
