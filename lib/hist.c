@@ -500,7 +500,9 @@ struct pt_hist_acc {
 	int64_t *G, *Y;       /* frame cells, zero between frames */
 	size_t *aoff, atot;   /* first frame cell per feature; cells per node */
 	int64_t *rg, *ry;     /* per-block row vectors */
+	int rL;               /* the L whose constant lanes rg and ry hold */
 	size_t *gro, *yro;    /* per-block: offsets of a row's node (and slot) */
+	size_t *zro;          /* BLK zeros: gro at the root */
 	uint32_t *ri;         /* per-block: row index in the frame */
 	uint16_t *bin;        /* per-block: bins of one wide feature */
 	uint8_t *bins;        /* per sub-block: bins of a group of features */
@@ -627,6 +629,7 @@ acc_free(struct pt_hist_acc *a)
 	free(a->Y);
 	free(a->rg);
 	free(a->ry);
+	free(a->zro);
 	free(a->gro);
 	free(a->yro);
 	free(a->aoff);
@@ -1382,6 +1385,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->gro = malloc(BLK * sizeof *a->gro);
 		a->yro = malloc(BLK * sizeof *a->yro);
 		a->ri = malloc(BLK * sizeof *a->ri);
+		a->zro = calloc(BLK, sizeof *a->zro);
 		a->bin = malloc(BLK * sizeof *a->bin);
 		a->xs = malloc(BLK * sizeof *a->xs);
 		a->bins = malloc(SUB_BYTES);
@@ -1391,7 +1395,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->ptab = malloc((size_t)h->nfeatures * PTAB * sizeof *a->ptab);
 		a->pidx = malloc((size_t)h->nfeatures * sizeof *a->pidx);
 		a->widx = malloc((size_t)h->nfeatures * sizeof *a->widx);
-		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs ||
+		if (!a->gro || !a->yro || !a->ri || !a->zro || !a->bin || !a->xs ||
 		    !a->bins || !a->touched || !a->aoff || !a->tab || !a->ptab ||
 		    !a->pidx || !a->widx) {
 			acc_free(a);
@@ -1436,6 +1440,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		free(a->ry);
 		a->rg = malloc((size_t)BLK * KG * sizeof *a->rg);
 		a->ry = malloc((size_t)BLK * KY * sizeof *a->ry);
+		a->rL = 0;
 		a->G = calloc(nc * KG, sizeof *a->G);
 		a->Y = calloc(nc * nsl * KY, sizeof *a->Y);
 		a->KG = KG;
@@ -1697,11 +1702,12 @@ block_values(struct pt_hist_acc *a, const double *x, size_t i0, size_t j0,
 }
 
 /* Adds the block's mrows kept rows (rows i0.. of the frame; their vectors
- * in a->rg, a->ry and cell offsets in a->gro, a->yro) into the frame
+ * in a->rg, a->ry and cell offsets in gro, a->yro) into the frame
  * cells of every feature. */
 static void
 add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
-    const pt_batch *b, size_t i0, size_t mrows, int dense, rows_fn *rk)
+    const pt_batch *b, size_t i0, size_t mrows, int dense, rows_fn *rk,
+    const size_t *gro)
 {
 	struct pt_hist_acc *a = h->acc;
 	int KG = a->KG, KY = a->KY, g0, q;
@@ -1721,11 +1727,11 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			}
 			if (rk != NULL)
 				rk(a->bins, a->sub, nf, mm, a->G + goff * KG,
-				    a->rg + j0 * KG, a->gro + j0, a->Y + goff * KY,
+				    a->rg + j0 * KG, gro + j0, a->Y + goff * KY,
 				    a->ry + j0 * KY, a->yro + j0);
 			else
 				rows_any(a->bins, a->sub, nf, mm, a->G + goff * KG,
-				    a->rg + j0 * KG, a->gro + j0, a->Y + goff * KY,
+				    a->rg + j0 * KG, gro + j0, a->Y + goff * KY,
 				    a->ry + j0 * KY, a->yro + j0, KG, KY);
 		}
 	}
@@ -1734,7 +1740,7 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		const pt_feature *pf = &m->features[f];
 		bin_any(pf->bounds, pf->nbounds, block_values(a, PT_COL_F64(b,
 		    c->feature[f]), i0, 0, mrows, dense), mrows, a->bin);
-		acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, a->gro,
+		acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, gro,
 		    a->Y + a->aoff[f] * KY, a->ry, a->yro, KG, KY);
 	}
 }
@@ -1770,8 +1776,15 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	for (k = 0; k < A; k++)
 		bad |= SCAN_COL(g[k], n, node_of, NULL, &lo, &amax);
 	if (w != NULL) {
-		for (i = 0; i < n; i++)
-			bad |= w[i] >= A && (node_of == NULL || node_of[i] >= 0);
+		if (node_of == NULL) {
+			int32_t wm = 0;
+			for (i = 0; i < n; i++)
+				wm = w[i] > wm ? w[i] : wm;
+			bad |= wm >= A;
+		} else {
+			for (i = 0; i < n; i++)
+				bad |= w[i] >= A && node_of[i] >= 0;
+		}
 		bad |= SCAN_COL(y, n, node_of, w, &lo, &amax);
 	}
 	if (bad)
@@ -1838,6 +1851,17 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	a->W = W;
 	a->s = s;
 	rk = pick_rows(KG, KY);
+	/* The lanes no limb fills: a row's count of 1, zero padding. */
+	if (a->rL != L) {
+		for (i = 0; i < BLK; i++) {
+			if (KG > A * L)
+				a->rg[i * KG + KG - 1] = 0;
+			a->ry[i * KY] = 1;
+			if (KY > 1 + L)
+				a->ry[i * KY + KY - 1] = 0;
+		}
+		a->rL = L;
+	}
 	gnode = a->atot * KG;
 	ynode = a->atot * KY;
 	yslot = (size_t)h->nnodes * ynode;
@@ -1849,10 +1873,6 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		if (node_of == NULL) {
 			mrows = nb;
 			a->touched[0] = 1;
-			for (i = 0; i < nb; i++) {
-				a->ri[i] = (uint32_t)(i0 + i);
-				a->gro[i] = 0;
-			}
 			if (w != NULL)
 				for (i = 0; i < nb; i++) {
 					int32_t arm = w[i0 + i];
@@ -1903,7 +1923,7 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			}
 		} else {
 			for (i = 0; i < mrows; i++) {
-				size_t r = a->ri[i];
+				size_t r = dense ? i0 + i : a->ri[i];
 				for (k = 0; k < A; k++)
 					put_limbs(g[k][r], s, L, W, a->rg + i * KG + k * L);
 				if (w != NULL)
@@ -1911,15 +1931,8 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 					    a->ry + i * KY + 1);
 			}
 		}
-		if (KG > A * L)
-			for (i = 0; i < mrows; i++)
-				a->rg[i * KG + KG - 1] = 0;
-		for (i = 0; i < mrows; i++)
-			a->ry[i * KY] = 1;
-		if (KY > 1 + L)
-			for (i = 0; i < mrows; i++)
-				a->ry[i * KY + KY - 1] = 0;
-		add_block(h, m, c, b, i0, mrows, dense, rk);
+		add_block(h, m, c, b, i0, mrows, dense, rk,
+		    node_of == NULL ? a->zro : a->gro);
 	}
 	h->rows += n;
 	a->pend += n;
