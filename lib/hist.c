@@ -28,7 +28,7 @@
 #define LMAX 5     /* limbs per value in one frame */
 #define BLK 4096    /* rows per block in the hot loop */
 #define FOLD_ROWS 65536 /* rows the frame cells hold before a fold */
-#define GROUP_BYTES (96 * 1024) /* frame cells of a group of features */
+#define GROUP_BYTES (32 * 1024) /* frame cells of a group of features (L1) */
 #define SUB_BYTES (16 * 1024)   /* bins of a group of features */
 #define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
