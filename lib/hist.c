@@ -1225,14 +1225,13 @@ bin32_avx512(const double *pt, double t15, const double *x, size_t m,
 
 /*
  * The adds of m rows over nf features: row j's G vector (KG lanes at
- * rg + j KG) into G + gro[j] + (q PAD_BINS + bin) KG for every feature q of the
- * group, its Y vector likewise; bins[q * bs + j] is row j's bin in
+ * rg + j KG) into G + gro[j] + (q PAD_BINS + bin) KG for every feature q
+ * of the group, its Y vector likewise; bins[q * bs + j] is row j's bin in
  * feature q.
  */
 #define ROWS_ARGS const uint8_t *bins, size_t bs, int nf, size_t m, \
-	int64_t *restrict G, \
-	const int64_t *restrict rg, const size_t *gro, int64_t *restrict Y, \
-	const int64_t *restrict ry, const size_t *yro
+	int64_t *restrict G, const int64_t *restrict rg, const size_t *gro, \
+	int64_t *restrict Y, const int64_t *restrict ry, const size_t *yro
 typedef void rows_fn(ROWS_ARGS);
 #define ROWS_LOOP(KG, KY) { \
 	size_t j; \
@@ -1280,10 +1279,9 @@ static const struct {
 
 /* Any lane counts (the lanes of 3 or more limbs). */
 static void
-rows_any(const uint8_t *bins, size_t bs, int nf, size_t m,
-    int64_t *G, const int64_t *rg,
-    const size_t *gro, int64_t *Y, const int64_t *ry, const size_t *yro,
-    int KG, int KY)
+rows_any(const uint8_t *bins, size_t bs, int nf, size_t m, int64_t *G,
+    const int64_t *rg, const size_t *gro, int64_t *Y, const int64_t *ry,
+    const size_t *yro, int KG, int KY)
 {
 	size_t j;
 	int q;
