@@ -1233,6 +1233,18 @@ bin32_avx512(const double *pt, double t15, const double *x, size_t m,
 	int64_t *restrict G, const int64_t *restrict rg, const size_t *gro, \
 	int64_t *restrict Y, const int64_t *restrict ry, const size_t *yro
 typedef void rows_fn(ROWS_ARGS);
+/* Row j's adds over the group's nf features. */
+#define ROW_ADDS(j, KG, KY) do { \
+	const int64_t *restrict gv_ = rg + (j) * (size_t)(KG); \
+	const int64_t *restrict yv_ = ry + (j) * (size_t)(KY); \
+	int64_t *gb_ = G + gro[j], *yb_ = Y + yro[j]; \
+	int q_; \
+	for (q_ = 0; q_ < nf; q_++) { \
+		size_t b_ = bins[(size_t)q_ * bs + (j)] + (size_t)q_ * PAD_BINS; \
+		ADDN(gb_ + b_ * (KG), gv_, KG); \
+		ADDN(yb_ + b_ * (KY), yv_, KY); \
+	} \
+} while (0)
 #define ROWS_LOOP(KG, KY) { \
 	size_t j = 0; \
 	int q; \
@@ -1253,17 +1265,8 @@ typedef void rows_fn(ROWS_ARGS);
 			ADDN(y1 + b1 * (KY), yv + (KY), KY); \
 		} \
 	} \
-	for (; j < m; j++) { \
-		const int64_t *restrict gv = rg + j * (KG); \
-		const int64_t *restrict yv = ry + j * (KY); \
-		int64_t *gb = G + gro[j], *yb = Y + yro[j]; \
-		const uint8_t *bj = bins + j; \
-		for (q = 0; q < nf; q++) { \
-			size_t b_ = bj[(size_t)q * bs] + (size_t)q * PAD_BINS; \
-			ADDN(gb + b_ * (KG), gv, KG); \
-			ADDN(yb + b_ * (KY), yv, KY); \
-		} \
-	} \
+	if (j < m) \
+		ROW_ADDS(j, KG, KY); \
 }
 #ifdef HIST_X86
 #define DEF_ROWS(KG, KY) \
@@ -1301,14 +1304,9 @@ rows_any(const uint8_t *bins, size_t bs, int nf, size_t m, int64_t *G,
     const size_t *yro, int KG, int KY)
 {
 	size_t j;
-	int q;
 
 	for (j = 0; j < m; j++)
-		for (q = 0; q < nf; q++) {
-			size_t b = bins[(size_t)q * bs + j] + (size_t)q * PAD_BINS;
-			ADDN(G + gro[j] + b * KG, rg + j * (size_t)KG, KG);
-			ADDN(Y + yro[j] + b * KY, ry + j * (size_t)KY, KY);
-		}
+		ROW_ADDS(j, KG, KY);
 }
 
 /* One feature with more than 31 boundaries, bins given. */
