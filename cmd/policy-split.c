@@ -800,7 +800,7 @@ apply_frame(void *v, const pt_schema *s, const pt_batch *b, pt_err *e)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	}
 	for (j = 0; j < s->ncols; j++) {
-		sz = s->cols[j].type == PT_I32 ? 4 : 8;
+		sz = pt_type_width(s->cols[j].type);
 		memcpy(c->ob->col[j], b->col[j], b->nrows * sz);
 	}
 	c->ob->nrows = b->nrows;

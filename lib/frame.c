@@ -124,22 +124,23 @@ pad8(uint64_t n)
 	return (n + 7) & ~(uint64_t)7;
 }
 
-static size_t
-type_width(pt_type t)
+size_t
+pt_type_width(pt_type t)
 {
-	return t == PT_I32 ? 4 : 8;
+	return t == PT_I32 ? 4 : t == PT_U8 ? 1 : 8;
 }
+#define type_width pt_type_width
 
 static int
 type_valid(int t)
 {
-	return t == PT_F64 || t == PT_I32 || t == PT_U64;
+	return t == PT_F64 || t == PT_I32 || t == PT_U64 || t == PT_U8;
 }
 
 static int
 role_valid(int r)
 {
-	return r >= PT_ROLE_OTHER && r <= PT_ROLE_PROPENSITY;
+	return r >= PT_ROLE_OTHER && r <= PT_ROLE_BIN;
 }
 
 /* ---- schemas ---- */
@@ -151,6 +152,7 @@ pt_type_name(pt_type t)
 	case PT_F64: return "f64";
 	case PT_I32: return "i32";
 	case PT_U64: return "u64";
+	case PT_U8: return "u8";
 	}
 	return "unknown";
 }
@@ -168,6 +170,7 @@ pt_role_name(pt_role r)
 	case PT_ROLE_ACTION: return "action";
 	case PT_ROLE_REWARD: return "reward";
 	case PT_ROLE_PROPENSITY: return "propensity";
+	case PT_ROLE_BIN: return "bin";
 	}
 	return "unknown";
 }

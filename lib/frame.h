@@ -20,7 +20,8 @@
 typedef enum pt_type {
 	PT_F64 = 1, /* IEEE double; NaN (any payload) means missing */
 	PT_I32 = 2, /* codes: treatment, action, category; -1 means missing */
-	PT_U64 = 3  /* row hashes and keys */
+	PT_U64 = 3, /* row hashes and keys */
+	PT_U8 = 4   /* bin codes */
 } pt_type;
 
 /* What a column is for.  Stored in the schema; never renumber. */
@@ -33,7 +34,8 @@ typedef enum pt_role {
 	PT_ROLE_SCORE = 5,     /* f64 score of one action, vocabulary order */
 	PT_ROLE_ACTION = 6,    /* i32 chosen action (levels = vocabulary) */
 	PT_ROLE_REWARD = 7,    /* f64 precomputed reward of one action */
-	PT_ROLE_PROPENSITY = 8 /* f64 propensity column */
+	PT_ROLE_PROPENSITY = 8, /* f64 propensity column */
+	PT_ROLE_BIN = 9        /* u8 bin code of a feature (name "bin:FEATURE") */
 } pt_role;
 
 typedef struct pt_colspec {
@@ -62,11 +64,13 @@ int pt_schema_count_role(const pt_schema *s, pt_role role);
 pt_schema *pt_schema_clone(const pt_schema *s);
 int pt_schema_equal(const pt_schema *a, const pt_schema *b); /* 1 if same */
 void pt_schema_free(pt_schema *s);
-const char *pt_type_name(pt_type t);  /* "f64", "i32", "u64" */
+const char *pt_type_name(pt_type t);  /* "f64", "i32", "u64", "u8" */
+size_t pt_type_width(pt_type t);      /* bytes per value */
 const char *pt_role_name(pt_role r);  /* "feature", "treatment", ... */
 
 /* One frame's rows, column by column.  col[j] is an array of cap elements
- * of the column's type (double, int32_t or uint64_t), 64-byte aligned. */
+ * of the column's type (double, int32_t, uint64_t or uint8_t), 64-byte
+ * aligned. */
 typedef struct pt_batch {
 	const pt_schema *schema; /* not owned */
 	size_t nrows, cap;
@@ -78,6 +82,7 @@ void pt_batch_free(pt_batch *b);
 #define PT_COL_F64(b, j) ((double *)(b)->col[j])
 #define PT_COL_I32(b, j) ((int32_t *)(b)->col[j])
 #define PT_COL_U64(b, j) ((uint64_t *)(b)->col[j])
+#define PT_COL_U8(b, j) ((uint8_t *)(b)->col[j])
 
 #define PT_FRAME_ROWS 65536 /* default rows per data frame, at most */
 #define PT_FRAME_BYTES (32u << 20) /* default column bytes of a frame, at most */

@@ -269,7 +269,8 @@ pt_signer_bytes(const pt_signer *g)
 static int
 is_input(pt_role r)
 {
-	return r != PT_ROLE_SCORE && r != PT_ROLE_ACTION;
+	/* Bin codes follow from the features and the manifest. */
+	return r != PT_ROLE_SCORE && r != PT_ROLE_ACTION && r != PT_ROLE_BIN;
 }
 
 static group *
@@ -413,6 +414,10 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 					}
 					put64(p, w);
 				}
+			} else if (cs->type == PT_U8) {
+				const uint8_t *v = PT_COL_U8(b, j);
+				for (size_t i = 0; i < n; i++, p += stride)
+					put64(p, v[i]);
 			} else {
 				const uint64_t *v = b->col[j];
 				for (size_t i = 0; i < n; i++, p += stride)
