@@ -12,6 +12,7 @@
 
 #include "fe.h"
 #include "frame.h"
+#include "hist.h"
 #include "manifest.h"
 #include "number.h"
 #include "prep.h"
@@ -21,7 +22,7 @@ static const char usage_text[] =
 "usage: policy-prep fit --treatment COL --outcome COL [options] [CSV...]\n"
 "       policy-prep fit --rewards COL,COL,... [options] [CSV...]\n"
 "       policy-prep apply -m MANIFEST [--subset train|test|all] [--no-header]\n"
-"                         [-o FILE] [-l LEVEL] [CSV...]\n"
+"                         [--no-codes] [-o FILE] [-l LEVEL] [CSV...]\n"
 "       policy-prep cat [--tsv] [--columns LIST] [--no-header] [-o FILE] [FRAMES...]\n"
 "       policy-prep split -n N -o PATTERN [--round-robin | --shuffle --seed S]\n"
 "                         [-l LEVEL] [FRAMES...]\n"
@@ -55,6 +56,9 @@ static const char usage_text[] =
 "  --sample N             rows kept for quantiles (default 262144)\n"
 "  --max-levels N         levels a categorical column may have (default 256)\n"
 "  --max-all N            distinct values allowed with --bins all (default 100000)\n"
+"apply options:\n"
+"  --no-codes             no bin code columns (bin:FEATURE, a byte per value\n"
+"                         that spares policy-split hist the binning)\n"
 "common options:\n"
 "  -o, --output FILE      write FILE (atomically) instead of stdout\n"
 "  -l, --level N          zstd level of frames (0 = none; default: 0 on pipes,\n"
@@ -76,7 +80,8 @@ enum {
 	O_MISSING_FOR, O_TOKENS, O_NONFINITE, O_UNKNOWN, O_DROP, O_FRACTION,
 	O_SEED, O_SPLITCOL, O_UNTIL, O_SAMPLE, O_MAXLEVELS, O_MAXALL, O_SUBSET,
 	O_NOHEADER, O_TSV, O_COLUMNS, O_ROUNDROBIN, O_SHUFFLE, O_PROGRESS,
-	O_VERSION, O_ROWS, O_ARMS, O_BINARY, O_ORACLE, O_NOISE, O_FRAMEROWS
+	O_VERSION, O_ROWS, O_ARMS, O_BINARY, O_ORACLE, O_NOISE, O_FRAMEROWS,
+	O_NOCODES
 };
 
 static const struct option longopts[] = {
@@ -118,6 +123,7 @@ static const struct option longopts[] = {
 	{ "oracle", no_argument, NULL, O_ORACLE },
 	{ "noise", required_argument, NULL, O_NOISE },
 	{ "frame-rows", required_argument, NULL, O_FRAMEROWS },
+	{ "no-codes", no_argument, NULL, O_NOCODES },
 	{ "output", required_argument, NULL, 'o' },
 	{ "level", required_argument, NULL, 'l' },
 	{ "force", no_argument, NULL, 'f' },
@@ -133,7 +139,7 @@ typedef struct opts {
 	pt_synth_opts synth;
 	const char *manifest, *output, *columns;
 	pt_subset subset;
-	int header, tsv, level, force, nparts, frame_rows;
+	int header, tsv, level, force, nparts, frame_rows, nocodes;
 	pt_partmode mode;
 	uint64_t seed;
 	int seed_given, features_given, until_given;
@@ -287,6 +293,7 @@ parse_opts(opts *o, int argc, char **argv)
 				return -1;
 			o->synth.noise = d;
 			break;
+		case O_NOCODES: o->nocodes = 1; break;
 		case O_FRAMEROWS:
 			if (fe_int_arg("--frame-rows", optarg, 1, 1 << 24, &u) != 0)
 				return -1;
@@ -369,7 +376,15 @@ do_apply(opts *o, int n, char **inputs)
 		n = 1;
 		inputs = dash;
 	}
-	if ((s = pt_prep_schema(m, &e)) == NULL ||
+	if ((s = pt_prep_schema(m, &e)) == NULL)
+		goto fail;
+	if (!o->nocodes) {
+		pt_schema *cs = pt_hist_code_schema(m, s, &e);
+		pt_schema_free(s);
+		if ((s = cs) == NULL)
+			goto fail;
+	}
+	if (
 	    (b = pt_batch_new(s, o->frame_rows > 0 ? (size_t)o->frame_rows :
 	    pt_frame_rows(s))) == NULL ||
 	    fe_out_open(&out, o->output, 1, o->force, &e) != 0)
@@ -390,7 +405,8 @@ do_apply(opts *o, int n, char **inputs)
 		if (r != 0)
 			goto fail;
 	}
-	if ((b->nrows > 0 && pt_writer_write(w, b, &e) != 0))
+	if (b->nrows > 0 && (pt_hist_fill_codes(m, b, &e) != 0 ||
+	    pt_writer_write(w, b, &e) != 0))
 		goto fail;
 	if (pt_writer_close(w, &e) != 0) {
 		w = NULL;

@@ -696,7 +696,8 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		    "manifest %s, not %s", s->manifest, m->digest);
 	c->feature = calloc((size_t)h->nfeatures, sizeof *c->feature);
 	c->score = calloc((size_t)h->narms, sizeof *c->score);
-	if (c->feature == NULL || c->score == NULL) {
+	c->code = calloc((size_t)h->nfeatures, sizeof *c->code);
+	if (c->feature == NULL || c->score == NULL || c->code == NULL) {
 		pt_hist_cols_free(c);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	}
@@ -708,6 +709,14 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 			    "column %s", m->features[f].name);
 		}
 		c->feature[f] = j;
+		c->code[f] = -1;
+		if (m->features[f].nbounds <= PT_CODE_BOUNDS) {
+			char nm[512];
+			if (snprintf(nm, sizeof nm, "bin:%s", m->features[f].name) <
+			    (int)sizeof nm && (j = pt_schema_find(s, nm)) >= 0 &&
+			    s->cols[j].type == PT_U8 && s->cols[j].role == PT_ROLE_BIN)
+				c->code[f] = j;
+		}
 	}
 	nscore = pt_schema_count_role(s, PT_ROLE_SCORE);
 	if (nscore == 0 && pt_schema_count_role(s, PT_ROLE_REWARD) > 0) {
@@ -758,7 +767,8 @@ pt_hist_cols_free(pt_hist_cols *c)
 {
 	free(c->feature);
 	free(c->score);
-	c->feature = c->score = NULL;
+	free(c->code);
+	c->feature = c->score = c->code = NULL;
 }
 
 /* Shifts every sum left by d bits (a lower unit).  Checks every sum first,
@@ -1381,6 +1391,155 @@ bin32(const struct pt_hist_acc *a, int f, const double *x, size_t m,
 	bin32_base(t, x, m, bin);
 }
 
+/* ---- bin codes -------------------------------------------------------- */
+
+static int
+codes_max_base(const uint8_t *x, size_t n)
+{
+	uint8_t m = 0;
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		m = x[j] > m ? x[j] : m;
+	return m;
+}
+
+#ifdef HIST_X86
+AVX2_FN static int
+codes_max_avx2(const uint8_t *x, size_t n)
+{
+	__m256i m = _mm256_setzero_si256();
+	uint8_t l[32];
+	size_t j;
+	int r, t;
+
+	for (j = 0; j + 32 <= n; j += 32)
+		m = _mm256_max_epu8(m, _mm256_loadu_si256((const __m256i *)(x +
+		    j)));
+	_mm256_storeu_si256((__m256i *)l, m);
+	r = codes_max_base(l, 32);
+	t = codes_max_base(x + j, n - j);
+	return r > t ? r : t;
+}
+#endif
+
+/* The largest of n codes. */
+static int
+codes_max(const uint8_t *x, size_t n)
+{
+#ifdef HIST_X86
+	if (use_avx2 > 0)
+		return codes_max_avx2(x, n);
+#endif
+	return codes_max_base(x, n);
+}
+
+void
+pt_hist_codes(const pt_feature *f, const double *x, size_t n, uint8_t *out)
+{
+	int nb = f->nbounds, k;
+	size_t j;
+
+	if (use_avx2 < 0)
+		pt_hist_simd(2);
+	if (nb <= 31) {
+		double t[32], pt[PTAB];
+		uint8_t tail[8];
+		for (k = 0; k < 32; k++)
+			t[k] = k < nb ? f->bounds[k] : INFINITY;
+		j = 0;
+#ifdef HIST_X86
+		if (use_avx512) {
+			/* Whole groups of 8 in place, the rest through tail. */
+			bin32_tables(t, pt);
+			j = n & ~(size_t)7;
+			bin32_avx512(pt, t[15], x, j, out);
+			if (j < n) {
+				bin32_avx512(pt, t[15], x + j, n - j, tail);
+				memcpy(out + j, tail, n - j);
+			}
+			j = n;
+		} else if (use_avx2 > 0) {
+			bin32_avx2(t, x, n, out);
+			j = n;
+		}
+#endif
+		if (j < n)
+			bin32_base(t, x, n, out);
+		/* The padded search puts a missing value at 32. */
+		for (j = 0; j < n; j++)
+			out[j] = out[j] == 32 ? (uint8_t)(nb + 1) : out[j];
+		return;
+	}
+	for (j = 0; j < n; j++)
+		out[j] = (uint8_t)(x[j] != x[j] ? nb + 1 : bin_of(f->bounds, nb,
+		    x[j]));
+}
+
+pt_schema *
+pt_hist_code_schema(const pt_manifest *m, const pt_schema *s, pt_err *e)
+{
+	pt_schema *o = pt_schema_clone(s);
+	char nm[512];
+	int f;
+
+	if (o == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	for (f = 0; f < m->nfeatures; f++) {
+		if (m->features[f].nbounds > PT_CODE_BOUNDS)
+			continue;
+		if (snprintf(nm, sizeof nm, "bin:%s", m->features[f].name) >=
+		    (int)sizeof nm || pt_schema_find(o, nm) >= 0)
+			continue;
+		if (pt_schema_add(o, nm, PT_U8, PT_ROLE_BIN, 0, NULL, e) < 0) {
+			pt_schema_free(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int
+pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
+{
+	const pt_schema *s = b->schema;
+	int j, f, nbin = pt_schema_count_role(s, PT_ROLE_BIN);
+	int *fc;
+
+	if (nbin == 0)
+		return 0;
+	if ((fc = malloc(sizeof *fc * ((size_t)m->nfeatures + 1))) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	/* The features' columns, then each code column's feature. */
+	for (f = 0; f < m->nfeatures; f++)
+		fc[f] = -1;
+	for (j = 0, f = 0; j < s->ncols && f < m->nfeatures; j++)
+		if (s->cols[j].role == PT_ROLE_FEATURE && s->cols[j].type ==
+		    PT_F64 && strcmp(s->cols[j].name, m->features[f].name) == 0)
+			fc[f++] = j;
+	for (j = 0, f = 0; j < s->ncols; j++) {
+		if (s->cols[j].role != PT_ROLE_BIN)
+			continue;
+		while (f < m->nfeatures && (m->features[f].nbounds >
+		    PT_CODE_BOUNDS || strcmp(s->cols[j].name + 4,
+		    m->features[f].name) != 0))
+			f++;
+		if (f == m->nfeatures || fc[f] < 0 || s->cols[j].type != PT_U8 ||
+		    strncmp(s->cols[j].name, "bin:", 4) != 0) {
+			free(fc);
+			return pt_fail(e, PT_EMISMATCH, "", "code column %s does not "
+			    "follow the manifest's features", s->cols[j].name);
+		}
+		pt_hist_codes(&m->features[f], PT_COL_F64(b, fc[f]), b->nrows,
+		    PT_COL_U8(b, j));
+		f++;
+	}
+	free(fc);
+	return 0;
+}
+
 /* ---- adding a frame --------------------------------------------------- */
 
 static int
@@ -1501,7 +1660,8 @@ fold_node(pt_hist *h, int node)
 				cnt += (uint64_t)yc[sl * slotstride];
 			if (cnt == 0)
 				continue;
-			/* Cell 32 of a padded feature is its missing bin. */
+			/* Cell 32 of a padded feature is its missing bin, as is
+			 * cell nbounds+1 (where bin codes put missing values). */
 			bin = na == PAD_BINS && ac == PAD_BINS - 1 ?
 			    (size_t)h->nbins[f] - 1 : ac;
 			c = (size_t)node * h->ncells + h->off[f] + bin;
@@ -1714,6 +1874,23 @@ block_values(struct pt_hist_acc *a, const double *x, size_t i0, size_t j0,
 	return a->xs;
 }
 
+/* The codes of the block's kept rows j0 .. j0+mm-1 from code column col
+ * into dst.  A padded feature's missing code nbounds+1 is a cell the fold
+ * reads as its missing bin, as it does cell 32 where bin32 puts NaN. */
+static void
+block_codes(const struct pt_hist_acc *a, const uint8_t *col, size_t i0,
+    size_t j0, size_t mm, int dense, uint8_t *dst)
+{
+	size_t j;
+
+	if (dense) {
+		memcpy(dst, col + i0 + j0, mm);
+	} else {
+		for (j = 0; j < mm; j++)
+			dst[j] = col[a->ri[j0 + j]];
+	}
+}
+
 /* Adds the block's mrows kept rows (rows i0.. of the frame; their vectors
  * in a->rg, a->ry and cell offsets in gro, a->yro) into the frame
  * cells of every feature. */
@@ -1734,9 +1911,14 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			size_t mm = mrows - j0 < a->sub ? mrows - j0 : a->sub;
 			for (q = 0; q < nf; q++) {
 				int f = a->pidx[g0 + q];
-				bin32(a, f, block_values(a, PT_COL_F64(b,
-				    c->feature[f]), i0, j0, mm, dense), mm,
-				    a->bins + (size_t)q * a->sub);
+				uint8_t *dst = a->bins + (size_t)q * a->sub;
+				if (c->code[f] >= 0)
+					block_codes(a, PT_COL_U8(b, c->code[f]), i0,
+					    j0, mm, dense, dst);
+				else
+					bin32(a, f, block_values(a, PT_COL_F64(b,
+					    c->feature[f]), i0, j0, mm, dense), mm,
+					    dst);
 			}
 			if (rk != NULL)
 				rk(a->bins, a->sub, nf, mm, a->G + goff * KG,
@@ -1751,8 +1933,16 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	for (q = 0; q < a->nwide; q++) {
 		int f = a->widx[q];
 		const pt_feature *pf = &m->features[f];
-		bin_any(pf->bounds, pf->nbounds, block_values(a, PT_COL_F64(b,
-		    c->feature[f]), i0, 0, mrows, dense), mrows, a->bin);
+		if (c->code[f] >= 0) {
+			const uint8_t *col = PT_COL_U8(b, c->code[f]);
+			size_t j;
+			for (j = 0; j < mrows; j++)
+				a->bin[j] = col[dense ? i0 + j : a->ri[j]];
+		} else {
+			bin_any(pf->bounds, pf->nbounds, block_values(a,
+			    PT_COL_F64(b, c->feature[f]), i0, 0, mrows, dense),
+			    mrows, a->bin);
+		}
 		acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, gro,
 		    a->Y + a->aoff[f] * KY, a->ry, a->yro, KG, KY);
 	}
@@ -1803,6 +1993,17 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	if (bad)
 		return frame_check(h, g, w, y, n, node_of, e) < 0 ? -1 :
 		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
+	/* Bin codes index the cells: none may pass the missing bin. */
+	for (k = 0; k < h->nfeatures; k++) {
+		if (c->code[k] >= 0) {
+			int cm = codes_max(PT_COL_U8(b, c->code[k]), n);
+			if (cm > m->features[k].nbounds + 1)
+				return pt_fail(e, PT_EVALUE, "", "bin code %d in "
+				    "column %s: feature %s has bins 0 to %d", cm,
+				    b->schema->cols[c->code[k]].name,
+				    m->features[k].name, m->features[k].nbounds + 1);
+		}
+	}
 	if (amax != 0) {
 		double v;
 		int l;

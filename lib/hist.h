@@ -88,12 +88,15 @@ typedef struct pt_hist_cols {
 	int outcome;    /* -1 in rewards mode */
 	int *feature;   /* nfeatures column indexes (malloc'd) */
 	int *score;     /* narms column indexes (score or reward columns) */
+	int *code;      /* nfeatures bin code columns, -1 where absent */
 } pt_hist_cols;
 
 /* Finds the columns in schema s for partial h (and manifest m: feature
  * names, digest).  Score columns are preferred; reward columns are used
- * when there are none.  Fails with PT_EMISMATCH on another manifest and
- * PT_EVALUE when the frames carry no score columns. */
+ * when there are none.  A feature's bin codes (u8 column "bin:NAME", role
+ * bin) are used instead of binning its values when the frames carry them.
+ * Fails with PT_EMISMATCH on another manifest and PT_EVALUE when the
+ * frames carry no score columns. */
 int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e);
 void pt_hist_cols_free(pt_hist_cols *c);
@@ -133,6 +136,25 @@ int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
 /* Parses and checks a partial (checksum, shape, values). */
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
+
+/* Bin codes: the frames may carry, per feature with at most
+ * PT_CODE_BOUNDS boundaries, a u8 column of its bins, so that each
+ * histogram pass need not bin the values again.  Code k (0 <= k <=
+ * nbounds) is the first k with x <= bounds[k] (nbounds when x is above
+ * every boundary), nbounds + 1 a missing value: the bins of a partial. */
+#define PT_CODE_BOUNDS 254
+/* The codes of n values x of feature f (nbounds <= PT_CODE_BOUNDS). */
+void pt_hist_codes(const pt_feature *f, const double *x, size_t n,
+    uint8_t *out);
+/* The schema s with a code column "bin:NAME" appended for every feature
+ * of m that has at most PT_CODE_BOUNDS boundaries (and none yet); the
+ * caller owns it.  NULL on ENOMEM. */
+pt_schema *pt_hist_code_schema(const pt_manifest *m, const pt_schema *s,
+    pt_err *e);
+/* Fills the code columns of batch b (schema from pt_hist_code_schema;
+ * none is fine) from its feature columns.  Fails (PT_EMISMATCH) when a
+ * code column does not follow m's features. */
+int pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e);
 
 /* Shape hash of manifest m (feature count, bins): partials and trees name
  * it.  Also the feature-order digest used by trees (32 hex, names). */

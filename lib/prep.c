@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "csvin.h"
+#include "hist.h"
 #include "number.h"
 #include "xsum.h"
 
@@ -1835,7 +1836,8 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 		}
 		st->rows_out++;
 		if (++b->nrows == b->cap) {
-			if (pt_writer_write(w, b, e) != 0) {
+			if (pt_hist_fill_codes(m, b, e) != 0 ||
+			    pt_writer_write(w, b, e) != 0) {
 				rc = -1;
 				goto out;
 			}
@@ -1943,8 +1945,10 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 		if (sel == NULL)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	} else {
+		/* Bin codes are derived from the features: shown on request. */
 		for (int j = 0; j < s->ncols; j++)
-			sel[nsel++] = j;
+			if (s->cols[j].role != PT_ROLE_BIN)
+				sel[nsel++] = j;
 	}
 	/* The longest a row can be: numbers take at most 24 bytes. */
 	for (int k = 0; k < nsel; k++) {
@@ -1993,6 +1997,9 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 				} else if (cs->type == PT_U64) {
 					ob.n += (size_t)sprintf(ob.p + ob.n, "%llu",
 					    (unsigned long long)PT_COL_U64(b, j)[i]);
+				} else if (cs->type == PT_U8) {
+					ob.n += (size_t)sprintf(ob.p + ob.n, "%u",
+					    (unsigned)PT_COL_U8(b, j)[i]);
 				} else {
 					int32_t v = PT_COL_I32(b, j)[i];
 					if (v >= 0 && v < cs->nlevels)
@@ -2092,12 +2099,6 @@ oom:
 	return NULL;
 }
 
-static size_t
-type_size(pt_type t)
-{
-	return t == PT_I32 ? 4 : 8;
-}
-
 static int
 parter_flush(pt_parter *p, int k, pt_err *e)
 {
@@ -2115,7 +2116,7 @@ parter_flush(pt_parter *p, int k, pt_err *e)
 			p->perm[j] = t;
 		}
 		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = type_size(p->s->cols[c].type);
+			size_t z = pt_type_width(p->s->cols[c].type);
 			char *src = b->col[c], *dst = p->tmp->col[c];
 			for (size_t i = 0; i < b->nrows; i++)
 				memcpy(dst + i * z, src + p->perm[i] * z, z);
@@ -2149,7 +2150,7 @@ pt_parter_feed(pt_parter *p, const pt_batch *in, pt_err *e)
 		}
 		b = p->b[k];
 		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = type_size(p->s->cols[c].type);
+			size_t z = pt_type_width(p->s->cols[c].type);
 			memcpy((char *)b->col[c] + b->nrows * z,
 			    (const char *)in->col[c] + i * z, z);
 		}

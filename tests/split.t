@@ -42,6 +42,27 @@ check "level 2 from 16 partitions equals fit" \
 	   policy-split hist $M -t $T/t1 $T/p.\$k.pf > $T/r.\$k.h || exit 1; done &&
 	 policy-split merge --expect 16 $T/r.*.h | policy-split best $M -t $T/t1 |
 	   cmp - $T/tf"
+
+# Bin codes: apply writes them by default; hist adds rows at their codes.
+# Frames without them give the same partials, trees and signatures.
+policy-prep apply --no-codes $M "$T/s.csv" > "$T/nc.pf"
+ok $? "frames without bin codes"
+check "--no-codes frames: the same partials at both levels and the same tree" \
+	"! policy-prep cat --columns bin:x1 $T/nc.pf > /dev/null 2>&1 &&
+	 policy-split hist $M $T/nc.pf | cmp - $T/h0 &&
+	 policy-split hist $M -t $T/t1 $T/nc.pf | cmp - $T/h1 &&
+	 policy-split fit $M --depth 2 < $T/nc.pf | cmp - $T/tf &&
+	 policy-verify sign $M $T/s.pf > $T/sig1 &&
+	 policy-verify sign $M $T/nc.pf | cmp - $T/sig1"
+check "cat leaves the codes out unless asked; they order as the values do" \
+	"policy-prep cat $T/s.pf | head -1 | grep -v -q bin: &&
+	 policy-prep cat --columns x1,bin:x1 $T/s.pf > $T/code.csv &&
+	 head -1 $T/code.csv | grep -q '^x1,bin:x1\$' &&
+	 awk -F, 'NR > 1 && \$1 == \"NA\" { na[\$2] = 1 }
+	      NR > 1 && \$1 != \"NA\" { if (\$2 + 0 > top) top = \$2 + 0 }
+	      END { for (c in na) { n++; if (c + 0 != top + 1) exit 1 } exit n != 1 }' $T/code.csv &&
+	 grep -v NA $T/code.csv | tail -n +2 | sort -t, -k1,1g -s |
+	   awk -F, 'NR > 1 && (\$2 < c || (\$1 == x && \$2 != c)) { exit 1 } { c = \$2; x = \$1 }'"
 check "fit --exact finds a tree at least as good as greedy on the same data" \
 	"policy-split fit $M --depth 2 --exact $T/s.pf > $T/te 2>/dev/null &&
 	 policy-split eval -t $T/te $T/s.pf > $T/ee &&

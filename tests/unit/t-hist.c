@@ -34,6 +34,7 @@
 
 static const int nbs[F] = { 5, 31, 40, 0 }; /* boundaries per feature */
 static int regime;                         /* value distribution */
+static long bad_code_at = -1; /* row whose x1 code hist_nodes corrupts */
 
 static pt_manifest *
 make_manifest(void)
@@ -213,6 +214,11 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 			slot[i] = node_of ? node_of[j] : 0;
 		}
 		b->nrows = nb;
+		pt_hist_fill_codes(m, b, &e);
+		if (bad_code_at >= 0 && (size_t)bad_code_at >= i0 &&
+		    (size_t)bad_code_at < i0 + nb)
+			PT_COL_U8(b, pt_schema_find(s, "bin:x1"))[bad_code_at - i0] =
+			    (uint8_t)(nbs[0] + 2);
 		if (pt_hist_add(h, m, &c, b, node_of ? slot : NULL, &e) < 0) {
 			diag("hist_add: %s", e.msg);
 			pt_hist_free(h);
@@ -709,6 +715,127 @@ main(void)
 		pt_hist_free(tiny);
 		}
 		rows_free(&q);
+	}
+
+	/* Bin codes carried by the frames: the same partial as binning the
+	 * values, at the root, in open nodes with skipped rows, and in
+	 * rewards mode, with every kernel. */
+	{
+		pt_schema *sc = pt_hist_code_schema(m, s, &e);
+		pt_schema *sr = make_schema(m, 1);
+		pt_schema *src = pt_hist_code_schema(m, sr, &e);
+		static const size_t frs[] = { 1, 7, 4096, 0 };
+		int *node = malloc(N * sizeof *node), ndiff = 0, ncmp = 0, lv, ncode;
+		size_t fi;
+		pt_hist *h;
+		for (i = 0; i < N; i++)
+			node[i] = (int)(rn() % 4) - 1;
+		ncode = sc ? pt_schema_count_role(sc, PT_ROLE_BIN) : 0;
+		ok(ncode == F && pt_schema_find(sc, "bin:x3") >= 0 &&
+		    sc->cols[pt_schema_find(sc, "bin:x3")].type == PT_U8,
+		    "a code column per feature (at most %d boundaries)",
+		    PT_CODE_BOUNDS);
+		for (lv = 0; lv <= 2; lv++) {
+			pt_hist_simd(lv);
+			for (fi = 0; fi < sizeof frs / sizeof frs[0]; fi++) {
+				size_t fr = frs[fi] ? frs[fi] : 1 + rn() % 5000;
+				size_t nr = fr < 10 ? 300 : N;
+				int pass;
+				for (pass = 0; pass < 3; pass++) {
+					const pt_schema *s1 = pass == 2 ? sr : s;
+					const pt_schema *s2 = pass == 2 ? src : sc;
+					const int *no = pass == 1 ? node : NULL;
+					pt_hist *h1, *h2;
+					m->nrewards = pass == 2 ? A : 0;
+					h1 = hist_nodes(m, s1, &r, idx, nr, fr,
+					    "c", no, no ? 3 : 1);
+					h2 = hist_nodes(m, s2, &r, idx, nr, fr,
+					    "c", no, no ? 3 : 1);
+					m->nrewards = 0;
+					size_t l1 = 0, l2 = 0;
+					char *b1 = h1 ? body_of(h1, &l1) : NULL, *b2;
+					b2 = h2 ? body_of(h2, &l2) : NULL;
+					ncmp++;
+					ndiff += !(b1 && b2 && l1 == l2 &&
+					    memcmp(b1, b2, l1) == 0);
+					free(b1);
+					free(b2);
+					pt_hist_free(h1);
+					pt_hist_free(h2);
+				}
+			}
+		}
+		pt_hist_simd(2);
+		ok(ncmp == 36 && ndiff == 0, "frames with bin codes give the "
+		    "same partial as frames without (root, open nodes with "
+		    "skipped rows, rewards; portable, AVX2 and widest kernels; "
+		    "frames of 1, 7, 4096 rows and random; %d of %d differ)",
+		    ndiff, ncmp);
+		/* A code past the missing bin indexes no cell: refused. */
+		bad_code_at = (long)(N / 2);
+		h = hist_of(m, sc, &r, idx, N, 4096, "c");
+		ok(h == NULL, "a code past a feature's missing bin is refused");
+		pt_hist_free(h);
+		bad_code_at = -1;
+		/* A code schema of another manifest's features is refused. */
+		{
+			pt_batch *b = pt_batch_new(sc, 4);
+			pt_manifest *m2 = make_manifest();
+			free(m2->features[2].name);
+			m2->features[2].name = pt_strdup("other");
+			b->nrows = 4;
+			ok(pt_hist_fill_codes(m2, b, &e) < 0 && strstr(e.msg,
+			    "bin:x3") != NULL, "codes of features the manifest "
+			    "lacks are refused: %s", e.msg);
+			pt_manifest_free(m2);
+			pt_batch_free(b);
+		}
+		free(node);
+		pt_schema_free(sc);
+		pt_schema_free(sr);
+		pt_schema_free(src);
+	}
+
+	/* pt_hist_codes against a linear search, at every kernel level and
+	 * length (vector tails), with values on, between and beyond the
+	 * boundaries, infinities and NaN. */
+	{
+		int nbad = 0, lv, f2, nb;
+		double x[77];
+		uint8_t got[77];
+		for (lv = 0; lv <= 2; lv++) {
+			pt_hist_simd(lv);
+			for (f2 = 0; f2 < F; f2++) {
+				const pt_feature *pf = &m->features[f2];
+				size_t len;
+				nb = pf->nbounds;
+				for (len = 0; len <= 77; len += 1 + len / 8) {
+					size_t j;
+					for (j = 0; j < len; j++) {
+						uint64_t k = rn() % 8;
+						x[j] = k == 0 ? NAN : k == 1 ? INFINITY :
+						    k == 2 ? -INFINITY : k < 5 && nb > 0 ?
+						    pf->bounds[rn() % (uint64_t)nb] :
+						    unif() * 1.2 - 0.1;
+					}
+					pt_hist_codes(pf, x, len, got);
+					for (j = 0; j < len; j++) {
+						int want = 0;
+						if (x[j] != x[j])
+							want = nb + 1;
+						else
+							while (want < nb && !(x[j] <=
+							    pf->bounds[want]))
+								want++;
+						nbad += got[j] != want;
+					}
+				}
+			}
+		}
+		pt_hist_simd(2);
+		ok(nbad == 0, "pt_hist_codes: the first boundary k with x <= "
+		    "bounds[k], nbounds above them all, nbounds+1 for NaN "
+		    "(%d wrong)", nbad);
 	}
 
 	/* Values too wide for exact sums are refused, not rounded. */
