@@ -434,11 +434,28 @@ pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
 		r->rowhash = p;
 		r->cap = cap;
 	}
+	/* Bins: the frames' codes where they carry them (the same bins,
+	 * checked against the feature's), else a search of the boundaries. */
+	for (f = 0; f < F; f++) {
+		const pt_feature *pf = &m->features[f];
+		if (c->code != NULL && c->code[f] >= 0) {
+			const uint8_t *code = PT_COL_U8(b, c->code[f]);
+			for (i = 0; i < b->nrows; i++) {
+				if (code[i] > pf->nbounds + 1)
+					return pt_fail(e, PT_EVALUE, "", "row %zu: bin "
+					    "code %d of feature %s is past its bins",
+					    r->n + i + 1, code[i], pf->name);
+				r->bin[(r->n + i) * F + f] = code[i];
+			}
+		} else {
+			const double *x = PT_COL_F64(b, c->feature[f]);
+			for (i = 0; i < b->nrows; i++)
+				r->bin[(r->n + i) * F + f] = (uint32_t)
+				    pt_feature_bin(pf, x[i]);
+		}
+	}
 	for (i = 0; i < b->nrows; i++) {
 		size_t j = r->n + i;
-		for (f = 0; f < F; f++)
-			r->bin[j * F + f] = (uint32_t)pt_feature_bin(
-			    &m->features[f], PT_COL_F64(b, c->feature[f])[i]);
 		for (a = 0; a < A; a++) {
 			double v = PT_COL_F64(b, c->score[a])[i];
 			if (!isfinite(v))

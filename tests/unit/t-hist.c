@@ -790,6 +790,56 @@ main(void)
 			pt_manifest_free(m2);
 			pt_batch_free(b);
 		}
+		/* The in-process search's rows take the same bins from codes,
+		 * and refuse a code past the missing bin. */
+		{
+			size_t nr = 500, j;
+			const pt_schema *ss[2] = { s, sc };
+			pt_rowset rs[2];
+			int v, okb, tcol = pt_schema_find_role(s, PT_ROLE_TREATMENT, 0);
+			int ycol = pt_schema_find_role(s, PT_ROLE_OUTCOME, 0);
+			int gcol = pt_schema_find_role(s, PT_ROLE_SCORE, 0), rc1;
+			pt_hist_cols hc;
+			for (v = 0; v < 2; v++) {
+				pt_batch *b = pt_batch_new(ss[v], nr);
+				pt_hist *hh = pt_hist_new(m, NULL, NULL, 0, NULL, 0, &e);
+				int f2, a2;
+				for (j = 0; j < nr; j++) {
+					PT_COL_U64(b, 0)[j] = r.id[j];
+					for (f2 = 0; f2 < F; f2++)
+						PT_COL_F64(b, 1 + f2)[j] = r.x[j * F + f2];
+					PT_COL_I32(b, tcol)[j] = r.w[j];
+					PT_COL_F64(b, ycol)[j] = r.y[j];
+					for (a2 = 0; a2 < A; a2++)
+						PT_COL_F64(b, gcol + a2)[j] = r.g[j * A + a2];
+				}
+				b->nrows = nr;
+				pt_hist_fill_codes(m, b, &e);
+				pt_rowset_init(&rs[v], m);
+				pt_hist_bind(hh, m, ss[v], &hc, &e);
+				rc1 = pt_rowset_add(&rs[v], m, &hc, b, &e);
+				if (v == 1) {
+					pt_rowset bad;
+					okb = rc1 == 0 && rs[0].n == nr && rs[1].n == nr &&
+					    memcmp(rs[0].bin, rs[1].bin, nr * F *
+					    sizeof *rs[0].bin) == 0;
+					ok(okb, "the in-process search's rows: the same "
+					    "bins from codes as from values");
+					PT_COL_U8(b, pt_schema_find(sc, "bin:x3"))[7] =
+					    (uint8_t)(nbs[2] + 2);
+					pt_rowset_init(&bad, m);
+					ok(pt_rowset_add(&bad, m, &hc, b, &e) < 0 &&
+					    strstr(e.msg, "x3") != NULL, "and refuse a "
+					    "code past the missing bin: %s", e.msg);
+					pt_rowset_free(&bad);
+				}
+				pt_hist_cols_free(&hc);
+				pt_hist_free(hh);
+				pt_batch_free(b);
+			}
+			pt_rowset_free(&rs[0]);
+			pt_rowset_free(&rs[1]);
+		}
 		free(node);
 		pt_schema_free(sc);
 		pt_schema_free(sr);
