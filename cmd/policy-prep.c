@@ -384,8 +384,7 @@ do_apply(opts *o, int n, char **inputs)
 		if ((s = cs) == NULL)
 			goto fail;
 	}
-	if (
-	    (b = pt_batch_new(s, o->frame_rows > 0 ? (size_t)o->frame_rows :
+	if ((b = pt_batch_new(s, o->frame_rows > 0 ? (size_t)o->frame_rows :
 	    pt_frame_rows(s))) == NULL ||
 	    fe_out_open(&out, o->output, 1, o->force, &e) != 0)
 		goto fail;

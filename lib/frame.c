@@ -129,7 +129,6 @@ pt_type_width(pt_type t)
 {
 	return t == PT_I32 ? 4 : t == PT_U8 ? 1 : 8;
 }
-#define type_width pt_type_width
 
 static int
 type_valid(int t)
@@ -612,7 +611,7 @@ pt_frame_rows(const pt_schema *s)
 	int j;
 
 	for (j = 0; j < s->ncols; j++)
-		w += type_width(s->cols[j].type);
+		w += pt_type_width(s->cols[j].type);
 	rows = w > 0 ? PT_FRAME_BYTES / w : PT_FRAME_ROWS;
 	return rows > PT_FRAME_ROWS ? PT_FRAME_ROWS : rows < 1024 ? 1024 : rows;
 }
@@ -635,7 +634,7 @@ pt_batch_new(const pt_schema *s, size_t cap)
 		goto fail;
 	for (j = 0; j < s->ncols; j++) {
 		/* Round up so that cap 0 still gets a real, aligned array. */
-		bytes = (cap * type_width(s->cols[j].type) + 63) & ~(size_t)63;
+		bytes = (cap * pt_type_width(s->cols[j].type) + 63) & ~(size_t)63;
 		if (bytes == 0)
 			bytes = 64;
 		if (posix_memalign(&b->col[j], 64, bytes) != 0) {
@@ -961,7 +960,7 @@ w_direct(pt_writer *w, const pt_batch *b, pt_err *e)
 	}
 	if (w->level != 0) {
 		for (j = 0; j < nc; j++)
-			zneed += n * type_width(s->cols[j].type);
+			zneed += n * pt_type_width(s->cols[j].type);
 		if (zneed > w->zcap) {
 			free(w->zbuf);
 			w->zcap = 0;
@@ -974,7 +973,7 @@ w_direct(pt_writer *w, const pt_batch *b, pt_err *e)
 	}
 	/* Compress first: the header needs the payload length. */
 	for (j = 0; j < nc; j++) {
-		raw = n * type_width(s->cols[j].type);
+		raw = n * pt_type_width(s->cols[j].type);
 		w->stored[j] = raw;
 		w->zoff[j] = SIZE_MAX;
 		if (w->level != 0 && raw > 0 &&
@@ -996,7 +995,7 @@ w_direct(pt_writer *w, const pt_batch *b, pt_err *e)
 	gl = HDR;
 	start = 0;
 	for (j = 0; j < nc; j++) {
-		raw = n * type_width(s->cols[j].type);
+		raw = n * pt_type_width(s->cols[j].type);
 		h = g + gl;
 		put32(h, w->zoff[j] == SIZE_MAX ? 0 : 1);
 		put32(h + 4, 0);
@@ -1050,7 +1049,7 @@ pt_writer_write(pt_writer *w, const pt_batch *b, pt_err *e)
 	if ((n = b->nrows) == 0)
 		return 0;
 	for (j = 0; j < s->ncols; j++)
-		rowbytes += type_width(s->cols[j].type);
+		rowbytes += pt_type_width(s->cols[j].type);
 	if (n > MAX_ROWS || n * rowbytes > MAX_RAW)
 		return pt_fail(e, PT_ELIMIT, w->name,
 		    "a batch of %zu rows of %llu bytes is over the frame "
@@ -1058,7 +1057,7 @@ pt_writer_write(pt_writer *w, const pt_batch *b, pt_err *e)
 		    (unsigned long long)rowbytes, MAX_ROWS, MAX_RAW);
 	bound = HDR + TRL;
 	for (j = 0; j < s->ncols; j++)
-		bound += COLHDR + pad8(n * type_width(s->cols[j].type));
+		bound += COLHDR + pad8(n * pt_type_width(s->cols[j].type));
 	if (bound >= BIGFRAME)
 		return w_direct(w, b, e);
 	if (w_reserve(w, bound, e) < 0)
@@ -1067,7 +1066,7 @@ pt_writer_write(pt_writer *w, const pt_batch *b, pt_err *e)
 	pos = HDR;
 	for (j = 0; j < s->ncols; j++) {
 		h = f + pos;
-		raw = n * type_width(s->cols[j].type);
+		raw = n * pt_type_width(s->cols[j].type);
 		codec = 0;
 		stored = raw;
 		/* zstd gets room for raw bytes only: output that would not
@@ -1392,7 +1391,7 @@ r_schema(pt_reader *r, const struct fhdr *h, pt_err *e)
 		r->digest = h->digest;
 		r->rowbytes = 0;
 		for (j = 0; j < s->ncols; j++)
-			r->rowbytes += type_width(s->cols[j].type);
+			r->rowbytes += pt_type_width(s->cols[j].type);
 	} else {
 		if (schema_diff(r->schema, s, diff, sizeof diff)) {
 			pt_schema_free(s);
@@ -1478,7 +1477,7 @@ r_data(pt_reader *r, const struct fhdr *h, pt_err *e)
 		codec = get32(ch);
 		stored = get64(ch + 8);
 		raw = get64(ch + 16);
-		if (raw != n * type_width(s->cols[j].type) || get32(ch + 4) ||
+		if (raw != n * pt_type_width(s->cols[j].type) || get32(ch + 4) ||
 		    (codec == 0 && stored != raw) ||
 		    (codec == 1 && (stored == 0 || stored >= raw)) ||
 		    codec > 1 || h->plen - pos < pad8(stored)) {
@@ -1555,7 +1554,7 @@ rest:
 
 		if (r->zoff[j] == SIZE_MAX)
 			continue;
-		raw = n * type_width(s->cols[j].type);
+		raw = n * pt_type_width(s->cols[j].type);
 		d = ZSTD_decompressDCtx(r->dctx, r->batch->col[j], raw,
 		    r->zbuf + r->zoff[j], r->zlen[j]);
 		if (ZSTD_isError(d) || d != raw)
@@ -1687,7 +1686,7 @@ pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e)
 		    h.nrows * r->rowbytes <= MAX_RAW)
 			for (j = 0; j < r->schema->ncols; j++)
 				bound += COLHDR + pad8(h.nrows *
-				    type_width(r->schema->cols[j].type));
+				    pt_type_width(r->schema->cols[j].type));
 		if (h.nrows == 0 || h.nrows > MAX_ROWS ||
 		    h.nrows * r->rowbytes > MAX_RAW || h.plen > bound ||
 		    h.plen < (uint64_t)COLHDR * h.ncols)

@@ -683,12 +683,22 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	    (uint64_t)d.low64);
 }
 
+/* The name of feature f's code column ("bin:NAME") into nm; 0 when f has
+ * none (too many boundaries, or a name too long). */
+static int
+code_name(const pt_feature *f, char nm[512])
+{
+	return f->nbounds <= PT_CODE_BOUNDS &&
+	    snprintf(nm, 512, "bin:%s", f->name) < 512;
+}
+
 int
 pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e)
 {
 	int f, a, nscore;
 	pt_role sr = PT_ROLE_SCORE;
+	char nm[512];
 
 	memset(c, 0, sizeof *c);
 	if (strcmp(s->manifest, m->digest) != 0)
@@ -710,13 +720,10 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		}
 		c->feature[f] = j;
 		c->code[f] = -1;
-		if (m->features[f].nbounds <= PT_CODE_BOUNDS) {
-			char nm[512];
-			if (snprintf(nm, sizeof nm, "bin:%s", m->features[f].name) <
-			    (int)sizeof nm && (j = pt_schema_find(s, nm)) >= 0 &&
-			    s->cols[j].type == PT_U8 && s->cols[j].role == PT_ROLE_BIN)
-				c->code[f] = j;
-		}
+		if (code_name(&m->features[f], nm) && (j = pt_schema_find(s,
+		    nm)) >= 0 && s->cols[j].type == PT_U8 &&
+		    s->cols[j].role == PT_ROLE_BIN)
+			c->code[f] = j;
 	}
 	nscore = pt_schema_count_role(s, PT_ROLE_SCORE);
 	if (nscore == 0 && pt_schema_count_role(s, PT_ROLE_REWARD) > 0) {
@@ -1447,7 +1454,6 @@ pt_hist_codes(const pt_feature *f, const double *x, size_t n, uint8_t *out)
 		uint8_t tail[8];
 		for (k = 0; k < 32; k++)
 			t[k] = k < nb ? f->bounds[k] : INFINITY;
-		j = 0;
 #ifdef HIST_X86
 		if (use_avx512) {
 			/* Whole groups of 8 in place, the rest through tail. */
@@ -1458,13 +1464,10 @@ pt_hist_codes(const pt_feature *f, const double *x, size_t n, uint8_t *out)
 				bin32_avx512(pt, t[15], x + j, n - j, tail);
 				memcpy(out + j, tail, n - j);
 			}
-			j = n;
 		} else if (use_avx2 > 0) {
 			bin32_avx2(t, x, n, out);
-			j = n;
-		}
+		} else
 #endif
-		if (j < n)
 			bin32_base(t, x, n, out);
 		/* The padded search puts a missing value at 32. */
 		for (j = 0; j < n; j++)
@@ -1488,10 +1491,7 @@ pt_hist_code_schema(const pt_manifest *m, const pt_schema *s, pt_err *e)
 		return NULL;
 	}
 	for (f = 0; f < m->nfeatures; f++) {
-		if (m->features[f].nbounds > PT_CODE_BOUNDS)
-			continue;
-		if (snprintf(nm, sizeof nm, "bin:%s", m->features[f].name) >=
-		    (int)sizeof nm || pt_schema_find(o, nm) >= 0)
+		if (!code_name(&m->features[f], nm) || pt_schema_find(o, nm) >= 0)
 			continue;
 		if (pt_schema_add(o, nm, PT_U8, PT_ROLE_BIN, 0, NULL, e) < 0) {
 			pt_schema_free(o);
@@ -1507,6 +1507,7 @@ pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
 	const pt_schema *s = b->schema;
 	int j, f, nbin = pt_schema_count_role(s, PT_ROLE_BIN);
 	int *fc;
+	char nm[512];
 
 	if (nbin == 0)
 		return 0;
@@ -1522,12 +1523,10 @@ pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
 	for (j = 0, f = 0; j < s->ncols; j++) {
 		if (s->cols[j].role != PT_ROLE_BIN)
 			continue;
-		while (f < m->nfeatures && (m->features[f].nbounds >
-		    PT_CODE_BOUNDS || strcmp(s->cols[j].name + 4,
-		    m->features[f].name) != 0))
+		while (f < m->nfeatures && (!code_name(&m->features[f], nm) ||
+		    strcmp(s->cols[j].name, nm) != 0))
 			f++;
-		if (f == m->nfeatures || fc[f] < 0 || s->cols[j].type != PT_U8 ||
-		    strncmp(s->cols[j].name, "bin:", 4) != 0) {
+		if (f == m->nfeatures || fc[f] < 0 || s->cols[j].type != PT_U8) {
 			free(fc);
 			return pt_fail(e, PT_EMISMATCH, "", "code column %s does not "
 			    "follow the manifest's features", s->cols[j].name);
