@@ -516,6 +516,7 @@ struct pt_hist_acc {
 	size_t sub;           /* rows per sub-block */
 	uint64_t ph1, ph2, prows; /* partition hash */
 	uint64_t pend;        /* rows in the frame cells, not yet folded */
+	int broken;           /* a frame was refused after some of its rows */
 };
 
 static void
@@ -1030,15 +1031,16 @@ scan_col_avx512(const double *v, size_t n, const int *node_of,
 }
 #endif
 
-/* The row-by-row check, for the message naming the first bad row. */
+/* The row-by-row check of rows i0 .. i0+n-1, for the message naming the
+ * first bad row. */
 static int
 frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
-    const double *y, size_t n, const int *node_of, pt_err *e)
+    const double *y, size_t i0, size_t n, const int *node_of, pt_err *e)
 {
 	size_t i;
 	int k;
 
-	for (i = 0; i < n; i++) {
+	for (i = i0; i < i0 + n; i++) {
 		if (node_of != NULL && node_of[i] < 0)
 			continue;
 		for (k = 0; k < h->narms; k++)
@@ -1724,23 +1726,36 @@ acc_fold(pt_hist *h, pt_err *e)
  * powers of two involved stays normal (fp in pt_hist_add): x * 2^-(s+W)
  * truncated is the high limb, and what is left, scaled by 2^-s, the low
  * one.  Every step is exact and gives the same limbs as put_limbs.  Row j's
- * limbs go to out[j stride] (low) and out[j stride + 1] (high, L = 2). */
-static void
+ * limbs go to out[j stride] (low) and out[j stride + 1] (high, L = 2).
+ * Returns non-zero unless every value fits the unit and limbs: a low limb
+ * that is an integer (x a multiple of 2^s; what is left after the high
+ * limb is exact whatever x is) and every limb of magnitude below 2^W
+ * (lim).  NaN and infinities fail both. */
+static int
 limbs_base(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, int64_t *out, int stride)
+    double ilo, double lim, int64_t *out, int stride)
 {
 	size_t j;
+	int bad = 0;
 
 	if (L == 1)
-		for (j = 0; j < m; j++)
-			out[j * stride] = (int64_t)(x[j] * ilo);
+		for (j = 0; j < m; j++) {
+			double d = x[j] * ilo;
+			int ok = fabs(d) < lim;
+			out[j * stride] = ok ? (int64_t)d : 0;
+			bad |= !ok || (double)out[j * stride] != d;
+		}
 	else
 		for (j = 0; j < m; j++) {
-			int64_t t = (int64_t)(x[j] * ihi);
-			double r = x[j] - (double)t * chi;
-			out[j * stride] = (int64_t)(r * ilo);
+			double td = trunc(x[j] * ihi), r;
+			int ok = fabs(td) < lim;
+			int64_t t = ok ? (int64_t)td : 0;
+			r = ok ? (x[j] - td * chi) * ilo : 0.0;
+			out[j * stride] = (int64_t)r;
 			out[j * stride + 1] = t;
+			bad |= !ok || (double)out[j * stride] != r;
 		}
+	return bad;
 }
 
 #ifdef HIST_X86
@@ -1748,24 +1763,32 @@ limbs_base(const double *x, size_t m, int L, double ihi, double chi,
  * magnitude below 2^51 becomes that int64 by adding 1.5 * 2^52 (exact:
  * the sum lies in [2^52, 2^53), whose unit is 1) and subtracting the bits
  * of 1.5 * 2^52; truncation comes from vroundpd.  Two limbs of a row are
- * stored together. */
-AVX2_FN static void
+ * stored together.  The checks: the magic sum less the magic gives back
+ * an integer unchanged, and the magnitude compares below lim. */
+AVX2_FN static int
 limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, int64_t *out, int stride)
+    double ilo, double lim, int64_t *out, int stride)
 {
 	const __m256d magic = _mm256_set1_pd(6755399441055744.0);
 	const __m256i mbits = _mm256_set1_epi64x(0x4338000000000000LL);
 	const __m256d vhi = _mm256_set1_pd(ihi), vchi = _mm256_set1_pd(chi);
-	const __m256d vlo = _mm256_set1_pd(ilo);
+	const __m256d vlo = _mm256_set1_pd(ilo), vlim = _mm256_set1_pd(lim);
+	const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
+	__m256d okm = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
 	size_t j, st = (size_t)stride;
 
 	for (j = 0; j + 4 <= m; j += 4) {
-		__m256d v = _mm256_loadu_pd(x + j), t, r;
+		__m256d v = _mm256_loadu_pd(x + j), t, r, rm, tm;
 		__m256i lo, hi, p02, p13;
 		int64_t *o = out + j * st;
 		if (L == 1) {
-			lo = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(
-			    _mm256_mul_pd(v, vlo), magic)), mbits);
+			r = _mm256_mul_pd(v, vlo);
+			rm = _mm256_add_pd(r, magic);
+			okm = _mm256_and_pd(okm, _mm256_and_pd(_mm256_cmp_pd(
+			    _mm256_sub_pd(rm, magic), r, _CMP_EQ_OQ),
+			    _mm256_cmp_pd(_mm256_and_pd(r, absm), vlim,
+			    _CMP_LT_OQ)));
+			lo = _mm256_sub_epi64(_mm256_castpd_si256(rm), mbits);
 			o[0] = _mm256_extract_epi64(lo, 0);
 			o[st] = _mm256_extract_epi64(lo, 1);
 			o[2 * st] = _mm256_extract_epi64(lo, 2);
@@ -1775,10 +1798,13 @@ limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
 		t = _mm256_round_pd(_mm256_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
 		    _MM_FROUND_NO_EXC);
 		r = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_mul_pd(t, vchi)), vlo);
-		lo = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(r, magic)),
-		    mbits);
-		hi = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(t, magic)),
-		    mbits);
+		rm = _mm256_add_pd(r, magic);
+		tm = _mm256_add_pd(t, magic);
+		okm = _mm256_and_pd(okm, _mm256_and_pd(_mm256_cmp_pd(
+		    _mm256_sub_pd(rm, magic), r, _CMP_EQ_OQ), _mm256_cmp_pd(
+		    _mm256_and_pd(t, absm), vlim, _CMP_LT_OQ)));
+		lo = _mm256_sub_epi64(_mm256_castpd_si256(rm), mbits);
+		hi = _mm256_sub_epi64(_mm256_castpd_si256(tm), mbits);
 		p02 = _mm256_unpacklo_epi64(lo, hi); /* rows 0 and 2 */
 		p13 = _mm256_unpackhi_epi64(lo, hi); /* rows 1 and 3 */
 		_mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(p02));
@@ -1788,23 +1814,22 @@ limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
 		_mm_storeu_si128((__m128i *)(o + 3 * st),
 		    _mm256_extracti128_si256(p13, 1));
 	}
-	if (j < m)
-		limbs_base(x + j, m - j, L, ihi, chi, ilo, out + j * st, stride);
+	return (_mm256_movemask_pd(okm) != 0xf) | (j < m ? limbs_base(x + j,
+	    m - j, L, ihi, chi, ilo, lim, out + j * st, stride) : 0);
 }
 #endif
 
-/* The limbs of m values x into rows of `stride` lanes from out. */
-static void
+/* The limbs of m values x into rows of `stride` lanes from out; non-zero
+ * unless every value fits (limbs_base). */
+static int
 limb_col(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, int64_t *out, int stride)
+    double ilo, double lim, int64_t *out, int stride)
 {
 #ifdef HIST_X86
-	if (use_avx2 > 0) {
-		limbs_avx2(x, m, L, ihi, chi, ilo, out, stride);
-		return;
-	}
+	if (use_avx2 > 0)
+		return limbs_avx2(x, m, L, ihi, chi, ilo, lim, out, stride);
 #endif
-	limbs_base(x, m, L, ihi, chi, ilo, out, stride);
+	return limbs_base(x, m, L, ihi, chi, ilo, lim, out, stride);
 }
 
 #ifdef HIST_X86
@@ -1962,55 +1987,177 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	}
 }
 
-int
-pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
-    const pt_batch *b, const int *node_of, pt_err *e)
+/* The kept rows of rows i0 .. i0+nb-1 (all at the root) and their cells'
+ * offsets for the lanes in use; returns how many, *dense when all. */
+static size_t
+chunk_rows(pt_hist *h, const int32_t *w, const int *node_of, size_t i0,
+    size_t nb, int *dense)
+{
+	struct pt_hist_acc *a = h->acc;
+	size_t i, mrows = 0, gnode = a->atot * a->KG, ynode = a->atot * a->KY;
+	size_t yslot = (size_t)h->nnodes * ynode;
+	int A = h->narms;
+
+	*dense = 1;
+	if (node_of == NULL) {
+		a->touched[0] = 1;
+		if (w != NULL)
+			for (i = 0; i < nb; i++) {
+				int32_t arm = w[i0 + i];
+				a->yro[i] = (size_t)(arm >= 0 ? arm : A) * yslot;
+			}
+		else
+			memset(a->yro, 0, nb * sizeof *a->yro);
+		return nb;
+	}
+	for (i = 0; i < nb; i++) {
+		size_t r = i0 + i, j;
+		int node = node_of[r], arm;
+		if (node < 0) {
+			*dense = 0;
+			continue;
+		}
+		j = mrows++;
+		arm = w ? w[r] : -1;
+		a->ri[j] = (uint32_t)r;
+		a->touched[node] = 1;
+		a->gro[j] = (size_t)node * gnode;
+		a->yro[j] = (size_t)node * ynode + (w == NULL ? 0 :
+		    (arm >= 0 ? (size_t)arm : (size_t)A) * yslot);
+	}
+	return mrows;
+}
+
+/* Whether the frame cells' limbs are cut through floating point, every
+ * scaling by a power of two involved staying normal (limbs_base). */
+static int
+limbs_fp(const struct pt_hist_acc *a)
+{
+	return a->L <= 2 && a->s >= -1000 && a->s + a->W <= 1000;
+}
+
+/* The limbs of the kept rows' scores (and outcomes) in the frame cells'
+ * unit.  Through floating point, non-zero unless every value fits the
+ * unit; otherwise only for values known to fit it. */
+static int
+chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
+    const double *y, size_t i0, size_t mrows, int dense)
+{
+	struct pt_hist_acc *a = h->acc;
+	int A = h->narms, L = a->L, W = a->W, s = a->s, KG = a->KG, KY = a->KY;
+	int k, bad = 0;
+	size_t i;
+
+	if (limbs_fp(a)) {
+		double ilo = ldexp(1.0, -s), ihi = ldexp(1.0, -(s + W));
+		double chi = ldexp(1.0, s + W), lim = ldexp(1.0, W);
+		for (k = 0; k < A; k++)
+			bad |= limb_col(block_values(a, g[k], i0, 0, mrows, dense),
+			    mrows, L, ihi, chi, ilo, lim, a->rg + k * L, KG);
+		if (w != NULL) {
+			if (dense)
+				for (i = 0; i < mrows; i++)
+					a->xs[i] = w[i0 + i] >= 0 ? y[i0 + i] : 0.0;
+			else
+				for (i = 0; i < mrows; i++) {
+					size_t r = a->ri[i];
+					a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
+				}
+			bad |= limb_col(a->xs, mrows, L, ihi, chi, ilo, lim,
+			    a->ry + 1, KY);
+		}
+		return bad;
+	}
+	/* Called only once the block is known to fit (scan_col). */
+	for (i = 0; i < mrows; i++) {
+		size_t r = dense ? i0 + i : a->ri[i];
+		for (k = 0; k < A; k++)
+			put_limbs(g[k][r], s, L, W, a->rg + i * KG + k * L);
+		if (w != NULL)
+			put_limbs(w[r] >= 0 ? y[r] : 0.0, s, L, W,
+			    a->ry + i * KY + 1);
+	}
+	return 0;
+}
+
+/* Makes the frame cells' unit s with L limbs of W bits, and their lanes. */
+static int
+chunk_unit(pt_hist *h, const pt_manifest *m, int L, int W, int s, int treated,
+    pt_err *e)
 {
 	struct pt_hist_acc *a;
-	size_t n = b->nrows, i, i0, gnode, ynode, yslot;
-	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s, KG, KY, nsl;
-	int k, bad = 0, fp;
+	int A = h->narms, KG, KY, nsl;
+	size_t i;
+
+	/* Lanes: G padded to even, Y a count and the outcome's limbs padded
+	 * to even (just the count in rewards mode). */
+	KG = (A * L + 1) & ~1;
+	nsl = treated ? A + 1 : 1;
+	KY = treated ? (1 + L + 1) & ~1 : 1;
+	if (acc_reserve(h, m, KG, KY, nsl, e) < 0)
+		return -1;
+	a = h->acc;
+	a->L = L;
+	a->W = W;
+	a->s = s;
+	/* The lanes no limb fills: a row's count of 1, zero padding. */
+	if (a->rL != L) {
+		for (i = 0; i < BLK; i++) {
+			if (KG > A * L)
+				a->rg[i * KG + KG - 1] = 0;
+			a->ry[i * KY] = 1;
+			if (KY > 1 + L)
+				a->ry[i * KY + KY - 1] = 0;
+		}
+		a->rL = L;
+	}
+	return 0;
+}
+
+/*
+ * Rows i0 .. i0+nb-1 of the frame (nb <= BLK): checked, cut into limbs and
+ * added, a block at a time while its values are in the cache.  When the
+ * frame cells hold rows, the block is first cut in their unit, the cutting
+ * checking that every value fits it (the usual case: blocks alike); else,
+ * or when one does not fit, every value is scanned for its bit range (and
+ * checked), the cells are folded when the block's values do not fit them,
+ * and new cells get a unit of the block's range.
+ */
+static int
+add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, const int *node_of, size_t i0, size_t nb, pt_err *e)
+{
+	struct pt_hist_acc *a = h->acc;
+	size_t i, mrows;
+	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s;
+	int k, bad = 0, dense;
 	uint64_t amax = 0;
-	double ihi = 0, chi = 0, ilo = 0;
 	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) : NULL;
 	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
 	const double *g[64];
 	const uint64_t *rowh = c->row >= 0 ? PT_COL_U64(b, c->row) : NULL;
-	rows_fn *rk;
+	const int *nd = node_of != NULL ? node_of + i0 : NULL;
 
-	if (n == 0)
-		return 0;
-	if (A > 64)
-		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
-	if (n > UINT32_MAX)
-		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
-	if (use_avx2 < 0)
-		pt_hist_simd(2);
 	for (k = 0; k < A; k++)
 		g[k] = PT_COL_F64(b, c->score[k]);
-	/* The frame's bit range, and a check of every value, column by
-	 * column; the row-by-row check names the first bad row. */
-	for (k = 0; k < A; k++)
-		bad |= SCAN_COL(g[k], n, node_of, NULL, &lo, &amax);
+	/* Treatment codes and bin codes index the cells: none may pass the
+	 * last arm, or a feature's missing bin. */
 	if (w != NULL) {
-		if (node_of == NULL) {
-			int32_t wm = 0;
-			for (i = 0; i < n; i++)
+		int32_t wm = 0;
+		if (nd == NULL)
+			for (i = i0; i < i0 + nb; i++)
 				wm = w[i] > wm ? w[i] : wm;
-			bad |= wm >= A;
-		} else {
-			for (i = 0; i < n; i++)
-				bad |= w[i] >= A && node_of[i] >= 0;
-		}
-		bad |= SCAN_COL(y, n, node_of, w, &lo, &amax);
+		else
+			for (i = 0; i < nb; i++)
+				wm = w[i0 + i] > wm && nd[i] >= 0 ? w[i0 + i] : wm;
+		if (wm >= A)
+			return frame_check(h, g, w, y, i0, nb, node_of, e) < 0 ?
+			    -1 : pt_fail(e, PT_EVALUE, "", "a treatment code is "
+			    "out of range");
 	}
-	if (bad)
-		return frame_check(h, g, w, y, n, node_of, e) < 0 ? -1 :
-		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
-	/* Bin codes index the cells: none may pass the missing bin. */
 	for (k = 0; k < h->nfeatures; k++) {
 		if (c->code[k] >= 0) {
-			int cm = codes_max(PT_COL_U8(b, c->code[k]), n);
+			int cm = codes_max(PT_COL_U8(b, c->code[k]) + i0, nb);
 			if (cm > m->features[k].nbounds + 1)
 				return pt_fail(e, PT_EVALUE, "", "bin code %d in "
 				    "column %s: feature %s has bins 0 to %d", cm,
@@ -2018,23 +2165,37 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 				    m->features[k].name, m->features[k].nbounds + 1);
 		}
 	}
+	/* Limb width: the sum of the limbs of FOLD_ROWS rows in one cell
+	 * cannot overflow, and limbs stay below 2^51 (exact through doubles
+	 * in limbs_base). */
+	W = 63 - bitlen64((uint64_t)FOLD_ROWS);
+	W = W > 51 ? 51 : W;
+	/* The frame cells' unit, if the block's values fit it. */
+	if (a != NULL && a->pend > 0 && limbs_fp(a) && a->W == W && a->pend + nb <
+	    (UINT64_C(1) << (63 - W)) && a->s + a->L * a->W - 1 - h->scale +
+	    bitlen64(h->rows + nb) + 2 <= WIDE_LIMIT) {
+		mrows = chunk_rows(h, w, node_of, i0, nb, &dense);
+		if (mrows == 0 || chunk_limbs(h, g, w, y, i0, mrows, dense) == 0)
+			goto add;
+	}
+	/* The block's bit range, and a check of every value, column by
+	 * column; the row-by-row check names the first bad row. */
+	for (k = 0; k < A; k++)
+		bad |= SCAN_COL(g[k] + i0, nb, nd, NULL, &lo, &amax);
+	if (w != NULL)
+		bad |= SCAN_COL(y + i0, nb, nd, w + i0, &lo, &amax);
+	if (bad)
+		return frame_check(h, g, w, y, i0, nb, node_of, e) < 0 ? -1 :
+		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
 	if (amax != 0) {
 		double v;
 		int l;
 		memcpy(&v, &amax, sizeof v);
 		bit_range(v, &l, &hi);
 	}
-	/* Limb width: the sum of the limbs of FOLD_ROWS rows (or of a bigger
-	 * frame) in one cell cannot overflow, and limbs stay below 2^51
-	 * (exact through doubles in limbs_base). */
-	W = 63 - bitlen64((uint64_t)(n > FOLD_ROWS ? n : FOLD_ROWS));
-	W = W > 51 ? 51 : W;
-	/* The frame cells may still hold earlier frames' rows: keep adding
-	 * to them when this frame's values fit their unit and limbs and the
-	 * rows their headroom, else fold them first. */
-	a = h->acc;
+	/* Cells holding rows of values this block's do not fit: folded. */
 	if (a != NULL && a->pend > 0) {
-		int fits = W == a->W && a->pend + n < (UINT64_C(1) << (63 - W));
+		int fits = W == a->W && a->pend + nb < (UINT64_C(1) << (63 - W));
 		if (lo != INT_MAX)
 			fits = fits && lo >= a->s && hi - a->s + 1 <= a->L * a->W;
 		if (!fits && acc_fold(h, e) < 0)
@@ -2047,135 +2208,93 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		L = 1;
 		s = h->scale == INT_MAX ? 0 : h->scale;
 	} else {
-		int span = hi - lo + 1;
+		int span = hi - lo + 1, room;
 		L = (span + W - 1) / W;
-		s = lo;
 		if (L > LMAX || span > WIDE_LIMIT - 40)
 			return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to "
 			    "2^%d: too wide for exact histogram sums", lo, hi);
+		/* New cells: the limbs' spare bits, up to 8 below the lowest
+		 * bit and the rest above the highest, so that the next
+		 * blocks, alike but not the same, fit them too (a fold at
+		 * F = 1000 costs about a block's adds). */
+		room = L * W - span;
+		s = lo - (room / 2 < 8 ? room / 2 : 8);
+		if (hi - (h->scale < s ? h->scale : s) + bitlen64(h->rows +
+		    nb) + 2 > WIDE_LIMIT)
+			s = lo;
 	}
 	if (h->scale == INT_MAX || s < h->scale)
 		if (hist_rescale(h, s, e) < 0)
 			return -1;
-	if (lo != INT_MAX && hi - h->scale + bitlen64(h->rows + n) + 2 >
+	if (lo != INT_MAX && hi - h->scale + bitlen64(h->rows + nb) + 2 >
 	    WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to 2^%d: "
 		    "too wide for exact histogram sums", h->scale, hi);
-	fp = L <= 2 && s >= -1000 && s + W <= 1000;
-	if (fp) {
-		ilo = ldexp(1.0, -s);
-		ihi = ldexp(1.0, -(s + W));
-		chi = ldexp(1.0, s + W);
-	}
-	/* Lanes: G padded to even, Y a count and the outcome's limbs padded
-	 * to even (just the count in rewards mode). */
-	KG = (A * L + 1) & ~1;
-	nsl = w != NULL ? A + 1 : 1;
-	KY = w != NULL ? (1 + L + 1) & ~1 : 1;
-	if (acc_reserve(h, m, KG, KY, nsl, e) < 0)
+	if (chunk_unit(h, m, L, W, s, w != NULL, e) < 0)
 		return -1;
 	a = h->acc;
-	a->L = L;
-	a->W = W;
-	a->s = s;
-	rk = pick_rows(KG, KY);
-	/* The lanes no limb fills: a row's count of 1, zero padding. */
-	if (a->rL != L) {
-		for (i = 0; i < BLK; i++) {
-			if (KG > A * L)
-				a->rg[i * KG + KG - 1] = 0;
-			a->ry[i * KY] = 1;
-			if (KY > 1 + L)
-				a->ry[i * KY + KY - 1] = 0;
-		}
-		a->rL = L;
-	}
-	gnode = a->atot * KG;
-	ynode = a->atot * KY;
-	yslot = (size_t)h->nnodes * ynode;
+	mrows = chunk_rows(h, w, node_of, i0, nb, &dense);
+	if (mrows > 0 && chunk_limbs(h, g, w, y, i0, mrows, dense) != 0)
+		return pt_fail(e, PT_ELIMIT, "", "limbs of a scanned block "
+		    "do not fit its unit");
+add:
+	h->rows += nb;
+	a->pend += nb;
+	if (mrows == 0)
+		return 0;
+	if (rowh != NULL)
+		part_hash(a, rowh, dense ? NULL : a->ri, i0, mrows);
+	a->prows += mrows;
+	add_block(h, m, c, b, i0, mrows, dense, pick_rows(a->KG, a->KY),
+	    node_of == NULL ? a->zro : a->gro);
+	return 0;
+}
+
+int
+pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, const int *node_of, pt_err *e)
+{
+	size_t n = b->nrows, i0;
+	int A = h->narms;
+
+	if (h->acc != NULL && h->acc->broken)
+		return pt_fail(e, PT_EUSAGE, "", "partial holds part of a "
+		    "refused frame");
+	if (n == 0)
+		return 0;
+	if (A > 64)
+		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
+	if (n > UINT32_MAX)
+		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
+	if (use_avx2 < 0)
+		pt_hist_simd(2);
 	for (i0 = 0; i0 < n; i0 += BLK) {
-		size_t nb = n - i0 < BLK ? n - i0 : BLK, mrows = 0;
-		int dense = 1;
-		/* The block's kept rows and their cells' offsets: at the
-		 * root, every row, into node 0. */
-		if (node_of == NULL) {
-			mrows = nb;
-			a->touched[0] = 1;
-			if (w != NULL)
-				for (i = 0; i < nb; i++) {
-					int32_t arm = w[i0 + i];
-					a->yro[i] = (size_t)(arm >= 0 ? arm : A) * yslot;
-				}
-			else
-				memset(a->yro, 0, nb * sizeof *a->yro);
-		} else {
-			for (i = 0; i < nb; i++) {
-				size_t r = i0 + i, j;
-				int node = node_of[r], arm;
-				if (node < 0) {
-					dense = 0;
-					continue;
-				}
-				j = mrows++;
-				arm = w ? w[r] : -1;
-				a->ri[j] = (uint32_t)r;
-				a->touched[node] = 1;
-				a->gro[j] = (size_t)node * gnode;
-				a->yro[j] = (size_t)node * ynode + (w == NULL ?
-				    0 : (arm >= 0 ? (size_t)arm : (size_t)A) *
-				    yslot);
-			}
+		size_t nb = n - i0 < BLK ? n - i0 : BLK;
+		if (add_chunk(h, m, c, b, node_of, i0, nb, e) < 0) {
+			/* The frame's earlier blocks are in: the partial no
+			 * longer matches any set of whole frames. */
+			if (i0 > 0 && h->acc != NULL)
+				h->acc->broken = 1;
+			return -1;
 		}
-		if (mrows == 0)
-			continue;
-		if (rowh != NULL)
-			part_hash(a, rowh, dense ? NULL : a->ri, i0, mrows);
-		a->prows += mrows;
-		/* Their vectors. */
-		if (fp) {
-			for (k = 0; k < A; k++)
-				limb_col(block_values(a, g[k], i0, 0, mrows, dense),
-				    mrows, L, ihi, chi, ilo, a->rg + k * L, KG);
-			if (w != NULL) {
-				if (dense)
-					for (i = 0; i < mrows; i++)
-						a->xs[i] = w[i0 + i] >= 0 ?
-						    y[i0 + i] : 0.0;
-				else
-					for (i = 0; i < mrows; i++) {
-						size_t r = a->ri[i];
-						a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
-					}
-				limb_col(a->xs, mrows, L, ihi, chi, ilo, a->ry + 1,
-				    KY);
-			}
-		} else {
-			for (i = 0; i < mrows; i++) {
-				size_t r = dense ? i0 + i : a->ri[i];
-				for (k = 0; k < A; k++)
-					put_limbs(g[k][r], s, L, W, a->rg + i * KG + k * L);
-				if (w != NULL)
-					put_limbs(w[r] >= 0 ? y[r] : 0.0, s, L, W,
-					    a->ry + i * KY + 1);
-			}
-		}
-		add_block(h, m, c, b, i0, mrows, dense, rk,
-		    node_of == NULL ? a->zro : a->gro);
 	}
-	h->rows += n;
-	a->pend += n;
 	return 0;
 }
 
 int
 pt_hist_flush(pt_hist *h, pt_err *e)
 {
+	if (h->acc != NULL && h->acc->broken)
+		return pt_hist_folded(h, e);
 	return h->acc != NULL && h->acc->pend > 0 ? acc_fold(h, e) : 0;
 }
 
 int
 pt_hist_folded(const pt_hist *h, pt_err *e)
 {
+	if (h->acc != NULL && h->acc->broken)
+		return pt_fail(e, PT_EUSAGE, "", "partial holds part of a "
+		    "refused frame");
 	if (h->acc != NULL && h->acc->pend > 0)
 		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
 		    "(pt_hist_flush)");

@@ -104,7 +104,11 @@ void pt_hist_cols_free(pt_hist_cols *c);
 /* Adds a frame's rows.  node_of[i] is the slot (index into h->nodes) of
  * row i, or -1 to skip it; NULL means every row is in slot 0.  The
  * partition hash (mset over row hashes) is updated in *part when part is
- * not NULL.  where names the frame in messages. */
+ * not NULL.  where names the frame in messages.  The frame is read once,
+ * a block of rows at a time, each block checked just before it is added:
+ * a frame refused after its first block (a NaN score in row 5000, say)
+ * leaves the partial holding part of it, and every later call on that
+ * partial (add, flush, write, merge, search) fails. */
 int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e);
 

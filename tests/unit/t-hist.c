@@ -35,6 +35,8 @@
 static const int nbs[F] = { 5, 31, 40, 0 }; /* boundaries per feature */
 static int regime;                         /* value distribution */
 static long bad_code_at = -1; /* row whose x1 code hist_nodes corrupts */
+static pt_hist *refused;      /* set: hist_nodes keeps a refused partial */
+static int keep_refused;
 
 static pt_manifest *
 make_manifest(void)
@@ -221,7 +223,10 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 			    (uint8_t)(nbs[0] + 2);
 		if (pt_hist_add(h, m, &c, b, node_of ? slot : NULL, &e) < 0) {
 			diag("hist_add: %s", e.msg);
-			pt_hist_free(h);
+			if (keep_refused)
+				refused = h;
+			else
+				pt_hist_free(h);
 			h = NULL;
 			break;
 		}
@@ -660,6 +665,64 @@ main(void)
 		    "in a skipped one (rows 1, 8 and 15; portable and "
 		    "SIMD kernels)");
 		rows_free(&q);
+		/* One frame of 9000 rows is added a block of 4096 at a time,
+		 * the later blocks cut in the first one's unit while that is
+		 * checked: a value finer or bigger than the unit starts new
+		 * cells (exact), a NaN or an infinity there is refused, and
+		 * the partial holding the frame's first rows with it. */
+		{
+			static const struct {
+				size_t at; double v; int ok;
+			} pl[] = {
+				{ 5000, 0x1p-80, 1 }, { 8500, 1e6, 1 },
+				{ 4097, -0x1p-70, 1 }, { 5000, NAN, 0 },
+				{ 8191, INFINITY, 0 }, { 8192, -INFINITY, 0 },
+			};
+			size_t pi, at;
+			int nwrong = 0, nstuck = 0;
+			regime = 1;
+			make_rows(&q, 9000);
+			for (pi = 0; pi < sizeof pl / sizeof pl[0]; pi++)
+			for (sl = 0; sl < 3; sl += 2) {
+				pt_hist *h;
+				double keep;
+				pt_err e;
+				at = pl[pi].at;
+				keep = q.g[at * A + 2];
+				q.g[at * A + 2] = pl[pi].v;
+				pt_hist_simd(sl);
+				keep_refused = 1;
+				refused = NULL;
+				h = hist_nodes(m, s, &q, qi, 9000, 9000, "v", NULL,
+				    1);
+				keep_refused = 0;
+				if (pl[pi].ok)
+					nwrong += h == NULL ||
+					    check_exact(m, h, &q, NULL, 0, 0) != 0;
+				else
+					nwrong += h != NULL;
+				if (refused != NULL) {
+					char *buf = NULL;
+					size_t len;
+					nstuck += pt_hist_flush(refused, &e) == 0 ||
+					    pt_hist_write(refused, &buf, &len,
+					    &e) == 0;
+					free(buf);
+					pt_hist_free(refused);
+				} else if (!pl[pi].ok) {
+					nstuck++;
+				}
+				pt_hist_free(h);
+				q.g[at * A + 2] = keep;
+			}
+			pt_hist_simd(2);
+			ok(nwrong == 0 && nstuck == 0, "a frame of 9000 rows with "
+			    "2^-80, 1e6 or -2^-70 in a later block: exact; with "
+			    "NaN or an infinity there: refused, and the partial "
+			    "holding its first block is refused by flush and "
+			    "write (%d wrong, %d usable)", nwrong, nstuck);
+			rows_free(&q);
+		}
 		regime = 0;
 		free(node);
 		free(qi);
