@@ -1819,6 +1819,160 @@ limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
 }
 #endif
 
+#ifdef HIST_X86
+/* One limb (L = 1) of eight values, and its checks into *bad. */
+AVX512_FN static inline __m512i
+limb1_x8(const double *x, __mmask8 lm, __m512d vlo, __m512d vlim,
+    __mmask8 *bad)
+{
+	const __m512d magic = _mm512_set1_pd(6755399441055744.0);
+	__m512d v = _mm512_maskz_loadu_pd(lm, x), rv, rm;
+
+	rv = _mm512_mul_pd(v, vlo);
+	rm = _mm512_add_pd(rv, magic);
+	*bad |= _mm512_mask_cmp_pd_mask(lm, _mm512_sub_pd(rm, magic), rv,
+	    _CMP_NEQ_UQ) | _mm512_mask_cmp_pd_mask(lm, _mm512_abs_pd(rv), vlim,
+	    _CMP_NLT_UQ);
+	return _mm512_sub_epi64(_mm512_castpd_si512(rm),
+	    _mm512_set1_epi64(0x4338000000000000LL));
+}
+
+/* Two limbs (L = 2) of eight values: the low one returned, the high one
+ * in *hi; checks into *bad. */
+AVX512_FN static inline __m512i
+limb2_x8(const double *x, __mmask8 lm, __m512d vhi, __m512d vchi,
+    __m512d vlo, __m512d vlim, __m512i *hi, __mmask8 *bad)
+{
+	const __m512d magic = _mm512_set1_pd(6755399441055744.0);
+	const __m512i mbits = _mm512_set1_epi64(0x4338000000000000LL);
+	__m512d v = _mm512_maskz_loadu_pd(lm, x), tv, rv, rm;
+
+	tv = _mm512_roundscale_pd(_mm512_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
+	    _MM_FROUND_NO_EXC);
+	rv = _mm512_mul_pd(_mm512_sub_pd(v, _mm512_mul_pd(tv, vchi)), vlo);
+	rm = _mm512_add_pd(rv, magic);
+	*bad |= _mm512_mask_cmp_pd_mask(lm, _mm512_sub_pd(rm, magic), rv,
+	    _CMP_NEQ_UQ) | _mm512_mask_cmp_pd_mask(lm, _mm512_abs_pd(tv), vlim,
+	    _CMP_NLT_UQ);
+	*hi = _mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(tv, magic)),
+	    mbits);
+	return _mm512_sub_epi64(_mm512_castpd_si512(rm), mbits);
+}
+
+/*
+ * limbs_base of A columns at once, eight rows at a time, into rows of KG
+ * lanes (A L <= KG <= 8): the A L limb vectors of eight rows, transposed
+ * in registers (unpack, then two rounds of two-register permutes), give
+ * each row's lanes, stored with one masked 64-byte store per row instead
+ * of a 16-byte store per row and column.  Lanes past A L get zeros.  The
+ * same limbs and checks as limbs_avx2.  (Named vectors, not an array: an
+ * array indexed by a run-time count would live in memory.)
+ */
+AVX512_FN static int
+limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
+    double ihi, double chi, double ilo, double lim, int64_t *out, int KG)
+{
+	const __m512d vhi = _mm512_set1_pd(ihi), vchi = _mm512_set1_pd(chi);
+	const __m512d vlo = _mm512_set1_pd(ilo), vlim = _mm512_set1_pd(lim);
+	const __m512i q02 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+	const __m512i q13 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+	const __m512i h0 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+	const __m512i h1 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+	const __mmask8 sm = (__mmask8)((1u << KG) - 1);
+	const __m512i z = _mm512_setzero_si512();
+	__mmask8 bad = 0;
+	size_t j, st = (size_t)KG;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__m512i c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;
+		__m512i c7 = z, t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3;
+		__m512i u4, u5, u6, u7;
+		int64_t *o = out + j * st;
+		if (L == 2) {
+			c0 = limb2_x8(x[0] + j, lm, vhi, vchi, vlo, vlim, &c1, &bad);
+			if (A > 1)
+				c2 = limb2_x8(x[1] + j, lm, vhi, vchi, vlo, vlim,
+				    &c3, &bad);
+			if (A > 2)
+				c4 = limb2_x8(x[2] + j, lm, vhi, vchi, vlo, vlim,
+				    &c5, &bad);
+			if (A > 3)
+				c6 = limb2_x8(x[3] + j, lm, vhi, vchi, vlo, vlim,
+				    &c7, &bad);
+		} else {
+			c0 = limb1_x8(x[0] + j, lm, vlo, vlim, &bad);
+			if (A > 1)
+				c1 = limb1_x8(x[1] + j, lm, vlo, vlim, &bad);
+			if (A > 2)
+				c2 = limb1_x8(x[2] + j, lm, vlo, vlim, &bad);
+			if (A > 3)
+				c3 = limb1_x8(x[3] + j, lm, vlo, vlim, &bad);
+			if (A > 4)
+				c4 = limb1_x8(x[4] + j, lm, vlo, vlim, &bad);
+			if (A > 5)
+				c5 = limb1_x8(x[5] + j, lm, vlo, vlim, &bad);
+			if (A > 6)
+				c6 = limb1_x8(x[6] + j, lm, vlo, vlim, &bad);
+			if (A > 7)
+				c7 = limb1_x8(x[7] + j, lm, vlo, vlim, &bad);
+		}
+		/* ck holds lane k of rows 0..7.  t: lanes (0,1), (2,3),
+		 * (4,5), (6,7) of rows 0, 2, 4, 6 (even t) and 1, 3, 5, 7. */
+		t0 = _mm512_unpacklo_epi64(c0, c1);
+		t1 = _mm512_unpackhi_epi64(c0, c1);
+		t2 = _mm512_unpacklo_epi64(c2, c3);
+		t3 = _mm512_unpackhi_epi64(c2, c3);
+		t4 = _mm512_unpacklo_epi64(c4, c5);
+		t5 = _mm512_unpackhi_epi64(c4, c5);
+		t6 = _mm512_unpacklo_epi64(c6, c7);
+		t7 = _mm512_unpackhi_epi64(c6, c7);
+		/* u: lanes 0-3 (u0-u3) or 4-7 (u4-u7) of rows (0, 4),
+		 * (2, 6), (1, 5), (3, 7). */
+		u0 = _mm512_permutex2var_epi64(t0, q02, t2);
+		u1 = _mm512_permutex2var_epi64(t0, q13, t2);
+		u2 = _mm512_permutex2var_epi64(t1, q02, t3);
+		u3 = _mm512_permutex2var_epi64(t1, q13, t3);
+		u4 = _mm512_permutex2var_epi64(t4, q02, t6);
+		u5 = _mm512_permutex2var_epi64(t4, q13, t6);
+		u6 = _mm512_permutex2var_epi64(t5, q02, t7);
+		u7 = _mm512_permutex2var_epi64(t5, q13, t7);
+		if (m - j >= 8) {
+			_mm512_mask_storeu_epi64(o, sm,
+			    _mm512_permutex2var_epi64(u0, h0, u4));
+			_mm512_mask_storeu_epi64(o + st, sm,
+			    _mm512_permutex2var_epi64(u2, h0, u6));
+			_mm512_mask_storeu_epi64(o + 2 * st, sm,
+			    _mm512_permutex2var_epi64(u1, h0, u5));
+			_mm512_mask_storeu_epi64(o + 3 * st, sm,
+			    _mm512_permutex2var_epi64(u3, h0, u7));
+			_mm512_mask_storeu_epi64(o + 4 * st, sm,
+			    _mm512_permutex2var_epi64(u0, h1, u4));
+			_mm512_mask_storeu_epi64(o + 5 * st, sm,
+			    _mm512_permutex2var_epi64(u2, h1, u6));
+			_mm512_mask_storeu_epi64(o + 6 * st, sm,
+			    _mm512_permutex2var_epi64(u1, h1, u5));
+			_mm512_mask_storeu_epi64(o + 7 * st, sm,
+			    _mm512_permutex2var_epi64(u3, h1, u7));
+		} else {
+			__m512i row[8];
+			size_t r;
+			row[0] = _mm512_permutex2var_epi64(u0, h0, u4);
+			row[1] = _mm512_permutex2var_epi64(u2, h0, u6);
+			row[2] = _mm512_permutex2var_epi64(u1, h0, u5);
+			row[3] = _mm512_permutex2var_epi64(u3, h0, u7);
+			row[4] = _mm512_permutex2var_epi64(u0, h1, u4);
+			row[5] = _mm512_permutex2var_epi64(u2, h1, u6);
+			row[6] = _mm512_permutex2var_epi64(u1, h1, u5);
+			row[7] = _mm512_permutex2var_epi64(u3, h1, u7);
+			for (r = 0; r < m - j; r++)
+				_mm512_mask_storeu_epi64(o + r * st, sm, row[r]);
+		}
+	}
+	return bad != 0;
+}
+#endif
+
 /* The limbs of m values x into rows of `stride` lanes from out; non-zero
  * unless every value fits (limbs_base). */
 static int
@@ -2051,6 +2205,15 @@ chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
 	if (limbs_fp(a)) {
 		double ilo = ldexp(1.0, -s), ihi = ldexp(1.0, -(s + W));
 		double chi = ldexp(1.0, s + W), lim = ldexp(1.0, W);
+#ifdef HIST_X86
+		if (use_avx512 && dense && A * L <= 8) {
+			const double *x[8];
+			for (k = 0; k < A; k++)
+				x[k] = g[k] + i0;
+			bad = limbs_rows_avx512(x, A, mrows, L, ihi, chi, ilo,
+			    lim, a->rg, KG);
+		} else
+#endif
 		for (k = 0; k < A; k++)
 			bad |= limb_col(block_values(a, g[k], i0, 0, mrows, dense),
 			    mrows, L, ihi, chi, ilo, lim, a->rg + k * L, KG);
