@@ -1859,6 +1859,129 @@ limb2_x8(const double *x, __mmask8 lm, __m512d vhi, __m512d vchi,
 	return _mm512_sub_epi64(_mm512_castpd_si512(rm), mbits);
 }
 
+/* The first n (< 8 or more) of eight lanes. */
+static inline __mmask8
+tail_mask(size_t n)
+{
+	return n >= 8 ? 0xff : (__mmask8)((1u << n) - 1);
+}
+
+/* Treatment codes of the rows in lm of eight, widened to 64 bits
+ * (AVX-512F alone: a 16-lane masked load, its low half). */
+AVX512_FN static inline __m512i
+load_w8(const int32_t *w, __mmask8 lm)
+{
+	return _mm512_cvtepi32_epi64(_mm512_castsi512_si256(
+	    _mm512_maskz_loadu_epi32((__mmask16)lm, w)));
+}
+
+/* The largest of m treatment codes, or 0. */
+AVX512_FN static int32_t
+wmax_avx512(const int32_t *w, size_t m)
+{
+	__m512i mx = _mm512_setzero_si512();
+	size_t j;
+
+	for (j = 0; j < m; j += 16) {
+		__mmask16 lm = m - j >= 16 ? 0xffff :
+		    (__mmask16)((1u << (m - j)) - 1);
+		mx = _mm512_max_epi32(mx, _mm512_maskz_loadu_epi32(lm, w + j));
+	}
+	return _mm512_reduce_max_epi32(mx);
+}
+
+/* yro of m rows at the root: (w, or A when negative) * yslot, for codes
+ * already checked below A and yslot below 2^32 (vpmuludq). */
+AVX512_FN static void
+yro_avx512(const int32_t *w, size_t m, int A, size_t yslot, size_t *yro)
+{
+	const __m512i va = _mm512_set1_epi64(A), vs = _mm512_set1_epi64(
+	    (long long)yslot), z = _mm512_setzero_si512();
+	size_t j;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__m512i a = load_w8(w + j, lm);
+		a = _mm512_mask_mov_epi64(a, _mm512_cmplt_epi64_mask(a, z), va);
+		_mm512_mask_storeu_epi64(yro + j, lm, _mm512_mul_epu32(a, vs));
+	}
+}
+
+/*
+ * The Y vectors of m rows: a count of 1, the outcome's limbs (0 for a row
+ * with no treatment), zero padding: [1, lo, hi, 0] (L = 2, KY = 4) or
+ * [1, lo] (L = 1, KY = 2), eight rows at a time, put together in
+ * registers and stored 64 bytes at a time.  The same limbs and checks as
+ * limb_col on the outcomes of the treated rows.
+ */
+AVX512_FN static int
+yrows_avx512(const int32_t *w, const double *y, size_t m, int L, double ihi,
+    double chi, double ilo, double lim, int64_t *ry)
+{
+	const __m512d vhi = _mm512_set1_pd(ihi), vchi = _mm512_set1_pd(chi);
+	const __m512d vlo = _mm512_set1_pd(ilo), vlim = _mm512_set1_pd(lim);
+	const __m512i one = _mm512_set1_epi64(1), z = _mm512_setzero_si512();
+	const __m512i p0 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+	const __m512i p1 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+	const __m512i h0 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+	const __m512i h1 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+	__mmask8 bad = 0;
+	size_t j, KY = L == 2 ? 4 : 2;
+
+	for (j = 0; j < m; j += 8) {
+		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 keep = _mm512_mask_cmpge_epi64_mask(lm,
+		    load_w8(w + j, lm), z);
+		__m512i lo, hi = z, v0, v1, v2 = z, v3 = z;
+		int64_t *o = ry + j * KY;
+		if (L == 2)
+			lo = limb2_x8(y + j, keep, vhi, vchi, vlo, vlim, &hi, &bad);
+		else
+			lo = limb1_x8(y + j, keep, vlo, vlim, &bad);
+		if (L == 2) {
+			/* Rows 0, 2 | 4, 6 (e) and 1, 3 | 5, 7 (d) as
+			 * [1 lo hi 0], then pairs of neighbours. */
+			__m512i el = _mm512_unpacklo_epi64(one, lo);
+			__m512i eh = _mm512_unpacklo_epi64(hi, z);
+			__m512i dl = _mm512_unpackhi_epi64(one, lo);
+			__m512i dh = _mm512_unpackhi_epi64(hi, z);
+			__m512i e0 = _mm512_permutex2var_epi64(el, p0, eh);
+			__m512i e1 = _mm512_permutex2var_epi64(el, p1, eh);
+			__m512i d0 = _mm512_permutex2var_epi64(dl, p0, dh);
+			__m512i d1 = _mm512_permutex2var_epi64(dl, p1, dh);
+			v0 = _mm512_permutex2var_epi64(e0, h0, d0);
+			v1 = _mm512_permutex2var_epi64(e0, h1, d0);
+			v2 = _mm512_permutex2var_epi64(e1, h0, d1);
+			v3 = _mm512_permutex2var_epi64(e1, h1, d1);
+		} else {
+			__m512i el = _mm512_unpacklo_epi64(one, lo);
+			__m512i dl = _mm512_unpackhi_epi64(one, lo);
+			v0 = _mm512_permutex2var_epi64(el, p0, dl);
+			v1 = _mm512_permutex2var_epi64(el, p1, dl);
+		}
+		if (m - j >= 8) {
+			_mm512_storeu_si512(o, v0);
+			_mm512_storeu_si512(o + 8, v1);
+			if (L == 2) {
+				_mm512_storeu_si512(o + 16, v2);
+				_mm512_storeu_si512(o + 24, v3);
+			}
+		} else {
+			size_t n = (m - j) * KY; /* lanes, < 32 */
+			_mm512_mask_storeu_epi64(o, tail_mask(n), v0);
+			if (n > 8)
+				_mm512_mask_storeu_epi64(o + 8, tail_mask(n - 8), v1);
+			if (n > 16)
+				_mm512_mask_storeu_epi64(o + 16, tail_mask(n - 16),
+				    v2);
+			if (n > 24)
+				_mm512_mask_storeu_epi64(o + 24, tail_mask(n - 24),
+				    v3);
+		}
+	}
+	return bad != 0;
+}
+
 /*
  * limbs_base of A columns at once, eight rows at a time, into rows of KG
  * lanes (A L <= KG <= 8): the A L limb vectors of eight rows, transposed
@@ -2155,6 +2278,11 @@ chunk_rows(pt_hist *h, const int32_t *w, const int *node_of, size_t i0,
 	*dense = 1;
 	if (node_of == NULL) {
 		a->touched[0] = 1;
+#ifdef HIST_X86
+		if (w != NULL && use_avx512 && yslot <= UINT32_MAX)
+			yro_avx512(w + i0, nb, A, yslot, a->yro);
+		else
+#endif
 		if (w != NULL)
 			for (i = 0; i < nb; i++) {
 				int32_t arm = w[i0 + i];
@@ -2217,6 +2345,12 @@ chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
 		for (k = 0; k < A; k++)
 			bad |= limb_col(block_values(a, g[k], i0, 0, mrows, dense),
 			    mrows, L, ihi, chi, ilo, lim, a->rg + k * L, KG);
+#ifdef HIST_X86
+		if (w != NULL && use_avx512 && dense && KY == (L == 2 ? 4 : 2))
+			bad |= yrows_avx512(w + i0, y + i0, mrows, L, ihi, chi,
+			    ilo, lim, a->ry);
+		else
+#endif
 		if (w != NULL) {
 			if (dense)
 				for (i = 0; i < mrows; i++)
@@ -2307,9 +2441,15 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	 * last arm, or a feature's missing bin. */
 	if (w != NULL) {
 		int32_t wm = 0;
-		if (nd == NULL)
+		if (nd == NULL) {
+#ifdef HIST_X86
+			if (use_avx512)
+				wm = wmax_avx512(w + i0, nb);
+			else
+#endif
 			for (i = i0; i < i0 + nb; i++)
 				wm = w[i] > wm ? w[i] : wm;
+		}
 		else
 			for (i = 0; i < nb; i++)
 				wm = w[i0 + i] > wm && nd[i] >= 0 ? w[i0 + i] : wm;
