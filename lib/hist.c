@@ -33,6 +33,7 @@
 #define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
 static void bit_range(double v, int *lo, int *hi);
+static void cell_free(int64_t *c);
 
 /* ---- wide integers ---------------------------------------------------- */
 
@@ -626,10 +627,10 @@ acc_free(struct pt_hist_acc *a)
 {
 	if (a == NULL)
 		return;
-	free(a->G);
-	free(a->Y);
-	free(a->rg);
-	free(a->ry);
+	cell_free(a->G);
+	cell_free(a->Y);
+	cell_free(a->rg);
+	cell_free(a->ry);
 	free(a->zro);
 	free(a->gro);
 	free(a->yro);
@@ -1543,17 +1544,32 @@ pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
 
 /* n int64 lanes, zeroed, on a cache-line boundary: a frame cell of 4 or
  * 8 lanes then never straddles two lines (a split load and store cost
- * the hot loop about a quarter of its time).  NULL when out of memory. */
+ * the hot loop about a quarter of its time).  From calloc, so that the
+ * pages of cells no row reaches are never touched; the block calloc gave
+ * is kept just before the lanes, for cell_free.  NULL when out of memory. */
 static int64_t *
 cell_alloc(size_t n)
 {
-	void *p = NULL;
+	char *raw;
+	uintptr_t p;
 
-	if (n > SIZE_MAX / sizeof(int64_t) || posix_memalign(&p, 64,
-	    (n > 0 ? n : 1) * sizeof(int64_t)) != 0)
+	if (n > (SIZE_MAX - 128) / sizeof(int64_t) ||
+	    (raw = calloc(1, n * sizeof(int64_t) + 128)) == NULL)
 		return NULL;
-	memset(p, 0, n * sizeof(int64_t));
-	return p;
+	p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+	memcpy((char *)p - sizeof(void *), &raw, sizeof raw);
+	return (int64_t *)p;
+}
+
+static void
+cell_free(int64_t *c)
+{
+	void *raw;
+
+	if (c == NULL)
+		return;
+	memcpy(&raw, (char *)c - sizeof(void *), sizeof raw);
+	free(raw);
 }
 
 /* ---- adding a frame --------------------------------------------------- */
@@ -1622,10 +1638,10 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 	 * they are reallocated, zeroed, only when the lane counts change. */
 	nc = (size_t)h->nnodes * a->atot;
 	if (KG != a->KG || KY != a->KY || nsl != a->nsl || a->G == NULL) {
-		free(a->G);
-		free(a->Y);
-		free(a->rg);
-		free(a->ry);
+		cell_free(a->G);
+		cell_free(a->Y);
+		cell_free(a->rg);
+		cell_free(a->ry);
 		a->rg = cell_alloc((size_t)BLK * KG);
 		a->ry = cell_alloc((size_t)BLK * KY);
 		a->rL = 0;
