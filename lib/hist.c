@@ -1258,7 +1258,7 @@ typedef void rows_fn(ROWS_ARGS);
 #define ROW_ADDS(j, KG, KY) do { \
 	const int64_t *restrict gv_ = rg + (j) * (size_t)(KG); \
 	const int64_t *restrict yv_ = ry + (j) * (size_t)(KY); \
-	int64_t *gb_ = G + gro[j], *yb_ = Y + yro[j]; \
+	int64_t *gb_ = G + (gro ? gro[j] : 0), *yb_ = Y + yro[j]; \
 	int q_; \
 	for (q_ = 0; q_ < nf; q_++) { \
 		size_t b_ = bins[(size_t)q_ * bs + (j)] + (size_t)q_ * PAD_BINS; \
@@ -1266,15 +1266,12 @@ typedef void rows_fn(ROWS_ARGS);
 		ADDN(yb_ + b_ * (KY), yv_, KY); \
 	} \
 } while (0)
-#define ROWS_LOOP(KG, KY) { \
-	size_t j = 0; \
-	int q; \
-	/* Two rows at a time: twice the independent adds per feature. */ \
+#define ROWS_PAIRS(KG, KY, GO) do { \
 	for (; j + 2 <= m; j += 2) { \
 		const int64_t *restrict gv = rg + j * (KG); \
 		const int64_t *restrict yv = ry + j * (KY); \
-		int64_t *g0 = G + gro[j], *y0 = Y + yro[j]; \
-		int64_t *g1 = G + gro[j + 1], *y1 = Y + yro[j + 1]; \
+		int64_t *g0 = G + GO(j), *y0 = Y + yro[j]; \
+		int64_t *g1 = G + GO(j + 1), *y1 = Y + yro[j + 1]; \
 		const uint8_t *bj = bins + j; \
 		for (q = 0; q < nf; q++) { \
 			size_t c_ = (size_t)q * PAD_BINS; \
@@ -1286,6 +1283,18 @@ typedef void rows_fn(ROWS_ARGS);
 			ADDN(y1 + b1 * (KY), yv + (KY), KY); \
 		} \
 	} \
+} while (0)
+#define GO_NODE(j) gro[j]
+#define GO_ROOT(j) 0
+#define ROWS_LOOP(KG, KY) { \
+	size_t j = 0; \
+	int q; \
+	/* Two rows at a time: twice the independent adds per feature; at \
+	 * the root (gro NULL) every row's cells are node 0's. */ \
+	if (gro == NULL) \
+		ROWS_PAIRS(KG, KY, GO_ROOT); \
+	else \
+		ROWS_PAIRS(KG, KY, GO_NODE); \
 	if (j < m) \
 		ROW_ADDS(j, KG, KY); \
 }
@@ -2273,8 +2282,8 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			}
 			if (rk != NULL)
 				rk(a->bins, sub, nf, mm, a->G + goff * KG,
-				    a->rg + j0 * KG, gro + j0, a->Y + goff * KY,
-				    a->ry + j0 * KY, a->yro + j0);
+				    a->rg + j0 * KG, gro == a->zro ? NULL : gro + j0,
+				    a->Y + goff * KY, a->ry + j0 * KY, a->yro + j0);
 			else
 				rows_any(a->bins, sub, nf, mm, a->G + goff * KG,
 				    a->rg + j0 * KG, gro + j0, a->Y + goff * KY,
