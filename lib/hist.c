@@ -504,7 +504,6 @@ struct pt_hist_acc {
 	int64_t *rg, *ry;     /* per-block row vectors */
 	int rL;               /* the L whose constant lanes rg and ry hold */
 	size_t *gro, *yro;    /* per-block: offsets of a row's node (and slot) */
-	size_t *zro;          /* BLK zeros: gro at the root */
 	uint32_t *ri;         /* per-block: row index in the frame */
 	uint16_t *bin;        /* per-block: bins of one wide feature */
 	uint8_t *bins;        /* per sub-block: bins of a group of features */
@@ -632,7 +631,6 @@ acc_free(struct pt_hist_acc *a)
 	cell_free(a->Y);
 	cell_free(a->rg);
 	cell_free(a->ry);
-	free(a->zro);
 	free(a->gro);
 	free(a->yro);
 	free(a->aoff);
@@ -1088,6 +1086,13 @@ frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
 #include <immintrin.h>
 #define AVX2_FN __attribute__((target("avx2,popcnt")))
 #define AVX512_FN __attribute__((target("avx512f")))
+
+/* The first n (< 8 or more) of eight lanes. */
+static inline __mmask8
+tail_mask(size_t n)
+{
+	return n >= 8 ? 0xff : (__mmask8)((1u << n) - 1);
+}
 #endif
 
 #define PAD_BINS 33 /* frame cells of a feature with <= 31 boundaries */
@@ -1207,7 +1212,7 @@ bin32_avx512(const double *pt, double t15, const double *x, size_t m,
 	size_t j;
 
 	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 lm = tail_mask(m - j);
 		__m512d xv = _mm512_maskz_loadu_pd(lm, x + j);
 		__mmask8 k = _mm512_cmp_pd_mask(xv, mid, _CMP_NLE_UQ);
 		__m512i c = _mm512_maskz_mov_epi64(k, one);
@@ -1348,7 +1353,8 @@ acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
 	size_t j;
 
 	for (j = 0; j < m; j++) {
-		ADDN(Gf + gro[j] + (size_t)bin[j] * KG, rg + j * (size_t)KG, KG);
+		ADDN(Gf + (gro ? gro[j] : 0) + (size_t)bin[j] * KG, rg + j *
+		    (size_t)KG, KG);
 		ADDN(Yf + yro[j] + (size_t)bin[j] * KY, ry + j * (size_t)KY, KY);
 	}
 }
@@ -1615,7 +1621,6 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->gro = malloc(BLK * sizeof *a->gro);
 		a->yro = malloc(BLK * sizeof *a->yro);
 		a->ri = malloc(BLK * sizeof *a->ri);
-		a->zro = calloc(BLK, sizeof *a->zro);
 		a->bin = malloc(BLK * sizeof *a->bin);
 		a->xs = malloc(BLK * sizeof *a->xs);
 		a->bins = malloc(SUB_BYTES);
@@ -1625,7 +1630,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 		a->ptab = malloc((size_t)h->nfeatures * PTAB * sizeof *a->ptab);
 		a->pidx = malloc((size_t)h->nfeatures * sizeof *a->pidx);
 		a->widx = malloc((size_t)h->nfeatures * sizeof *a->widx);
-		if (!a->gro || !a->yro || !a->ri || !a->zro || !a->bin || !a->xs ||
+		if (!a->gro || !a->yro || !a->ri || !a->bin || !a->xs ||
 		    !a->bins || !a->touched || !a->aoff || !a->tab || !a->ptab ||
 		    !a->pidx || !a->widx) {
 			acc_free(a);
@@ -1899,13 +1904,6 @@ limb2_x8(const double *x, __mmask8 lm, __m512d vhi, __m512d vchi,
 	return _mm512_sub_epi64(_mm512_castpd_si512(rm), mbits);
 }
 
-/* The first n (< 8 or more) of eight lanes. */
-static inline __mmask8
-tail_mask(size_t n)
-{
-	return n >= 8 ? 0xff : (__mmask8)((1u << n) - 1);
-}
-
 /* Treatment codes of the rows in lm of eight, widened to 64 bits
  * (AVX-512F alone: a 16-lane masked load, its low half). */
 AVX512_FN static inline __m512i
@@ -1940,7 +1938,7 @@ yro_avx512(const int32_t *w, size_t m, int A, size_t yslot, size_t *yro)
 	size_t j;
 
 	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 lm = tail_mask(m - j);
 		__m512i a = load_w8(w + j, lm);
 		a = _mm512_mask_mov_epi64(a, _mm512_cmplt_epi64_mask(a, z), va);
 		_mm512_mask_storeu_epi64(yro + j, lm, _mm512_mul_epu32(a, vs));
@@ -1966,10 +1964,10 @@ yrows_avx512(const int32_t *w, const double *y, size_t m, int L, double ihi,
 	const __m512i h0 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
 	const __m512i h1 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
 	__mmask8 bad = 0;
-	size_t j, KY = L == 2 ? 4 : 2;
+	size_t j, n, KY = L == 2 ? 4 : 2;
 
 	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 lm = tail_mask(m - j);
 		__mmask8 keep = _mm512_mask_cmpge_epi64_mask(lm,
 		    load_w8(w + j, lm), z);
 		__m512i lo, hi = z, v0, v1, v2 = z, v3 = z;
@@ -1999,24 +1997,15 @@ yrows_avx512(const int32_t *w, const double *y, size_t m, int L, double ihi,
 			v0 = _mm512_permutex2var_epi64(el, p0, dl);
 			v1 = _mm512_permutex2var_epi64(el, p1, dl);
 		}
-		if (m - j >= 8) {
-			_mm512_storeu_si512(o, v0);
-			_mm512_storeu_si512(o + 8, v1);
-			if (L == 2) {
-				_mm512_storeu_si512(o + 16, v2);
-				_mm512_storeu_si512(o + 24, v3);
-			}
-		} else {
-			size_t n = (m - j) * KY; /* lanes, < 32 */
-			_mm512_mask_storeu_epi64(o, tail_mask(n), v0);
-			if (n > 8)
-				_mm512_mask_storeu_epi64(o + 8, tail_mask(n - 8), v1);
-			if (n > 16)
-				_mm512_mask_storeu_epi64(o + 16, tail_mask(n - 16),
-				    v2);
-			if (n > 24)
-				_mm512_mask_storeu_epi64(o + 24, tail_mask(n - 24),
-				    v3);
+		/* The lanes of the rows that are among the m. */
+		n = (m - j < 8 ? m - j : 8) * KY;
+		_mm512_mask_storeu_epi64(o, tail_mask(n), v0);
+		_mm512_mask_storeu_epi64(o + 8, tail_mask(n > 8 ? n - 8 : 0), v1);
+		if (L == 2) {
+			_mm512_mask_storeu_epi64(o + 16, tail_mask(n > 16 ? n - 16 :
+			    0), v2);
+			_mm512_mask_storeu_epi64(o + 24, tail_mask(n > 24 ? n - 24 :
+			    0), v3);
 		}
 	}
 	return bad != 0;
@@ -2047,7 +2036,7 @@ limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
 	size_t j, st = (size_t)KG;
 
 	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 lm = tail_mask(m - j);
 		__m512i c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;
 		__m512i c7 = z, t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3;
 		__m512i u4, u5, u6, u7;
@@ -2100,37 +2089,18 @@ limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
 		u5 = _mm512_permutex2var_epi64(t4, q13, t6);
 		u6 = _mm512_permutex2var_epi64(t5, q02, t7);
 		u7 = _mm512_permutex2var_epi64(t5, q13, t7);
-		if (m - j >= 8) {
-			_mm512_mask_storeu_epi64(o, sm,
-			    _mm512_permutex2var_epi64(u0, h0, u4));
-			_mm512_mask_storeu_epi64(o + st, sm,
-			    _mm512_permutex2var_epi64(u2, h0, u6));
-			_mm512_mask_storeu_epi64(o + 2 * st, sm,
-			    _mm512_permutex2var_epi64(u1, h0, u5));
-			_mm512_mask_storeu_epi64(o + 3 * st, sm,
-			    _mm512_permutex2var_epi64(u3, h0, u7));
-			_mm512_mask_storeu_epi64(o + 4 * st, sm,
-			    _mm512_permutex2var_epi64(u0, h1, u4));
-			_mm512_mask_storeu_epi64(o + 5 * st, sm,
-			    _mm512_permutex2var_epi64(u2, h1, u6));
-			_mm512_mask_storeu_epi64(o + 6 * st, sm,
-			    _mm512_permutex2var_epi64(u1, h1, u5));
-			_mm512_mask_storeu_epi64(o + 7 * st, sm,
-			    _mm512_permutex2var_epi64(u3, h1, u7));
-		} else {
-			__m512i row[8];
-			size_t r;
-			row[0] = _mm512_permutex2var_epi64(u0, h0, u4);
-			row[1] = _mm512_permutex2var_epi64(u2, h0, u6);
-			row[2] = _mm512_permutex2var_epi64(u1, h0, u5);
-			row[3] = _mm512_permutex2var_epi64(u3, h0, u7);
-			row[4] = _mm512_permutex2var_epi64(u0, h1, u4);
-			row[5] = _mm512_permutex2var_epi64(u2, h1, u6);
-			row[6] = _mm512_permutex2var_epi64(u1, h1, u5);
-			row[7] = _mm512_permutex2var_epi64(u3, h1, u7);
-			for (r = 0; r < m - j; r++)
-				_mm512_mask_storeu_epi64(o + r * st, sm, row[r]);
-		}
+		/* Row k of the eight, stored only when it is one of the m. */
+#define ROW_STORE(k, v) _mm512_mask_storeu_epi64(o + (k) * st, \
+	j + (k) < m ? sm : 0, v)
+		ROW_STORE(0, _mm512_permutex2var_epi64(u0, h0, u4));
+		ROW_STORE(1, _mm512_permutex2var_epi64(u2, h0, u6));
+		ROW_STORE(2, _mm512_permutex2var_epi64(u1, h0, u5));
+		ROW_STORE(3, _mm512_permutex2var_epi64(u3, h0, u7));
+		ROW_STORE(4, _mm512_permutex2var_epi64(u0, h1, u4));
+		ROW_STORE(5, _mm512_permutex2var_epi64(u2, h1, u6));
+		ROW_STORE(6, _mm512_permutex2var_epi64(u1, h1, u5));
+		ROW_STORE(7, _mm512_permutex2var_epi64(u3, h1, u7));
+#undef ROW_STORE
 	}
 	return bad != 0;
 }
@@ -2172,7 +2142,7 @@ part_hash_avx512(struct pt_hist_acc *a, const uint64_t *rowh, size_t m)
 	size_t j;
 
 	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+		__mmask8 lm = tail_mask(m - j);
 		__m512i v = _mm512_maskz_loadu_epi64(lm, rowh + j);
 		s1 = _mm512_add_epi64(s1, _mm512_maskz_mov_epi64(lm, mix64x8(v)));
 		s2 = _mm512_add_epi64(s2, _mm512_maskz_mov_epi64(lm,
@@ -2248,7 +2218,7 @@ block_codes(const struct pt_hist_acc *a, const uint8_t *col, size_t i0,
 }
 
 /* Adds the block's mrows kept rows (rows i0.. of the frame; their vectors
- * in a->rg, a->ry and cell offsets in gro, a->yro) into the frame
+ * in a->rg, a->ry and cell offsets in gro, NULL at the root, and a->yro) into the frame
  * cells of every feature. */
 static void
 add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
@@ -2282,11 +2252,11 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			}
 			if (rk != NULL)
 				rk(a->bins, sub, nf, mm, a->G + goff * KG,
-				    a->rg + j0 * KG, gro == a->zro ? NULL : gro + j0,
+				    a->rg + j0 * KG, gro ? gro + j0 : NULL,
 				    a->Y + goff * KY, a->ry + j0 * KY, a->yro + j0);
 			else
 				rows_any(a->bins, sub, nf, mm, a->G + goff * KG,
-				    a->rg + j0 * KG, gro + j0, a->Y + goff * KY,
+				    a->rg + j0 * KG, gro ? gro + j0 : NULL, a->Y + goff * KY,
 				    a->ry + j0 * KY, a->yro + j0, KG, KY);
 		}
 	}
@@ -2593,7 +2563,7 @@ add:
 		part_hash(a, rowh, dense ? NULL : a->ri, i0, mrows);
 	a->prows += mrows;
 	add_block(h, m, c, b, i0, mrows, dense, pick_rows(a->KG, a->KY),
-	    node_of == NULL ? a->zro : a->gro);
+	    node_of == NULL ? NULL : a->gro);
 	return 0;
 }
 
