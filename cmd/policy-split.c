@@ -10,22 +10,17 @@
  *   eval -t TREE             scored frames -> policy value and arms' values
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fe.h"
 #include "frame.h"
+#include "grow.h"
 #include "hist.h"
 #include "manifest.h"
-#include "number.h"
+#include "policy.h"
 #include "search.h"
 #include "tree.h"
 #include "xsum.h"
@@ -34,45 +29,104 @@
  * a second) are refused by --exact. */
 #define EXACT_LIMIT 4e11
 
-typedef struct opts {
-	const char *manifest, *tree, *model, *out, *partition;
-	int depth, criterion, exact, dot, level, force, expect;
-	uint64_t min_node_size;
-	int trees;              /* fit --trees: a forest (0: one tree) */
-	pt_forest_info forest;
-	int nin;
-	char **in;
-} opts;
+enum { V_HIST, V_MERGE, V_BEST, V_FIT, V_APPLY, V_SHOW, V_EVAL };
+#define HIST (1u << V_HIST)
+#define MERGE (1u << V_MERGE)
+#define BEST (1u << V_BEST)
+#define FIT (1u << V_FIT)
+#define APPLY (1u << V_APPLY)
+#define SHOW (1u << V_SHOW)
+#define EVAL (1u << V_EVAL)
 
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: policy-split hist -m MANIFEST [-t TREE] [-M MODEL] [--partition ID] [FILE...]\n"
-"       policy-split merge [--expect N] PARTIAL...\n"
-"       policy-split best -m MANIFEST [-t TREE] [--depth K] [--criterion C]\n"
-"                         [--min-node-size N] [PARTIAL]\n"
-"       policy-split fit -m MANIFEST --depth K [--exact] [--criterion C]\n"
-"                         [--min-node-size N] [-M MODEL] [FILE...]\n"
-"       policy-split fit -m MANIFEST --trees T [--subsample S] [--mtry K]\n"
-"                         [--seed N] [--depth K] [--criterion C] [FILE...]\n"
-"       policy-split apply -t TREE [-l N] [--force] [FILE...]\n"
-"       policy-split show -t TREE [--dot]\n"
-"       policy-split eval -t TREE [FILE...]\n"
-"common: -o FILE, --progress, -h/--help, --version\n"
-"criteria: welfare (default), ddp\n");
-}
+static const fe_verb verbs[] = {
+	{ "hist", "-m MANIFEST [-t TREE] [-M MODEL] [--partition ID] "
+	  "[FRAMES...]", 0, -1,
+	  "scored frames (one partition) -> a partial for the open nodes of "
+	  "TREE (the root without one)" },
+	{ "merge", "[--expect N] PARTIAL...", 1, -1,
+	  "partials -> one partial, all or nothing" },
+	{ "best", "-m MANIFEST [-t TREE] [--depth K] [--criterion C] "
+	  "[--min-node-size N] [PARTIAL]", 0, 1,
+	  "a merged partial -> TREE grown by one level" },
+	{ "fit", "-m MANIFEST --depth K [--exact] [--criterion C] "
+	  "[--min-node-size N] [-M MODEL] [FRAMES...]\n"
+	  "-m MANIFEST --trees T [--subsample S] [--mtry K] [--seed N] "
+	  "[--depth K] [FRAMES...]", 0, -1,
+	  "scored frames -> the tree (or a forest), in one process" },
+	{ "apply", "-t TREE [-l N] [--force] [FRAMES...]", 0, -1,
+	  "frames -> frames with the tree's action per row" },
+	{ "show", "-t TREE [--dot]", 0, 1,
+	  "the tree as text, or as a Graphviz graph" },
+	{ "eval", "-t TREE [FRAMES...]", 0, -1,
+	  "held-out scored frames -> the policy's value and standard error, "
+	  "beside every single-arm policy's" },
+};
+
+enum {
+	O_MANIFEST, O_TREE, O_MODEL, O_PARTITION, O_EXPECT, O_DEPTH,
+	O_CRITERION, O_MINNODE, O_EXACT, O_TREES, O_SUBSAMPLE, O_MTRY, O_SEED,
+	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE
+};
+
+static const fe_opt opts[] = {
+	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", HIST | BEST | FIT, 0,
+	  0, NULL, "the manifest the frames were made under (its boundaries "
+	  "are the candidate thresholds)" },
+	{ O_TREE, 't', "tree", FE_STR, "TREE", HIST | BEST | APPLY | SHOW | EVAL,
+	  0, 0, NULL, "a tree file (policy-tree(5))" },
+	{ O_MODEL, 'M', "model", FE_STR, "MODEL", HIST | FIT, 0, 0, NULL,
+	  "the model that scored the frames (its digest is recorded; partials "
+	  "of different models do not merge)" },
+	{ O_PARTITION, 0, "partition", FE_STR, "ID", HIST, 0, 0, NULL,
+	  "name the partition (1 to 63 printable bytes; default: a hash of "
+	  "its rows)" },
+	{ O_EXPECT, 0, "expect", FE_INT, "N", MERGE, 1, 1000000, NULL,
+	  "fail unless at least N partitions were merged" },
+	{ O_DEPTH, 0, "depth", FE_INT, "K", BEST | FIT, 1, PT_PTREE_MAXDEPTH,
+	  NULL, "target depth (default 2)" },
+	{ O_CRITERION, 0, "criterion", FE_WORD, "C", BEST | FIT, 0, 0,
+	  "welfare|ddp", "welfare (default) or ddp" },
+	{ O_MINNODE, 0, "min-node-size", FE_INT, "N", BEST | FIT, 1,
+	  9007199254740992.0, NULL,
+	  "both sides of every split hold at least N rows (default 1)" },
+	{ O_EXACT, 0, "exact", FE_FLAG, NULL, FIT, 0, 0, NULL,
+	  "the globally optimal depth-2 tree, not the greedy one" },
+	{ O_TREES, 0, "trees", FE_INT, "T", FIT, 1, 100000, NULL,
+	  "a forest of T trees instead of one tree" },
+	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", FIT, 0x1p-53, 1, NULL,
+	  "--trees: each tree sees a share S of the rows, by row hash "
+	  "(default 1)" },
+	{ O_MTRY, 0, "mtry", FE_INT, "K", FIT, 0, 1000000, NULL,
+	  "--trees: features tried per node, by hash (default 0: all)" },
+	{ O_SEED, 0, "seed", FE_U64, "N", FIT, 0, 0, NULL,
+	  "--trees: the seed of those hashes (default 0)" },
+	{ O_DOT, 0, "dot", FE_FLAG, NULL, SHOW, 0, 0, NULL,
+	  "Graphviz output" },
+	{ O_OUTPUT, 'o', "output", FE_STR, "FILE", FE_ALL_VERBS, 0, 0, NULL,
+	  "write FILE (atomically) instead of stdout" },
+	{ O_LEVEL, 'l', "level", FE_INT, "N", APPLY, 0, 19, NULL,
+	  "zstd level of frames (0 = none; default: 0 on pipes, 1 on files)" },
+	{ O_FORCE, 'f', "force", FE_FLAG, NULL, HIST | MERGE | APPLY, 0, 0, NULL,
+	  "write binary output (frames, partials) to a terminal anyway" },
+};
+
+static const fe_cli cli = {
+	"policy-split", verbs, sizeof verbs / sizeof verbs[0], -1,
+	opts, sizeof opts / sizeof opts[0],
+	"criteria: welfare (default), ddp\n"
+	"exit status: 0 success, 2 usage or input trouble\n"
+};
 
 /* ---- helpers ----------------------------------------------------------- */
 
 static pt_manifest *
-load_manifest(const char *path, pt_err *e)
+load_manifest(const fe_args *a, pt_err *e)
 {
-	if (path == NULL) {
+	if (!fe_flag(a, O_MANIFEST)) {
 		pt_fail(e, PT_EUSAGE, "", "-m MANIFEST is required");
 		return NULL;
 	}
-	return pt_manifest_read(path, e);
+	return pt_manifest_read(fe_str(a, O_MANIFEST, NULL), e);
 }
 
 static pt_ptree *
@@ -84,21 +138,22 @@ load_tree(const char *path, pt_err *e)
 
 	if (buf == NULL)
 		return NULL;
-	t = pt_ptree_parse(buf, len, path, e);
+	t = pt_ptree_parse(buf, len, fe_in_name(path), e);
 	free(buf);
 	return t;
 }
 
+/* The digest of -M MODEL's bytes into out ("" without one). */
 static int
-model_digest(const char *path, char out[33], pt_err *e)
+model_digest(const fe_args *a, char out[33], pt_err *e)
 {
 	size_t len;
 	char *buf;
 
 	out[0] = '\0';
-	if (path == NULL)
+	if (!fe_flag(a, O_MODEL))
 		return 0;
-	if ((buf = fe_slurp(path, &len, e)) == NULL)
+	if ((buf = fe_slurp(fe_str(a, O_MODEL, NULL), &len, e)) == NULL)
 		return -1;
 	pt_h128_hex(pt_hash128(buf, len, 0), out);
 	free(buf);
@@ -106,22 +161,15 @@ model_digest(const char *path, char out[33], pt_err *e)
 }
 
 static int
-write_buf(const opts *o, const char *buf, size_t len, int binary, pt_err *e)
+write_out(const fe_args *a, const char *buf, size_t len, int binary,
+    pt_err *e)
 {
-	fe_out out;
-
-	if (fe_out_open(&out, o->out, binary, o->force, e) < 0)
-		return -1;
-	if (fe_write_all(out.fd, out.name, buf, len, e) < 0 ||
-	    fe_out_commit(&out, e) < 0) {
-		fe_out_abort(&out);
-		return -1;
-	}
-	return 0;
+	return fe_write_file(fe_str(a, O_OUTPUT, NULL), buf, len, binary,
+	    fe_flag(a, O_FORCE), e);
 }
 
 static int
-write_tree(const opts *o, pt_ptree *t, pt_err *e)
+write_tree(const fe_args *a, pt_ptree *t, pt_err *e)
 {
 	char *buf;
 	size_t len;
@@ -129,232 +177,120 @@ write_tree(const opts *o, pt_ptree *t, pt_err *e)
 
 	if (pt_ptree_write(t, &buf, &len, e) < 0)
 		return -1;
-	rc = write_buf(o, buf, len, 0, e);
+	rc = write_out(a, buf, len, 0, e);
 	free(buf);
 	return rc;
 }
 
-/* Iterates the frames of the inputs (stdin when none). */
-typedef int (*frame_fn)(void *ctx, const pt_schema *s, const pt_batch *b,
-    pt_err *e);
-typedef int (*schema_fn)(void *ctx, const pt_schema *s, pt_err *e);
-
 static int
-each_frame(const opts *o, schema_fn sf, frame_fn ff, void *ctx, pt_err *e)
+write_partial(const fe_args *a, const pt_hist *h, pt_err *e)
 {
-	int i, n = o->nin ? o->nin : 1;
-	uint64_t rows = 0, bytes = 0;
-	pt_schema *first = NULL;
+	char *buf;
+	size_t len;
+	int rc;
 
-	for (i = 0; i < n; i++) {
-		const char *path = o->nin ? o->in[i] : "-";
-		const char *name = strcmp(path, "-") ? path : "<stdin>";
-		int fd = fe_open_in(path, e), r;
-		pt_reader *rd;
-		const pt_batch *b;
-		if (fd < 0)
-			goto fail;
-		rd = pt_reader_open(fd, name, e);
-		if (rd == NULL) {
-			if (fd != 0)
-				close(fd);
-			goto fail;
-		}
-		if (first == NULL) {
-			first = pt_schema_clone(pt_reader_schema(rd));
-			if (first == NULL || sf(ctx, first, e) < 0) {
-				if (first == NULL)
-					pt_fail(e, PT_ENOMEM, name, "out of memory");
-				pt_reader_close(rd);
-				if (fd != 0)
-					close(fd);
-				goto fail;
-			}
-		} else if (!pt_schema_equal(first, pt_reader_schema(rd))) {
-			pt_fail(e, PT_EMISMATCH, name, "schema differs from the "
-			    "first input's");
-			pt_reader_close(rd);
-			if (fd != 0)
-				close(fd);
-			goto fail;
-		}
-		while ((r = pt_reader_next(rd, &b, e)) == 1) {
-			if (ff(ctx, first, b, e) < 0) {
-				if (e->where[0] == '\0')
-					snprintf(e->where, sizeof e->where, "%s",
-					    name);
-				r = -1;
-				break;
-			}
-			fe_progress(rows + pt_reader_rows(rd), bytes +
-			    pt_reader_bytes(rd));
-		}
-		rows += pt_reader_rows(rd);
-		bytes += pt_reader_bytes(rd);
-		pt_reader_close(rd);
-		if (fd != 0)
-			close(fd);
-		if (r < 0)
-			goto fail;
-	}
-	fe_progress_done(rows, bytes);
-	pt_schema_free(first);
-	return 0;
-fail:
-	pt_schema_free(first);
-	return -1;
-}
-
-/* ---- hist --------------------------------------------------------------- */
-
-typedef struct histctx {
-	pt_hist *h;
-	const pt_manifest *m;
-	const pt_ptree *t;
-	pt_hist_cols cols;
-	int bound;
-	int *node_of;
-	size_t cap;
-	int *tcols;
-	const double **x;
-} histctx;
-
-static int
-hist_schema(void *v, const pt_schema *s, pt_err *e)
-{
-	histctx *c = v;
-
-	if (pt_hist_bind(c->h, c->m, s, &c->cols, e) < 0)
+	if (pt_hist_write(h, &buf, &len, e) < 0)
 		return -1;
-	c->bound = 1;
-	return 0;
+	rc = write_out(a, buf, len, 1, e);
+	free(buf);
+	return rc;
 }
 
-static int
-hist_frame(void *v, const pt_schema *s, const pt_batch *b, pt_err *e)
-{
-	histctx *c = v;
-	size_t i;
-	int f;
-
-	(void)s;
-	if (c->t == NULL || c->t->nnodes == 1)
-		return pt_hist_add(c->h, c->m, &c->cols, b, NULL, e);
-	if (b->nrows > c->cap) {
-		free(c->node_of);
-		c->cap = b->nrows;
-		c->node_of = malloc(c->cap * sizeof *c->node_of);
-		if (c->node_of == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	for (f = 0; f < c->m->nfeatures; f++)
-		c->x[f] = PT_COL_F64(b, c->cols.feature[f]);
-	for (i = 0; i < b->nrows; i++) {
-		int k = pt_ptree_route(c->t, c->x, i), slot = -1;
-		if (c->t->nodes[k].open) {
-			int lo = 0, hi = c->h->nnodes - 1;
-			while (lo <= hi) {
-				int mid = (lo + hi) / 2;
-				if (c->h->nodes[mid] == c->t->nodes[k].id) {
-					slot = mid;
-					break;
-				}
-				if (c->h->nodes[mid] < c->t->nodes[k].id)
-					lo = mid + 1;
-				else
-					hi = mid - 1;
-			}
-		}
-		c->node_of[i] = slot;
-	}
-	return pt_hist_add(c->h, c->m, &c->cols, b, c->node_of, e);
-}
-
-/* One pass over the inputs: a partial for the open nodes of t (root when
- * t is NULL). */
+/* One pass over the frames of in: the partial of t's open nodes. */
 static pt_hist *
-make_hist(const opts *o, const pt_manifest *m, const pt_ptree *t,
-    const char *model, pt_err *e)
+level_pass(fe_in *in, const pt_manifest *m, const pt_ptree *t,
+    const char *model, const char *partition, pt_err *e)
 {
-	histctx c;
-	uint32_t *ids = NULL;
-	int nids = 0;
+	pt_level *l = pt_level_new(m, t, model, e);
+	const pt_batch *b;
+	pt_hist *h = NULL;
+	int k;
 
-	memset(&c, 0, sizeof c);
-	c.m = m;
-	c.t = t;
-	if (t != NULL) {
-		if (pt_ptree_check_manifest(t, m, e) < 0)
-			return NULL;
-		if (t->complete) {
-			pt_fail(e, PT_EUSAGE, "", "the tree is complete: nothing "
-			    "to grow");
-			return NULL;
+	if (l == NULL)
+		return NULL;
+	while ((k = fe_in_next(in, &b, e)) == 1)
+		if (pt_level_add(l, b, e) < 0) {
+			k = -1;
+			break;
 		}
-		if ((nids = pt_ptree_open(t, &ids, e)) < 0)
-			return NULL;
-	}
-	c.h = pt_hist_new(m, model, t && t->level > 0 ? t->digest : NULL,
-	    t ? t->level : 0, ids, nids, e);
-	free(ids);
-	c.x = calloc((size_t)m->nfeatures, sizeof *c.x);
-	if (c.h == NULL || c.x == NULL) {
-		if (c.x == NULL)
-			pt_fail(e, PT_ENOMEM, "", "out of memory");
-		goto fail;
-	}
-	if (each_frame(o, hist_schema, hist_frame, &c, e) < 0)
-		goto fail;
-	if (pt_hist_set_part(c.h, o->partition, e) < 0)
-		goto fail;
-	pt_hist_cols_free(&c.cols);
-	free(c.node_of);
-	free(c.x);
-	return c.h;
-fail:
-	pt_hist_cols_free(&c.cols);
-	free(c.node_of);
-	free(c.x);
-	pt_hist_free(c.h);
-	return NULL;
+	if (k == 0)
+		h = pt_level_finish(l, partition, e);
+	else if (e->where[0] == '\0')
+		snprintf(e->where, sizeof e->where, "%s", in->name);
+	pt_level_free(l);
+	return h;
 }
 
+/* Copies a pipe to an unlinked temporary file that can be read once per
+ * level; returns its fd. */
 static int
-cmd_hist(const opts *o, pt_err *e)
+spool(const char *path, pt_err *e)
 {
-	pt_manifest *m = load_manifest(o->manifest, e);
+	const char *dir = getenv("TMPDIR");
+	char tmpl[4096];
+	char buf[1 << 16];
+	ssize_t r;
+	int fd, in = fe_open_in(path, e);
+
+	if (in < 0)
+		return -1;
+	snprintf(tmpl, sizeof tmpl, "%s/policy-split.XXXXXX", dir && *dir ? dir :
+	    "/tmp");
+	if ((fd = mkstemp(tmpl)) < 0) {
+		if (in > 0)
+			close(in);
+		return pt_fail(e, PT_EIO, tmpl, "%s", strerror(errno));
+	}
+	unlink(tmpl);
+	while ((r = read(in, buf, sizeof buf)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || fe_write_all(fd, "temporary file", buf, (size_t)r,
+		    e) < 0) {
+			if (r < 0)
+				pt_fail(e, PT_EIO, fe_in_name(path), "%s",
+				    strerror(errno));
+			close(fd);
+			if (in > 0)
+				close(in);
+			return -1;
+		}
+	}
+	if (in > 0)
+		close(in);
+	return fd;
+}
+
+/* ---- the verbs ----------------------------------------------------------- */
+
+static int
+cmd_hist(const fe_args *a, pt_err *e)
+{
+	pt_manifest *m = load_manifest(a, e);
 	pt_ptree *t = NULL;
 	pt_hist *h = NULL;
-	char model[33], *buf = NULL;
-	size_t len;
+	char model[33];
+	fe_in in;
 	int rc = -1;
 
 	if (m == NULL)
 		return -1;
-	if (o->tree && (t = load_tree(o->tree, e)) == NULL)
+	fe_in_init(&in, a->argc, a->argv);
+	if ((fe_flag(a, O_TREE) && (t = load_tree(fe_str(a, O_TREE, NULL),
+	    e)) == NULL) || model_digest(a, model, e) < 0)
 		goto out;
-	if (model_digest(o->model, model, e) < 0)
+	if ((h = level_pass(&in, m, t, model, fe_str(a, O_PARTITION, NULL),
+	    e)) == NULL)
 		goto out;
-	if (t != NULL && t->level > 0 && strcmp(t->model, model) != 0) {
-		pt_fail(e, PT_EMISMATCH, "", "the tree was grown with model %s, "
-		    "not %s", t->model[0] ? t->model : "(none)",
-		    model[0] ? model : "(none)");
-		goto out;
-	}
-	if ((h = make_hist(o, m, t, model, e)) == NULL)
-		goto out;
-	if (pt_hist_write(h, &buf, &len, e) < 0)
-		goto out;
-	rc = write_buf(o, buf, len, 1, e);
+	fe_progress_done(in.rows, in.done_bytes);
+	rc = write_partial(a, h, e);
 out:
-	free(buf);
+	fe_in_close(&in);
 	pt_hist_free(h);
 	pt_ptree_free(t);
 	pt_manifest_free(m);
 	return rc;
 }
-
-/* ---- merge -------------------------------------------------------------- */
 
 static pt_hist *
 read_partial(const char *path, pt_err *e)
@@ -365,108 +301,76 @@ read_partial(const char *path, pt_err *e)
 
 	if (buf == NULL)
 		return NULL;
-	h = pt_hist_read(buf, len, strcmp(path, "-") ? path : "<stdin>", e);
+	h = pt_hist_read(buf, len, fe_in_name(path), e);
 	free(buf);
 	return h;
 }
 
 static int
-cmd_merge(const opts *o, pt_err *e)
+cmd_merge(const fe_args *a, pt_err *e)
 {
 	pt_hist *acc = NULL;
-	char *buf = NULL;
-	size_t len;
-	int i, rc = -1;
+	int rc = -1, expect = (int)fe_u64(a, O_EXPECT, 0);
 
-	if (o->nin < 1)
-		return pt_fail(e, PT_EUSAGE, "", "merge needs at least one "
-		    "partial");
-	for (i = 0; i < o->nin; i++) {
-		pt_hist *h = read_partial(o->in[i], e);
+	for (int i = 0; i < a->argc; i++) {
+		pt_hist *h = read_partial(a->argv[i], e);
 		if (h == NULL)
 			goto out;
 		if (acc == NULL) {
 			acc = h;
 			continue;
 		}
-		if (pt_hist_merge(acc, h, e) < 0) {
+		rc = pt_hist_merge(acc, h, e);
+		pt_hist_free(h);
+		if (rc < 0) {
 			if (e->where[0] == '\0')
 				snprintf(e->where, sizeof e->where, "%s",
-				    o->in[i]);
-			pt_hist_free(h);
+				    fe_in_name(a->argv[i]));
 			goto out;
 		}
-		pt_hist_free(h);
+		rc = -1;
 	}
-	if (o->expect > 0 && acc->nparts < o->expect) {
+	if (expect > 0 && acc->nparts < expect) {
 		pt_fail(e, PT_EMISMATCH, "", "%d partitions merged, %d expected",
-		    acc->nparts, o->expect);
+		    acc->nparts, expect);
 		goto out;
 	}
-	if (pt_hist_write(acc, &buf, &len, e) < 0)
-		goto out;
-	rc = write_buf(o, buf, len, 1, e);
+	rc = write_partial(a, acc, e);
 out:
-	free(buf);
 	pt_hist_free(acc);
 	return rc;
 }
 
-/* ---- best, fit ---------------------------------------------------------- */
-
 static int
-check_root(const pt_ptree *t, const pt_hist *h, pt_err *e)
+criterion(const fe_args *a)
 {
-	/* A root that could not be split: say why instead of writing a
-	 * single leaf nobody asked for. */
-	if (t->nodes[0].feature < 0) {
-		uint64_t n = t->nodes[0].rows;
-		if (n == 0)
-			return pt_fail(e, PT_EEMPTY, "", "no rows");
-		if (t->min_node_size * 2 > n)
-			return pt_fail(e, PT_EVALUE, "", "--min-node-size %" PRIu64
-			    " is more than half of the %" PRIu64 " rows: the "
-			    "tree would be a single leaf", t->min_node_size, n);
-		if (t->criterion == PT_CRIT_DDP)
-			return pt_fail(e, PT_EVALUE, "", "no valid ddp split of "
-			    "the root (every arm needs rows on both sides): "
-			    "the tree would be a single leaf");
-		return pt_fail(e, PT_EVALUE, "", "no valid split of the root: "
-		    "the tree would be a single leaf");
-	}
-	(void)h;
-	return 0;
+	return fe_word(a, O_CRITERION, 0) == 1 ? PT_CRIT_DDP : PT_CRIT_WELFARE;
+}
+
+static pt_ptree *
+new_tree(const fe_args *a, const pt_manifest *m, const char *model, pt_err *e)
+{
+	return pt_ptree_new(m, model, criterion(a), (int)fe_u64(a, O_DEPTH, 2),
+	    fe_u64(a, O_MINNODE, 1), e);
 }
 
 static int
-cmd_best(const opts *o, pt_err *e)
+cmd_best(const fe_args *a, pt_err *e)
 {
-	pt_manifest *m = load_manifest(o->manifest, e);
+	pt_manifest *m = load_manifest(a, e);
 	pt_ptree *t = NULL;
 	pt_hist *h = NULL;
-	int rc = -1, wasroot;
+	int rc = -1;
 
 	if (m == NULL)
 		return -1;
-	if (o->nin > 1) {
-		pt_fail(e, PT_EUSAGE, "", "best takes one (merged) partial");
+	if ((h = read_partial(a->argc ? a->argv[0] : "-", e)) == NULL)
 		goto out;
-	}
-	if ((h = read_partial(o->nin ? o->in[0] : "-", e)) == NULL)
+	t = fe_flag(a, O_TREE) ? load_tree(fe_str(a, O_TREE, NULL), e) :
+	    new_tree(a, m, NULL, e);
+	if (t == NULL || pt_grow_level(t, h, m, e) < 0)
 		goto out;
-	if (o->tree)
-		t = load_tree(o->tree, e);
-	else
-		t = pt_ptree_new(m, NULL, o->criterion, o->depth, o->min_node_size,
-		    e);
-	if (t == NULL)
-		goto out;
-	wasroot = t->level == 0;
-	if (pt_search_grow(t, h, m, e) < 0)
-		goto out;
-	if (wasroot && check_root(t, h, e) < 0)
-		goto out;
-	rc = write_tree(o, t, e);
+	rc = write_tree(a, t, e);
 out:
 	pt_hist_free(h);
 	pt_ptree_free(t);
@@ -474,80 +378,36 @@ out:
 	return rc;
 }
 
-/* Copies stdin (or a pipe) to an unlinked temporary file so fit can read
- * it once per level; returns the path of a /dev/fd entry. */
+/* The rows of every frame in memory, for the exact search and forests. */
 static int
-spool_stdin(char *path, size_t n, pt_err *e)
+load_rows(fe_in *in, pt_rowload *rl, pt_err *e)
 {
-	const char *dir = getenv("TMPDIR");
-	char tmpl[4096];
-	char buf[1 << 16];
-	ssize_t r;
-	int fd;
+	const pt_batch *b;
+	int k;
 
-	snprintf(tmpl, sizeof tmpl, "%s/policy-split.XXXXXX", dir && *dir ? dir :
-	    "/tmp");
-	if ((fd = mkstemp(tmpl)) < 0)
-		return pt_fail(e, PT_EIO, tmpl, "%s", strerror(errno));
-	unlink(tmpl);
-	while ((r = read(0, buf, sizeof buf)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return pt_fail(e, PT_EIO, "<stdin>", "%s", strerror(errno));
-		}
-		if (fe_write_all(fd, "temporary file", buf, (size_t)r, e) < 0) {
-			close(fd);
+	while ((k = fe_in_next(in, &b, e)) == 1)
+		if (pt_rowload_add(rl, b, e) < 0)
 			return -1;
-		}
-	}
-	snprintf(path, n, "/dev/fd/%d", fd);
-	return fd;
-}
-
-typedef struct rowctx {
-	pt_rowset *r;
-	const pt_manifest *m;
-	pt_hist *shape;
-	pt_hist_cols cols;
-} rowctx;
-
-static int
-rows_schema(void *v, const pt_schema *s, pt_err *e)
-{
-	rowctx *c = v;
-
-	return pt_hist_bind(c->shape, c->m, s, &c->cols, e);
+	if (k == 0 && rl->rows.n == 0)
+		return pt_fail(e, PT_EEMPTY, "", "no rows");
+	return k;
 }
 
 static int
-rows_frame(void *v, const pt_schema *s, const pt_batch *b, pt_err *e)
+fit_exact(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
+    pt_err *e)
 {
-	rowctx *c = v;
-
-	(void)s;
-	return pt_rowset_add(c->r, c->m, &c->cols, b, e);
-}
-
-static int
-fit_exact(const opts *o, pt_manifest *m, const char *model, pt_err *e)
-{
-	pt_rowset r;
-	rowctx c;
+	pt_rowload rl;
 	pt_ptree *t = NULL;
 	double cost;
 	int rc = -1;
 
-	memset(&c, 0, sizeof c);
-	pt_rowset_init(&r, m);
-	c.r = &r;
-	c.m = m;
-	if (o->depth != 2) {
+	pt_rowload_init(&rl, m);
+	if (fe_u64(a, O_DEPTH, 2) != 2) {
 		pt_fail(e, PT_EUSAGE, "", "--exact searches depth 2 only");
 		goto out;
 	}
-	if (o->criterion != PT_CRIT_WELFARE) {
+	if (criterion(a) != PT_CRIT_WELFARE) {
 		pt_fail(e, PT_EUSAGE, "", "--exact uses the welfare criterion");
 		goto out;
 	}
@@ -559,590 +419,271 @@ fit_exact(const opts *o, pt_manifest *m, const char *model, pt_err *e)
 		    "fewer bins or the greedy search", cost, EXACT_LIMIT);
 		goto out;
 	}
-	if ((c.shape = pt_hist_new(m, NULL, NULL, 0, NULL, 0, e)) == NULL)
+	if (load_rows(in, &rl, e) < 0)
 		goto out;
-	if (each_frame(o, rows_schema, rows_frame, &c, e) < 0)
-		goto out;
-	cost = pt_exact_cost(m, r.n, m->nvocab);
+	cost = pt_exact_cost(m, rl.rows.n, m->nvocab);
 	if (cost > EXACT_LIMIT) {
 		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g operations for "
-		    "%zu rows: too big (limit %.3g)", cost, r.n, EXACT_LIMIT);
+		    "%zu rows: too big (limit %.3g)", cost, rl.rows.n, EXACT_LIMIT);
 		goto out;
 	}
 	fe_warnx("exact depth-2 search: %zu rows, %d features, about %.0f MB "
-	    "and %.3g operations", r.n, m->nfeatures,
-	    (double)pt_exact_memory(m, r.n, m->nvocab) / 1e6, cost);
-	t = pt_ptree_new(m, model, PT_CRIT_WELFARE, 2, o->min_node_size, e);
-	if (t == NULL)
+	    "and %.3g operations", rl.rows.n, m->nfeatures,
+	    (double)pt_exact_memory(m, rl.rows.n, m->nvocab) / 1e6, cost);
+	if ((t = pt_ptree_new(m, model, PT_CRIT_WELFARE, 2,
+	    fe_u64(a, O_MINNODE, 1), e)) == NULL ||
+	    pt_search_exact2(t, &rl.rows, m, e) < 0)
 		goto out;
-	if (pt_search_exact2(t, &r, m, e) < 0)
-		goto out;
-	rc = write_tree(o, t, e);
+	rc = write_tree(a, t, e);
 out:
-	pt_hist_cols_free(&c.cols);
-	pt_hist_free(c.shape);
 	pt_ptree_free(t);
-	pt_rowset_free(&r);
+	pt_rowload_free(&rl);
 	return rc;
 }
 
 /* A forest: every tree grown from the rows in memory, on its own row
  * subsample and per-node feature subsets (both by hash). */
 static int
-fit_forest(const opts *o, pt_manifest *m, const char *model, pt_err *e)
+fit_forest(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
+    pt_err *e)
 {
-	pt_rowset r;
-	rowctx c;
+	pt_rowload rl;
 	pt_ptree **ts = NULL;
+	pt_forest_info fi = { fe_num(a, O_SUBSAMPLE, 1),
+		(int)fe_u64(a, O_MTRY, 0), fe_u64(a, O_SEED, 0) };
+	int n = (int)fe_u64(a, O_TREES, 1), rc = -1, k;
 	char *buf = NULL;
 	size_t len;
-	int rc = -1, k;
 
-	memset(&c, 0, sizeof c);
-	pt_rowset_init(&r, m);
-	c.r = &r;
-	c.m = m;
-	if (o->exact) {
+	pt_rowload_init(&rl, m);
+	if (fe_flag(a, O_EXACT)) {
 		pt_fail(e, PT_EUSAGE, "", "--exact and --trees do not mix");
 		goto out;
 	}
-	if ((c.shape = pt_hist_new(m, NULL, NULL, 0, NULL, 0, e)) == NULL)
+	if (load_rows(in, &rl, e) < 0)
 		goto out;
-	if (each_frame(o, rows_schema, rows_frame, &c, e) < 0)
-		goto out;
-	if (r.n == 0) {
-		pt_fail(e, PT_EEMPTY, "", "no rows");
-		goto out;
-	}
-	if ((ts = calloc((size_t)o->trees, sizeof *ts)) == NULL) {
+	if ((ts = calloc((size_t)n, sizeof *ts)) == NULL) {
 		pt_fail(e, PT_ENOMEM, "", "out of memory");
 		goto out;
 	}
-	for (k = 0; k < o->trees; k++) {
-		ts[k] = pt_ptree_new(m, model, o->criterion, o->depth,
-		    o->min_node_size, e);
-		if (ts[k] == NULL ||
-		    pt_search_forest_tree(ts[k], &r, m, k, &o->forest, e) < 0)
+	for (k = 0; k < n; k++)
+		if ((ts[k] = new_tree(a, m, model, e)) == NULL ||
+		    pt_search_forest_tree(ts[k], &rl.rows, m, k, &fi, e) < 0)
 			goto out;
-	}
-	if (pt_ptree_write_forest(ts, o->trees, &o->forest, &buf, &len, e) < 0)
+	if (pt_ptree_write_forest(ts, n, &fi, &buf, &len, e) < 0)
 		goto out;
-	rc = write_buf(o, buf, len, 0, e);
+	rc = write_out(a, buf, len, 0, e);
 out:
 	if (ts != NULL)
-		for (k = 0; k < o->trees; k++)
+		for (k = 0; k < n; k++)
 			pt_ptree_free(ts[k]);
 	free(ts);
 	free(buf);
-	pt_hist_cols_free(&c.cols);
-	pt_hist_free(c.shape);
-	pt_rowset_free(&r);
+	pt_rowload_free(&rl);
+	return rc;
+}
+
+/* The greedy search in one process: exactly the hist and best steps of
+ * the partitioned loop, one pass over the input per level. */
+static int
+fit_greedy(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
+    pt_err *e)
+{
+	pt_ptree *t = new_tree(a, m, model, e);
+	int rc = -1;
+
+	if (t == NULL)
+		return -1;
+	for (int level = 0; !t->complete; level++) {
+		pt_hist *h;
+		if (level > 0 && fe_in_rewind(in, e) < 0)
+			goto out;
+		h = level_pass(in, m, level ? t : NULL, model, NULL, e);
+		if (h == NULL)
+			goto out;
+		rc = pt_grow_level(t, h, m, e);
+		pt_hist_free(h);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	fe_progress_done(in->rows, in->done_bytes);
+	rc = write_tree(a, t, e);
+out:
+	pt_ptree_free(t);
 	return rc;
 }
 
 static int
-cmd_fit(const opts *o, pt_err *e)
+cmd_fit(const fe_args *a, pt_err *e)
 {
-	pt_manifest *m = load_manifest(o->manifest, e);
-	pt_ptree *t = NULL;
-	char model[33], spool[64];
-	opts o2 = *o;
-	char *one[1];
-	int rc = -1, fd = -1, i, level;
+	pt_manifest *m = load_manifest(a, e);
+	char model[33], spooled[64], *one[1];
+	fe_in in;
+	int rc = -1, fd = -1;
 
 	if (m == NULL)
 		return -1;
-	if (model_digest(o->model, model, e) < 0)
+	fe_in_init(&in, a->argc, a->argv);
+	if (model_digest(a, model, e) < 0)
 		goto out;
-	if (o->trees > 0) {
-		rc = fit_forest(o, m, model, e);
-		goto out;
-	}
-	if (o->exact) {
-		rc = fit_exact(o, m, model, e);
-		goto out;
-	}
-	/* One pass per level: inputs must be re-readable. */
-	for (i = 0; i < o->nin; i++) {
-		struct stat st;
-		if (strcmp(o->in[i], "-") == 0 || (stat(o->in[i], &st) == 0 &&
-		    !S_ISREG(st.st_mode)))
-			break;
-	}
-	if (o->nin == 0 || i < o->nin) {
-		if (o->nin > 1) {
+	if (!fe_flag(a, O_TREES) && !fe_flag(a, O_EXACT) &&
+	    !fe_in_rereadable(a->argc, a->argv)) {
+		/* One pass per level: what cannot be read again (stdin, a
+		 * pipe) is spooled to an unlinked temporary file first. */
+		if (a->argc > 1) {
 			pt_fail(e, PT_EUSAGE, "", "fit reads stdin or regular "
 			    "files");
 			goto out;
 		}
-		if ((fd = spool_stdin(spool, sizeof spool, e)) < 0)
+		if ((fd = spool(a->argc ? a->argv[0] : "-", e)) < 0)
 			goto out;
-		one[0] = spool;
-		o2.in = one;
-		o2.nin = 1;
+		snprintf(spooled, sizeof spooled, "/dev/fd/%d", fd);
+		one[0] = spooled;
+		fe_in_init(&in, 1, one);
 	}
-	t = pt_ptree_new(m, model, o->criterion, o->depth, o->min_node_size, e);
-	if (t == NULL)
-		goto out;
-	for (level = 0; !t->complete; level++) {
-		pt_hist *h;
-		if (fd >= 0)
-			lseek(fd, 0, SEEK_SET);
-		/* Exactly the hist / best steps of the distributed loop. */
-		if (level > 0) {
-			char *buf;
-			size_t len;
-			if (pt_ptree_write(t, &buf, &len, e) < 0)
-				goto out;
-			free(buf);
-		}
-		h = make_hist(&o2, m, level ? t : NULL, model, e);
-		if (h == NULL)
-			goto out;
-		if (pt_search_grow(t, h, m, e) < 0) {
-			pt_hist_free(h);
-			goto out;
-		}
-		if (level == 0 && check_root(t, h, e) < 0) {
-			pt_hist_free(h);
-			goto out;
-		}
-		pt_hist_free(h);
-	}
-	rc = write_tree(o, t, e);
+	if (fe_flag(a, O_TREES))
+		rc = fit_forest(a, &in, m, model, e);
+	else if (fe_flag(a, O_EXACT))
+		rc = fit_exact(a, &in, m, model, e);
+	else
+		rc = fit_greedy(a, &in, m, model, e);
 out:
+	fe_in_close(&in);
 	if (fd >= 0)
 		close(fd);
-	pt_ptree_free(t);
 	pt_manifest_free(m);
 	return rc;
 }
 
-/* ---- apply, eval, show -------------------------------------------------- */
-
-typedef struct applyctx {
-	const pt_ptree *t;
-	int *tcols;
-	const double **x;
-	pt_schema *os;
-	pt_batch *ob;
-	pt_writer *w;
-	fe_out out;
-	int level, opened, force;
-	const char *outpath;
-	/* eval */
-	pt_evalacc ev;
-	int *score;
-	double *g;
-} applyctx;
-
 static int
-bind_tree(applyctx *c, const pt_schema *s, pt_err *e)
+cmd_apply(const fe_args *a, pt_err *e)
 {
-	int f;
+	pt_ptree *t;
+	pt_policy *p = NULL;
+	pt_writer *w = NULL;
+	fe_out out = { .fd = -1 };
+	fe_in in;
+	const pt_schema *s, *os;
+	const pt_batch *b, *ob;
+	int rc = -1, k;
 
-	c->tcols = calloc((size_t)c->t->nfeatures, sizeof *c->tcols);
-	c->x = calloc((size_t)c->t->nfeatures, sizeof *c->x);
-	if (c->tcols == NULL || c->x == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	if (pt_ptree_bind(c->t, s, c->tcols, e) < 0)
-		return -1;
-	for (f = 0; f < c->t->nfeatures; f++)
-		c->x[f] = NULL;
-	return 0;
-}
-
-static void
-route_setup(applyctx *c, const pt_batch *b)
-{
-	int f;
-
-	for (f = 0; f < c->t->nfeatures; f++)
-		c->x[f] = c->tcols[f] >= 0 ? PT_COL_F64(b, c->tcols[f]) : NULL;
-}
-
-static int
-apply_schema(void *v, const pt_schema *s, pt_err *e)
-{
-	applyctx *c = v;
-
-	if (bind_tree(c, s, e) < 0)
-		return -1;
-	if (pt_schema_find(s, "action") >= 0)
-		return pt_fail(e, PT_EMISMATCH, "", "frames already have an "
-		    "action column");
-	if ((c->os = pt_schema_clone(s)) == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	if (pt_schema_add(c->os, "action", PT_I32, PT_ROLE_ACTION, c->t->narms,
-	    c->t->vocab, e) < 0)
-		return -1;
-	if (fe_out_open(&c->out, c->outpath, 1, c->force, e) < 0)
-		return -1;
-	c->opened = 1;
-	c->w = pt_writer_open(c->out.fd, c->out.name, c->os, c->level >= 0 ?
-	    c->level : fe_default_level(c->out.fd), e);
-	return c->w ? 0 : -1;
-}
-
-static int
-apply_frame(void *v, const pt_schema *s, const pt_batch *b, pt_err *e)
-{
-	applyctx *c = v;
-	size_t i, sz;
-	int j;
-	int32_t *act;
-
-	if (c->ob == NULL || c->ob->cap < b->nrows) {
-		pt_batch_free(c->ob);
-		c->ob = pt_batch_new(c->os, b->nrows > PT_FRAME_ROWS ? b->nrows :
-		    PT_FRAME_ROWS);
-		if (c->ob == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	for (j = 0; j < s->ncols; j++) {
-		sz = pt_type_width(s->cols[j].type);
-		memcpy(c->ob->col[j], b->col[j], b->nrows * sz);
-	}
-	c->ob->nrows = b->nrows;
-	route_setup(c, b);
-	act = PT_COL_I32(c->ob, s->ncols);
-	for (i = 0; i < b->nrows; i++)
-		act[i] = c->t->nodes[pt_ptree_route(c->t, c->x, i)].action;
-	return pt_writer_write(c->w, c->ob, e);
-}
-
-static int
-cmd_apply(const opts *o, pt_err *e)
-{
-	applyctx c;
-	int rc = -1;
-
-	memset(&c, 0, sizeof c);
-	if (o->tree == NULL)
+	if (!fe_flag(a, O_TREE))
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
-	if ((c.t = load_tree(o->tree, e)) == NULL)
+	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
 		return -1;
-	c.level = o->level;
-	c.force = o->force;
-	c.outpath = o->out;
-	if (each_frame(o, apply_schema, apply_frame, &c, e) < 0)
+	fe_in_init(&in, a->argc, a->argv);
+	if ((s = fe_in_schema(&in, e)) == NULL ||
+	    (p = pt_policy_new(t, s, e)) == NULL ||
+	    (os = pt_policy_out_schema(p, e)) == NULL ||
+	    fe_out_open(&out, fe_str(a, O_OUTPUT, NULL), 1, fe_flag(a, O_FORCE),
+	    e) < 0 ||
+	    (w = pt_writer_open(out.fd, out.name, os, fe_frame_level(out.fd,
+	    fe_flag(a, O_LEVEL) ? (int)fe_u64(a, O_LEVEL, 0) : -1), e)) == NULL)
 		goto out;
-	if (pt_writer_close(c.w, e) < 0) {
-		c.w = NULL;
+	while ((k = fe_in_next(&in, &b, e)) == 1)
+		if (pt_policy_apply(p, b, &ob, e) < 0 ||
+		    pt_writer_write(w, ob, e) < 0)
+			goto out;
+	if (k < 0)
 		goto out;
-	}
-	c.w = NULL;
-	if (fe_out_commit(&c.out, e) < 0)
+	k = pt_writer_close(w, e);
+	w = NULL;
+	if (k < 0 || fe_out_commit(&out, e) < 0)
 		goto out;
-	c.opened = 0;
+	fe_progress_done(in.rows, in.done_bytes);
 	rc = 0;
 out:
-	if (c.w)
-		pt_writer_abort(c.w);
-	if (c.opened)
-		fe_out_abort(&c.out);
-	pt_batch_free(c.ob);
-	pt_schema_free(c.os);
-	free(c.tcols);
-	free(c.x);
-	pt_ptree_free((pt_ptree *)c.t);
+	if (w)
+		pt_writer_abort(w);
+	fe_out_abort(&out);
+	pt_policy_free(p);
+	fe_in_close(&in);
+	pt_ptree_free(t);
 	return rc;
 }
 
 static int
-eval_schema(void *v, const pt_schema *s, pt_err *e)
+cmd_eval(const fe_args *a, pt_err *e)
 {
-	applyctx *c = v;
-	int a, n;
-	pt_role role = PT_ROLE_SCORE;
+	pt_ptree *t;
+	pt_policy *p = NULL;
+	fe_in in;
+	const pt_schema *s;
+	const pt_batch *b;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1, k;
 
-	if (bind_tree(c, s, e) < 0)
-		return -1;
-	n = pt_schema_count_role(s, PT_ROLE_SCORE);
-	if (n == 0) {
-		role = PT_ROLE_REWARD;
-		n = pt_schema_count_role(s, PT_ROLE_REWARD);
-	}
-	if (n == 0)
-		return pt_fail(e, PT_EVALUE, "", "frames have no score columns "
-		    "(run policy-score first)");
-	if (n != c->t->narms)
-		return pt_fail(e, PT_EMISMATCH, "", "%d score columns for %d "
-		    "actions", n, c->t->narms);
-	c->score = calloc((size_t)n, sizeof *c->score);
-	c->g = calloc((size_t)n, sizeof *c->g);
-	if (c->score == NULL || c->g == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (a = 0; a < n; a++) {
-		c->score[a] = pt_schema_find_role(s, role, a);
-		if (s->cols[c->score[a]].type != PT_F64)
-			return pt_fail(e, PT_EFORMAT, "", "score column not f64");
-	}
-	return pt_eval_init(&c->ev, n, e);
-}
-
-static int
-eval_frame(void *v, const pt_schema *s, const pt_batch *b, pt_err *e)
-{
-	applyctx *c = v;
-	size_t i;
-	int a;
-
-	(void)s;
-	route_setup(c, b);
-	for (i = 0; i < b->nrows; i++) {
-		for (a = 0; a < c->t->narms; a++) {
-			c->g[a] = PT_COL_F64(b, c->score[a])[i];
-			if (!isfinite(c->g[a]))
-				return pt_fail(e, PT_EVALUE, "", "row %zu: score "
-				    "is not finite", i + 1);
-		}
-		pt_eval_row(&c->ev, c->g, 1,
-		    c->t->nodes[pt_ptree_route(c->t, c->x, i)].action);
-	}
-	return 0;
-}
-
-static int
-cmd_eval(const opts *o, pt_err *e)
-{
-	applyctx c;
-	int rc = -1, a;
-	char buf[8192], m1[32], s1[32];
-	size_t len = 0;
-	double mean, se;
-
-	memset(&c, 0, sizeof c);
-	if (o->tree == NULL)
+	if (!fe_flag(a, O_TREE))
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
-	if ((c.t = load_tree(o->tree, e)) == NULL)
+	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
 		return -1;
-	if (each_frame(o, eval_schema, eval_frame, &c, e) < 0)
+	fe_in_init(&in, a->argc, a->argv);
+	if ((s = fe_in_schema(&in, e)) == NULL ||
+	    (p = pt_policy_new(t, s, e)) == NULL)
 		goto out;
-	if (c.ev.n == 0) {
-		pt_fail(e, PT_EEMPTY, "", "no rows to evaluate");
+	while ((k = fe_in_next(&in, &b, e)) == 1)
+		if (pt_policy_eval_add(p, b, e) < 0) {
+			if (e->where[0] == '\0')
+				snprintf(e->where, sizeof e->where, "%s", in.name);
+			goto out;
+		}
+	if (k < 0)
 		goto out;
-	}
-	pt_eval_stats(&c.ev.pol, &c.ev.pol2, c.ev.n, &mean, &se);
-	pt_fmt_f64(m1, mean);
-	pt_fmt_f64(s1, se);
-	len += (size_t)snprintf(buf + len, sizeof buf - len,
-	    "rows: %" PRIu64 "\npolicy: {value: %s, se: %s}\narms:\n", c.ev.n,
-	    m1, s1);
-	for (a = 0; a < c.t->narms && len < sizeof buf - 600; a++) {
-		pt_eval_stats(&c.ev.arm[a], &c.ev.arm2[a], c.ev.n, &mean, &se);
-		pt_fmt_f64(m1, mean);
-		pt_fmt_f64(s1, se);
-		len += (size_t)snprintf(buf + len, sizeof buf - len,
-		    "  - {action: %s, value: %s, se: %s}\n", c.t->vocab[a], m1,
-		    s1);
-	}
-	rc = write_buf(o, buf, len, 0, e);
+	fe_progress_done(in.rows, in.done_bytes);
+	if (pt_policy_eval_report(p, &buf, &len, e) < 0)
+		goto out;
+	rc = write_out(a, buf, len, 0, e);
 out:
-	if (c.score)
-		pt_eval_free(&c.ev);
-	free(c.score);
-	free(c.g);
-	free(c.tcols);
-	free(c.x);
-	pt_ptree_free((pt_ptree *)c.t);
+	free(buf);
+	pt_policy_free(p);
+	fe_in_close(&in);
+	pt_ptree_free(t);
 	return rc;
 }
 
 static int
-cmd_show(const opts *o, pt_err *e)
+cmd_show(const fe_args *a, pt_err *e)
 {
+	const char *path = fe_str(a, O_TREE, a->argc ? a->argv[0] : NULL);
 	pt_ptree *t;
 	char *s;
 	int rc;
-	const char *path = o->tree ? o->tree : (o->nin ? o->in[0] : NULL);
 
 	if (path == NULL)
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
+	if (fe_flag(a, O_TREE) && a->argc > 0)
+		return pt_fail(e, PT_EUSAGE, "", "show takes -t TREE or TREE, "
+		    "not both");
 	if ((t = load_tree(path, e)) == NULL)
 		return -1;
-	s = o->dot ? pt_ptree_dot(t, e) : pt_ptree_text(t, e);
+	s = fe_flag(a, O_DOT) ? pt_ptree_dot(t, e) : pt_ptree_text(t, e);
 	pt_ptree_free(t);
 	if (s == NULL)
 		return -1;
-	rc = write_buf(o, s, strlen(s), 0, e);
+	rc = write_out(a, s, strlen(s), 0, e);
 	free(s);
 	return rc;
-}
-
-/* ---- main --------------------------------------------------------------- */
-
-static int
-parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "manifest", required_argument, NULL, 'm' },
-		{ "tree", required_argument, NULL, 't' },
-		{ "model", required_argument, NULL, 'M' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "depth", required_argument, NULL, 'd' },
-		{ "criterion", required_argument, NULL, 'c' },
-		{ "min-node-size", required_argument, NULL, 'n' },
-		{ "expect", required_argument, NULL, 'x' },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "exact", no_argument, NULL, 'E' },
-		{ "trees", required_argument, NULL, 'T' },
-		{ "subsample", required_argument, NULL, 'S' },
-		{ "mtry", required_argument, NULL, 'K' },
-		{ "seed", required_argument, NULL, 'Z' },
-		{ "dot", no_argument, NULL, 'D' },
-		{ "level", required_argument, NULL, 'l' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "progress", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	opts o;
+	static int (*const run[])(const fe_args *, pt_err *) = { cmd_hist,
+		cmd_merge, cmd_best, cmd_fit, cmd_apply, cmd_show, cmd_eval };
+	fe_args a;
 	pt_err e;
-	const char *verb;
-	uint64_t u;
-	int ch, rc;
+	int rc;
 
-	fe_init(argv[0], "policy-split");
-	memset(&o, 0, sizeof o);
-	o.depth = 2;
-	o.min_node_size = 1;
-	o.level = -1;
-	o.forest.subsample = 1;
+	fe_init("policy-split");
+	if ((rc = fe_parse(&cli, argc, argv, &a)) != 0) {
+		fe_args_free(&a);
+		return rc == 1 ? FE_EXIT_OK : FE_EXIT_TROUBLE;
+	}
 	pt_err_clear(&e);
-	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return FE_EXIT_OK;
-	}
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("policy-split %s\n", PT_VERSION);
-		return FE_EXIT_OK;
-	}
-	if (argc < 2)
-		return fe_usage_error("a verb is required: hist, merge, best, "
-		    "fit, apply, show or eval");
-	verb = argv[1];
-	argc--;
-	argv++;
-	while ((ch = getopt_long(argc, argv, "m:t:M:o:l:fh", lopts, NULL)) != -1) {
-		switch (ch) {
-		case 'm': o.manifest = optarg; break;
-		case 't': o.tree = optarg; break;
-		case 'M': o.model = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 'p': o.partition = optarg; break;
-		case 'E': o.exact = 1; break;
-		case 'D': o.dot = 1; break;
-		case 'f': o.force = 1; break;
-		case 'P': fe_progress_enable(1); break;
-		case 'd':
-			if (parse_u64(optarg, &u) < 0 || u < 1 ||
-			    u > PT_PTREE_MAXDEPTH)
-				return fe_usage_error("--depth: must be 1 to %d, "
-				    "not '%s'", PT_PTREE_MAXDEPTH, optarg);
-			o.depth = (int)u;
-			break;
-		case 'c':
-			if (strcmp(optarg, "welfare") == 0)
-				o.criterion = PT_CRIT_WELFARE;
-			else if (strcmp(optarg, "ddp") == 0)
-				o.criterion = PT_CRIT_DDP;
-			else
-				return fe_usage_error("--criterion: welfare or "
-				    "ddp, not '%s'", optarg);
-			break;
-		case 'n':
-			if (parse_u64(optarg, &u) < 0 || u < 1)
-				return fe_usage_error("--min-node-size: a "
-				    "positive integer, not '%s'", optarg);
-			o.min_node_size = u;
-			break;
-		case 'T':
-			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000)
-				return fe_usage_error("--trees: 1 to 100000, not "
-				    "'%s'", optarg);
-			o.trees = (int)u;
-			break;
-		case 'S': {
-			double d;
-			if (pt_parse_f64(optarg, strlen(optarg), &d) < 0 ||
-			    !(d > 0 && d <= 1))
-				return fe_usage_error("--subsample: a share in "
-				    "(0, 1], not '%s'", optarg);
-			o.forest.subsample = d;
-			break;
-		}
-		case 'K':
-			if (parse_u64(optarg, &u) < 0 || u > 1000000)
-				return fe_usage_error("--mtry: a feature count, "
-				    "not '%s'", optarg);
-			o.forest.mtry = (int)u;
-			break;
-		case 'Z':
-			if (parse_u64(optarg, &u) < 0)
-				return fe_usage_error("--seed: an unsigned "
-				    "integer, not '%s'", optarg);
-			o.forest.seed = u;
-			break;
-		case 'x':
-			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 1000000)
-				return fe_usage_error("--expect: a positive "
-				    "integer, not '%s'", optarg);
-			o.expect = (int)u;
-			break;
-		case 'l':
-			if (parse_u64(optarg, &u) < 0 || u > 22)
-				return fe_usage_error("--level: 0 to 22, not '%s'",
-				    optarg);
-			o.level = (int)u;
-			break;
-		case 'h':
-			usage(stdout);
-			return FE_EXIT_OK;
-		case 'V':
-			printf("policy-split %s\n", PT_VERSION);
-			return FE_EXIT_OK;
-		default:
-			usage(stderr);
-			return FE_EXIT_TROUBLE;
-		}
-	}
-	o.in = argv + optind;
-	o.nin = argc - optind;
-	if (strcmp(verb, "hist") == 0)
-		rc = cmd_hist(&o, &e);
-	else if (strcmp(verb, "merge") == 0)
-		rc = cmd_merge(&o, &e);
-	else if (strcmp(verb, "best") == 0)
-		rc = cmd_best(&o, &e);
-	else if (strcmp(verb, "fit") == 0)
-		rc = cmd_fit(&o, &e);
-	else if (strcmp(verb, "apply") == 0)
-		rc = cmd_apply(&o, &e);
-	else if (strcmp(verb, "show") == 0)
-		rc = cmd_show(&o, &e);
-	else if (strcmp(verb, "eval") == 0)
-		rc = cmd_eval(&o, &e);
-	else
-		return fe_usage_error("unknown verb '%s'", verb);
+	rc = run[a.verb](&a, &e);
+	fe_args_free(&a);
 	if (rc < 0) {
 		if (e.code == PT_EUSAGE && e.where[0] == '\0')
 			return fe_usage_error("%s", e.msg);

@@ -3,7 +3,6 @@
  * of new rows against a manifest's training distribution.  See
  * policy-verify(1) and policy-signature(5).
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,51 +17,72 @@
 #include "tree.h"
 #include "verify.h"
 
-static const char usage_text[] =
-"usage: policy-verify sign [-m MANIFEST] [-M MODEL] [-t TREE] [-o FILE] [FRAMES...]\n"
-"       policy-verify compare A.sig B.sig\n"
-"       policy-verify drift -m MANIFEST [--threshold T] [FRAMES...]\n"
-"\n"
-"sign      writes a signature file: one digest per contract component\n"
-"          (manifest, feature order, vocabulary, preprocessing, boundaries,\n"
-"          model, rows, scores, tree, policy) and the row count.  Frame files\n"
-"          are operands ('-' for stdin); files of one schema add up\n"
-"          (partitions), streams of different schemas must hold the same rows.\n"
-"compare   a line per component: same, drifted, or absent on one side;\n"
-"          exit 0 when every component present on both sides is the same,\n"
-"          1 when one drifted, 2 on trouble.\n"
-"drift     Population Stability Index of each feature of the frames against\n"
-"          the manifest's training bins, largest first; exit 1 when one is\n"
-"          over the threshold.\n"
-"\n"
-"options:\n"
-"  -m, --manifest FILE    the manifest (sign: its components; drift: bins)\n"
-"  -M, --model FILE       the scoring model (sign)\n"
-"  -t, --tree FILE        the policy tree (sign)\n"
-"  -o, --output FILE      write FILE (atomically) instead of stdout\n"
-"      --threshold T      drift: PSI over which a feature drifted (default 0.25)\n"
-"      --progress         show progress on stderr\n"
-"  -h, --help             this help\n"
-"      --version          the version\n";
+enum { V_SIGN, V_COMPARE, V_DRIFT };
+#define SIGN (1u << V_SIGN)
+#define COMPARE (1u << V_COMPARE)
+#define DRIFT (1u << V_DRIFT)
 
-enum { O_THRESHOLD = 256, O_PROGRESS, O_VERSION };
+static const fe_verb verbs[] = {
+	{ "sign", "[-m MANIFEST] [-M MODEL] [-t TREE] [-o FILE] [FRAMES...]",
+	  0, -1, "a signature file: one digest per contract component "
+	  "(manifest, feature order, vocabulary, preprocessing, boundaries, "
+	  "model, rows, scores, tree, policy) and the row count; frame files "
+	  "of one schema add up (partitions), streams of different schemas "
+	  "must hold the same rows" },
+	{ "compare", "A.sig B.sig", 2, 2, "a line per component: same, "
+	  "drifted, or absent on one side; exit 0 when every component present "
+	  "on both sides is the same, 1 when one drifted, 2 on trouble" },
+	{ "drift", "-m MANIFEST [--threshold T] [FRAMES...]", 0, -1,
+	  "the Population Stability Index of each feature of the frames "
+	  "against the manifest's training bins, largest first; exit 1 when "
+	  "one is over the threshold" },
+};
 
-static const struct option longopts[] = {
-	{ "manifest", required_argument, NULL, 'm' },
-	{ "model", required_argument, NULL, 'M' },
-	{ "tree", required_argument, NULL, 't' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "threshold", required_argument, NULL, O_THRESHOLD },
-	{ "progress", no_argument, NULL, O_PROGRESS },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ NULL, 0, NULL, 0 }
+enum { O_MANIFEST, O_MODEL, O_TREE, O_OUTPUT, O_THRESHOLD };
+
+static const fe_opt optrows[] = {
+	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", SIGN | DRIFT, 0, 0,
+	  NULL, "the manifest (sign: its components; drift: its training bins)" },
+	{ O_MODEL, 'M', "model", FE_STR, "MODEL", SIGN, 0, 0, NULL,
+	  "the scoring model" },
+	{ O_TREE, 't', "tree", FE_STR, "TREE", SIGN, 0, 0, NULL,
+	  "the policy tree" },
+	{ O_OUTPUT, 'o', "output", FE_STR, "FILE", FE_ALL_VERBS, 0, 0, NULL,
+	  "write FILE (atomically) instead of stdout" },
+	{ O_THRESHOLD, 0, "threshold", FE_NUM, "T", DRIFT, 0, 1e300, NULL,
+	  "the PSI over which a feature drifted (default 0.25)" },
+};
+
+static const fe_cli cli = {
+	"policy-verify", verbs, sizeof verbs / sizeof verbs[0], -1,
+	optrows, sizeof optrows / sizeof optrows[0],
+	"exit status: 0 same (or no drift), 1 drifted, 2 trouble\n"
 };
 
 typedef struct opts {
 	const char *manifest, *model, *tree, *output;
 	double threshold;
 } opts;
+
+/* Feeds every input's reader to fn (the signer, the drift counter). */
+static int
+each_reader(int n, char **paths, int (*fn)(void *, pt_reader *, const char *,
+    pt_err *), void *ctx, pt_err *e)
+{
+	fe_in in;
+	pt_reader *r;
+	int k;
+
+	fe_in_init(&in, n, paths);
+	in.any_schema = 1;
+	while ((k = fe_in_reader(&in, &r, e)) == 1)
+		if (fn(ctx, r, in.name, e) != 0) {
+			k = -1;
+			break;
+		}
+	fe_in_close(&in);
+	return k;
+}
 
 static int
 sign_feed(void *ctx, pt_reader *r, const char *name, pt_err *e)
@@ -168,7 +188,7 @@ do_sign(opts *o, int n, char **paths)
 		if ((g = pt_signer_new(m, &e)) == NULL)
 			goto fail;
 		pt_signer_progress(g, fe_progress);
-		if (fe_each_frames(n, paths, sign_feed, g, &e) != 0 ||
+		if (each_reader(n, paths, sign_feed, g, &e) != 0 ||
 		    pt_signer_finish(g, &s, &e) != 0)
 			goto fail;
 		fe_progress_done(s.rows, pt_signer_bytes(g));
@@ -321,7 +341,7 @@ do_drift(opts *o, int n, char **paths)
 	if ((m = pt_manifest_read(o->manifest, &e)) == NULL)
 		return fe_error(&e);
 	if ((d = pt_drift_new(m, &e)) == NULL ||
-	    fe_each_frames(n, paths, drift_feed, d, &e) != 0) {
+	    each_reader(n, paths, drift_feed, d, &e) != 0) {
 		pt_drift_free(d);
 		pt_manifest_free(m);
 		return fe_error(&e);
@@ -362,54 +382,25 @@ do_drift(opts *o, int n, char **paths)
 int
 main(int argc, char **argv)
 {
-	opts o = { NULL, NULL, NULL, NULL, 0.25 };
-	const char *verb;
-	int c;
+	fe_args a;
+	opts o;
+	int rc;
 
-	fe_init(argv[0], "policy-verify");
-	if (argc < 2)
-		return fe_usage_error("a verb is needed: sign, compare or drift");
-	verb = argv[1];
-	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-		fputs(usage_text, stdout);
-		return FE_EXIT_OK;
+	fe_init("policy-verify");
+	if ((rc = fe_parse(&cli, argc, argv, &a)) != 0) {
+		fe_args_free(&a);
+		return rc == 1 ? FE_EXIT_OK : FE_EXIT_TROUBLE;
 	}
-	if (strcmp(verb, "--version") == 0) {
-		printf("policy-verify %s\n", PT_VERSION);
-		return FE_EXIT_OK;
+	o.manifest = fe_str(&a, O_MANIFEST, NULL);
+	o.model = fe_str(&a, O_MODEL, NULL);
+	o.tree = fe_str(&a, O_TREE, NULL);
+	o.output = fe_str(&a, O_OUTPUT, NULL);
+	o.threshold = fe_num(&a, O_THRESHOLD, 0.25);
+	switch (a.verb) {
+	case V_SIGN: rc = do_sign(&o, a.argc, a.argv); break;
+	case V_COMPARE: rc = do_compare(&o, a.argc, a.argv); break;
+	default: rc = do_drift(&o, a.argc, a.argv); break;
 	}
-	argc--;
-	argv++;
-	while ((c = getopt_long(argc, argv, "m:M:t:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm': o.manifest = optarg; break;
-		case 'M': o.model = optarg; break;
-		case 't': o.tree = optarg; break;
-		case 'o': o.output = optarg; break;
-		case O_THRESHOLD:
-			if (pt_parse_f64(optarg, strlen(optarg), &o.threshold) != 0 ||
-			    o.threshold < 0)
-				return fe_usage_error("--threshold: '%s' is not a "
-				    "non-negative number", optarg);
-			break;
-		case O_PROGRESS: fe_progress_enable(1); break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return FE_EXIT_OK;
-		case O_VERSION:
-			printf("policy-verify %s\n", PT_VERSION);
-			return FE_EXIT_OK;
-		default:
-			return fe_usage_error("unknown or incomplete option");
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(verb, "sign") == 0)
-		return do_sign(&o, argc, argv);
-	if (strcmp(verb, "compare") == 0)
-		return do_compare(&o, argc, argv);
-	if (strcmp(verb, "drift") == 0)
-		return do_drift(&o, argc, argv);
-	return fe_usage_error("unknown verb '%s' (sign, compare, drift)", verb);
+	fe_args_free(&a);
+	return rc;
 }

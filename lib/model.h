@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "pt.h"
+#include "yamlin.h"
 
 #define PT_MODEL_VERSION 1
 
@@ -35,12 +36,6 @@ void pt_mbuf_strs(pt_mbuf *b, const char *key, char *const *v, int n);
  * "digest: HEX", the XXH3-128 of every byte before it.  hex, when not
  * NULL, gets the digest. */
 void pt_mbuf_digest(pt_mbuf *b, char hex[33]);
-/* Checks that buf ends with such a line matching the bytes before it;
- * what names the kind of file in the message ("model", "tree").  out,
- * when not NULL, gets the digest. */
-int pt_digest_check(const char *buf, size_t len, const char *name,
-    const char *what, char out[33], pt_err *e);
-
 /* The common header of every model file. */
 typedef struct pt_mhead {
 	char format[32];
@@ -56,19 +51,6 @@ void pt_mhead_free(pt_mhead *h);
 void pt_mhead_write(pt_mbuf *b, const char *format, const char *manifest,
     int nfeatures, char *const *features, int nvocab, char *const *vocab);
 
-/* A loaded YAML document and the name used in messages. */
-typedef struct pt_ydoc {
-	yaml_document_t doc;
-	const char *name;
-	int loaded;
-} pt_ydoc;
-
-/* Parses buf as one YAML document whose root is a mapping.  Returns the
- * root node or NULL (e says where). */
-yaml_node_t *pt_ydoc_load(pt_ydoc *d, const char *buf, size_t len,
-    const char *name, pt_err *e);
-void pt_ydoc_free(pt_ydoc *d);
-
 /* Opens a model, partial, forest or tree file: checks its final digest
  * line (pt_digest_check; digest, when not NULL, gets it), parses the YAML
  * and reads the common header (formats: the accepted format names).  d
@@ -77,31 +59,6 @@ void pt_ydoc_free(pt_ydoc *d);
 yaml_node_t *pt_mfile_load(pt_ydoc *d, pt_mhead *h, const char *buf,
     size_t len, const char *name, const char *what,
     const char *const *formats, char digest[33], pt_err *e);
-/* The value of key in a mapping, or NULL. */
-yaml_node_t *pt_ynode_get(pt_ydoc *d, yaml_node_t *map, const char *key);
-/* Like pt_ynode_get but fails (e) when absent. */
-yaml_node_t *pt_ynode_need(pt_ydoc *d, yaml_node_t *map, const char *key,
-    pt_err *e);
-/* Sequence length and item, or -1 / NULL when not a sequence. */
-int pt_ynode_len(yaml_node_t *n);
-yaml_node_t *pt_ynode_item(pt_ydoc *d, yaml_node_t *seq, int i);
-/* Scalars: 0 on success, -1 (e set, naming key and line) otherwise. */
-int pt_ynode_str(pt_ydoc *d, yaml_node_t *n, const char *what, char *out,
-    size_t outsz, pt_err *e);
-int pt_ynode_f64(pt_ydoc *d, yaml_node_t *n, const char *what, double *out,
-    pt_err *e);
-int pt_ynode_i64(pt_ydoc *d, yaml_node_t *n, const char *what, int64_t *out,
-    pt_err *e);
-/* A sequence of n scalars (n < 0: any length, *count set). Caller frees. */
-double *pt_ynode_f64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
-    int *count, pt_err *e);
-int64_t *pt_ynode_i64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
-    int *count, pt_err *e);
-char **pt_ynode_strs(pt_ydoc *d, yaml_node_t *n, const char *what, int *count,
-    pt_err *e);
-/* Line (1-based) of a node, for messages. */
-int pt_ynode_line(yaml_node_t *n);
-
 /* Reads the common header; accepts only the formats in the NULL-terminated
  * list, and version PT_MODEL_VERSION. */
 int pt_mhead_read(pt_ydoc *d, yaml_node_t *root, const char *const *formats,

@@ -1,7 +1,6 @@
 /*
  * search.h: split search on exact partial histograms (DESIGN 6): the best
- * split of a node, greedy level-wise growth, the exact depth-2 search, and
- * policy evaluation.
+ * split of a node, greedy level-wise growth and the exact depth-2 search.
  *
  * Decisions compare exact sums, so ties are real ties, broken by the fixed
  * rule: best score, then lowest feature index, lowest threshold,
@@ -80,21 +79,5 @@ int pt_search_exact2(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
  * single tree. */
 int pt_search_forest_tree(pt_ptree *t, const pt_rowset *r,
     const pt_manifest *m, int tree, const pt_forest_info *fi, pt_err *e);
-
-/* Policy value on held-out rows: per row, the score of the tree's action
- * and of every single arm.  Sums are exact. */
-typedef struct pt_evalacc {
-	int narms;
-	uint64_t n;
-	pt_xsum pol, pol2;    /* sum of G[i][pi(x_i)] and of its square */
-	pt_xsum *arm, *arm2;  /* per arm */
-} pt_evalacc;
-
-int pt_eval_init(pt_evalacc *a, int narms, pt_err *e);
-void pt_eval_row(pt_evalacc *a, const double *g, int stride, int action);
-void pt_eval_free(pt_evalacc *a);
-/* mean and standard error of the mean (sd / sqrt(n)) of a sum pair. */
-void pt_eval_stats(const pt_xsum *s, const pt_xsum *s2, uint64_t n,
-    double *mean, double *se);
 
 #endif

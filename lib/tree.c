@@ -235,6 +235,18 @@ pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 }
 
 int
+pt_ptree_digest(pt_ptree *t, pt_err *e)
+{
+	char *buf;
+	size_t len;
+
+	if (pt_ptree_write(t, &buf, &len, e) < 0)
+		return -1;
+	free(buf);
+	return 0;
+}
+
+int
 pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
     const pt_forest_info *fi, char **out, size_t *len, pt_err *e)
 {

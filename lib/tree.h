@@ -67,6 +67,9 @@ int pt_ptree_find(const pt_ptree *t, uint32_t id);
 /* Writes the tree as YAML (fixed formatting) to a malloc'd buffer and sets
  * t->digest (XXH3-128 of the bytes before the final "digest:" line). */
 int pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e);
+/* Sets t->digest to the digest of the file pt_ptree_write would write
+ * (a tree in memory changes as it grows; partials name its digest). */
+int pt_ptree_digest(pt_ptree *t, pt_err *e);
 /* How a forest's trees were grown (written in its header). */
 typedef struct pt_forest_info {
 	double subsample;   /* share of rows per tree (by row hash) */

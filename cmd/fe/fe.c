@@ -1,12 +1,11 @@
+/*
+ * fe.c: the front end every program shares (fe.h).
+ */
 #include "fe.h"
-
-#include "frame.h"
-#include "number.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,36 +15,91 @@
 
 const char *fe_prog = "policy";
 
-static int progress_on = -1; /* -1: decide from isatty(2) */
-static double progress_t0, progress_last;
+static int quiet;
 
 void
-fe_init(const char *argv0, const char *name)
+fe_init(const char *name)
 {
-	(void)argv0;
 	fe_prog = name;
 	/* A closed pipe downstream ends us quietly: the default SIGPIPE action
 	 * does exactly that, so leave it (a shell reports no error for it). */
 }
 
-int
-fe_error(const pt_err *e)
+void
+fe_quiet(int on)
 {
-	if (e->code == PT_EIO && strstr(e->msg, "Broken pipe") != NULL)
-		return FE_EXIT_TROUBLE;
-	if (e->where[0] != '\0')
-		fprintf(stderr, "%s: %s: %s\n", fe_prog, e->where, e->msg);
-	else
-		fprintf(stderr, "%s: %s\n", fe_prog, e->msg);
-	return FE_EXIT_TROUBLE;
+	quiet = on;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void progress_clear(void);
+
+/* s with every control character (and DEL) written as an escape, so that
+ * whatever a label or a file name holds, a message stays one line. */
+static void
+put_clean(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\r')
+			fputs("\\r", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+}
+
+/* One line: "prog: " what "\n", what formatted into a buffer on the stack
+ * (no allocation, so a message survives an exhausted heap). */
+static void
+vline(const char *where, const char *fmt, va_list ap, const char *tail)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	progress_clear();
+	fputs(fe_prog, stderr);
+	fputs(": ", stderr);
+	if (where != NULL && where[0] != '\0') {
+		put_clean(where);
+		fputs(": ", stderr);
+	}
+	put_clean(msg[0] != '\0' ? msg : "failed (no detail)");
+	if (tail != NULL)
+		fputs(tail, stderr);
+	fputc('\n', stderr);
 }
 
 static void
-vmsg(const char *fmt, va_list ap)
+line(const char *where, const char *tail, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+line(const char *where, const char *tail, const char *fmt, ...)
 {
-	fprintf(stderr, "%s: ", fe_prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(where, fmt, ap, tail);
+	va_end(ap);
+}
+
+int
+fe_error(const pt_err *e)
+{
+	if (e->code == PT_EIO && strstr(e->msg, strerror(EPIPE)) != NULL)
+		return FE_EXIT_TROUBLE;
+	if (e->code == PT_OK && e->msg[0] == '\0')
+		line(e->where, NULL, "%s", "failed (no detail)");
+	else
+		line(e->where, NULL, "%s", e->msg[0] ? e->msg :
+		    pt_strerror(e->code));
+	return FE_EXIT_TROUBLE;
 }
 
 int
@@ -54,7 +108,7 @@ fe_errorx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vline(NULL, fmt, ap, NULL);
 	va_end(ap);
 	return FE_EXIT_TROUBLE;
 }
@@ -64,23 +118,32 @@ fe_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (quiet)
+		return;
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vline(NULL, fmt, ap, NULL);
 	va_end(ap);
 }
 
 int
 fe_usage_error(const char *fmt, ...)
 {
+	char tail[96];
 	va_list ap;
 
-	/* One line, as every error: the hint rides on it. */
-	fprintf(stderr, "%s: ", fe_prog);
+	snprintf(tail, sizeof tail, " (see %s --help)", fe_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(NULL, fmt, ap, tail);
 	va_end(ap);
-	fprintf(stderr, " (see %s --help)\n", fe_prog);
 	return FE_EXIT_TROUBLE;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+const char *
+fe_in_name(const char *path)
+{
+	return path == NULL || strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
 int
@@ -90,7 +153,9 @@ fe_open_in(const char *path, pt_err *e)
 
 	if (path == NULL || strcmp(path, "-") == 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return pt_fail(e, PT_EIO, path, "%s", strerror(errno));
 	return fd;
@@ -193,11 +258,28 @@ fe_write_all(int fd, const char *name, const void *buf, size_t n, pt_err *e)
 	return 0;
 }
 
+int
+fe_write_file(const char *path, const void *buf, size_t n, int binary,
+    int force, pt_err *e)
+{
+	fe_out out;
+
+	if (fe_out_open(&out, path, binary, force, e) != 0)
+		return -1;
+	if (fe_write_all(out.fd, out.name, buf, n, e) != 0 ||
+	    fe_out_commit(&out, e) != 0) {
+		fe_out_abort(&out);
+		return -1;
+	}
+	return 0;
+}
+
 char *
 fe_slurp(const char *path, size_t *len, pt_err *e)
 {
 	int fd = fe_open_in(path, e);
 	size_t cap = 1 << 16, n = 0;
+	const char *name = fe_in_name(path);
 	char *buf;
 
 	if (fd < 0)
@@ -206,7 +288,7 @@ fe_slurp(const char *path, size_t *len, pt_err *e)
 	for (;;) {
 		ssize_t k;
 		if (buf == NULL) {
-			pt_fail(e, PT_ENOMEM, path, "out of memory");
+			pt_fail(e, PT_ENOMEM, name, "out of memory");
 			break;
 		}
 		if (n == cap) {
@@ -214,7 +296,7 @@ fe_slurp(const char *path, size_t *len, pt_err *e)
 			if (nb == NULL) {
 				free(buf);
 				buf = NULL;
-				pt_fail(e, PT_ELIMIT, path, "file too large");
+				pt_fail(e, PT_ELIMIT, name, "file too large");
 				break;
 			}
 			buf = nb;
@@ -224,7 +306,7 @@ fe_slurp(const char *path, size_t *len, pt_err *e)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			pt_fail(e, PT_EIO, path, "%s", strerror(errno));
+			pt_fail(e, PT_EIO, name, "%s", strerror(errno));
 			free(buf);
 			buf = NULL;
 			break;
@@ -242,14 +324,34 @@ fe_slurp(const char *path, size_t *len, pt_err *e)
 }
 
 int
-fe_default_level(int fd)
+fe_frame_level(int fd, int level)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		return 1;
-	return 0;
+	if (level >= 0)
+		return level;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? 1 : 0;
 }
+
+void
+fe_widen_pipe(int fd)
+{
+#ifdef __linux__
+	struct stat sb;
+
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		(void)fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20);
+#else
+	(void)fd;
+#endif
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+static int progress_on;     /* told to, and stderr is a terminal */
+static int progress_drawn;  /* a line is on the terminal now */
+static uint64_t progress_bytes_total;
+static double progress_t0, progress_last;
 
 static double
 now(void)
@@ -263,17 +365,60 @@ now(void)
 void
 fe_progress_enable(int on)
 {
-	progress_on = on;
+	progress_on = on && isatty(2);
+}
+
+void
+fe_progress_total(uint64_t bytes)
+{
+	progress_bytes_total = bytes;
+}
+
+uint64_t
+fe_inputs_size(int n, char **paths)
+{
+	uint64_t sum = 0;
+	struct stat st;
+
+	for (int i = 0; i < (n > 0 ? n : 1); i++) {
+		const char *p = n > 0 ? paths[i] : "-";
+		int r = strcmp(p, "-") == 0 ? fstat(0, &st) : stat(p, &st);
+		if (r != 0 || !S_ISREG(st.st_mode))
+			return 0;
+		sum += (uint64_t)st.st_size;
+	}
+	return sum;
 }
 
 static void
-progress_print(uint64_t rows, uint64_t bytes, const char *end)
+progress_print(uint64_t rows, uint64_t bytes, int last)
 {
 	double t = now() - progress_t0;
 	double rate = t > 0 ? (double)rows / t : 0;
+	char pct[64] = "";
 
-	fprintf(stderr, "\r%s: %llu rows, %.1f MB, %.2f M rows/s%s", fe_prog,
-	    (unsigned long long)rows, (double)bytes / 1e6, rate / 1e6, end);
+	if (progress_bytes_total > 0 && bytes <= progress_bytes_total) {
+		double f = (double)bytes / (double)progress_bytes_total;
+		if (last || f <= 0)
+			snprintf(pct, sizeof pct, ", %.0f%%", f * 100);
+		else
+			snprintf(pct, sizeof pct, ", %.0f%%, %.0f s left", f * 100,
+			    t / f - t);
+	}
+	/* \r and erase-line: the line is redrawn in place. */
+	fprintf(stderr, "\r\033[K%s: %llu rows, %.1f MB, %.2f M rows/s%s%s",
+	    fe_prog, (unsigned long long)rows, (double)bytes / 1e6, rate / 1e6,
+	    pct, last ? "\n" : "");
+	progress_drawn = !last;
+}
+
+static void
+progress_clear(void)
+{
+	if (progress_drawn) {
+		fputs("\r\033[K", stderr);
+		progress_drawn = 0;
+	}
 }
 
 void
@@ -281,8 +426,6 @@ fe_progress(uint64_t rows, uint64_t bytes)
 {
 	double t;
 
-	if (progress_on < 0)
-		progress_on = isatty(2);
 	if (!progress_on)
 		return;
 	t = now();
@@ -293,85 +436,140 @@ fe_progress(uint64_t rows, uint64_t bytes)
 	if (t - progress_last < 0.25)
 		return;
 	progress_last = t;
-	progress_print(rows, bytes, "");
+	progress_print(rows, bytes, 0);
 }
 
 void
 fe_progress_done(uint64_t rows, uint64_t bytes)
 {
-	if (progress_on > 0 && progress_t0 != 0)
-		progress_print(rows, bytes, "\n");
+	if (progress_on && progress_t0 != 0)
+		progress_print(rows, bytes, 1);
+	progress_clear();
+}
+
+/* ---- frame inputs ------------------------------------------------------- */
+
+static char *fe_stdin_only[] = { "-" };
+
+void
+fe_in_init(fe_in *in, int n, char **paths)
+{
+	memset(in, 0, sizeof *in);
+	in->n = n > 0 ? n : 1;
+	in->paths = n > 0 ? paths : fe_stdin_only;
+	in->i = -1;
+	in->fd = -1;
+	in->name = "<stdin>";
+}
+
+static void
+close_current(fe_in *in)
+{
+	if (in->r != NULL) {
+		in->done_bytes += pt_reader_bytes(in->r);
+		pt_reader_close(in->r);
+		in->r = NULL;
+	}
+	if (in->fd > 0)
+		close(in->fd);
+	in->fd = -1;
 }
 
 int
-fe_each_frames(int n, char **paths, fe_frames_fn fn, void *ctx, pt_err *e)
+fe_in_reader(fe_in *in, pt_reader **r, pt_err *e)
 {
-	static char *dash[] = { "-" };
-
-	if (n == 0) {
-		n = 1;
-		paths = dash;
+	close_current(in);
+	if (in->i == -1 && progress_bytes_total == 0)
+		fe_progress_total(fe_inputs_size(in->n, in->paths));
+	if (in->i + 1 >= in->n)
+		return 0;
+	in->i++;
+	in->name = fe_in_name(in->paths[in->i]);
+	if ((in->fd = fe_open_in(in->paths[in->i], e)) < 0)
+		return -1;
+	if (in->widen)
+		fe_widen_pipe(in->fd);
+	if ((in->r = pt_reader_open(in->fd, in->name, e)) == NULL)
+		return -1;
+	if (in->first == NULL) {
+		if ((in->first = pt_schema_clone(pt_reader_schema(in->r))) == NULL)
+			return pt_fail(e, PT_ENOMEM, in->name, "out of memory");
+	} else if (!in->any_schema &&
+	    !pt_schema_equal(in->first, pt_reader_schema(in->r))) {
+		return pt_fail(e, PT_EMISMATCH, in->name, "frames of another "
+		    "schema than the first input's (%s)",
+		    fe_in_name(in->paths[0]));
 	}
-	for (int i = 0; i < n; i++) {
-		const char *name = strcmp(paths[i], "-") == 0 ? "<stdin>" : paths[i];
-		int fd = fe_open_in(paths[i], e), rc;
-		pt_reader *r;
+	*r = in->r;
+	return 1;
+}
 
-		if (fd < 0)
+const pt_schema *
+fe_in_schema(fe_in *in, pt_err *e)
+{
+	pt_reader *r;
+
+	if (in->first == NULL && fe_in_reader(in, &r, e) <= 0) {
+		if (in->first == NULL && e != NULL && e->code == PT_OK)
+			pt_fail(e, PT_EEMPTY, in->name, "no input");
+		return NULL;
+	}
+	return in->first;
+}
+
+int
+fe_in_next(fe_in *in, const pt_batch **b, pt_err *e)
+{
+	pt_reader *r;
+	int k;
+
+	for (;;) {
+		if (in->r == NULL) {
+			if ((k = fe_in_reader(in, &r, e)) <= 0)
+				return k;
+		}
+		if ((k = pt_reader_next(in->r, b, e)) < 0)
 			return -1;
-		r = pt_reader_open(fd, name, e);
-		rc = r == NULL ? -1 : fn(ctx, r, name, e);
-		pt_reader_close(r);
-		if (fd > 0)
-			close(fd);
-		if (rc != 0)
-			return -1;
+		if (k == 1) {
+			in->rows += (*b)->nrows;
+			fe_progress(in->rows, in->done_bytes +
+			    pt_reader_bytes(in->r));
+			return 1;
+		}
+		close_current(in);
+		if (in->i + 1 >= in->n)
+			return 0;
 	}
-	return 0;
 }
 
 int
-fe_size_arg(const char *opt, const char *s, uint64_t *out)
+fe_in_rewind(fe_in *in, pt_err *e)
 {
-	static const char units[] = "KMGT";
-	size_t n = strlen(s);
-	const char *u = n > 0 ? strchr(units, s[n - 1]) : NULL;
-	int shift = u != NULL && *u != '\0' ? 10 * (int)(u - units + 1) : 0;
-	double v;
-
-	if (shift > 0)
-		n--;
-	if (n == 0 || pt_parse_f64(s, n, &v) != 0 || v < 0 ||
-	    v != (double)(uint64_t)v || ldexp(v, shift) >= 0x1p63) {
-		fe_usage_error("%s: '%s' is not a size (a whole number, with "
-		    "K, M, G or T for powers of 1024)", opt, s);
-		return -1;
-	}
-	*out = (uint64_t)ldexp(v, shift);
+	(void)e;
+	close_current(in);
+	in->i = -1;
+	in->rows = in->done_bytes = 0;
 	return 0;
 }
 
-int
-fe_num_arg(const char *opt, const char *s, double lo, double hi, double *out)
+void
+fe_in_close(fe_in *in)
 {
-	if (pt_parse_f64(s, strlen(s), out) != 0 || *out < lo || *out > hi) {
-		fe_usage_error("%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
+	close_current(in);
+	pt_schema_free(in->first);
+	in->first = NULL;
 }
 
 int
-fe_int_arg(const char *opt, const char *s, double lo, double hi, uint64_t *out)
+fe_in_rereadable(int n, char **paths)
 {
-	double v;
+	struct stat st;
 
-	if (fe_num_arg(opt, s, lo, hi, &v) != 0)
-		return -1;
-	if (v != (double)(uint64_t)v) {
-		fe_usage_error("%s: '%s' is not a whole number", opt, s);
-		return -1;
-	}
-	*out = (uint64_t)v;
-	return 0;
+	if (n == 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) != 0 ||
+		    !S_ISREG(st.st_mode))
+			return 0;
+	return 1;
 }
