@@ -90,72 +90,19 @@ sign_feed(void *ctx, pt_reader *r, const char *name, pt_err *e)
 	return pt_signer_feed(ctx, r, name, e);
 }
 
-/* A model or tree names the manifest it belongs to on a top-level
- * "manifest: DIGEST" line: with -m, it must be that manifest. */
-static int
-check_manifest_line(const char *buf, size_t len, const char *path,
-    const pt_manifest *m, pt_err *e)
-{
-	const char *p = buf, *end = buf + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n >= 10 && memcmp(p, "manifest: ", 10) == 0) {
-			size_t k = n - 10;
-			const char *v = p + 10;
-			if (k >= 2 && v[0] == '"' && v[k - 1] == '"') {
-				v++;
-				k -= 2;
-			}
-			if (k != strlen(m->digest) || memcmp(v, m->digest, k) != 0)
-				return pt_fail(e, PT_EMISMATCH, path, "made for manifest "
-				    "%.*s, not for the manifest given (%s)", (int)k, v,
-				    m->digest);
-			return 0;
-		}
-		p += n + 1;
-	}
-	return 0;
-}
-
 static int
 sign_file(pt_sig *s, pt_sigcomp c, const char *path, const pt_manifest *m,
     pt_err *e)
 {
 	size_t len;
 	char *buf = fe_slurp(path, &len, e);
+	int rc;
 
 	if (buf == NULL)
 		return -1;
-	if (len == 0) {
-		free(buf);
-		return pt_fail(e, PT_EFORMAT, path, "empty file");
-	}
-	if (m != NULL && check_manifest_line(buf, len, path, m, e) != 0) {
-		free(buf);
-		return -1;
-	}
-	/* Only what the programs themselves would load is signed: the
-	 * readers check the format, the structure and any digest line. */
-	if (c == PT_SIG_MODEL) {
-		pt_scorer *sc = pt_scorer_load(buf, len, path, e);
-		if (sc == NULL) {
-			free(buf);
-			return -1;
-		}
-		pt_scorer_free(sc);
-	} else if (c == PT_SIG_TREE) {
-		pt_ptree *t = pt_ptree_parse(buf, len, path, e);
-		if (t == NULL) {
-			free(buf);
-			return -1;
-		}
-		pt_ptree_free(t);
-	}
-	pt_sig_file(s, c, buf, len);
+	rc = pt_sig_load_file(s, c, buf, len, fe_in_name(path), m, e);
 	free(buf);
-	return 0;
+	return rc;
 }
 
 static int
@@ -309,31 +256,15 @@ drift_feed(void *ctx, pt_reader *r, const char *name, pt_err *e)
 	return pt_drift_feed(ctx, r, name, e);
 }
 
-typedef struct psi_row {
-	int f;
-	double psi;
-} psi_row;
-
-static int
-by_psi(const void *a, const void *b)
-{
-	const psi_row *x = a, *y = b;
-
-	if (x->psi != y->psi)
-		return x->psi < y->psi ? 1 : -1;
-	return x->f - y->f;
-}
-
 static int
 do_drift(opts *o, int n, char **paths)
 {
 	pt_err e;
 	pt_manifest *m;
-	pt_drift *d;
-	psi_row *rows;
-	int over = 0;
-	fe_out out;
-	FILE *fp;
+	pt_drift *d = NULL;
+	char *text = NULL;
+	size_t len;
+	int over = 0, rc = FE_EXIT_TROUBLE;
 
 	pt_err_clear(&e);
 	if (o->manifest == NULL)
@@ -341,42 +272,16 @@ do_drift(opts *o, int n, char **paths)
 	if ((m = pt_manifest_read(o->manifest, &e)) == NULL)
 		return fe_error(&e);
 	if ((d = pt_drift_new(m, &e)) == NULL ||
-	    each_reader(n, paths, drift_feed, d, &e) != 0) {
-		pt_drift_free(d);
-		pt_manifest_free(m);
-		return fe_error(&e);
-	}
-	if (pt_drift_rows(d) == 0) {
-		pt_drift_free(d);
-		pt_manifest_free(m);
-		return fe_errorx("drift: no rows to compare");
-	}
-	rows = malloc(sizeof *rows * ((size_t)m->nfeatures + 1));
-	if (rows == NULL || (fp = report_open(o, &out, &e)) == NULL) {
-		free(rows);
-		pt_drift_free(d);
-		pt_manifest_free(m);
-		return rows == NULL ? fe_errorx("out of memory") : fe_error(&e);
-	}
-	for (int f = 0; f < m->nfeatures; f++) {
-		rows[f].f = f;
-		rows[f].psi = pt_drift_psi(d, f);
-	}
-	qsort(rows, (size_t)m->nfeatures, sizeof *rows, by_psi);
-	fprintf(fp, "%-24s %10s  %s\n", "feature", "psi", "status");
-	for (int i = 0; i < m->nfeatures; i++) {
-		int bad = rows[i].psi > o->threshold;
-		fprintf(fp, "%-24s %10.6f  %s\n", m->features[rows[i].f].name, rows[i].psi,
-		    bad ? "drifted" : "stable");
-		over |= bad;
-	}
-	fprintf(fp, "# %llu rows against %llu training rows, threshold %g\n",
-	    (unsigned long long)pt_drift_rows(d),
-	    (unsigned long long)m->train_rows, o->threshold);
-	free(rows);
+	    each_reader(n, paths, drift_feed, d, &e) != 0 ||
+	    pt_drift_report(d, o->threshold, &text, &len, &over, &e) != 0 ||
+	    fe_write_file(o->output, text, len, 0, 1, &e) != 0)
+		rc = fe_error(&e);
+	else
+		rc = over ? FE_EXIT_NO : FE_EXIT_OK;
+	free(text);
 	pt_drift_free(d);
 	pt_manifest_free(m);
-	return report_close(fp, &out, over ? FE_EXIT_NO : FE_EXIT_OK);
+	return rc;
 }
 
 int

@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "buf.h"
+#include "filehead.h"
+#include "yamlout.h"
 
 /* Tuning of the AVX-512 walk, measured on the paper's workload: levels of
  * up to PERM_MAX nodes find their nodes by permutes rather than gathers;
@@ -659,27 +661,27 @@ read_tree(pt_ydoc *d, yaml_node_t *tn, pt_forest *f, int k, pt_err *e)
 	int64_t nodes;
 	char what[64];
 
-	if (tn == NULL || tn->type != YAML_MAPPING_NODE) {
-		snprintf(what, sizeof what, "tree %d", k);
-		return pt_fail(e, PT_EFORMAT, d->name, "%s: expected a mapping",
-		    what);
-	}
-	if ((n = pt_ynode_need(d, tn, "feature", e)) == NULL)
+	/* The keys of a forest's tree; a policy tree's (policy-split fit)
+	 * carry their rows, counts and actions too. */
+	static const char *const keys[] = { "nodes", "feature", "threshold",
+		"missing_left", "category", "left", "right", "value", "id",
+		"open", "action", "rows", "count", "mean", NULL };
+
+	if (tn == NULL || tn->type != YAML_MAPPING_NODE)
+		return pt_yfail(e, d, tn, PT_EFORMAT, "tree %d: expected a "
+		    "mapping", k);
+	if (pt_ymap_only(d, tn, keys, e) < 0 ||
+	    (n = pt_ynode_need(d, tn, "feature", e)) == NULL)
 		return -1;
-	if ((nn = pt_ynode_len(n)) < 1) {
-		snprintf(what, sizeof what, "%s:%d", d->name, pt_ynode_line(n));
-		return pt_fail(e, PT_EFORMAT, what, "tree %d: feature: "
-		    "expected a non-empty sequence", k);
-	}
+	if ((nn = pt_ynode_len(n)) < 1)
+		return pt_yfail(e, d, n, PT_EFORMAT, "tree %d: feature: expected "
+		    "a non-empty list", k);
 	if ((n = pt_ynode_get(d, tn, "nodes")) != NULL) {
 		if (pt_ynode_i64(d, n, "nodes", &nodes, e) < 0)
 			return -1;
-		if (nodes != nn) {
-			snprintf(what, sizeof what, "%s:%d", d->name,
-			    pt_ynode_line(n));
-			return pt_fail(e, PT_EFORMAT, what, "tree %d: nodes: %"
+		if (nodes != nn)
+			return pt_yfail(e, d, n, PT_EFORMAT, "tree %d: nodes: %"
 			    PRId64 " but %d features listed", k, nodes, nn);
-		}
 	}
 	if (!(feat = pt_ynode_i64s(d, pt_ynode_need(d, tn, "feature", e),
 	    "feature", nn, NULL, e)) ||
@@ -698,9 +700,7 @@ read_tree(pt_ydoc *d, yaml_node_t *tn, pt_forest *f, int k, pt_err *e)
 	if ((vals = pt_ynode_need(d, tn, "value", e)) == NULL)
 		goto out;
 	if (pt_ynode_len(vals) != nn) {
-		snprintf(what, sizeof what, "%s:%d", d->name,
-		    pt_ynode_line(vals));
-		pt_fail(e, PT_EFORMAT, what, "tree %d: value: expected %d "
+		pt_yfail(e, d, vals, PT_EFORMAT, "tree %d: value: expected %d "
 		    "vectors", k, nn);
 		goto out;
 	}
@@ -713,7 +713,7 @@ read_tree(pt_ydoc *d, yaml_node_t *tn, pt_forest *f, int k, pt_err *e)
 		    lf[i] > INT32_MAX || rt[i] < -1 || rt[i] > INT32_MAX ||
 		    ml[i] < 0 || ml[i] > 1 || (cat && (cat[i] < 0 ||
 		    cat[i] > 1))) {
-			pt_fail(e, PT_EFORMAT, d->name, "tree %d: node %d: "
+			pt_yfail(e, d, tn, PT_EFORMAT, "tree %d: node %d: "
 			    "index or flag out of range", k, i);
 			goto out;
 		}
@@ -752,17 +752,22 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-forest", "policy-tree",
 	    NULL };
+	/* A forest's keys: policy-score forest-gen's, policy-split fit
+	 * --trees' and a policy tree's. */
+	static const char *const keys[] = { PT_FHEAD_KEYS, "trees", "model",
+		"criterion", "search", "depth", "level", "min_node_size",
+		"complete", "subsample", "mtry", "seed", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
-	pt_mhead h;
+	pt_fhead h;
 	pt_forest *f = NULL;
 	int k;
 
-	if ((root = pt_mfile_load(&d, &h, buf, len, name, "forest", formats,
+	if ((root = pt_fhead_load(&d, &h, buf, len, name, "forest", formats,
 	    NULL, e)) == NULL)
 		goto fail;
 	if ((f = calloc(1, sizeof *f)) == NULL) {
-		pt_mhead_free(&h);
+		pt_fhead_free(&h);
 		pt_fail(e, PT_ENOMEM, name, "out of memory");
 		goto fail;
 	}
@@ -771,10 +776,12 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	f->features = h.features;
 	f->nvocab = h.nvocab;
 	f->vocab = h.vocab;
-	if ((trees = pt_ynode_need(&d, root, "trees", e)) == NULL)
+	if (pt_ymap_only(&d, root, keys, e) < 0 ||
+	    (trees = pt_ynode_need(&d, root, "trees", e)) == NULL)
 		goto fail;
 	if ((f->ntrees = pt_ynode_len(trees)) < 1) {
-		pt_fail(e, PT_EFORMAT, name, "trees: expected a non-empty list");
+		pt_yfail(e, &d, trees, PT_EFORMAT, "trees: expected a non-empty "
+		    "list");
 		f->ntrees = 0;
 		goto fail;
 	}
@@ -804,76 +811,51 @@ fail:
 	return NULL;
 }
 
+/* "    key: [a, b, ...]\n" */
 static void
-mbuf_i32s(pt_mbuf *b, const char *key, const int32_t *v, int n)
+put_ints(pt_buf *b, const char *key, const int32_t *v32, const uint8_t *v8,
+    int n)
 {
-	int i;
-
-	pt_mbuf_printf(b, "    %s: [", key);
-	for (i = 0; i < n; i++)
-		pt_mbuf_printf(b, i ? ", %d" : "%d", (int)v[i]);
-	pt_mbuf_printf(b, "]\n");
-}
-
-static void
-mbuf_u8s(pt_mbuf *b, const char *key, const uint8_t *v, int n)
-{
-	int i;
-
-	pt_mbuf_printf(b, "    %s: [", key);
-	for (i = 0; i < n; i++)
-		pt_mbuf_printf(b, i ? ", %d" : "%d", (int)v[i]);
-	pt_mbuf_printf(b, "]\n");
+	pt_y_key(b, 4, key);
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < n; i++)
+		pt_buf_printf(b, i ? ", %d" : "%d", v32 ? (int)v32[i] : (int)v8[i]);
+	pt_buf_puts(b, "]\n");
 }
 
 int
 pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 {
-	pt_mbuf b = { 0 };
-	const pt_tree *t;
-	int k, i, a;
+	pt_buf b = PT_BUF_INIT;
 
-	pt_mhead_write(&b, "policy-forest", f->manifest, f->nfeatures,
+	pt_fhead_write(&b, "policy-forest", f->manifest, f->nfeatures,
 	    f->features, f->nvocab, f->vocab);
-	pt_mbuf_printf(&b, "trees:\n");
-	for (k = 0; k < f->ntrees; k++) {
-		t = &f->trees[k];
-		pt_mbuf_printf(&b, "  - nodes: %d\n", t->nnodes);
-		mbuf_i32s(&b, "feature", t->feature, t->nnodes);
-		pt_mbuf_printf(&b, "    threshold: [");
-		for (i = 0; i < t->nnodes; i++) {
-			if (i)
-				pt_mbuf_printf(&b, ", ");
-			pt_mbuf_f64(&b, t->threshold[i]);
-		}
-		pt_mbuf_printf(&b, "]\n");
-		mbuf_u8s(&b, "missing_left", t->missing_left, t->nnodes);
+	pt_buf_puts(&b, "trees:\n");
+	for (int k = 0; k < f->ntrees; k++) {
+		const pt_tree *t = &f->trees[k];
+		pt_buf_printf(&b, "  - nodes: %d\n", t->nnodes);
+		put_ints(&b, "feature", t->feature, NULL, t->nnodes);
+		pt_y_key(&b, 4, "threshold");
+		pt_y_f64s(&b, t->threshold, t->nnodes);
+		pt_buf_putc(&b, '\n');
+		put_ints(&b, "missing_left", NULL, t->missing_left, t->nnodes);
 		if (t->category)
-			mbuf_u8s(&b, "category", t->category, t->nnodes);
-		mbuf_i32s(&b, "left", t->left, t->nnodes);
-		mbuf_i32s(&b, "right", t->right, t->nnodes);
-		pt_mbuf_printf(&b, "    value: [");
-		for (i = 0; i < t->nnodes; i++) {
-			pt_mbuf_printf(&b, i ? ", [" : "[");
-			if (t->feature[i] < 0)
-				for (a = 0; a < f->nvocab; a++) {
-					if (a)
-						pt_mbuf_printf(&b, ", ");
-					pt_mbuf_f64(&b, t->value[(size_t)i *
-					    f->nvocab + a]);
-				}
-			pt_mbuf_printf(&b, "]");
+			put_ints(&b, "category", NULL, t->category, t->nnodes);
+		put_ints(&b, "left", t->left, NULL, t->nnodes);
+		put_ints(&b, "right", t->right, NULL, t->nnodes);
+		pt_y_key(&b, 4, "value");
+		pt_buf_putc(&b, '[');
+		for (int i = 0; i < t->nnodes; i++) {
+			if (i)
+				pt_buf_puts(&b, ", ");
+			/* Only leaves' vectors count; split nodes write []. */
+			pt_y_f64s(&b, &t->value[(size_t)i * f->nvocab],
+			    t->feature[i] < 0 ? f->nvocab : 0);
 		}
-		pt_mbuf_printf(&b, "]\n");
+		pt_buf_puts(&b, "]\n");
 	}
-	pt_mbuf_digest(&b, NULL);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
-	return 0;
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "forest", e);
 }
 
 static uint64_t

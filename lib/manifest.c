@@ -17,124 +17,17 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "model.h"
+#include "buf.h"
 #include "number.h"
 #include "xsum.h"
+#include "yamlin.h"
+#include "yamlout.h"
 
-/* ---- building text --------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------ */
 
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-	int oom;
-} sbuf;
-
-static void
-sb_grow(sbuf *b, size_t more)
-{
-	char *np;
-	size_t cap;
-
-	if (b->oom || b->n + more + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->n + more + 1)
-		cap *= 2;
-	np = realloc(b->p, cap);
-	if (np == NULL) {
-		b->oom = 1;
-		return;
-	}
-	b->p = np;
-	b->cap = cap;
-}
-
-static void
-sb_put(sbuf *b, const char *s, size_t n)
-{
-	sb_grow(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void
-sb_puts(sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void
-sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char tmp[256];
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof tmp) {
-		sb_put(b, tmp, (size_t)n);
-		return;
-	}
-	sb_grow(b, (size_t)n);
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->n += (size_t)n;
-}
-
-/* A YAML double-quoted scalar: always quoted, so labels such as "NA",
- * "null", "yes" or "2) $100 - $200" keep their text. */
-static void
-sb_qstr(sbuf *b, const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	sb_put(b, "\"", 1);
-	for (; *u; u++) {
-		if (*u == '"' || *u == '\\') {
-			char esc[2] = { '\\', (char)*u };
-			sb_put(b, esc, 2);
-		} else if (*u < 0x20 || *u == 0x7f) {
-			sb_printf(b, "\\x%02x", *u);
-		} else {
-			sb_put(b, (const char *)u, 1);
-		}
-	}
-	sb_put(b, "\"", 1);
-}
-
-static void
-sb_f64(sbuf *b, double x)
-{
-	char tmp[32];
-	int n = pt_fmt_f64(tmp, x);
-
-	sb_put(b, tmp, (size_t)n);
-}
-
-static void
-sb_strlist(sbuf *b, char *const *v, int n)
-{
-	sb_puts(b, "[");
-	for (int i = 0; i < n; i++) {
-		if (i)
-			sb_puts(b, ", ");
-		sb_qstr(b, v[i]);
-	}
-	sb_puts(b, "]");
-}
+/* Every string of the manifest is double-quoted (PT_Y_QUOTE_ALL), as it
+ * always was: "NA", "null", "yes" and "2) $100 - $200" keep their text. */
+#define Q PT_Y_QUOTE_ALL
 
 static const char *
 missing_name(pt_missing m)
@@ -156,171 +49,149 @@ colname(const pt_manifest *m, int i)
 }
 
 static void
-sb_colref(sbuf *b, const pt_manifest *m, int i)
+put_colref(pt_buf *b, const pt_manifest *m, int i)
 {
 	const char *n = colname(m, i);
 
 	if (n)
-		sb_qstr(b, n);
+		pt_y_str(b, n, Q);
 	else
-		sb_puts(b, "null");
+		pt_buf_puts(b, "null");
 }
 
 int
 pt_manifest_write(pt_manifest *m, char **out, size_t *len, pt_err *e)
 {
-	sbuf b = { 0 };
-	pt_h128 h;
+	pt_buf b = PT_BUF_INIT;
+	char hex[33];
 
-	sb_puts(&b, "# policy-tools manifest: the locked inputs of a run; "
+	pt_buf_puts(&b, "# policy-tools manifest: the locked inputs of a run; "
 	    "see policy-manifest(5).\n");
-	sb_puts(&b, "# Do not edit: the digest on the last line covers every "
+	pt_buf_puts(&b, "# Do not edit: the digest on the last line covers every "
 	    "byte above it.\n");
-	sb_puts(&b, "format: policy-manifest\n");
-	sb_printf(&b, "version: %d\n", PT_MANIFEST_VERSION);
-	sb_puts(&b, "columns: ");
-	sb_strlist(&b, m->columns, m->ncolumns);
-	sb_puts(&b, "\ntreatment: ");
-	sb_colref(&b, m, m->treatment);
-	sb_puts(&b, "\noutcome: ");
-	sb_colref(&b, m, m->outcome);
-	sb_puts(&b, "\nkey: ");
-	sb_colref(&b, m, m->key);
-	sb_puts(&b, "\nrewards: [");
+	pt_buf_puts(&b, "format: policy-manifest\n");
+	pt_buf_printf(&b, "version: %d\n", PT_MANIFEST_VERSION);
+	pt_buf_puts(&b, "columns: ");
+	pt_y_strs(&b, m->columns, m->ncolumns, Q);
+	pt_buf_puts(&b, "\ntreatment: ");
+	put_colref(&b, m, m->treatment);
+	pt_buf_puts(&b, "\noutcome: ");
+	put_colref(&b, m, m->outcome);
+	pt_buf_puts(&b, "\nkey: ");
+	put_colref(&b, m, m->key);
+	pt_buf_puts(&b, "\nrewards: [");
 	for (int i = 0; i < m->nrewards; i++) {
 		if (i)
-			sb_puts(&b, ", ");
-		sb_colref(&b, m, m->rewards[i]);
+			pt_buf_puts(&b, ", ");
+		put_colref(&b, m, m->rewards[i]);
 	}
-	sb_puts(&b, "]\nvocabulary: ");
-	sb_strlist(&b, m->vocab, m->nvocab);
-	sb_puts(&b, "\ncontrol: ");
-	sb_qstr(&b, m->vocab[m->control]);
-	sb_printf(&b, "\nmissing_rows: %s\n", m->drop_missing ? "drop" : "reject");
-	sb_puts(&b, "missing_tokens: ");
-	sb_strlist(&b, m->missing_tokens, m->nmissing_tokens);
-	sb_printf(&b, "\nnonfinite: %s\n", m->nonfinite_missing ? "missing" : "reject");
-	sb_puts(&b, "split:\n");
+	pt_buf_puts(&b, "]\nvocabulary: ");
+	pt_y_strs(&b, m->vocab, m->nvocab, Q);
+	pt_buf_puts(&b, "\ncontrol: ");
+	pt_y_str(&b, m->vocab[m->control], Q);
+	pt_buf_printf(&b, "\nmissing_rows: %s\n", m->drop_missing ? "drop" : "reject");
+	pt_buf_puts(&b, "missing_tokens: ");
+	pt_y_strs(&b, m->missing_tokens, m->nmissing_tokens, Q);
+	pt_buf_printf(&b, "\nnonfinite: %s\n", m->nonfinite_missing ? "missing" : "reject");
+	pt_buf_puts(&b, "split:\n");
 	switch (m->split) {
 	case PT_SPLIT_NONE:
-		sb_puts(&b, "  rule: none\n");
+		pt_buf_puts(&b, "  rule: none\n");
 		break;
 	case PT_SPLIT_HASH:
-		sb_puts(&b, "  rule: hash\n  train_fraction: ");
-		sb_f64(&b, m->train_fraction);
-		sb_printf(&b, "\n  seed: %llu\n", (unsigned long long)m->seed);
+		pt_buf_puts(&b, "  rule: hash\n  train_fraction: ");
+		pt_y_f64(&b, m->train_fraction);
+		pt_buf_printf(&b, "\n  seed: %llu\n", (unsigned long long)m->seed);
 		break;
 	case PT_SPLIT_COLUMN:
-		sb_puts(&b, "  rule: column\n  column: ");
-		sb_colref(&b, m, m->split_column);
-		sb_puts(&b, "\n  until: ");
-		sb_f64(&b, m->until);
-		sb_puts(&b, "\n");
+		pt_buf_puts(&b, "  rule: column\n  column: ");
+		put_colref(&b, m, m->split_column);
+		pt_buf_puts(&b, "\n  until: ");
+		pt_y_f64(&b, m->until);
+		pt_buf_puts(&b, "\n");
 		break;
 	}
-	sb_puts(&b, "fit:\n  bins: ");
+	pt_buf_puts(&b, "fit:\n  bins: ");
 	if (m->bins > 0)
-		sb_printf(&b, "%d\n", m->bins);
+		pt_buf_printf(&b, "%d\n", m->bins);
 	else
-		sb_puts(&b, "all\n");
-	sb_printf(&b, "  sample: %llu\n  train_rows: %llu\n  dropped_rows: %llu\n",
+		pt_buf_puts(&b, "all\n");
+	pt_buf_printf(&b, "  sample: %llu\n  train_rows: %llu\n  dropped_rows: %llu\n",
 	    (unsigned long long)m->sample, (unsigned long long)m->train_rows,
 	    (unsigned long long)m->dropped_rows);
-	sb_puts(&b, m->nsources ? "sources:\n" : "sources: []\n");
+	pt_buf_puts(&b, m->nsources ? "sources:\n" : "sources: []\n");
 	for (int i = 0; i < m->nsources; i++) {
 		const pt_source *s = &m->sources[i];
-		sb_puts(&b, "  - name: ");
-		sb_qstr(&b, s->name);
-		sb_printf(&b, "\n    type: %s\n", s->kind == PT_SRC_NUMERIC ?
+		pt_buf_puts(&b, "  - name: ");
+		pt_y_str(&b, s->name, Q);
+		pt_buf_printf(&b, "\n    type: %s\n", s->kind == PT_SRC_NUMERIC ?
 		    "numeric" : "categorical");
 		if (s->kind == PT_SRC_CATEGORICAL) {
-			sb_puts(&b, "    levels: ");
-			sb_strlist(&b, s->levels, s->nlevels);
-			sb_puts(&b, "\n");
+			pt_buf_puts(&b, "    levels: ");
+			pt_y_strs(&b, s->levels, s->nlevels, Q);
+			pt_buf_puts(&b, "\n");
 		}
-		sb_printf(&b, "    missing: %s\n", missing_name(s->missing));
+		pt_buf_printf(&b, "    missing: %s\n", missing_name(s->missing));
 		if (s->missing == PT_MISS_MEDIAN || s->missing == PT_MISS_MODE ||
 		    s->missing == PT_MISS_CONSTANT) {
-			sb_puts(&b, "    impute: ");
+			pt_buf_puts(&b, "    impute: ");
 			if (s->kind == PT_SRC_NUMERIC)
-				sb_f64(&b, s->impute);
+				pt_y_f64(&b, s->impute);
 			else
-				sb_qstr(&b, s->levels[s->impute_level]);
-			sb_puts(&b, "\n");
+				pt_y_str(&b, s->levels[s->impute_level], Q);
+			pt_buf_puts(&b, "\n");
 		}
 		if (s->kind == PT_SRC_CATEGORICAL)
-			sb_printf(&b, "    unknown: %s\n",
+			pt_buf_printf(&b, "    unknown: %s\n",
 			    s->unknown_missing ? "missing" : "reject");
 	}
-	sb_puts(&b, m->nfeatures ? "features:\n" : "features: []\n");
+	pt_buf_puts(&b, m->nfeatures ? "features:\n" : "features: []\n");
 	for (int i = 0; i < m->nfeatures; i++) {
 		const pt_feature *f = &m->features[i];
 		const pt_source *s = &m->sources[f->source];
-		sb_puts(&b, "  - name: ");
-		sb_qstr(&b, f->name);
-		sb_puts(&b, "\n    source: ");
-		sb_qstr(&b, s->name);
+		pt_buf_puts(&b, "  - name: ");
+		pt_y_str(&b, f->name, Q);
+		pt_buf_puts(&b, "\n    source: ");
+		pt_y_str(&b, s->name, Q);
 		if (f->level >= 0) {
-			sb_puts(&b, "\n    level: ");
-			sb_qstr(&b, s->levels[f->level]);
+			pt_buf_puts(&b, "\n    level: ");
+			pt_y_str(&b, s->levels[f->level], Q);
 		}
-		sb_puts(&b, "\n    boundaries: [");
+		pt_buf_puts(&b, "\n    boundaries: [");
 		for (int k = 0; k < f->nbounds; k++) {
 			if (k)
-				sb_puts(&b, ", ");
-			sb_f64(&b, f->bounds[k]);
+				pt_buf_puts(&b, ", ");
+			pt_y_f64(&b, f->bounds[k]);
 		}
-		sb_puts(&b, "]\n    counts: [");
+		pt_buf_puts(&b, "]\n    counts: [");
 		for (int k = 0; k < f->nbounds + 2; k++)
-			sb_printf(&b, "%s%llu", k ? ", " : "",
+			pt_buf_printf(&b, "%s%llu", k ? ", " : "",
 			    (unsigned long long)f->counts[k]);
-		sb_puts(&b, "]\n");
+		pt_buf_puts(&b, "]\n");
 	}
-	if (b.oom) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory writing the manifest");
-	}
-	h = pt_hash128(b.p, b.n, 0);
-	pt_h128_hex(h, m->digest);
-	sb_printf(&b, "digest: %s\n", m->digest);
-	if (b.oom) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory writing the manifest");
-	}
-	*out = b.p;
-	*len = b.n;
+	pt_y_digest(&b, hex);
+	if (pt_buf_take(&b, out, len, "manifest", e) < 0)
+		return -1;
+	memcpy(m->digest, hex, sizeof hex);
 	return 0;
 }
 
 /* ---- reading ---------------------------------------------------------- */
 
 typedef struct rd {
-	pt_ydoc doc;       /* the YAML layer shared with models and trees */
+	pt_ydoc doc;       /* the YAML reader shared with models and trees */
 	const char *name;
 	pt_err *e;
-	char where[300];
 } rd;
 
-static const char *
-at(rd *r, yaml_node_t *n)
-{
-	snprintf(r->where, sizeof r->where, "%s:%lu", r->name,
-	    n ? (unsigned long)n->start_mark.line + 1 : 0UL);
-	return r->where;
-}
-
-/* The node for key, which must exist (and be a scalar when scalar). */
+/* The node for key, which must exist and be of type. */
 static yaml_node_t *
 need(rd *r, yaml_node_t *map, const char *key, yaml_node_type_t type)
 {
-	yaml_node_t *n = pt_ynode_get(&r->doc, map, key);
+	yaml_node_t *n = pt_ynode_need(&r->doc, map, key, r->e);
 
-	if (n == NULL) {
-		pt_fail(r->e, PT_EFORMAT, at(r, map), "missing key '%s'", key);
-		return NULL;
-	}
-	if (n->type != type) {
-		pt_fail(r->e, PT_EFORMAT, at(r, n), "'%s' should be a %s", key,
+	if (n != NULL && n->type != type) {
+		pt_yfail(r->e, &r->doc, n, PT_EFORMAT, "'%s' should be a %s", key,
 		    type == YAML_SCALAR_NODE ? "scalar" :
 		    type == YAML_SEQUENCE_NODE ? "list" : "mapping");
 		return NULL;
@@ -334,67 +205,32 @@ sval(yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
-/* A plain "null" or "~" (not a quoted string) is YAML's null. */
 static int
-is_null(yaml_node_t *n)
+to_f64(rd *r, yaml_node_t *n, const char *what, double *out)
 {
-	return n->type == YAML_SCALAR_NODE &&
-	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (strcmp(sval(n), "null") == 0 || strcmp(sval(n), "~") == 0 ||
-	    sval(n)[0] == '\0');
+	return pt_ynode_f64(&r->doc, n, what, out, r->e);
 }
 
 static int
-to_f64(rd *r, yaml_node_t *n, double *out)
+to_u64(rd *r, yaml_node_t *n, const char *what, uint64_t *out)
 {
-	if (n->type != YAML_SCALAR_NODE ||
-	    pt_parse_f64(sval(n), n->data.scalar.length, out) != 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, n),
-		    "expected a finite number, found '%s'",
-		    n->type == YAML_SCALAR_NODE ? sval(n) : "a collection");
-	return 0;
+	return pt_ynode_u64(&r->doc, n, what, out, r->e);
 }
 
+/* A list of strings; *out is freed by the caller (also on failure). */
 static int
-to_u64(rd *r, yaml_node_t *n, uint64_t *out)
+to_strlist(rd *r, yaml_node_t *n, const char *what, char ***out, int *count)
 {
-	char *end;
-	unsigned long long v;
-
-	if (n->type != YAML_SCALAR_NODE || sval(n)[0] < '0' || sval(n)[0] > '9')
-		goto bad;
-	errno = 0;
-	v = strtoull(sval(n), &end, 10);
-	if (*end != '\0' || errno == ERANGE)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	return pt_fail(r->e, PT_EFORMAT, at(r, n),
-	    "expected a non-negative integer, found '%s'",
-	    n->type == YAML_SCALAR_NODE ? sval(n) : "a collection");
+	*count = 0;
+	return (*out = pt_ynode_strs(&r->doc, n, what, count, r->e)) == NULL ?
+	    -1 : 0;
 }
 
-/* A list of strings; *out is NULL-safe freed by the caller. */
+/* Refuses a key of a mapping that the reader does not know. */
 static int
-to_strlist(rd *r, yaml_node_t *n, char ***out, int *count)
+only(rd *r, yaml_node_t *map, const char *const *keys)
 {
-	int len = pt_ynode_len(n);
-
-	*out = calloc((size_t)len + 1, sizeof **out);
-	if (*out == NULL)
-		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
-	*count = len;
-	for (int i = 0; i < len; i++) {
-		yaml_node_t *it = pt_ynode_item(&r->doc, n, i);
-		if (it == NULL || it->type != YAML_SCALAR_NODE)
-			return pt_fail(r->e, PT_EFORMAT, at(r, it ? it : n),
-			    "expected a string");
-		(*out)[i] = pt_strndup(sval(it), it->data.scalar.length);
-		if ((*out)[i] == NULL)
-			return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
-	}
-	return 0;
+	return pt_ymap_only(&r->doc, map, keys, r->e);
 }
 
 static int
@@ -410,15 +246,15 @@ find_str(char *const *v, int n, const char *s)
 static int
 to_colref(rd *r, pt_manifest *m, yaml_node_t *n, int *out)
 {
-	if (is_null(n)) {
+	if (pt_ynode_is_null(n)) {
 		*out = -1;
 		return 0;
 	}
 	if (n->type != YAML_SCALAR_NODE)
-		return pt_fail(r->e, PT_EFORMAT, at(r, n), "expected a column name");
+		return pt_yfail(r->e, &r->doc, n, PT_EFORMAT, "expected a column name");
 	*out = find_str(m->columns, m->ncolumns, sval(n));
 	if (*out < 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, n),
+		return pt_yfail(r->e, &r->doc, n, PT_EFORMAT,
 		    "'%s' is not one of the manifest's columns", sval(n));
 	return 0;
 }
@@ -429,7 +265,7 @@ check_unique(rd *r, yaml_node_t *n, char *const *v, int count, const char *what)
 	for (int i = 0; i < count; i++)
 		for (int j = i + 1; j < count; j++)
 			if (strcmp(v[i], v[j]) == 0)
-				return pt_fail(r->e, PT_EFORMAT, at(r, n),
+				return pt_yfail(r->e, &r->doc, n, PT_EFORMAT,
 				    "%s '%s' appears twice", what, v[i]);
 	return 0;
 }
@@ -444,7 +280,7 @@ parse_missing(rd *r, yaml_node_t *n, pt_missing *out)
 			*out = (pt_missing)i;
 			return 0;
 		}
-	return pt_fail(r->e, PT_EFORMAT, at(r, n),
+	return pt_yfail(r->e, &r->doc, n, PT_EFORMAT,
 	    "unknown missing policy '%s' (keep, median, mode, constant, reject)",
 	    sval(n));
 }
@@ -452,6 +288,8 @@ parse_missing(rd *r, yaml_node_t *n, pt_missing *out)
 static int
 read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 {
+	static const char *const srckeys[] = { "name", "type", "levels",
+		"missing", "impute", "unknown", NULL };
 	int n = pt_ynode_len(list);
 
 	m->sources = calloc((size_t)n + 1, sizeof *m->sources);
@@ -463,19 +301,20 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 		m->nsources = i + 1;
 		s->column = -1;
 		if (it == NULL || it->type != YAML_MAPPING_NODE)
-			return pt_fail(r->e, PT_EFORMAT, at(r, it ? it : list),
+			return pt_yfail(r->e, &r->doc, it ? it : list, PT_EFORMAT,
 			    "a source should be a mapping");
-		if ((x = need(r, it, "name", YAML_SCALAR_NODE)) == NULL)
+		if (only(r, it, srckeys) != 0 ||
+		    (x = need(r, it, "name", YAML_SCALAR_NODE)) == NULL)
 			return -1;
 		if ((s->name = pt_strdup(sval(x))) == NULL)
 			return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 		s->column = find_str(m->columns, m->ncolumns, s->name);
 		if (s->column < 0)
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "source '%s' is not one of the manifest's columns", s->name);
 		for (int j = 0; j < i; j++)
 			if (m->sources[j].column == s->column)
-				return pt_fail(r->e, PT_EFORMAT, at(r, x),
+				return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 				    "source '%s' appears twice", s->name);
 		if ((x = need(r, it, "type", YAML_SCALAR_NODE)) == NULL)
 			return -1;
@@ -484,22 +323,22 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 		else if (strcmp(sval(x), "categorical") == 0)
 			s->kind = PT_SRC_CATEGORICAL;
 		else
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "unknown type '%s' (numeric or categorical)", sval(x));
 		if (s->kind == PT_SRC_CATEGORICAL) {
 			if ((x = need(r, it, "levels", YAML_SEQUENCE_NODE)) == NULL ||
-			    to_strlist(r, x, &s->levels, &s->nlevels) != 0 ||
+			    to_strlist(r, x, "levels", &s->levels, &s->nlevels) != 0 ||
 			    check_unique(r, x, s->levels, s->nlevels, "level") != 0)
 				return -1;
 			if (s->nlevels == 0)
-				return pt_fail(r->e, PT_EFORMAT, at(r, x),
+				return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 				    "source '%s' has no levels", s->name);
 			if ((x = need(r, it, "unknown", YAML_SCALAR_NODE)) == NULL)
 				return -1;
 			if (strcmp(sval(x), "missing") == 0)
 				s->unknown_missing = 1;
 			else if (strcmp(sval(x), "reject") != 0)
-				return pt_fail(r->e, PT_EFORMAT, at(r, x),
+				return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 				    "unknown-level policy '%s' (reject or missing)", sval(x));
 		}
 		if ((x = need(r, it, "missing", YAML_SCALAR_NODE)) == NULL ||
@@ -507,7 +346,7 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 			return -1;
 		if ((s->kind == PT_SRC_NUMERIC && s->missing == PT_MISS_MODE) ||
 		    (s->kind == PT_SRC_CATEGORICAL && s->missing == PT_MISS_MEDIAN))
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "missing policy '%s' does not fit a %s source",
 			    missing_name(s->missing), s->kind == PT_SRC_NUMERIC ?
 			    "numeric" : "categorical");
@@ -516,12 +355,12 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 			if ((x = need(r, it, "impute", YAML_SCALAR_NODE)) == NULL)
 				return -1;
 			if (s->kind == PT_SRC_NUMERIC) {
-				if (to_f64(r, x, &s->impute) != 0)
+				if (to_f64(r, x, "impute", &s->impute) != 0)
 					return -1;
 			} else {
 				s->impute_level = find_str(s->levels, s->nlevels, sval(x));
 				if (s->impute_level < 0)
-					return pt_fail(r->e, PT_EFORMAT, at(r, x),
+					return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 					    "impute level '%s' is not a level", sval(x));
 			}
 		}
@@ -532,6 +371,8 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 static int
 read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 {
+	static const char *const featkeys[] = { "name", "source", "level",
+		"boundaries", "counts", NULL };
 	int n = pt_ynode_len(list);
 
 	m->features = calloc((size_t)n + 1, sizeof *m->features);
@@ -544,15 +385,16 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 		m->nfeatures = i + 1;
 		f->level = -1;
 		if (it == NULL || it->type != YAML_MAPPING_NODE)
-			return pt_fail(r->e, PT_EFORMAT, at(r, it ? it : list),
+			return pt_yfail(r->e, &r->doc, it ? it : list, PT_EFORMAT,
 			    "a feature should be a mapping");
-		if ((x = need(r, it, "name", YAML_SCALAR_NODE)) == NULL)
+		if (only(r, it, featkeys) != 0 ||
+		    (x = need(r, it, "name", YAML_SCALAR_NODE)) == NULL)
 			return -1;
 		if ((f->name = pt_strdup(sval(x))) == NULL)
 			return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 		for (int j = 0; j < i; j++)
 			if (strcmp(m->features[j].name, f->name) == 0)
-				return pt_fail(r->e, PT_EFORMAT, at(r, x),
+				return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 				    "feature '%s' appears twice", f->name);
 		if ((x = need(r, it, "source", YAML_SCALAR_NODE)) == NULL)
 			return -1;
@@ -561,23 +403,23 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 			if (strcmp(m->sources[j].name, sval(x)) == 0)
 				f->source = j;
 		if (f->source < 0)
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "feature '%s': source '%s' is not among the sources",
 			    f->name, sval(x));
 		s = &m->sources[f->source];
 		lv = pt_ynode_get(&r->doc, it, "level");
 		if (s->kind == PT_SRC_CATEGORICAL) {
 			if (lv == NULL || lv->type != YAML_SCALAR_NODE)
-				return pt_fail(r->e, PT_EFORMAT, at(r, it),
+				return pt_yfail(r->e, &r->doc, it, PT_EFORMAT,
 				    "feature '%s' of a categorical source needs a level",
 				    f->name);
 			f->level = find_str(s->levels, s->nlevels, sval(lv));
 			if (f->level < 0)
-				return pt_fail(r->e, PT_EFORMAT, at(r, lv),
+				return pt_yfail(r->e, &r->doc, lv, PT_EFORMAT,
 				    "feature '%s': '%s' is not a level of '%s'",
 				    f->name, sval(lv), s->name);
 		} else if (lv != NULL) {
-			return pt_fail(r->e, PT_EFORMAT, at(r, lv),
+			return pt_yfail(r->e, &r->doc, lv, PT_EFORMAT,
 			    "feature '%s' of a numeric source has a level", f->name);
 		}
 		if ((x = need(r, it, "boundaries", YAML_SEQUENCE_NODE)) == NULL)
@@ -589,10 +431,10 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 			return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
 		for (int k = 0; k < f->nbounds; k++) {
 			yaml_node_t *v = pt_ynode_item(&r->doc, x, k);
-			if (to_f64(r, v, &f->bounds[k]) != 0)
+			if (to_f64(r, v, "boundaries", &f->bounds[k]) != 0)
 				return -1;
 			if (k > 0 && !(f->bounds[k - 1] < f->bounds[k]))
-				return pt_fail(r->e, PT_EFORMAT, at(r, v),
+				return pt_yfail(r->e, &r->doc, v, PT_EFORMAT,
 				    "feature '%s': boundaries are not strictly "
 				    "increasing (%s then %s)", f->name,
 				    sval(pt_ynode_item(&r->doc, x, k - 1)), sval(v));
@@ -600,11 +442,12 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 		if ((x = need(r, it, "counts", YAML_SEQUENCE_NODE)) == NULL)
 			return -1;
 		if (pt_ynode_len(x) != f->nbounds + 2)
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "feature '%s': %d counts, expected %d (one per bin "
 			    "and the missing bin)", f->name, pt_ynode_len(x), f->nbounds + 2);
 		for (int k = 0; k < f->nbounds + 2; k++)
-			if (to_u64(r, pt_ynode_item(&r->doc, x, k), &f->counts[k]) != 0)
+			if (to_u64(r, pt_ynode_item(&r->doc, x, k), "counts",
+			    &f->counts[k]) != 0)
 				return -1;
 	}
 	return 0;
@@ -613,36 +456,46 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 static int
 read_split(rd *r, pt_manifest *m, yaml_node_t *sp)
 {
+	static const char *const none[] = { "rule", NULL };
+	static const char *const hash[] = { "rule", "train_fraction", "seed",
+		NULL };
+	static const char *const column[] = { "rule", "column", "until", NULL };
 	yaml_node_t *x;
 
 	if ((x = need(r, sp, "rule", YAML_SCALAR_NODE)) == NULL)
 		return -1;
 	if (strcmp(sval(x), "none") == 0) {
 		m->split = PT_SPLIT_NONE;
+		if (only(r, sp, none) != 0)
+			return -1;
 	} else if (strcmp(sval(x), "hash") == 0) {
 		m->split = PT_SPLIT_HASH;
+		if (only(r, sp, hash) != 0)
+			return -1;
 		if ((x = need(r, sp, "train_fraction", YAML_SCALAR_NODE)) == NULL ||
-		    to_f64(r, x, &m->train_fraction) != 0)
+		    to_f64(r, x, "train_fraction", &m->train_fraction) != 0)
 			return -1;
 		if (!(m->train_fraction > 0 && m->train_fraction <= 1))
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "train_fraction must be in (0, 1]");
 		if ((x = need(r, sp, "seed", YAML_SCALAR_NODE)) == NULL ||
-		    to_u64(r, x, &m->seed) != 0)
+		    to_u64(r, x, "seed", &m->seed) != 0)
 			return -1;
 	} else if (strcmp(sval(x), "column") == 0) {
 		m->split = PT_SPLIT_COLUMN;
+		if (only(r, sp, column) != 0)
+			return -1;
 		if ((x = need(r, sp, "column", YAML_SCALAR_NODE)) == NULL ||
 		    to_colref(r, m, x, &m->split_column) != 0)
 			return -1;
 		if (m->split_column < 0)
-			return pt_fail(r->e, PT_EFORMAT, at(r, x),
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "a column split needs a column");
 		if ((x = need(r, sp, "until", YAML_SCALAR_NODE)) == NULL ||
-		    to_f64(r, x, &m->until) != 0)
+		    to_f64(r, x, "until", &m->until) != 0)
 			return -1;
 	} else {
-		return pt_fail(r->e, PT_EFORMAT, at(r, x),
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 		    "unknown split rule '%s' (none, hash, column)", sval(x));
 	}
 	return 0;
@@ -654,49 +507,49 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 {
 	if (m->nrewards > 0) {
 		if (m->treatment >= 0 || m->outcome >= 0)
-			return pt_fail(r->e, PT_EFORMAT, at(r, root),
+			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 			    "rewards exclude a treatment and an outcome column");
 		if (m->nvocab != m->nrewards)
-			return pt_fail(r->e, PT_EFORMAT, at(r, root),
+			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 			    "%d reward columns but %d vocabulary labels",
 			    m->nrewards, m->nvocab);
 	} else if (m->treatment < 0 || m->outcome < 0) {
-		return pt_fail(r->e, PT_EFORMAT, at(r, root),
+		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 		    "a manifest needs a treatment and an outcome, or rewards");
 	}
 	if (m->nvocab < 1)
-		return pt_fail(r->e, PT_EFORMAT, at(r, root), "the vocabulary is empty");
+		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT, "the vocabulary is empty");
 	for (int i = 0; i < m->nrewards; i++) {
 		if (m->rewards[i] < 0)
-			return pt_fail(r->e, PT_EFORMAT, at(r, root),
+			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 			    "a reward column is null");
 		for (int j = 0; j < i; j++)
 			if (m->rewards[j] == m->rewards[i])
-				return pt_fail(r->e, PT_EFORMAT, at(r, root),
+				return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 				    "reward column '%s' appears twice",
 				    m->columns[m->rewards[i]]);
 	}
 	if (m->key >= 0 && (m->key == m->treatment || m->key == m->outcome))
-		return pt_fail(r->e, PT_EFORMAT, at(r, root),
+		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 		    "the key column is also the treatment or the outcome");
 	if (m->split == PT_SPLIT_COLUMN && (m->split_column == m->treatment ||
 	    m->split_column == m->outcome))
-		return pt_fail(r->e, PT_EFORMAT, at(r, root),
+		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 		    "the split column is also the treatment or the outcome");
 	for (int i = 0; i < m->nsources; i++) {
 		int c = m->sources[i].column;
 		if (c == m->treatment || c == m->outcome || c == m->key)
-			return pt_fail(r->e, PT_EFORMAT, at(r, root),
+			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 			    "column '%s' is both a feature source and a role",
 			    m->columns[c]);
 		for (int k = 0; k < m->nrewards; k++)
 			if (c == m->rewards[k])
-				return pt_fail(r->e, PT_EFORMAT, at(r, root),
+				return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 				    "column '%s' is both a feature source and a "
 				    "reward", m->columns[c]);
 	}
 	if (m->nfeatures == 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, root), "no features");
+		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT, "no features");
 	/* apply fills a categorical source's one-hot features as one block:
 	 * they must be consecutive, one per level, in level order. */
 	for (int k = 0; k < m->nfeatures; k++) {
@@ -708,8 +561,8 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 			if (k + l >= m->nfeatures ||
 			    m->features[k + l].source != m->features[k].source ||
 			    m->features[k + l].level != l)
-				return pt_fail(r->e, PT_EFORMAT,
-				    at(r, pt_ynode_get(&r->doc, root, "features")), "the one-hot "
+				return pt_yfail(r->e, &r->doc, pt_ynode_get(&r->doc,
+				    root, "features"), PT_EFORMAT, "the one-hot "
 				    "features of '%s' must be consecutive, one per "
 				    "level, in level order", s->name);
 	}
@@ -718,7 +571,7 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 		for (int k = 0; k < m->nfeatures && !has; k++)
 			has = m->features[k].source == i;
 		if (!has)
-			return pt_fail(r->e, PT_EFORMAT, at(r, pt_ynode_get(&r->doc, root, "features")),
+			return pt_yfail(r->e, &r->doc, pt_ynode_get(&r->doc, root, "features"), PT_EFORMAT,
 			    "source '%s' has no feature: a feature is missing",
 			    m->sources[i].name);
 	}
@@ -728,24 +581,30 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 static int
 parse_root(rd *r, pt_manifest *m)
 {
+	static const char *const keys[] = { "format", "version", "columns",
+		"treatment", "outcome", "key", "rewards", "vocabulary", "control",
+		"missing_rows", "missing_tokens", "nonfinite", "split", "fit",
+		"sources", "features", "digest", NULL };
+	static const char *const fitkeys[] = { "bins", "sample", "train_rows",
+		"dropped_rows", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(&r->doc.doc), *x, *fit;
 
-	if (root == NULL || root->type != YAML_MAPPING_NODE)
-		return pt_fail(r->e, PT_EFORMAT, r->name, "not a manifest (no mapping)");
 	x = pt_ynode_get(&r->doc, root, "format");
 	if (x == NULL || x->type != YAML_SCALAR_NODE ||
 	    strcmp(sval(x), "policy-manifest") != 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, x ? x : root),
+		return pt_yfail(r->e, &r->doc, x ? x : root, PT_EFORMAT,
 		    "not a policy manifest (format: policy-manifest missing)");
 	if ((x = need(r, root, "version", YAML_SCALAR_NODE)) == NULL)
 		return -1;
 	if (strcmp(sval(x), "1") != 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, x),
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 		    "manifest version %s is not supported (this program reads "
 		    "version %d)", sval(x), PT_MANIFEST_VERSION);
 	m->version = PT_MANIFEST_VERSION;
+	if (only(r, root, keys) != 0)
+		return -1;
 	if ((x = need(r, root, "columns", YAML_SEQUENCE_NODE)) == NULL ||
-	    to_strlist(r, x, &m->columns, &m->ncolumns) != 0 ||
+	    to_strlist(r, x, "columns", &m->columns, &m->ncolumns) != 0 ||
 	    check_unique(r, x, m->columns, m->ncolumns, "column") != 0)
 		return -1;
 	if ((x = need(r, root, "treatment", YAML_SCALAR_NODE)) == NULL ||
@@ -767,34 +626,36 @@ parse_root(rd *r, pt_manifest *m)
 		if (to_colref(r, m, pt_ynode_item(&r->doc, x, i), &m->rewards[i]) != 0)
 			return -1;
 	if ((x = need(r, root, "vocabulary", YAML_SEQUENCE_NODE)) == NULL ||
-	    to_strlist(r, x, &m->vocab, &m->nvocab) != 0 ||
+	    to_strlist(r, x, "vocabulary", &m->vocab, &m->nvocab) != 0 ||
 	    check_unique(r, x, m->vocab, m->nvocab, "label") != 0)
 		return -1;
 	if ((x = need(r, root, "control", YAML_SCALAR_NODE)) == NULL)
 		return -1;
 	m->control = find_str(m->vocab, m->nvocab, sval(x));
 	if (m->control < 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, x),
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 		    "control '%s' is not in the vocabulary", sval(x));
 	if ((x = need(r, root, "missing_rows", YAML_SCALAR_NODE)) == NULL)
 		return -1;
 	m->drop_missing = strcmp(sval(x), "drop") == 0;
 	if (!m->drop_missing && strcmp(sval(x), "reject") != 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, x),
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 		    "missing_rows must be reject or drop");
 	if ((x = need(r, root, "missing_tokens", YAML_SEQUENCE_NODE)) == NULL ||
-	    to_strlist(r, x, &m->missing_tokens, &m->nmissing_tokens) != 0)
+	    to_strlist(r, x, "missing_tokens", &m->missing_tokens,
+	    &m->nmissing_tokens) != 0)
 		return -1;
 	if ((x = need(r, root, "nonfinite", YAML_SCALAR_NODE)) == NULL)
 		return -1;
 	m->nonfinite_missing = strcmp(sval(x), "missing") == 0;
 	if (!m->nonfinite_missing && strcmp(sval(x), "reject") != 0)
-		return pt_fail(r->e, PT_EFORMAT, at(r, x),
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 		    "nonfinite must be reject or missing");
 	if ((x = need(r, root, "split", YAML_MAPPING_NODE)) == NULL ||
 	    read_split(r, m, x) != 0)
 		return -1;
-	if ((fit = need(r, root, "fit", YAML_MAPPING_NODE)) == NULL)
+	if ((fit = need(r, root, "fit", YAML_MAPPING_NODE)) == NULL ||
+	    only(r, fit, fitkeys) != 0)
 		return -1;
 	if ((x = need(r, fit, "bins", YAML_SCALAR_NODE)) == NULL)
 		return -1;
@@ -802,16 +663,16 @@ parse_root(rd *r, pt_manifest *m)
 		m->bins = 0;
 	} else {
 		uint64_t v;
-		if (to_u64(r, x, &v) != 0)
+		if (to_u64(r, x, "bins", &v) != 0)
 			return -1;
 		m->bins = (int)v;
 	}
 	if ((x = need(r, fit, "sample", YAML_SCALAR_NODE)) == NULL ||
-	    to_u64(r, x, &m->sample) != 0 ||
+	    to_u64(r, x, "sample", &m->sample) != 0 ||
 	    (x = need(r, fit, "train_rows", YAML_SCALAR_NODE)) == NULL ||
-	    to_u64(r, x, &m->train_rows) != 0 ||
+	    to_u64(r, x, "train_rows", &m->train_rows) != 0 ||
 	    (x = need(r, fit, "dropped_rows", YAML_SCALAR_NODE)) == NULL ||
-	    to_u64(r, x, &m->dropped_rows) != 0)
+	    to_u64(r, x, "dropped_rows", &m->dropped_rows) != 0)
 		return -1;
 	if ((x = need(r, root, "sources", YAML_SEQUENCE_NODE)) == NULL ||
 	    read_sources(r, m, x) != 0)
@@ -822,32 +683,12 @@ parse_root(rd *r, pt_manifest *m)
 	return validate(r, m, root);
 }
 
-/* The digest line must be the last line; returns the offset where it
- * starts, or -1. */
-static long
-digest_line(const char *buf, size_t len)
-{
-	size_t end = len;
-	size_t start;
-
-	while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
-		end--;
-	start = end;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	if (end - start < 8 || memcmp(buf + start, "digest: ", 8) != 0)
-		return -1;
-	return (long)start;
-}
-
 pt_manifest *
 pt_manifest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	pt_manifest *m;
 	rd r;
-	long dl;
-	char want[33], got[40];
-	size_t glen;
+	char digest[33];
 	int ok;
 
 	memset(&r, 0, sizeof r);
@@ -857,37 +698,15 @@ pt_manifest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		pt_fail(e, PT_EFORMAT, name, "empty manifest");
 		return NULL;
 	}
-	dl = digest_line(buf, len);
-	if (dl < 0) {
-		pt_fail(e, PT_EFORMAT, name,
-		    "no 'digest:' line at the end: not a complete manifest");
+	if (pt_y_digest_check(buf, len, name, "manifest", digest, e) < 0)
 		return NULL;
-	}
-	/* The buffer need not be NUL-terminated: stay within len. */
-	for (glen = 0; (size_t)dl + 8 + glen < len && glen < sizeof got - 1 &&
-	    buf[dl + 8 + glen] != '\n' && buf[dl + 8 + glen] != '\r'; glen++)
-		;
-	memcpy(got, buf + dl + 8, glen);
-	got[glen] = '\0';
-	pt_h128_hex(pt_hash128(buf, (size_t)dl, 0), want);
-	if (strcmp(want, got) != 0) {
-		pt_fail(e, PT_EFORMAT, name,
-		    "digest %s does not match the content (%s): the manifest was "
-		    "edited or damaged", got, want);
-		return NULL;
-	}
-	m = pt_manifest_new();
-	if (m == NULL) {
+	if ((m = pt_manifest_new()) == NULL) {
 		pt_fail(e, PT_ENOMEM, name, "out of memory");
 		return NULL;
 	}
-	memcpy(m->digest, want, sizeof want);
-	if (pt_ydoc_load(&r.doc, buf, len, name, e) == NULL) {
-		pt_ydoc_free(&r.doc);
-		pt_manifest_free(m);
-		return NULL;
-	}
-	ok = parse_root(&r, m) == 0;
+	memcpy(m->digest, digest, sizeof digest);
+	ok = pt_ydoc_load(&r.doc, buf, len, name, e) != NULL &&
+	    parse_root(&r, m) == 0;
 	pt_ydoc_free(&r.doc);
 	if (!ok) {
 		pt_manifest_free(m);

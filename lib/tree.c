@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "filehead.h"
 #include "hist.h"
-#include "model.h"
 #include "number.h"
 #include "xsum.h"
+#include "yamlout.h"
 
 static void
 node_free(pt_pnode *n)
@@ -139,98 +141,129 @@ crit_name(int c)
 	return c == PT_CRIT_DDP ? "ddp" : "welfare";
 }
 
-/* One tree of a "trees:" list: the node arrays (man/policy-tree.5). */
 /* "    key: [[..], ..]\n": per node, its mean (value 0) or value vector. */
 static void
-node_f64s(pt_mbuf *bp, const char *key, const pt_ptree *t, int value)
+node_f64s(pt_buf *b, const char *key, const pt_ptree *t, int value)
 {
-	int i, a;
-
-	pt_mbuf_printf(bp, "    %s: [", key);
-	for (i = 0; i < t->nnodes; i++) {
-		const double *v = value ? t->nodes[i].value : t->nodes[i].mean;
-		pt_mbuf_printf(bp, i ? ", [" : "[");
-		for (a = 0; a < t->narms; a++) {
-			if (a)
-				pt_mbuf_printf(bp, ", ");
-			pt_mbuf_f64(bp, v[a]);
-		}
-		pt_mbuf_printf(bp, "]");
+	pt_y_key(b, 4, key);
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < t->nnodes; i++) {
+		if (i)
+			pt_buf_puts(b, ", ");
+		pt_y_f64s(b, value ? t->nodes[i].value : t->nodes[i].mean,
+		    t->narms);
 	}
-	pt_mbuf_printf(bp, "]\n");
+	pt_buf_puts(b, "]\n");
 }
 
+/* "    key: [a, b, ...]\n" of one integer per node. */
 static void
-tree_body(pt_mbuf *bp, const pt_ptree *t)
+node_ints(pt_buf *b, const char *key, const pt_ptree *t,
+    int64_t (*get)(const pt_ptree *, int))
 {
-	int i, a;
-	pt_mbuf_printf(bp, "  - nodes: %d\n", t->nnodes);
-#define ARR(key, fmt, expr) do { \
-	pt_mbuf_printf(bp, "    " key ": ["); \
-	for (i = 0; i < t->nnodes; i++) \
-		pt_mbuf_printf(bp, i ? ", " fmt : fmt, expr); \
-	pt_mbuf_printf(bp, "]\n"); \
-} while (0)
-	ARR("id", "%" PRIu32, t->nodes[i].id);
-	ARR("feature", "%d", t->nodes[i].feature);
-	pt_mbuf_printf(bp, "    threshold: [");
-	for (i = 0; i < t->nnodes; i++) {
+	pt_y_key(b, 4, key);
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < t->nnodes; i++) {
 		if (i)
-			pt_mbuf_printf(bp, ", ");
-		pt_mbuf_f64(bp, t->nodes[i].feature >= 0 ?
-		    t->nodes[i].threshold : 0.0);
+			pt_buf_puts(b, ", ");
+		pt_y_i64(b, get(t, i));
 	}
-	pt_mbuf_printf(bp, "]\n");
-	ARR("missing_left", "%d", t->nodes[i].feature >= 0 ?
-	    t->nodes[i].missing_left : 0);
-	ARR("left", "%d", t->nodes[i].feature >= 0 ?
-	    pt_ptree_find(t, 2 * t->nodes[i].id) : -1);
-	ARR("right", "%d", t->nodes[i].feature >= 0 ?
-	    pt_ptree_find(t, 2 * t->nodes[i].id + 1) : -1);
-	ARR("open", "%d", t->nodes[i].open);
-	ARR("action", "%s", t->vocab[t->nodes[i].action]);
-	ARR("rows", "%" PRIu64, t->nodes[i].rows);
-#undef ARR
-	pt_mbuf_printf(bp, "    count: [");
-	for (i = 0; i < t->nnodes; i++) {
-		pt_mbuf_printf(bp, i ? ", [" : "[");
-		for (a = 0; a < t->narms; a++)
-			pt_mbuf_printf(bp, a ? ", %" PRIu64 : "%" PRIu64,
-			    t->nodes[i].count[a]);
-		pt_mbuf_printf(bp, "]");
+	pt_buf_puts(b, "]\n");
+}
+
+static int64_t get_id(const pt_ptree *t, int i) { return t->nodes[i].id; }
+static int64_t get_feature(const pt_ptree *t, int i) { return t->nodes[i].feature; }
+static int64_t get_ml(const pt_ptree *t, int i)
+{
+	return t->nodes[i].feature >= 0 ? t->nodes[i].missing_left : 0;
+}
+static int64_t get_left(const pt_ptree *t, int i)
+{
+	return t->nodes[i].feature >= 0 ? pt_ptree_find(t, 2 * t->nodes[i].id) :
+	    -1;
+}
+static int64_t get_right(const pt_ptree *t, int i)
+{
+	return t->nodes[i].feature >= 0 ? pt_ptree_find(t, 2 *
+	    t->nodes[i].id + 1) : -1;
+}
+static int64_t get_open(const pt_ptree *t, int i) { return t->nodes[i].open; }
+static int64_t get_rows(const pt_ptree *t, int i)
+{
+	return (int64_t)t->nodes[i].rows;
+}
+
+/* One tree of a "trees:" list: the node arrays (man/policy-tree.5). */
+static void
+tree_body(pt_buf *b, const pt_ptree *t)
+{
+	pt_buf_printf(b, "  - nodes: %d\n", t->nnodes);
+	node_ints(b, "id", t, get_id);
+	node_ints(b, "feature", t, get_feature);
+	pt_y_key(b, 4, "threshold");
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < t->nnodes; i++) {
+		if (i)
+			pt_buf_puts(b, ", ");
+		pt_y_f64(b, t->nodes[i].feature >= 0 ? t->nodes[i].threshold : 0.0);
 	}
-	pt_mbuf_printf(bp, "]\n");
-	node_f64s(bp, "mean", t, 0);
-	node_f64s(bp, "value", t, 1);
+	pt_buf_puts(b, "]\n");
+	node_ints(b, "missing_left", t, get_ml);
+	node_ints(b, "left", t, get_left);
+	node_ints(b, "right", t, get_right);
+	node_ints(b, "open", t, get_open);
+	pt_y_key(b, 4, "action");
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < t->nnodes; i++) {
+		if (i)
+			pt_buf_puts(b, ", ");
+		pt_y_str(b, t->vocab[t->nodes[i].action], PT_Y_PLAIN_WHEN_SAFE);
+	}
+	pt_buf_puts(b, "]\n");
+	node_ints(b, "rows", t, get_rows);
+	pt_y_key(b, 4, "count");
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < t->nnodes; i++) {
+		if (i)
+			pt_buf_puts(b, ", ");
+		pt_y_u64s(b, t->nodes[i].count, t->narms);
+	}
+	pt_buf_puts(b, "]\n");
+	node_f64s(b, "mean", t, 0);
+	node_f64s(b, "value", t, 1);
+}
+
+/* The lines of a tree or forest file after the common header. */
+static void
+tree_head(pt_buf *b, const pt_ptree *t, int forest)
+{
+	pt_buf_printf(b, "model: %s\n", t->model[0] ? t->model : "none");
+	pt_buf_printf(b, "criterion: %s\n", crit_name(t->criterion));
+	if (!forest)
+		pt_buf_printf(b, "search: %s\n", t->exact ? "exact" : "greedy");
+	pt_buf_printf(b, "depth: %d\n", t->depth);
+	if (!forest)
+		pt_buf_printf(b, "level: %d\n", t->level);
+	pt_buf_printf(b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
+	if (!forest)
+		pt_buf_printf(b, "complete: %d\n", t->complete);
 }
 
 int
 pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 {
-	pt_mbuf b = { 0 };
+	pt_buf b = PT_BUF_INIT;
+	char hex[33];
 
-	pt_mhead_write(&b, "policy-tree", t->manifest, t->nfeatures, t->features,
+	pt_fhead_write(&b, "policy-tree", t->manifest, t->nfeatures, t->features,
 	    t->narms, t->vocab);
-	pt_mbuf_printf(&b, "model: %s\n", t->model[0] ? t->model : "none");
-	pt_mbuf_printf(&b, "criterion: %s\n", crit_name(t->criterion));
-	pt_mbuf_printf(&b, "search: %s\n", t->exact ? "exact" : "greedy");
-	pt_mbuf_printf(&b, "depth: %d\n", t->depth);
-	pt_mbuf_printf(&b, "level: %d\n", t->level);
-	pt_mbuf_printf(&b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
-	pt_mbuf_printf(&b, "complete: %d\n", t->complete);
-	pt_mbuf_printf(&b, "trees:\n");
+	tree_head(&b, t, 0);
+	pt_buf_puts(&b, "trees:\n");
 	tree_body(&b, t);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	pt_mbuf_digest(&b, t->digest);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
+	pt_y_digest(&b, hex);
+	if (pt_buf_take(&b, out, len, "tree", e) < 0)
+		return -1;
+	memcpy(t->digest, hex, sizeof hex);
 	return 0;
 }
 
@@ -250,253 +283,254 @@ int
 pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
     const pt_forest_info *fi, char **out, size_t *len, pt_err *e)
 {
-	pt_mbuf b = { 0 };
+	pt_buf b = PT_BUF_INIT;
 	const pt_ptree *t;
-	int i;
 
 	if (ntrees < 1)
 		return pt_fail(e, PT_EUSAGE, "", "a forest needs a tree");
 	t = ts[0];
-	pt_mhead_write(&b, "policy-forest", t->manifest, t->nfeatures,
+	pt_fhead_write(&b, "policy-forest", t->manifest, t->nfeatures,
 	    t->features, t->narms, t->vocab);
-	pt_mbuf_printf(&b, "model: %s\n", t->model[0] ? t->model : "none");
-	pt_mbuf_printf(&b, "criterion: %s\n", crit_name(t->criterion));
-	pt_mbuf_printf(&b, "depth: %d\n", t->depth);
-	pt_mbuf_printf(&b, "min_node_size: %" PRIu64 "\n", t->min_node_size);
-	pt_mbuf_printf(&b, "subsample: ");
-	pt_mbuf_f64(&b, fi->subsample);
-	pt_mbuf_printf(&b, "\nmtry: %d\nseed: %" PRIu64 "\n", fi->mtry,
+	tree_head(&b, t, 1);
+	pt_buf_puts(&b, "subsample: ");
+	pt_y_f64(&b, fi->subsample);
+	pt_buf_printf(&b, "\nmtry: %d\nseed: %" PRIu64 "\n", fi->mtry,
 	    fi->seed);
-	pt_mbuf_printf(&b, "trees:\n");
-	for (i = 0; i < ntrees; i++)
+	pt_buf_puts(&b, "trees:\n");
+	for (int i = 0; i < ntrees; i++)
 		tree_body(&b, ts[i]);
-	pt_mbuf_digest(&b, NULL);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "forest", e);
+}
+
+/* The node arrays of a tree file, as read. */
+typedef struct rawnodes {
+	int64_t n, *id, *feature, *ml, *open, *rows, *left, *right;
+	double *thr;
+} rawnodes;
+
+static void
+rawnodes_free(rawnodes *r)
+{
+	free(r->id);
+	free(r->feature);
+	free(r->ml);
+	free(r->open);
+	free(r->rows);
+	free(r->left);
+	free(r->right);
+	free(r->thr);
+}
+
+static int
+read_ints(pt_ydoc *d, yaml_node_t *tr, const char *key, int64_t n,
+    int64_t **out, pt_err *e)
+{
+	*out = pt_ynode_i64s(d, pt_ynode_need(d, tr, key, e), key, (int)n, NULL,
+	    e);
+	return *out == NULL ? -1 : 0;
+}
+
+/* The header lines of a tree file after the common header. */
+static int
+read_tree_head(pt_ydoc *d, yaml_node_t *root, pt_ptree *t, pt_err *e)
+{
+	int64_t v;
+	int w;
+
+	if (pt_ynode_digest(d, pt_ynode_need(d, root, "model", e), "model", 1,
+	    t->model, e) < 0)
+		return -1;
+	if ((w = pt_ynode_word(d, pt_ynode_need(d, root, "criterion", e),
+	    "criterion", "welfare|ddp", e)) < 0)
+		return -1;
+	t->criterion = w == 1 ? PT_CRIT_DDP : PT_CRIT_WELFARE;
+	if ((w = pt_ynode_word(d, pt_ynode_need(d, root, "search", e), "search",
+	    "greedy|exact", e)) < 0)
+		return -1;
+	t->exact = w == 1;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "depth", e), "depth", 1,
+	    PT_PTREE_MAXDEPTH, &v, e) < 0)
+		return -1;
+	t->depth = (int)v;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "level", e), "level", 0,
+	    t->depth, &v, e) < 0)
+		return -1;
+	t->level = (int)v;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "min_node_size", e),
+	    "min_node_size", 1, INT64_MAX, &v, e) < 0)
+		return -1;
+	t->min_node_size = (uint64_t)v;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "complete", e), "complete",
+	    0, 1, &v, e) < 0)
+		return -1;
+	t->complete = (int)v;
 	return 0;
+}
+
+/* The nodes: ids sorted from the root, children where splits say, flags
+ * in range; then per node its action and per-arm arrays. */
+static int
+read_nodes(pt_ydoc *d, yaml_node_t *tr, pt_ptree *t, pt_err *e)
+{
+	static const char *const keys[] = { "nodes", "id", "feature",
+		"threshold", "missing_left", "left", "right", "open", "action",
+		"rows", "count", "mean", "value", NULL };
+	rawnodes r = { 0 };
+	yaml_node_t *n;
+	int rc = -1;
+
+	if (pt_ymap_only(d, tr, keys, e) < 0 ||
+	    pt_ynode_int(d, pt_ynode_need(d, tr, "nodes", e), "nodes", 1,
+	    INT64_C(2) << PT_PTREE_MAXDEPTH, &r.n, e) < 0 ||
+	    read_ints(d, tr, "id", r.n, &r.id, e) < 0 ||
+	    read_ints(d, tr, "feature", r.n, &r.feature, e) < 0 ||
+	    read_ints(d, tr, "missing_left", r.n, &r.ml, e) < 0 ||
+	    read_ints(d, tr, "open", r.n, &r.open, e) < 0 ||
+	    read_ints(d, tr, "rows", r.n, &r.rows, e) < 0 ||
+	    read_ints(d, tr, "left", r.n, &r.left, e) < 0 ||
+	    read_ints(d, tr, "right", r.n, &r.right, e) < 0 ||
+	    (r.thr = pt_ynode_f64s(d, pt_ynode_need(d, tr, "threshold", e),
+	    "threshold", (int)r.n, NULL, e)) == NULL)
+		goto out;
+	for (int i = 0; i < r.n; i++) {
+		int k;
+		if (r.id[i] < 1 || r.id[i] >= (INT64_C(2) << PT_PTREE_MAXDEPTH) ||
+		    (i > 0 && r.id[i] <= r.id[i - 1]) || (i == 0 && r.id[i] != 1)) {
+			pt_yfail(e, d, tr, PT_EFORMAT, "id: node %d: bad or unsorted "
+			    "id", i);
+			goto out;
+		}
+		if ((k = pt_ptree_add(t, (uint32_t)r.id[i], e)) < 0)
+			goto out;
+		t->nodes[k].feature = (int)r.feature[i];
+		t->nodes[k].threshold = r.thr[i];
+		t->nodes[k].missing_left = r.ml[i] != 0;
+		t->nodes[k].open = r.open[i] != 0;
+		t->nodes[k].rows = (uint64_t)r.rows[i];
+		if (r.feature[i] < -1 || r.feature[i] >= t->nfeatures ||
+		    r.ml[i] < 0 || r.ml[i] > 1 || r.open[i] < 0 || r.open[i] > 1 ||
+		    r.rows[i] < 0 || (r.feature[i] >= 0 && r.open[i])) {
+			pt_yfail(e, d, tr, PT_EFORMAT, "node %d: bad feature or "
+			    "flags", i);
+			goto out;
+		}
+	}
+	/* Structure: a node's parent is a split; a split's children exist
+	 * and the left/right indexes agree. */
+	for (int i = 0; i < t->nnodes; i++) {
+		pt_pnode *p = &t->nodes[i];
+		int l = pt_ptree_find(t, 2 * p->id), rt = pt_ptree_find(t,
+		    2 * p->id + 1);
+		if (p->id > 1) {
+			int q = pt_ptree_find(t, p->id / 2);
+			if (q < 0 || t->nodes[q].feature < 0) {
+				pt_yfail(e, d, tr, PT_EFORMAT, "node %d: orphan", i);
+				goto out;
+			}
+		}
+		if (p->feature >= 0 ? (l < 0 || rt < 0 || r.left[i] != l ||
+		    r.right[i] != rt) : (r.left[i] != -1 || r.right[i] != -1)) {
+			pt_yfail(e, d, tr, PT_EFORMAT, "node %d: bad children", i);
+			goto out;
+		}
+	}
+	/* Actions by label: compared in place, whatever their length. */
+	if ((n = pt_ynode_need(d, tr, "action", e)) == NULL ||
+	    pt_ynode_seq(d, n, "action", (int)r.n, e) < 0)
+		goto out;
+	for (int i = 0; i < r.n; i++) {
+		yaml_node_t *it = pt_ynode_item(d, n, i);
+		int k;
+		if (pt_ynode_text(it, NULL) == NULL) {
+			pt_yfail(e, d, it, PT_EFORMAT, "action: expected a label");
+			goto out;
+		}
+		for (k = 0; k < t->narms && !pt_ynode_is(it, t->vocab[k]); k++)
+			;
+		if (k == t->narms) {
+			pt_yfail(e, d, it, PT_EFORMAT, "action: '%.*s' is not in "
+			    "the vocabulary", (int)(it->data.scalar.length > 60 ? 60 :
+			    it->data.scalar.length), (const char *)it->data.scalar.value);
+			goto out;
+		}
+		t->nodes[i].action = k;
+	}
+	for (int q = 0; q < 3; q++) {
+		static const char *const arrs[] = { "count", "mean", "value" };
+		if ((n = pt_ynode_need(d, tr, arrs[q], e)) == NULL ||
+		    pt_ynode_seq(d, n, arrs[q], (int)r.n, e) < 0)
+			goto out;
+		for (int i = 0; i < r.n; i++) {
+			yaml_node_t *it = pt_ynode_item(d, n, i);
+			if (q == 0) {
+				uint64_t *c = pt_ynode_u64s(d, it, arrs[q], t->narms,
+				    NULL, e);
+				if (c == NULL)
+					goto out;
+				memcpy(t->nodes[i].count, c, (size_t)t->narms *
+				    sizeof *c);
+				free(c);
+			} else {
+				double *c = pt_ynode_f64s(d, it, arrs[q], t->narms,
+				    NULL, e);
+				if (c == NULL)
+					goto out;
+				memcpy(q == 1 ? t->nodes[i].mean : t->nodes[i].value,
+				    c, (size_t)t->narms * sizeof *c);
+				free(c);
+			}
+		}
+	}
+	rc = 0;
+out:
+	rawnodes_free(&r);
+	return rc;
 }
 
 pt_ptree *
 pt_ptree_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-tree", NULL };
+	static const char *const keys[] = { PT_FHEAD_KEYS, "model", "criterion",
+		"search", "depth", "level", "min_node_size", "complete", "trees",
+		NULL };
 	pt_ydoc d;
-	yaml_node_t *root, *trees, *tr, *n;
-	pt_mhead hd;
+	yaml_node_t *root, *trees;
+	pt_fhead hd;
 	pt_ptree *t = NULL;
-	char s[64], digest[33];
-	int64_t v, nn, *ids = NULL, *feat = NULL, *ml = NULL, *open = NULL,
-	    *rows = NULL, *left = NULL, *right = NULL;
-	double *thr = NULL;
-	int i, a, cnt;
+	char digest[33];
 
-	if ((root = pt_mfile_load(&d, &hd, buf, len, name, "tree", formats,
+	if ((root = pt_fhead_load(&d, &hd, buf, len, name, "tree", formats,
 	    digest, e)) == NULL)
 		goto fail;
-	t = calloc(1, sizeof *t);
-	if (t == NULL)
-		goto nomem;
+	if ((t = calloc(1, sizeof *t)) == NULL) {
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		goto fail;
+	}
 	memcpy(t->digest, digest, 33);
-	snprintf(t->manifest, sizeof t->manifest, "%s", hd.manifest);
+	memcpy(t->manifest, hd.manifest, sizeof t->manifest);
 	t->nfeatures = hd.nfeatures;
 	t->features = hd.features;
 	t->narms = hd.nvocab;
 	t->vocab = hd.vocab;
 	hd.features = hd.vocab = NULL;
 	hd.nfeatures = hd.nvocab = 0;
-	if (t->narms < 1 || t->nfeatures < 1) {
-		pt_fail(e, PT_EFORMAT, name, "tree without features or actions");
+	if (t->nfeatures < 1) {
+		pt_yfail(e, &d, root, PT_EFORMAT, "a tree without features");
 		goto fail;
 	}
-	if (pt_ynode_str(&d, pt_ynode_need(&d, root, "model", e), "model", s,
-	    sizeof s, e) < 0)
+	if (pt_ymap_only(&d, root, keys, e) < 0 ||
+	    read_tree_head(&d, root, t, e) < 0 ||
+	    (trees = pt_ynode_need(&d, root, "trees", e)) == NULL ||
+	    pt_ynode_seq(&d, trees, "trees", 1, e) < 0 ||
+	    read_nodes(&d, pt_ynode_item(&d, trees, 0), t, e) < 0)
 		goto fail;
-	if (strcmp(s, "none") != 0) {
-		if (strlen(s) != 32) {
-			pt_fail(e, PT_EFORMAT, name, "model: not a digest");
-			goto fail;
-		}
-		memcpy(t->model, s, 33);
-	}
-	if (pt_ynode_str(&d, pt_ynode_need(&d, root, "criterion", e),
-	    "criterion", s, sizeof s, e) < 0)
-		goto fail;
-	if (strcmp(s, "welfare") == 0)
-		t->criterion = PT_CRIT_WELFARE;
-	else if (strcmp(s, "ddp") == 0)
-		t->criterion = PT_CRIT_DDP;
-	else {
-		pt_fail(e, PT_EFORMAT, name, "criterion: unknown '%s'", s);
-		goto fail;
-	}
-	if (pt_ynode_str(&d, pt_ynode_need(&d, root, "search", e), "search", s,
-	    sizeof s, e) < 0)
-		goto fail;
-	t->exact = strcmp(s, "exact") == 0;
-#define INT(key, lo, hi, dst) do { \
-	if (pt_ynode_i64(&d, pt_ynode_need(&d, root, key, e), key, &v, e) < 0) \
-		goto fail; \
-	if (v < (lo) || v > (hi)) { \
-		pt_fail(e, PT_EFORMAT, name, key ": out of range"); goto fail; } \
-	dst = v; \
-} while (0)
-	INT("depth", 1, PT_PTREE_MAXDEPTH, t->depth);
-	INT("level", 0, t->depth, t->level);
-	INT("min_node_size", 1, INT64_MAX, t->min_node_size);
-	INT("complete", 0, 1, t->complete);
-#undef INT
-	trees = pt_ynode_need(&d, root, "trees", e);
-	if (trees == NULL)
-		goto fail;
-	if (pt_ynode_len(trees) != 1) {
-		pt_fail(e, PT_EFORMAT, name, "trees: one tree expected");
-		goto fail;
-	}
-	tr = pt_ynode_item(&d, trees, 0);
-	if (tr == NULL || tr->type != YAML_MAPPING_NODE) {
-		pt_fail(e, PT_EFORMAT, name, "trees: not a mapping");
-		goto fail;
-	}
-	if (pt_ynode_i64(&d, pt_ynode_need(&d, tr, "nodes", e), "nodes", &nn,
-	    e) < 0)
-		goto fail;
-	if (nn < 1 || nn > (INT64_C(2) << PT_PTREE_MAXDEPTH)) {
-		pt_fail(e, PT_EFORMAT, name, "nodes: out of range");
-		goto fail;
-	}
-#define I64S(key, dst) do { \
-	dst = pt_ynode_i64s(&d, pt_ynode_need(&d, tr, key, e), key, (int)nn, \
-	    &cnt, e); \
-	if (dst == NULL) goto fail; \
-} while (0)
-	I64S("id", ids);
-	I64S("feature", feat);
-	I64S("missing_left", ml);
-	I64S("open", open);
-	I64S("rows", rows);
-	I64S("left", left);
-	I64S("right", right);
-#undef I64S
-	thr = pt_ynode_f64s(&d, pt_ynode_need(&d, tr, "threshold", e),
-	    "threshold", (int)nn, &cnt, e);
-	if (thr == NULL)
-		goto fail;
-	for (i = 0; i < nn; i++) {
-		int k;
-		if (ids[i] < 1 || ids[i] >= (INT64_C(2) << PT_PTREE_MAXDEPTH) ||
-		    (i > 0 && ids[i] <= ids[i - 1]) || (i == 0 && ids[i] != 1)) {
-			pt_fail(e, PT_EFORMAT, name, "id: node %d: bad or "
-			    "unsorted id", i);
-			goto fail;
-		}
-		if ((k = pt_ptree_add(t, (uint32_t)ids[i], e)) < 0)
-			goto fail;
-		t->nodes[k].feature = (int)feat[i];
-		t->nodes[k].threshold = thr[i];
-		t->nodes[k].missing_left = ml[i] != 0;
-		t->nodes[k].open = open[i] != 0;
-		t->nodes[k].rows = (uint64_t)rows[i];
-		if (feat[i] < -1 || feat[i] >= t->nfeatures || (feat[i] >= 0 &&
-		    isnan(thr[i])) || ml[i] < 0 || ml[i] > 1 || open[i] < 0 ||
-		    open[i] > 1 || rows[i] < 0 || (feat[i] >= 0 && open[i])) {
-			pt_fail(e, PT_EFORMAT, name, "node %d: bad feature, "
-			    "threshold or flags", i);
-			goto fail;
-		}
-	}
-	/* Structure: a node's parent is a split; a split's children exist
-	 * and the left/right indexes agree. */
-	for (i = 0; i < t->nnodes; i++) {
-		pt_pnode *p = &t->nodes[i];
-		int l = pt_ptree_find(t, 2 * p->id), r = pt_ptree_find(t,
-		    2 * p->id + 1);
-		if (p->id > 1) {
-			int q = pt_ptree_find(t, p->id / 2);
-			if (q < 0 || t->nodes[q].feature < 0) {
-				pt_fail(e, PT_EFORMAT, name, "node %d: orphan", i);
-				goto fail;
-			}
-		}
-		if (p->feature >= 0 ? (l < 0 || r < 0 || left[i] != l ||
-		    right[i] != r) : (left[i] != -1 || right[i] != -1)) {
-			pt_fail(e, PT_EFORMAT, name, "node %d: bad children", i);
-			goto fail;
-		}
-	}
-	/* Per-node labels and per-arm arrays. */
-	n = pt_ynode_need(&d, tr, "action", e);
-	if (n == NULL)
-		goto fail;
-	if (pt_ynode_len(n) != nn) {
-		pt_fail(e, PT_EFORMAT, name, "action: %" PRId64 " labels expected",
-		    nn);
-		goto fail;
-	}
-	for (i = 0; i < nn; i++) {
-		char lab[256];
-		int k;
-		if (pt_ynode_str(&d, pt_ynode_item(&d, n, i), "action", lab,
-		    sizeof lab, e) < 0)
-			goto fail;
-		for (k = 0; k < t->narms && strcmp(t->vocab[k], lab); k++)
-			;
-		if (k == t->narms) {
-			pt_fail(e, PT_EFORMAT, name, "action: unknown label '%s'",
-			    lab);
-			goto fail;
-		}
-		t->nodes[i].action = k;
-	}
-	{
-		static const char *const keys[] = { "count", "mean", "value" };
-		int q;
-		for (q = 0; q < 3; q++) {
-			n = pt_ynode_need(&d, tr, keys[q], e);
-			if (n == NULL)
-				goto fail;
-			if (pt_ynode_len(n) != nn) {
-				pt_fail(e, PT_EFORMAT, name, "%s: %" PRId64
-				    " entries expected", keys[q], nn);
-				goto fail;
-			}
-			for (i = 0; i < nn; i++) {
-				yaml_node_t *it = pt_ynode_item(&d, n, i);
-				if (q == 0) {
-					int64_t *c = pt_ynode_i64s(&d, it, keys[q],
-					    t->narms, &cnt, e);
-					if (c == NULL)
-						goto fail;
-					for (a = 0; a < t->narms; a++)
-						t->nodes[i].count[a] = (uint64_t)c[a];
-					free(c);
-				} else {
-					double *c = pt_ynode_f64s(&d, it, keys[q],
-					    t->narms, &cnt, e);
-					if (c == NULL)
-						goto fail;
-					memcpy(q == 1 ? t->nodes[i].mean :
-					    t->nodes[i].value, c, (size_t)t->narms *
-					    sizeof *c);
-					free(c);
-				}
-			}
-		}
-	}
-	free(ids); free(feat); free(ml); free(open); free(rows); free(left);
-	free(right); free(thr);
-	pt_mhead_free(&hd);
+	pt_fhead_free(&hd);
 	pt_ydoc_free(&d);
 	return t;
-nomem:
-	pt_fail(e, PT_ENOMEM, name, "out of memory");
 fail:
-	free(ids); free(feat); free(ml); free(open); free(rows); free(left);
-	free(right); free(thr);
-	pt_mhead_free(&hd);
+	pt_fhead_free(&hd);
 	pt_ydoc_free(&d);
 	pt_ptree_free(t);
 	return NULL;
@@ -573,22 +607,25 @@ pt_ptree_bind(const pt_ptree *t, const pt_schema *s, int *cols, pt_err *e)
 }
 
 static void
-text_node(const pt_ptree *t, pt_mbuf *b, int i, int indent)
+text_node(const pt_ptree *t, pt_buf *b, int i, int indent)
 {
 	const pt_pnode *p = &t->nodes[i];
-	char thr[32];
 
 	if (p->feature < 0) {
-		pt_mbuf_printf(b, "%*s-> %s  (rows %" PRIu64 "%s)\n", indent, "",
-		    t->vocab[p->action], p->rows, p->open ? ", open" : "");
+		pt_buf_printf(b, "%*s-> ", indent, "");
+		pt_y_str(b, t->vocab[p->action], PT_Y_PLAIN_WHEN_SAFE);
+		pt_buf_printf(b, "  (rows %" PRIu64 "%s)\n", p->rows, p->open ?
+		    ", open" : "");
 		return;
 	}
-	pt_fmt_f64(thr, p->threshold);
-	pt_mbuf_printf(b, "%*sif %s <= %s%s  (rows %" PRIu64 ")\n", indent, "",
-	    t->features[p->feature], thr, p->missing_left ? " or missing" : "",
-	    p->rows);
+	pt_buf_printf(b, "%*sif ", indent, "");
+	pt_y_str(b, t->features[p->feature], PT_Y_PLAIN_WHEN_SAFE);
+	pt_buf_puts(b, " <= ");
+	pt_y_f64(b, p->threshold);
+	pt_buf_printf(b, "%s  (rows %" PRIu64 ")\n", p->missing_left ?
+	    " or missing" : "", p->rows);
 	text_node(t, b, pt_ptree_find(t, 2 * p->id), indent + 2);
-	pt_mbuf_printf(b, "%*selse%s\n", indent, "", p->missing_left ? "" :
+	pt_buf_printf(b, "%*selse%s\n", indent, "", p->missing_left ? "" :
 	    " (including missing)");
 	text_node(t, b, pt_ptree_find(t, 2 * p->id + 1), indent + 2);
 }
@@ -596,65 +633,58 @@ text_node(const pt_ptree *t, pt_mbuf *b, int i, int indent)
 char *
 pt_ptree_text(const pt_ptree *t, pt_err *e)
 {
-	pt_mbuf b = { 0 };
+	pt_buf b = PT_BUF_INIT;
 
-	pt_mbuf_printf(&b, "policy tree: depth %d, criterion %s, %s search%s\n",
+	pt_buf_printf(&b, "policy tree: depth %d, criterion %s, %s search%s\n",
 	    t->depth, crit_name(t->criterion), t->exact ? "exact" : "greedy",
 	    t->complete ? "" : " (incomplete)");
 	text_node(t, &b, 0, 0);
-	if (b.err) {
-		free(b.p);
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	return b.p;
+	return pt_buf_str(&b, "tree's text", e);
 }
 
+/* s inside a DOT double-quoted string: quotes and backslashes escaped,
+ * a line end as DOT's \n. */
 static void
-dot_str(pt_mbuf *b, const char *s)
+dot_str(pt_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			pt_mbuf_printf(b, "\\");
-		pt_mbuf_printf(b, "%c", *s);
+			pt_buf_putc(b, '\\');
+		if (*s == '\n')
+			pt_buf_puts(b, "\\n");
+		else if (*s != '\r')
+			pt_buf_putc(b, *s);
 	}
 }
 
 char *
 pt_ptree_dot(const pt_ptree *t, pt_err *e)
 {
-	pt_mbuf b = { 0 };
-	int i;
+	pt_buf b = PT_BUF_INIT;
 
-	pt_mbuf_printf(&b, "digraph policy_tree {\n  node [shape=box];\n");
-	for (i = 0; i < t->nnodes; i++) {
+	pt_buf_puts(&b, "digraph policy_tree {\n  node [shape=box];\n");
+	for (int i = 0; i < t->nnodes; i++) {
 		const pt_pnode *p = &t->nodes[i];
-		pt_mbuf_printf(&b, "  n%" PRIu32 " [label=\"", p->id);
+		pt_buf_printf(&b, "  n%" PRIu32 " [label=\"", p->id);
 		if (p->feature >= 0) {
-			char thr[32];
-			pt_fmt_f64(thr, p->threshold);
 			dot_str(&b, t->features[p->feature]);
-			pt_mbuf_printf(&b, " <= %s\\nrows %" PRIu64 "\"];\n", thr,
-			    p->rows);
-			pt_mbuf_printf(&b, "  n%" PRIu32 " -> n%" PRIu32
+			pt_buf_puts(&b, " <= ");
+			pt_y_f64(&b, p->threshold);
+			pt_buf_printf(&b, "\\nrows %" PRIu64 "\"];\n", p->rows);
+			pt_buf_printf(&b, "  n%" PRIu32 " -> n%" PRIu32
 			    " [label=\"yes%s\"];\n", p->id, 2 * p->id,
 			    p->missing_left ? ", missing" : "");
-			pt_mbuf_printf(&b, "  n%" PRIu32 " -> n%" PRIu32
+			pt_buf_printf(&b, "  n%" PRIu32 " -> n%" PRIu32
 			    " [label=\"no%s\"];\n", p->id, 2 * p->id + 1,
 			    p->missing_left ? "" : ", missing");
 		} else {
 			dot_str(&b, t->vocab[p->action]);
-			pt_mbuf_printf(&b, "\\nrows %" PRIu64 "\", style=rounded];\n",
+			pt_buf_printf(&b, "\\nrows %" PRIu64 "\", style=rounded];\n",
 			    p->rows);
 		}
 	}
-	pt_mbuf_printf(&b, "}\n");
-	if (b.err) {
-		free(b.p);
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	return b.p;
+	pt_buf_puts(&b, "}\n");
+	return pt_buf_str(&b, "tree's graph", e);
 }
 
 static void

@@ -8,15 +8,25 @@
  */
 #include "verify.h"
 
+#include "buf.h"
+#include "score.h"
+#include "tree.h"
+#include "yamlin.h"
+#include "yamlout.h"
+
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* The state's layout, so it can live on the stack: no allocation, so no
+ * allocation to fail and leave a component silently unhashed. */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-static const char *const names[PT_SIG_N] = {
+static const char *const names[PT_SIG_N + 1] = {
 	"manifest", "feature_order", "vocabulary", "preprocessing", "boundaries",
 	"model", "rows", "scores", "tree", "policy"
 };
@@ -38,24 +48,19 @@ pt_sig_init(pt_sig *s)
 /* A streaming XXH3-128 state with typed feeds: each string is fed with its
  * length first, so ["ab","c"] and ["a","bc"] differ. */
 typedef struct hstate {
-	XXH3_state_t *st;
+	XXH3_state_t st;
 } hstate;
 
-static int
+static void
 h_begin(hstate *h)
 {
-	h->st = XXH3_createState();
-	if (h->st == NULL)
-		return -1;
-	XXH3_128bits_reset(h->st);
-	return 0;
+	XXH3_128bits_reset(&h->st);
 }
 
 static void
 h_bytes(hstate *h, const void *p, size_t n)
 {
-	if (h->st != NULL)
-		XXH3_128bits_update(h->st, p, n);
+	XXH3_128bits_update(&h->st, p, n);
 }
 
 static void
@@ -90,15 +95,9 @@ h_str(hstate *h, const char *s)
 static pt_h128
 h_end(hstate *h)
 {
-	pt_h128 r = { 0, 0 };
+	XXH128_hash_t x = XXH3_128bits_digest(&h->st);
+	pt_h128 r = { x.low64, x.high64 };
 
-	if (h->st != NULL) {
-		XXH128_hash_t x = XXH3_128bits_digest(h->st);
-		r.lo = x.low64;
-		r.hi = x.high64;
-		XXH3_freeState(h->st);
-		h->st = NULL;
-	}
 	return r;
 }
 
@@ -203,6 +202,39 @@ void
 pt_sig_file(pt_sig *s, pt_sigcomp c, const void *buf, size_t len)
 {
 	set(s, c, pt_hash128(buf, len, 0));
+}
+
+int
+pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
+    const char *name, const pt_manifest *m, pt_err *e)
+{
+	const char *made = NULL;
+	pt_scorer *sc = NULL;
+	pt_ptree *t = NULL;
+	int rc = 0;
+
+	if (len == 0)
+		return pt_fail(e, PT_EFORMAT, name, "empty file");
+	/* Only what the programs themselves would load is signed: the
+	 * readers check the format, the structure and the digest line. */
+	if (c == PT_SIG_MODEL) {
+		if ((sc = pt_scorer_load(buf, len, name, e)) == NULL)
+			return -1;
+		made = pt_scorer_forest(sc) ? pt_scorer_forest(sc)->manifest :
+		    pt_scorer_rmodel(sc)->manifest;
+	} else {
+		if ((t = pt_ptree_parse(buf, len, name, e)) == NULL)
+			return -1;
+		made = t->manifest;
+	}
+	if (m != NULL && made[0] != '\0' && strcmp(made, m->digest) != 0)
+		rc = pt_fail(e, PT_EMISMATCH, name, "made for manifest %s, not for "
+		    "the manifest given (%s)", made, m->digest);
+	else
+		pt_sig_file(s, c, buf, len);
+	pt_scorer_free(sc);
+	pt_ptree_free(t);
+	return rc;
 }
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -532,29 +564,27 @@ pt_signer_finish(pt_signer *g, pt_sig *s, pt_err *e)
 int
 pt_sig_write(const pt_sig *s, char **out, size_t *len, pt_err *e)
 {
-	size_t cap = 2048, n = 0;
-	char *p = malloc(cap), hex[33];
+	pt_buf b = PT_BUF_INIT;
+	char hex[33];
 
-	if (p == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	n += (size_t)snprintf(p + n, cap - n,
-	    "# policy-tools contract signature; see policy-signature(5).\n"
-	    "format: policy-signature\nversion: %d\n", PT_SIG_VERSION);
-	if (s->have_rows)
-		n += (size_t)snprintf(p + n, cap - n, "row_count: %llu\n",
-		    (unsigned long long)s->rows);
-	n += (size_t)snprintf(p + n, cap - n, "components:\n");
+	pt_buf_printf(&b, "# policy-tools contract signature; see "
+	    "policy-signature(5).\nformat: policy-signature\nversion: %d\n",
+	    PT_SIG_VERSION);
+	if (s->have_rows) {
+		pt_y_key(&b, 0, "row_count");
+		pt_y_u64(&b, s->rows);
+		pt_buf_putc(&b, '\n');
+	}
+	pt_buf_puts(&b, "components:\n");
 	for (int c = 0; c < PT_SIG_N; c++) {
 		if (!s->have[c])
 			continue;
 		pt_h128_hex(s->h[c], hex);
-		n += (size_t)snprintf(p + n, cap - n, "  %s: %s\n", names[c], hex);
+		pt_y_key(&b, 2, names[c]);
+		pt_buf_printf(&b, "%s\n", hex);
 	}
-	pt_h128_hex(pt_hash128(p, n, 0), hex);
-	n += (size_t)snprintf(p + n, cap - n, "digest: %s\n", hex);
-	*out = p;
-	*len = n;
-	return 0;
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "signature", e);
 }
 
 static int
@@ -579,102 +609,66 @@ parse_hex(const char *s, size_t n, pt_h128 *h)
 	return 0;
 }
 
-/* The file is line-oriented YAML of a fixed shape; reading it line by line
- * keeps every check (and every error line number) simple. */
 int
 pt_sig_parse(pt_sig *s, const char *buf, size_t len, const char *name,
     pt_err *e)
 {
-	size_t off = 0, digest_at = 0;
-	int line = 0, seen_format = 0, seen_version = 0, in_comp = 0, done = 0;
-	char where[300];
+	static const char *const keys[] = { "format", "version", "row_count",
+		"components", "digest", NULL };
+	pt_ydoc d;
+	yaml_node_t *root, *n, *comp;
+	int64_t v;
+	int rc = -1;
 
 	pt_sig_init(s);
 	if (len == 0)
 		return pt_fail(e, PT_EFORMAT, name, "empty signature file");
-	while (off < len) {
-		const char *l = buf + off, *nl = memchr(l, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - l) : len - off;
-		line++;
-		snprintf(where, sizeof where, "%s:%d", name, line);
-		if (done)
-			return pt_fail(e, PT_EFORMAT, where, "text after the digest line");
-		if (nl == NULL)
-			return pt_fail(e, PT_EFORMAT, where, "truncated (no line end)");
-		if (n == 0 || l[0] == '#') {
-			/* comment or blank */
-		} else if (n > 8 && memcmp(l, "digest: ", 8) == 0) {
-			pt_h128 want, got;
-			if (parse_hex(l + 8, n - 8, &got) != 0)
-				return pt_fail(e, PT_EFORMAT, where, "bad digest");
-			want = pt_hash128(buf, off, 0);
-			if (want.lo != got.lo || want.hi != got.hi)
-				return pt_fail(e, PT_EFORMAT, where, "digest does not match "
-				    "the content: the file was edited or damaged");
-			digest_at = off;
-			done = 1;
-		} else if (n == 24 && memcmp(l, "format: policy-signature", 24) == 0) {
-			if (seen_format++)
-				return pt_fail(e, PT_EFORMAT, where, "format twice");
-		} else if (n > 9 && memcmp(l, "version: ", 9) == 0) {
-			if (n != 10 || l[9] != '0' + PT_SIG_VERSION)
-				return pt_fail(e, PT_EFORMAT, where, "signature version "
-				    "%.*s is not supported (this program reads version %d)",
-				    (int)(n - 9), l + 9, PT_SIG_VERSION);
-			if (seen_version++)
-				return pt_fail(e, PT_EFORMAT, where, "version twice");
-		} else if (n > 11 && memcmp(l, "row_count: ", 11) == 0) {
-			char tmp[32], *end;
-			if (n - 11 >= sizeof tmp)
-				return pt_fail(e, PT_EFORMAT, where, "bad row count");
-			memcpy(tmp, l + 11, n - 11);
-			tmp[n - 11] = '\0';
-			if (s->have_rows)
-				return pt_fail(e, PT_EFORMAT, where, "row_count twice");
-			errno = 0;
-			s->rows = strtoull(tmp, &end, 10);
-			if (*end != '\0' || tmp[0] < '0' || tmp[0] > '9' ||
-			    errno == ERANGE)
-				return pt_fail(e, PT_EFORMAT, where, "bad row count");
-			s->have_rows = 1;
-		} else if (n == 11 && memcmp(l, "components:", 11) == 0) {
-			in_comp = 1;
-		} else if (in_comp && n > 2 && l[0] == ' ' && l[1] == ' ') {
-			const char *colon = memchr(l, ':', n);
-			int c;
-			if (colon == NULL)
-				return pt_fail(e, PT_EFORMAT, where, "expected 'name: hex'");
-			for (c = 0; c < PT_SIG_N; c++)
-				if ((size_t)(colon - l - 2) == strlen(names[c]) &&
-				    memcmp(l + 2, names[c], strlen(names[c])) == 0)
-					break;
-			if (c == PT_SIG_N)
-				return pt_fail(e, PT_EFORMAT, where, "unknown component "
-				    "'%.*s'", (int)(colon - l - 2), l + 2);
-			if (s->have[c])
-				return pt_fail(e, PT_EFORMAT, where, "component '%s' twice",
-				    names[c]);
-			if (colon + 2 > l + n || colon[1] != ' ' ||
-			    parse_hex(colon + 2, (size_t)(l + n - colon - 2), &s->h[c]) != 0)
-				return pt_fail(e, PT_EFORMAT, where, "bad digest for '%s'",
-				    names[c]);
-			s->have[c] = 1;
-		} else {
-			return pt_fail(e, PT_EFORMAT, where, "unexpected line '%.*s'",
-			    (int)(n > 40 ? 40 : n), l);
-		}
-		off += n + 1;
-	}
-	(void)digest_at;
-	if (!seen_format)
-		return pt_fail(e, PT_EFORMAT, name, "not a policy signature "
+	if (pt_y_digest_check(buf, len, name, "signature", NULL, e) < 0)
+		return -1;
+	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL)
+		goto out;
+	if (pt_ymap_only(&d, root, keys, e) < 0)
+		goto out;
+	n = pt_ynode_get(&d, root, "format");
+	if (n == NULL || !pt_ynode_is(n, "policy-signature")) {
+		pt_yfail(e, &d, n ? n : root, PT_EFORMAT, "not a policy signature "
 		    "(format: policy-signature missing)");
-	if (!seen_version)
-		return pt_fail(e, PT_EFORMAT, name, "no version line");
-	if (!done)
-		return pt_fail(e, PT_EFORMAT, name, "truncated: no digest line at "
-		    "the end");
-	return 0;
+		goto out;
+	}
+	if ((n = pt_ynode_need(&d, root, "version", e)) == NULL ||
+	    pt_ynode_i64(&d, n, "version", &v, e) < 0)
+		goto out;
+	if (v != PT_SIG_VERSION) {
+		pt_yfail(e, &d, n, PT_EMISMATCH, "signature version %" PRId64 " is "
+		    "not supported (this program reads version %d)", v,
+		    PT_SIG_VERSION);
+		goto out;
+	}
+	if ((n = pt_ynode_get(&d, root, "row_count")) != NULL) {
+		if (pt_ynode_u64(&d, n, "row_count", &s->rows, e) < 0)
+			goto out;
+		s->have_rows = 1;
+	}
+	if ((comp = pt_ynode_need(&d, root, "components", e)) == NULL ||
+	    pt_ymap_only(&d, comp, names, e) < 0)
+		goto out;
+	for (int c = 0; c < PT_SIG_N; c++) {
+		size_t k;
+		const char *t;
+		if ((n = pt_ynode_get(&d, comp, names[c])) == NULL)
+			continue;
+		if ((t = pt_ynode_text(n, &k)) == NULL ||
+		    parse_hex(t, k, &s->h[c]) != 0) {
+			pt_yfail(e, &d, n, PT_EFORMAT, "%s: expected 32 hex digits",
+			    names[c]);
+			goto out;
+		}
+		s->have[c] = 1;
+	}
+	rc = 0;
+out:
+	pt_ydoc_free(&d);
+	return rc;
 }
 
 pt_cmp
@@ -791,6 +785,61 @@ pt_drift_psi(const pt_drift *d, int f)
 		psi += (p - q) * log(p / q);
 	}
 	return psi;
+}
+
+typedef struct psi_row {
+	int f;
+	double psi;
+} psi_row;
+
+static int
+by_psi(const void *a, const void *b)
+{
+	const psi_row *x = a, *y = b;
+
+	if (x->psi != y->psi)
+		return x->psi < y->psi ? 1 : -1;
+	return x->f - y->f;
+}
+
+int
+pt_drift_report(const pt_drift *d, double threshold, char **out, size_t *len,
+    int *over, pt_err *e)
+{
+	const pt_manifest *m = d->m;
+	pt_buf b = PT_BUF_INIT;
+	psi_row *rows;
+
+	*over = 0;
+	if (d->rows == 0)
+		return pt_fail(e, PT_EEMPTY, "", "no rows to compare");
+	if ((rows = malloc(sizeof *rows * ((size_t)m->nfeatures + 1))) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (int f = 0; f < m->nfeatures; f++) {
+		rows[f].f = f;
+		rows[f].psi = pt_drift_psi(d, f);
+	}
+	qsort(rows, (size_t)m->nfeatures, sizeof *rows, by_psi);
+	pt_y_key(&b, 0, "rows");
+	pt_y_u64(&b, d->rows);
+	pt_buf_putc(&b, '\n');
+	pt_y_key(&b, 0, "training_rows");
+	pt_y_u64(&b, m->train_rows);
+	pt_buf_putc(&b, '\n');
+	pt_y_key(&b, 0, "threshold");
+	pt_y_f64(&b, threshold);
+	pt_buf_puts(&b, "\nfeatures:\n");
+	for (int i = 0; i < m->nfeatures; i++) {
+		int bad = rows[i].psi > threshold;
+		pt_buf_puts(&b, "  - {feature: ");
+		pt_y_str(&b, m->features[rows[i].f].name, PT_Y_PLAIN_WHEN_SAFE);
+		pt_buf_puts(&b, ", psi: ");
+		pt_y_f64(&b, rows[i].psi);
+		pt_buf_printf(&b, ", status: %s}\n", bad ? "drifted" : "stable");
+		*over |= bad;
+	}
+	free(rows);
+	return pt_buf_take(&b, out, len, "drift report", e);
 }
 
 void

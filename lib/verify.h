@@ -50,6 +50,11 @@ void pt_sig_manifest(pt_sig *s, const pt_manifest *m);
 /* A model or tree file: the hash of its bytes (they are written
  * deterministically, so equal content is equal bytes). */
 void pt_sig_file(pt_sig *s, pt_sigcomp c, const void *buf, size_t len);
+/* Signs a model (c PT_SIG_MODEL) or tree (PT_SIG_TREE) file, after
+ * loading it as the programs would (format, structure, digest line); with
+ * m, the file must have been made under that manifest. */
+int pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
+    const char *name, const pt_manifest *m, pt_err *e);
 
 /* Frames: feed every stream, then finish.  Streams with one schema add up
  * (partitions); streams with different schemas (say scored frames and
@@ -84,6 +89,11 @@ int pt_drift_feed(pt_drift *d, pt_reader *r, const char *name, pt_err *e);
 /* PSI of feature f (manifest order) and the rows seen. */
 double pt_drift_psi(const pt_drift *d, int f);
 uint64_t pt_drift_rows(const pt_drift *d);
+/* The report (YAML): the rows compared, the training rows, the threshold
+ * and per feature, largest PSI first, its PSI and whether it is over the
+ * threshold (*over set when one is).  *out malloc'd. */
+int pt_drift_report(const pt_drift *d, double threshold, char **out,
+    size_t *len, int *over, pt_err *e);
 void pt_drift_free(pt_drift *d);
 
 #endif

@@ -11,4 +11,7 @@ awk '/policy-verify compare/ { f = 1; next } f && /^row_count/ { exit } f' "$T/o
 ok $? "all ten signature components are the same"
 grep -q 'if x1 <= 0\.[45]' "$T/out" && grep -q 'x2 <= 0\.[23]' "$T/out" && grep -q 'x2 <= 0\.[67]' "$T/out"
 ok $? "the tree splits where the planted policy does (x1 ~ 0.5, x2 ~ 0.3 and 0.7)"
+cmp -s "$top/testdata/pins/demo-40000.sig" "$T/demo/part.sig" &&
+    cmp -s "$top/testdata/pins/demo-40000.sig" "$T/demo/single.sig"
+ok $? "the signatures are the pinned ones (testdata/pins/demo-40000.sig), byte for byte"
 done_testing

@@ -255,8 +255,8 @@ main(int argc, char **argv)
 	    "unsorted boundaries: %s", e.msg);
 	free(bad);
 	bad = replace(t1, "features:\n", "feature:\n");
-	ok(strstr(parse_error(bad, &e), "missing key 'features'") != NULL,
-	    "no features: %s", e.msg);
+	ok(strstr(parse_error(bad, &e), "unknown key 'feature'") != NULL,
+	    "no features (a key misspelt): %s", e.msg);
 	free(bad);
 	bad = replace(t1, "source: \"c\"", "source: \"z\"");
 	ok(strstr(parse_error(bad, &e), "not among the sources") != NULL,
