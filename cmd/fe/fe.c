@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,10 @@ fe_init(const char *name)
 {
 	fe_prog = name;
 	/* A closed pipe downstream ends us quietly: the default SIGPIPE action
-	 * does exactly that, so leave it (a shell reports no error for it). */
+	 * does exactly that, so leave it (a shell reports no error for it).
+	 * When the caller ignores SIGPIPE, the write fails with EPIPE and
+	 * that is reported like any failed write. */
+	fe_signals();
 }
 
 void
@@ -92,8 +96,6 @@ line(const char *where, const char *tail, const char *fmt, ...)
 int
 fe_error(const pt_err *e)
 {
-	if (e->code == PT_EIO && strstr(e->msg, strerror(EPIPE)) != NULL)
-		return FE_EXIT_TROUBLE;
 	if (e->code == PT_OK && e->msg[0] == '\0')
 		line(e->where, NULL, "%s", "failed (no detail)");
 	else
@@ -161,10 +163,93 @@ fe_open_in(const char *path, pt_err *e)
 	return fd;
 }
 
+/* ---- outputs -------------------------------------------------------------- */
+
+/*
+ * Temporary files being written, so that a signal that ends the program
+ * (SIGINT, SIGTERM, SIGHUP, SIGQUIT) removes them first: the handler
+ * only calls unlink(2), which is async-signal-safe, on names set up
+ * before the signal could arrive.
+ */
+#define FE_MAXTMP 1024
+static char *volatile tmps[FE_MAXTMP];
+static volatile sig_atomic_t ntmps;
+
+static void
+on_signal(int sig)
+{
+	for (int i = 0; i < ntmps; i++)
+		if (tmps[i] != NULL)
+			unlink(tmps[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+fe_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction old;
+		/* A signal the caller ignores (nohup, a background job) stays
+		 * ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+	/* Past ulimit -f a write fails with EFBIG, like any full disk,
+	 * instead of the signal killing us with the temporary left behind. */
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+static int
+tmp_add(char *name)
+{
+	sigset_t all, old;
+	int rc = -1;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < ntmps; i++)
+		if (tmps[i] == NULL) {
+			tmps[i] = name;
+			rc = 0;
+			break;
+		}
+	if (rc != 0 && ntmps < FE_MAXTMP) {
+		tmps[ntmps] = name;
+		ntmps++;
+		rc = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static void
+tmp_remove(const char *name)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < ntmps; i++)
+		if (tmps[i] == name)
+			tmps[i] = NULL;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int
 fe_out_open(fe_out *o, const char *path, int binary, int force, pt_err *e)
 {
+	struct stat st;
+	char *target = NULL;
 	size_t n;
+	mode_t mode;
 
 	memset(o, 0, sizeof *o);
 	o->fd = -1;
@@ -178,8 +263,50 @@ fe_out_open(fe_out *o, const char *path, int binary, int force, pt_err *e)
 		return 0;
 	}
 	o->name = path;
-	n = strlen(path);
-	o->path = pt_strdup(path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device, a FIFO, a socket: written in place, as a shell's
+		 * redirection would (a rename would replace /dev/null). */
+		if (S_ISDIR(st.st_mode))
+			return pt_fail(e, PT_EIO, path, "is a directory");
+		if (binary && !force && S_ISCHR(st.st_mode) && access(path,
+		    W_OK) == 0) {
+			int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			int tty = fd >= 0 && isatty(fd);
+			if (fd >= 0)
+				close(fd);
+			if (tty)
+				return pt_fail(e, PT_EUSAGE, path, "a terminal, "
+				    "refusing to write binary frames (--force)");
+		}
+		do
+			o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			    O_NOCTTY, 0666);
+		while (o->fd < 0 && errno == EINTR);
+		if (o->fd < 0)
+			return pt_fail(e, PT_EIO, path, "%s", strerror(errno));
+		o->inplace = 1;
+		return 0;
+	}
+	{
+		/* What open(2) would give a new file. */
+		mode_t mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	if (lstat(path, &st) == 0) {
+		/* An existing file: the shell would refuse one it may not
+		 * write, so we do; through a symlink, the file it names is the
+		 * one replaced (the link stays); the new file keeps the old
+		 * one's permissions, as it would after "> FILE". */
+		if (access(path, W_OK) != 0)
+			return pt_fail(e, PT_EIO, path, "%s", strerror(errno));
+		if (S_ISLNK(st.st_mode) && (target = realpath(path, NULL)) == NULL)
+			return pt_fail(e, PT_EIO, path, "%s", strerror(errno));
+		if (stat(path, &st) == 0)
+			mode = st.st_mode & 07777;
+	}
+	o->path = target ? target : pt_strdup(path);
+	n = strlen(o->path ? o->path : "");
 	o->tmp = malloc(n + 16);
 	if (o->path == NULL || o->tmp == NULL) {
 		free(o->path);
@@ -187,22 +314,25 @@ fe_out_open(fe_out *o, const char *path, int binary, int force, pt_err *e)
 		o->path = o->tmp = NULL;
 		return pt_fail(e, PT_ENOMEM, path, "out of memory");
 	}
-	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", o->path);
+	if (tmp_add(o->tmp) != 0) {
+		free(o->path);
+		free(o->tmp);
+		o->path = o->tmp = NULL;
+		return pt_fail(e, PT_ELIMIT, path, "too many outputs at once");
+	}
 	o->fd = mkstemp(o->tmp);
 	if (o->fd < 0) {
 		int err = errno;
+		tmp_remove(o->tmp);
 		free(o->path);
 		free(o->tmp);
 		o->path = o->tmp = NULL;
 		return pt_fail(e, PT_EIO, path, "cannot create a temporary file: %s",
 		    strerror(err));
 	}
-	{
-		/* mkstemp makes 0600; give the file what open(2) would have. */
-		mode_t mask = umask(0);
-		umask(mask);
-		(void)fchmod(o->fd, 0666 & ~mask);
-	}
+	/* mkstemp makes 0600. */
+	(void)fchmod(o->fd, mode);
 	return 0;
 }
 
@@ -211,6 +341,13 @@ fe_out_commit(fe_out *o, pt_err *e)
 {
 	int rc = 0;
 
+	if (o->inplace) {
+		if (close(o->fd) != 0)
+			rc = pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
+		o->fd = -1;
+		o->inplace = 0;
+		return rc;
+	}
 	if (o->path == NULL)
 		return 0;
 	if (close(o->fd) != 0)
@@ -219,6 +356,7 @@ fe_out_commit(fe_out *o, pt_err *e)
 		rc = pt_fail(e, PT_EIO, o->path, "%s", strerror(errno));
 	if (rc != 0)
 		unlink(o->tmp);
+	tmp_remove(o->tmp);
 	o->fd = -1;
 	free(o->path);
 	free(o->tmp);
@@ -229,11 +367,18 @@ fe_out_commit(fe_out *o, pt_err *e)
 void
 fe_out_abort(fe_out *o)
 {
+	if (o->inplace) {
+		close(o->fd);
+		o->fd = -1;
+		o->inplace = 0;
+		return;
+	}
 	if (o->path == NULL)
 		return;
 	if (o->fd >= 0)
 		close(o->fd);
 	unlink(o->tmp);
+	tmp_remove(o->tmp);
 	free(o->path);
 	free(o->tmp);
 	o->path = o->tmp = NULL;

@@ -23,14 +23,18 @@
 
 extern const char *fe_prog;
 
+/* Sets the program name and the signal handling fe_signals sets. */
 void fe_init(const char *name);
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the temporary outputs, then
+ * end the program as the signal would; SIGXFSZ is ignored, so a write
+ * past ulimit -f fails (EFBIG) like any other. */
+void fe_signals(void);
 
 /* Messages are one line on stderr, "prog: where: msg" (where omitted when
  * empty); control characters in them (a label's newline) are written as
  * escapes (\n, \x01), so a message is always exactly one line.  A progress
  * line on the terminal is cleared first.
- * fe_error returns 2; an EPIPE on the output (downstream closed, "| head")
- * is not worth a message: it prints nothing. */
+ * fe_error returns 2. */
 int fe_error(const pt_err *e);
 /* "prog: msg"; returns 2. */
 int fe_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -47,12 +51,17 @@ int fe_open_in(const char *path, pt_err *e);
 const char *fe_in_name(const char *path);
 
 /* An output: stdout, or a temporary file beside path that fe_out_commit
- * renames over path (so a failed run never leaves a half-written file). */
+ * renames over path (so a failed run never leaves a half-written file).
+ * Only a regular file (or a new path) is replaced so: a device, a FIFO or
+ * a socket is written in place, as a shell redirection would; a symlink's
+ * target is replaced, the link kept; a file we may not write is refused.
+ * A signal that ends the program removes the temporary files first. */
 typedef struct fe_out {
 	int fd;
-	char *path;   /* NULL for stdout */
+	char *path;   /* the file renamed over; NULL for stdout */
 	char *tmp;    /* temporary name */
 	const char *name; /* for messages */
+	int inplace;  /* a device or FIFO, written in place */
 } fe_out;
 
 /* binary: refuse a terminal on stdout unless force.  Returns 0 or -1. */
