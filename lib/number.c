@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*
  * The fast path needs each double operation rounded once to double.  With
@@ -128,47 +129,116 @@ parse_fast(const char *s, size_t n, double *out)
 	return 0;
 }
 
+/* The length of the decimal number at the start of s[0..n): [+-]digits
+ * [.[digits]] or [+-].digits, then an optional exponent (e|E)[+-]digits;
+ * *nonzero is set when a mantissa digit is not 0.  0 when s does not
+ * start with one. */
+static size_t
+decimal_span(const char *s, size_t n, int *nonzero)
+{
+	size_t i = 0, digits = 0;
+
+	*nonzero = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+		*nonzero |= s[i] != '0';
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+			*nonzero |= s[i] != '0';
+	if (digits == 0)
+		return 0;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t j = i + 1, e0;
+		if (j < n && (s[j] == '+' || s[j] == '-'))
+			j++;
+		for (e0 = j; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			;
+		if (j > e0)
+			i = j;
+	}
+	return i;
+}
+
+/* "inf", "infinity" or "nan" in any case, signed or not. */
 static int
-parse_slow(const char *s, size_t n, double *out)
+nonfinite_word(const char *s, size_t n, double *out)
+{
+	int neg = 0;
+
+	if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		s++, n--;
+	}
+	if ((n == 3 && strncasecmp(s, "inf", 3) == 0) ||
+	    (n == 8 && strncasecmp(s, "infinity", 8) == 0)) {
+		*out = neg ? -INFINITY : INFINITY;
+		return 1;
+	}
+	if (n == 3 && strncasecmp(s, "nan", 3) == 0) {
+		*out = neg ? -NAN : NAN;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+parse_slow(const char *s, size_t n, int subnormal_ok, double *out)
 {
 	char stackbuf[STACK_COPY], *buf = stackbuf, *end;
 	double d;
+	int nonzero;
 
-	/* strtod skips leading white space of every kind; we allow only blanks,
-	 * which the caller has already trimmed. */
-	if (isspace((unsigned char)s[0]))
-		return -1;
+	/* The grammar first: strtod would also take hex ("0x1A", "0x1p3"),
+	 * leading white space and locale forms nobody meant. */
+	if (decimal_span(s, n, &nonzero) != n)
+		return nonfinite_word(s, n, out) ? PT_NUM_NONFINITE : PT_NUM_BAD;
 	if (n >= sizeof stackbuf) {
 		buf = malloc(n + 1);
 		if (buf == NULL)
-			return -1; /* cannot check it, so do not accept it */
+			return PT_NUM_BAD; /* cannot check it, so do not accept it */
 	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	d = strtod(buf, &end);
-	if (end != buf + n) { /* partial parse, or an embedded NUL */
-		if (buf != stackbuf)
-			free(buf);
-		return -1;
-	}
 	if (buf != stackbuf)
 		free(buf);
+	if (end != buf + n)
+		return PT_NUM_BAD;
+	/* Past the doubles' range: a literal that overflows to infinity, or
+	 * a non-zero one that underflows to zero or to a subnormal (where
+	 * digits are silently lost) is refused, not rounded. */
+	if (isinf(d) || (nonzero && (d == 0 || (!subnormal_ok &&
+	    fabs(d) < DBL_MIN))))
+		return PT_NUM_RANGE;
 	*out = d;
-	return isfinite(d) ? 0 : 1;
+	return PT_NUM_OK;
 }
 
-int
-pt_parse_f64(const char *s, size_t len, double *out)
+static int
+parse(const char *s, size_t len, int subnormal_ok, double *out)
 {
 	while (len > 0 && is_blank(s[0]))
 		s++, len--;
 	while (len > 0 && is_blank(s[len - 1]))
 		len--;
 	if (len == 0)
-		return -1;
+		return PT_NUM_BAD;
 	if (PT_FAST_DECIMAL && parse_fast(s, len, out) == 0)
-		return 0;
-	return parse_slow(s, len, out);
+		return PT_NUM_OK;
+	return parse_slow(s, len, subnormal_ok, out);
+}
+
+int
+pt_parse_f64(const char *s, size_t len, double *out)
+{
+	return parse(s, len, 0, out);
+}
+
+int
+pt_parse_f64_exact(const char *s, size_t len, double *out)
+{
+	return parse(s, len, 1, out);
 }
 
 /*
@@ -247,7 +317,7 @@ pt_fmt_f64(char *buf, double x)
 	/* pt_parse_f64 gives strtod's bits, faster; %.17g always reads back. */
 	for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
 		n = snprintf(buf, 32, fmts[i], x);
-		if (pt_parse_f64(buf, (size_t)n, &back) == 0 &&
+		if (pt_parse_f64_exact(buf, (size_t)n, &back) == 0 &&
 		    memcmp(&back, &x, sizeof x) == 0)
 			return n;
 	}

@@ -472,7 +472,7 @@ pt_ynode_f64(pt_ydoc *d, yaml_node_t *n, const char *what, double *out,
 
 	if (t == NULL)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a number", what);
-	if (pt_parse_f64(t, len, out) != 0)
+	if (pt_parse_f64_exact(t, len, out) != 0)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: '%.*s' is not a finite "
 		    "number", what, SHOWN(n));
 	return 0;
