@@ -29,7 +29,9 @@ LIB_A    = $(O)/libpolicy.a
 FE_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard cmd/fe/*.c))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNITS    = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
-MAN      = $(wildcard man/*.1 man/*.5)
+# Pages by section: programs (1), file formats (5), the shared conventions
+# (7); install puts each in share/man/man<section>.
+MAN      = $(wildcard man/*.1 man/*.5 man/*.7)
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
@@ -85,7 +87,8 @@ bench: all
 
 install: $(PROGS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	         $(DESTDIR)$(PREFIX)/share/man/man5
+	         $(DESTDIR)$(PREFIX)/share/man/man5 \
+	         $(DESTDIR)$(PREFIX)/share/man/man7
 	cp $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MAN); do \
 	  s=$${m##*.}; cp $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done

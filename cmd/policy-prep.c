@@ -77,8 +77,8 @@ static const fe_opt opts[] = {
 	  "keep|median|mode|reject",
 	  "missing feature values: keep (default), median (mode for "
 	  "categories) or reject" },
-	{ O_MISSING_FOR, 0, "missing-for", FE_LIST, "COL=P", FIT, 0, 0, NULL,
-	  "per column: keep, median, mode, constant:VALUE or reject" },
+	{ O_MISSING_FOR, 0, "missing-for", FE_LIST, "COL=POLICY", FIT, 0, 0,
+	  NULL, "per column: keep, median, mode, constant:VALUE or reject" },
 	{ O_TOKENS, 0, "missing-tokens", FE_LIST, "TOKENS", FIT, 0, 0, NULL,
 	  "text read as missing (default: the empty field, NA, NaN, null)" },
 	{ O_NONFINITE, 0, "nonfinite", FE_WORD, "POLICY", FIT, 0, 0,

@@ -76,7 +76,7 @@ static const fe_opt opts[] = {
 	  "logistic: at most N passes (default 50)" },
 	{ O_FLOOR, 0, "propensity-floor", FE_NUM, "F", FIT, 1e-300, 1, NULL,
 	  "clip propensities below at F (default 0.01)" },
-	{ O_COST, 0, "cost", FE_LIST, "C1,C2,...", FIT, 0, 0, NULL,
+	{ O_COST, 0, "cost", FE_LIST, "COSTS", FIT, 0, 0, NULL,
 	  "a cost per label, subtracted from its score" },
 	{ O_MAXMEM, 0, "max-memory", FE_SIZE, "SIZE", FIT, 0, 0, NULL,
 	  "refuse, before reading, a fit whose exact statistics would take "

@@ -73,7 +73,8 @@ static const fe_opt opts[] = {
 	  0, NULL, "the manifest the frames were made under (its boundaries "
 	  "are the candidate thresholds)" },
 	{ O_TREE, 't', "tree", FE_STR, "TREE", HIST | BEST | APPLY | SHOW | EVAL,
-	  0, 0, NULL, "a tree file (policy-tree(5))" },
+	  0, 0, NULL, "a tree file (policy-tree(5)); show also takes it as "
+	  "its operand" },
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", HIST | FIT, 0, 0, NULL,
 	  "the model that scored the frames (its digest is recorded; partials "
 	  "of different models do not merge)" },

@@ -13,6 +13,8 @@ n1=$(ls "$top"/man/*.1 | wc -l) n5=$(ls "$top"/man/*.5 | wc -l)
 [ "$(ls "$T/root/usr/local/share/man/man1" | wc -l)" -eq "$n1" ] &&
 	[ "$(ls "$T/root/usr/local/share/man/man5" | wc -l)" -eq "$n5" ]
 ok $? "installs the $n1 program and $n5 file-format man pages"
+[ -f "$T/root/usr/local/share/man/man7/policy-tools.7" ]
+ok $? "installs policy-tools(7), the conventions the programs share"
 "$T/root/usr/local/bin/policy-verify" --version | grep -q '^policy-verify '
 ok $? "an installed program runs"
 mk uninstall DESTDIR="$T/root" PREFIX=/usr/local > "$T/log" 2>&1 &&
