@@ -2,8 +2,8 @@
  * opt.h: one option table per program, in the manner of curl's tool
  * options.  A row says an option's names, its argument and how to check
  * it, the verbs that take it and its help line; parsing, --help and
- * --list-options (which tests/man.t holds the manual pages against) are
- * all made from the rows, so none of them can disagree with another.
+ * --list-options (which tests/man-options.t holds the manual pages
+ * against) are all made from the rows, so none of them can disagree.
  *
  * Every program shares the rows of fe_common (-h/--help, --version,
  * -q/--quiet, --progress, --list-options), which fe_parse serves itself.
