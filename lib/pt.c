@@ -21,6 +21,18 @@ pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
 }
 
 void
+pt_err_where(pt_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->where, sizeof e->where, fmt, ap);
+	va_end(ap);
+}
+
+void
 pt_err_clear(pt_err *e)
 {
 	if (e == NULL)

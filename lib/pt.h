@@ -40,6 +40,12 @@ typedef struct pt_err {
 int pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replaces the location of an error already set (if e is not NULL),
+ * keeping its code and message: for a caller that knows the input a failed
+ * callee did not. */
+void pt_err_where(pt_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Clears *e to PT_OK with empty strings. */
 void pt_err_clear(pt_err *e);
 

@@ -397,7 +397,7 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		if (bind_schema(f->manifest, f->nfeatures, f->features,
 		    f->nvocab, f->vocab, f->spec.propcol, s, need, f->fcol,
 		    &f->tcol, &f->ycol, &f->rcol, &f->pcol, e) < 0) {
-			snprintf(e->where, sizeof e->where, "%.250s", where);
+			pt_err_where(e, "%.250s", where);
 			return -1;
 		}
 		f->bound = s;
@@ -452,8 +452,7 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 	if (rc < 0) {
 		/* The row, named only now: formatting it for every row cost
 		 * more than the row itself. */
-		snprintf(e->where, sizeof e->where, "%.200s: row %" PRIu64, where,
-		    f->rows + 1);
+		pt_err_where(e, "%.200s: row %" PRIu64, where, f->rows + 1);
 		return -1;
 	}
 	/* Nothing waits past the frame: the statistics are complete after
@@ -936,6 +935,7 @@ pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 	int K = f->spec.folds, A = f->nvocab, p = f->p, k, kk, a, i;
 	size_t ng = (size_t)K * (A - 1) * p;
 	pt_ridge s;
+	pt_err fe; /* the factorisation's message, wrapped in ours */
 	uint64_t n0, na;
 
 	if (f->spec.prop != PT_PROP_LOGISTIC)
@@ -982,15 +982,12 @@ pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 				    log((double)na / (double)n0);
 		}
 		if (pt_ridge_factor(&s, 0.5, f->spec.lambda, f->lfac +
-		    (size_t)k * p * p, e) < 0 || pt_ridge_factor(&s,
+		    (size_t)k * p * p, &fe) < 0 || pt_ridge_factor(&s,
 		    0.5 / A, f->spec.lambda, f->lfac1 + (size_t)k * p * p,
-		    e) < 0) {
-			char msg[768];
-
-			snprintf(msg, sizeof msg, "%s", e->msg);
+		    &fe) < 0) {
 			pt_ridge_free(&s);
 			return pt_fail(e, PT_EVALUE, "", "propensity model: %.700s",
-			    msg);
+			    fe.msg);
 		}
 	}
 	pt_ridge_free(&s);
@@ -1015,7 +1012,7 @@ pt_rfit_logit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		if (bind_schema(f->manifest, F, f->features, f->nvocab,
 		    f->vocab, "", b->schema, 3 | (K > 1 ? 4 : 0), f->fcol,
 		    &f->tcol, &f->ycol, &f->rcol, &pc, e) < 0) {
-			snprintf(e->where, sizeof e->where, "%.250s", where);
+			pt_err_where(e, "%.250s", where);
 			return -1;
 		}
 		f->bound = b->schema;
@@ -1145,6 +1142,7 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 	int k, a, K = f->spec.folds, A = f->nvocab;
 	uint64_t n;
 	double pr;
+	pt_err se; /* the solve's message, wrapped in ours */
 
 	memset(&tot, 0, sizeof tot);
 	memset(&r, 0, sizeof r);
@@ -1189,13 +1187,10 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 				goto fail;
 			}
 			if (pt_ridge_solve(&r, f->spec.lambda,
-			    m->coef + ((size_t)k * A + a) * f->p, e) < 0) {
-				char msg[768];
-
-				snprintf(msg, sizeof msg, "%s", e->msg);
+			    m->coef + ((size_t)k * A + a) * f->p, &se) < 0) {
 				pt_fail(e, PT_EVALUE, "", "arm '%s'%s: %.600s",
 				    f->vocab[a], K > 1 ? " (a cross-fitting "
-				    "fold)" : "", msg);
+				    "fold)" : "", se.msg);
 				goto fail;
 			}
 		}
