@@ -22,6 +22,7 @@
 #include "csvin.h"
 #include "hist.h"
 #include "number.h"
+#include "spool.h"
 #include "xsum.h"
 
 /* ---- small containers ---------------------------------------------------- */
@@ -754,52 +755,6 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 	return 0;
 }
 
-/* Copies stdin to an unlinked temporary file so it can be read twice. */
-static int
-spool(int in, const char *name, pt_err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	char buf[1 << 16];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/policy-prep.XXXXXX",
-	    dir != NULL && *dir != '\0' ? dir : "/tmp");
-	fd = mkstemp(path);
-
-	if (fd < 0)
-		return pt_fail(e, PT_EIO, "", "cannot create a temporary file: %s",
-		    strerror(errno));
-	unlink(path);
-	for (;;) {
-		ssize_t k = read(in, buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			close(fd);
-			return pt_fail(e, PT_EIO, name, "%s", strerror(errno));
-		}
-		if (k == 0)
-			break;
-		for (ssize_t off = 0; off < k;) {
-			ssize_t w = write(fd, buf + off, (size_t)(k - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				close(fd);
-				return pt_fail(e, PT_EIO, "", "temporary file: %s",
-				    strerror(errno));
-			}
-			off += w;
-		}
-	}
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		return pt_fail(e, PT_EIO, "", "temporary file: %s", strerror(errno));
-	}
-	return fd;
-}
-
 typedef int (*row_fn)(fit *f, pt_manifest *shape, const pt_csvrec *r,
     const char *file);
 
@@ -984,7 +939,7 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 			goto out;
 		}
 		if (lseek(in, 0, SEEK_CUR) < 0) {
-			fds[i] = spool(in, in == 0 ? "<stdin>" : paths[i], e);
+			fds[i] = pt_spool(in, in == 0 ? "<stdin>" : paths[i], e);
 			if (in > 0)
 				close(in);
 		} else {
