@@ -149,14 +149,24 @@ pt_csv_force_slow(pt_csv *c, int on)
 	c->force_slow = on;
 }
 
+const char *
+pt_csv_where(char *buf, size_t n, const char *file, uint64_t line,
+    const char *col)
+{
+	if (col != NULL)
+		snprintf(buf, n, "%s:%llu: %s", file, (unsigned long long)line, col);
+	else
+		snprintf(buf, n, "%s:%llu", file, (unsigned long long)line);
+	return buf;
+}
+
 /* Records the error at line (sticky: later calls return it again). */
 static int
 fail_at(pt_csv *c, pt_err *e, uint64_t line, pt_status code, const char *msg)
 {
 	char where[256];
 
-	snprintf(where, sizeof where, "%s:%llu", c->name,
-	    (unsigned long long)line);
+	pt_csv_where(where, sizeof where, c->name, line, NULL);
 	pt_fail(&c->err, code, where, "%s", msg);
 	c->failed = 1;
 	if (e != NULL)

@@ -41,6 +41,12 @@ const char *pt_csv_name(const pt_csv *c);
 uint64_t pt_csv_bytes(const pt_csv *c); /* bytes consumed so far */
 void pt_csv_close(pt_csv *c);
 
+/* Where a record or field is, as every message about CSV input says it:
+ * "file:line: column", or "file:line" when col is NULL.  Written into buf
+ * (n bytes, truncated to fit) and returned. */
+const char *pt_csv_where(char *buf, size_t n, const char *file,
+    uint64_t line, const char *col);
+
 /* Testing hook: 1 = every record goes through libcsv (no fast path). */
 void pt_csv_force_slow(pt_csv *c, int on);
 

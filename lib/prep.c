@@ -21,195 +21,13 @@
 
 #include "csvin.h"
 #include "hist.h"
+#include "names.h"
 #include "number.h"
 #include "spool.h"
+#include "strmap.h"
 #include "xsum.h"
 
 /* ---- small containers ---------------------------------------------------- */
-
-/* A list of names split from "a,b,c". */
-typedef struct names {
-	int n;
-	char **v;
-} names;
-
-static int
-names_split(names *l, const char *s, pt_err *e)
-{
-	const char *p = s;
-
-	l->n = 0;
-	l->v = NULL;
-	if (s == NULL)
-		return 0;
-	for (;;) {
-		size_t k = strcspn(p, ",");
-		char **nv = realloc(l->v, sizeof *l->v * ((size_t)l->n + 1));
-		if (nv == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		l->v = nv;
-		if ((l->v[l->n] = pt_strndup(p, k)) == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		l->n++;
-		if (p[k] == '\0')
-			break;
-		p += k + 1;
-	}
-	return 0;
-}
-
-static void
-names_free(names *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int
-names_find(const names *l, const char *s)
-{
-	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* A set of strings with counts, open addressing.  Used for treatment
- * labels and categorical levels at fit, and for level lookup at apply. */
-typedef struct smap {
-	size_t cap, n;
-	char **key;
-	size_t *klen;
-	uint64_t *count;
-	int *val;
-} smap;
-
-static uint64_t
-strhash(const char *s, size_t n)
-{
-	return pt_hash64(s, n, 0x5eed);
-}
-
-static int
-smap_grow(smap *m)
-{
-	smap nm = { 0 };
-
-	nm.cap = m->cap ? m->cap * 2 : 16;
-	nm.key = calloc(nm.cap, sizeof *nm.key);
-	nm.klen = calloc(nm.cap, sizeof *nm.klen);
-	nm.count = calloc(nm.cap, sizeof *nm.count);
-	nm.val = calloc(nm.cap, sizeof *nm.val);
-	if (!nm.key || !nm.klen || !nm.count || !nm.val) {
-		free(nm.key);
-		free(nm.klen);
-		free(nm.count);
-		free(nm.val);
-		return -1;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-		if (m->key[i] == NULL)
-			continue;
-		j = strhash(m->key[i], m->klen[i]) & (nm.cap - 1);
-		while (nm.key[j] != NULL)
-			j = (j + 1) & (nm.cap - 1);
-		nm.key[j] = m->key[i];
-		nm.klen[j] = m->klen[i];
-		nm.count[j] = m->count[i];
-		nm.val[j] = m->val[i];
-	}
-	nm.n = m->n;
-	free(m->key);
-	free(m->klen);
-	free(m->count);
-	free(m->val);
-	*m = nm;
-	return 0;
-}
-
-/* The slot of s, or -1 when absent. */
-static long
-smap_find(const smap *m, const char *s, size_t n)
-{
-	size_t j;
-
-	if (m->cap == 0)
-		return -1;
-	j = strhash(s, n) & (m->cap - 1);
-	while (m->key[j] != NULL) {
-		if (m->klen[j] == n && memcmp(m->key[j], s, n) == 0)
-			return (long)j;
-		j = (j + 1) & (m->cap - 1);
-	}
-	return -1;
-}
-
-/* Adds s (count += 1); returns the slot or -1 on ENOMEM. */
-static long
-smap_add(smap *m, const char *s, size_t n, int val)
-{
-	long k = smap_find(m, s, n);
-	size_t j;
-
-	if (k >= 0) {
-		m->count[k]++;
-		return k;
-	}
-	if ((m->n + 1) * 2 > m->cap && smap_grow(m) != 0)
-		return -1;
-	j = strhash(s, n) & (m->cap - 1);
-	while (m->key[j] != NULL)
-		j = (j + 1) & (m->cap - 1);
-	if ((m->key[j] = pt_strndup(s, n)) == NULL)
-		return -1;
-	m->klen[j] = n;
-	m->count[j] = 1;
-	m->val[j] = val;
-	m->n++;
-	return (long)j;
-}
-
-static void
-smap_free(smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->klen);
-	free(m->count);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The keys of m, sorted bytewise (strings copied). */
-static char **
-smap_sorted(const smap *m)
-{
-	char **v = calloc(m->n + 1, sizeof *v);
-	size_t k = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->key[i] != NULL && (v[k++] = pt_strdup(m->key[i])) == NULL) {
-			while (k-- > 0)
-				free(v[k]);
-			free(v);
-			return NULL;
-		}
-	qsort(v, m->n, sizeof *v, cmp_str);
-	return v;
-}
 
 /* A set of doubles by value (-0 folded into +0), for --bins all. */
 typedef struct dset {
@@ -283,7 +101,7 @@ typedef struct colstat {
 	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
 	const char *nonfinite_file;
 	char nonfinite_text[48];
-	smap levels;
+	pt_strmap levels;
 	int levels_over;
 	dset distinct;
 	int distinct_over;
@@ -305,11 +123,11 @@ typedef struct sample {
 typedef struct fit {
 	const pt_fit_opts *o;
 	pt_err *e;
-	names header;
+	pt_names header;
 	colstat *col;
 	int treatment, outcome, key, splitcol;
-	names rewards, tokens, vocab_given;
-	smap vocab;
+	pt_names rewards, tokens, vocab_given;
+	pt_strmap vocab;
 	sample s;
 	uint64_t train_rows, dropped_rows;
 	double *vals;      /* one row's slot values */
@@ -317,25 +135,6 @@ typedef struct fit {
 	pt_manifest *m;    /* the manifest being built (pass 2 counts into it) */
 	int *feat_of_slot; /* numeric slot -> feature index, or -1 */
 } fit;
-
-static const char *
-loc(char *buf, size_t n, const char *file, uint64_t line, const char *col)
-{
-	if (col != NULL)
-		snprintf(buf, n, "%s:%llu: %s", file, (unsigned long long)line, col);
-	else
-		snprintf(buf, n, "%s:%llu", file, (unsigned long long)line);
-	return buf;
-}
-
-static int
-is_missing_token(const names *tokens, const char *s, size_t n)
-{
-	for (int i = 0; i < tokens->n; i++)
-		if (strlen(tokens->v[i]) == n && memcmp(tokens->v[i], s, n) == 0)
-			return 1;
-	return 0;
-}
 
 /* Sample rows are [hash bits, slot values...].  Compaction keeps the rows
  * with the smallest hashes, never splitting a group of equal hashes, and
@@ -428,9 +227,9 @@ sample_nomem(fit *f)
 static int
 apply_missing_for(fit *f)
 {
-	names l;
+	pt_names l;
 
-	if (names_split(&l, f->o->missing_for, f->e) != 0)
+	if (pt_names_split(&l, f->o->missing_for, f->e) != 0)
 		return -1;
 	for (int i = 0; i < l.n; i++) {
 		char *eq = strchr(l.v[i], '='), *colon;
@@ -438,7 +237,7 @@ apply_missing_for(fit *f)
 		pt_missing p;
 
 		if (eq == NULL) {
-			names_free(&l);
+			pt_names_free(&l);
 			return pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "'%s' is not COLUMN=POLICY", l.v[i]);
 		}
@@ -446,11 +245,11 @@ apply_missing_for(fit *f)
 		colon = strchr(eq + 1, ':');
 		if (colon)
 			*colon = '\0';
-		c = names_find(&f->header, l.v[i]);
+		c = pt_names_find(&f->header, l.v[i]);
 		if (c < 0 || f->col[c].role != R_SOURCE) {
 			pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "'%s' is not a feature column", l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		if (strcmp(eq + 1, "keep") == 0)
@@ -467,36 +266,36 @@ apply_missing_for(fit *f)
 			pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "unknown policy '%s' for '%s' (keep, median, mode, "
 			    "constant:VALUE, reject)", eq + 1, l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		f->col[c].missing = p;
 		f->col[c].has_missing_for = 1;
 		if (p == PT_MISS_CONSTANT &&
 		    (f->col[c].constant = pt_strdup(colon + 1)) == NULL) {
-			names_free(&l);
+			pt_names_free(&l);
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		}
 	}
-	names_free(&l);
+	pt_names_free(&l);
 	return 0;
 }
 
 static int
-role_list(fit *f, const char *list, int role, const char *opt, names *keep)
+role_list(fit *f, const char *list, int role, const char *opt, pt_names *keep)
 {
-	names l;
+	pt_names l;
 
 	if (list == NULL)
 		return 0;
-	if (names_split(&l, list, f->e) != 0)
+	if (pt_names_split(&l, list, f->e) != 0)
 		return -1;
 	for (int i = 0; i < l.n; i++) {
-		int c = names_find(&f->header, l.v[i]);
+		int c = pt_names_find(&f->header, l.v[i]);
 		if (c < 0) {
 			pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
 			    l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		if (role == 'n' || role == 'c')
@@ -505,7 +304,7 @@ role_list(fit *f, const char *list, int role, const char *opt, names *keep)
 		    f->col[c].role != R_SOURCE) {
 			pt_fail(f->e, PT_EUSAGE, opt, "column '%s' already has a role",
 			    l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		} else
 			f->col[c].role = role;
@@ -513,7 +312,7 @@ role_list(fit *f, const char *list, int role, const char *opt, names *keep)
 	if (keep)
 		*keep = l;
 	else
-		names_free(&l);
+		pt_names_free(&l);
 	return 0;
 }
 
@@ -525,7 +324,7 @@ one_role(fit *f, const char *name, int role, const char *opt, int *out)
 	*out = -1;
 	if (name == NULL)
 		return 0;
-	c = names_find(&f->header, name);
+	c = pt_names_find(&f->header, name);
 	if (c < 0)
 		return pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
 		    name);
@@ -573,10 +372,10 @@ fit_roles(fit *f)
 		return pt_fail(f->e, PT_EUSAGE, "",
 		    "a split by column needs --split-column");
 	if (o->features != NULL) {
-		names fl;
+		pt_names fl;
 		if (role_list(f, o->features, R_SOURCE, "--features", &fl) != 0)
 			return -1;
-		names_free(&fl);
+		pt_names_free(&fl);
 		for (int i = 0; i < n; i++)
 			if (f->col[i].role == R_NONE)
 				f->col[i].role = R_IGNORED;
@@ -598,7 +397,7 @@ fit_roles(fit *f)
 		return pt_fail(f->e, PT_EUSAGE, "", "no feature columns left");
 	if (apply_missing_for(f) != 0)
 		return -1;
-	if (o->vocab != NULL && names_split(&f->vocab_given, o->vocab, f->e) != 0)
+	if (o->vocab != NULL && pt_names_split(&f->vocab_given, o->vocab, f->e) != 0)
 		return -1;
 	f->s.stride = 1 + (size_t)f->nslots;
 	f->s.limit = o->sample;
@@ -629,9 +428,9 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
 		int c = f->splitcol;
 		if (pt_parse_f64(r->field[c], r->len[c], &sv) != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "split column value '%.40s' is not a "
-			    "finite number", r->field[c]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "split column value "
+			    "'%.40s' is not a finite number", r->field[c]);
 	}
 	if (!pt_manifest_is_train(shape, *h, sv))
 		return 0;
@@ -639,30 +438,31 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 		int c = f->treatment, oc = f->outcome;
 		double y;
 		int rc;
-		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
-		    is_missing_token(&f->tokens, r->field[oc], r->len[oc])) {
+		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
+		    pt_names_has(&f->tokens, r->field[oc], r->len[oc])) {
 			if (o->drop_missing) {
 				f->dropped_rows++;
 				return 0;
 			}
-			c = is_missing_token(&f->tokens, r->field[c], r->len[c]) ? c : oc;
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "missing %s (use --drop-missing to drop "
-			    "such rows)", c == f->treatment ? "treatment" : "outcome");
+			c = pt_names_has(&f->tokens, r->field[c], r->len[c]) ? c : oc;
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "missing %s (use "
+			    "--drop-missing to drop such rows)",
+			    c == f->treatment ? "treatment" : "outcome");
 		}
 		rc = pt_parse_f64(r->field[oc], r->len[oc], &y);
 		if (rc != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[oc]), "outcome '%.40s' is not a finite number",
-			    r->field[oc]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[oc]), "outcome '%.40s' is "
+			    "not a finite number", r->field[oc]);
 	}
 	for (int k = 0; k < f->rewards.n; k++) {
-		int c = names_find(&f->header, f->rewards.v[k]);
+		int c = pt_names_find(&f->header, f->rewards.v[k]);
 		double y;
 		if (pt_parse_f64(r->field[c], r->len[c], &y) != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "reward '%.40s' is not a finite number",
-			    r->field[c]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "reward '%.40s' is not "
+			    "a finite number", r->field[c]);
 	}
 	return 1;
 }
@@ -681,10 +481,11 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 				ok = strlen(f->vocab_given.v[i]) == r->len[c] &&
 				    memcmp(f->vocab_given.v[i], r->field[c], r->len[c]) == 0;
 			if (!ok)
-				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
-				    r->line, f->header.v[c]), "treatment '%.60s' is not "
-				    "in --vocabulary", r->field[c]);
-		} else if (smap_add(&f->vocab, r->field[c], r->len[c], 0) < 0) {
+				return pt_fail(f->e, PT_EVALUE, pt_csv_where(w,
+				    sizeof w, file, r->line, f->header.v[c]),
+				    "treatment '%.60s' is not in --vocabulary",
+				    r->field[c]);
+		} else if (pt_strmap_add(&f->vocab, r->field[c], r->len[c], 0) < 0) {
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		}
 	}
@@ -697,7 +498,7 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 
 		if (cs->role != R_SOURCE)
 			continue;
-		if (is_missing_token(&f->tokens, s, n)) {
+		if (pt_names_has(&f->tokens, s, n)) {
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
@@ -728,8 +529,9 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 				snprintf(cs->first_text, sizeof cs->first_text, "%.40s", s);
 			}
 			if (cs->force == 'n')
-				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
-				    r->line, f->header.v[c]), rc == 1 ? "'%.40s' is not "
+				return pt_fail(f->e, PT_EVALUE, pt_csv_where(w,
+				    sizeof w, file, r->line, f->header.v[c]),
+				    rc == 1 ? "'%.40s' is not "
 				    "a finite number (inf and nan are not allowed; see "
 				    "--nonfinite)" : "'%.40s' is not a number", s);
 			v = NAN;
@@ -741,11 +543,11 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		}
 		f->vals[cs->slot] = v;
 		if (!cs->levels_over) {
-			if (smap_add(&cs->levels, s, n, 0) < 0)
+			if (pt_strmap_add(&cs->levels, s, n, 0) < 0)
 				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 			if (cs->levels.n > (size_t)f->o->max_levels) {
 				cs->levels_over = 1;
-				smap_free(&cs->levels);
+				pt_strmap_free(&cs->levels);
 			}
 		}
 	}
@@ -769,7 +571,7 @@ pass1_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 
 /* The header's names, copied (the record is only valid until the next). */
 static int
-header_copy(names *h, const pt_csvrec *r)
+header_copy(pt_names *h, const pt_csvrec *r)
 {
 	h->v = pt_strs_dup(r->field, (int)r->nfields);
 	h->n = h->v != NULL ? (int)r->nfields : 0;
@@ -807,7 +609,8 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 						for (int b = a + 1; b < f->header.n; b++)
 							if (strcmp(f->header.v[a], f->header.v[b]) == 0) {
 								rc = pt_fail(f->e, PT_EFORMAT,
-								    loc(w, sizeof w, name, r.line, NULL),
+								    pt_csv_where(w, sizeof w,
+								    name, r.line, NULL),
 								    "column '%s' appears twice in the "
 								    "header", f->header.v[a]);
 								goto out;
@@ -821,18 +624,19 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 					for (int k = 0; same && k < f->header.n; k++)
 						same = strcmp(r.field[k], f->header.v[k]) == 0;
 					if (!same) {
-						rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w,
-						    name, r.line, NULL), "header differs from "
-						    "the first input's header");
+						rc = pt_fail(f->e, PT_EFORMAT,
+						    pt_csv_where(w, sizeof w, name,
+						    r.line, NULL), "header differs "
+						    "from the first input's header");
 						break;
 					}
 				}
 				continue;
 			}
 			if ((int)r.nfields != f->header.n) {
-				rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w, name, r.line,
-				    NULL), "%zu fields, the header has %d", r.nfields,
-				    f->header.n);
+				rc = pt_fail(f->e, PT_EFORMAT, pt_csv_where(w,
+				    sizeof w, name, r.line, NULL), "%zu fields, the "
+				    "header has %d", r.nfields, f->header.n);
 				break;
 			}
 			if (fn(f, shape, &r, name) != 0) {
@@ -927,7 +731,7 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 		pt_fail(e, PT_EUSAGE, "--sample", "the sample must hold at least 16 rows");
 		goto out;
 	}
-	if (names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
+	if (pt_names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
 	    ",NA,NaN,null", e) != 0)
 		goto out;
 	/* Fit may read its input twice: what cannot be rewound (stdin, a
@@ -993,17 +797,17 @@ out:
 	pt_manifest_free(shape);
 	if (f.col != NULL)
 		for (int c = 0; c < f.header.n; c++) {
-			smap_free(&f.col[c].levels);
+			pt_strmap_free(&f.col[c].levels);
 			free(f.col[c].distinct.bits);
 			free(f.col[c].constant);
 		}
 	free(f.col);
 	free(f.feat_of_slot);
-	names_free(&f.header);
-	names_free(&f.rewards);
-	names_free(&f.tokens);
-	names_free(&f.vocab_given);
-	smap_free(&f.vocab);
+	pt_names_free(&f.header);
+	pt_names_free(&f.rewards);
+	pt_names_free(&f.tokens);
+	pt_names_free(&f.vocab_given);
+	pt_strmap_free(&f.vocab);
 	free(f.s.rows);
 	free(f.vals);
 	if (!ok) {
@@ -1034,7 +838,7 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 			continue;
 		ft = &f->m->features[fi];
 		src = &f->m->sources[ft->source];
-		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
+		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
 		    pt_parse_f64(r->field[c], r->len[c], &v) != 0)
 			v = src->missing == PT_MISS_KEEP ? NAN : src->impute;
 		ft->counts[pt_feature_bin(ft, v)]++;
@@ -1154,12 +958,12 @@ build_source(fit *f, int c, pt_source *s)
 		    categorical ? "mode" : "median");
 	}
 	if (!categorical && cs->nonfinite_line > 0)
-		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, cs->nonfinite_file,
-		    cs->nonfinite_line, name), "'%s' is not allowed in a numeric "
-		    "column (use --nonfinite missing to read inf/nan as missing)",
-		    cs->nonfinite_text);
+		return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+		    cs->nonfinite_file, cs->nonfinite_line, name), "'%s' is not "
+		    "allowed in a numeric column (use --nonfinite missing to read "
+		    "inf/nan as missing)", cs->nonfinite_text);
 	if (s->missing == PT_MISS_REJECT && cs->nmissing > 0)
-		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w,
+		return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 		    cs->first_missing_file ? cs->first_missing_file : "input",
 		    cs->first_missing_line, name), "missing value, and the policy "
 		    "for '%s' is reject (%llu missing)", name,
@@ -1177,11 +981,11 @@ build_source(fit *f, int c, pt_source *s)
 			return pt_fail(f->e, PT_EVALUE, name,
 			    "no values in the training rows: exclude the column");
 		s->nlevels = (int)cs->levels.n;
-		if ((s->levels = smap_sorted(&cs->levels)) == NULL)
+		if ((s->levels = pt_strmap_sorted(&cs->levels)) == NULL)
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		s->impute_level = 0;
 		for (int k = 0; k < s->nlevels; k++) {
-			long slot = smap_find(&cs->levels, s->levels[k],
+			long slot = pt_strmap_find(&cs->levels, s->levels[k],
 			    strlen(s->levels[k]));
 			if (cs->levels.count[slot] > best) {
 				best = cs->levels.count[slot];
@@ -1300,7 +1104,8 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 	for (int k = 0; k < s->nlevels; k++) {
 		pt_feature *ft = &m->features[m->nfeatures];
 		size_t len = strlen(s->name) + strlen(s->levels[k]) + 2;
-		long slot = smap_find(&cs->levels, s->levels[k], strlen(s->levels[k]));
+		long slot = pt_strmap_find(&cs->levels, s->levels[k],
+		    strlen(s->levels[k]));
 		uint64_t ones = cs->levels.count[slot], miss = cs->nmissing;
 
 		ft->source = si;
@@ -1347,7 +1152,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	if (m->rewards == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	for (int i = 0; i < m->nrewards; i++)
-		m->rewards[i] = names_find(&f->header, f->rewards.v[i]);
+		m->rewards[i] = pt_names_find(&f->header, f->rewards.v[i]);
 	if (m->nrewards > 0) {
 		m->nvocab = f->rewards.n;
 		m->vocab = pt_strs_dup(f->rewards.v, f->rewards.n);
@@ -1356,7 +1161,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		m->vocab = pt_strs_dup(f->vocab_given.v, f->vocab_given.n);
 	} else {
 		m->nvocab = (int)f->vocab.n;
-		m->vocab = smap_sorted(&f->vocab);
+		m->vocab = pt_strmap_sorted(&f->vocab);
 	}
 	if (m->vocab == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
@@ -1398,24 +1203,24 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		f->feat_of_slot[i] = -1;
 	/* The feature order: --features as given, else the CSV's order. */
 	{
-		names fl;
+		pt_names fl;
 		int *order = malloc(sizeof *order * ((size_t)f->header.n + 1)), no = 0;
 		if (order == NULL)
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		if (o->features != NULL) {
-			if (names_split(&fl, o->features, f->e) != 0) {
+			if (pt_names_split(&fl, o->features, f->e) != 0) {
 				free(order);
 				return -1;
 			}
 			for (int i = 0; i < fl.n; i++) {
-				int c = names_find(&f->header, fl.v[i]);
+				int c = pt_names_find(&f->header, fl.v[i]);
 				int dup = 0;
 				for (int k = 0; k < no; k++)
 					dup |= order[k] == c;
 				if (c >= 0 && f->col[c].role == R_SOURCE && !dup)
 					order[no++] = c;
 			}
-			names_free(&fl);
+			pt_names_free(&fl);
 		} else {
 			for (int c = 0; c < f->header.n; c++)
 				if (f->col[c].role == R_SOURCE)
@@ -1499,13 +1304,13 @@ typedef struct asrc {
 	pt_missing missing;
 	double impute;
 	int impute_level, unknown_missing;
-	smap levels; /* categorical: level -> index */
+	pt_strmap levels; /* categorical: level -> index */
 } asrc;
 
 typedef struct apply {
 	const pt_manifest *m;
 	asrc *src;
-	names tokens;
+	pt_names tokens;
 	int numeric_token; /* a missing token reads as a number: check first */
 	pt_err *e;
 	const char *file;
@@ -1515,7 +1320,7 @@ typedef struct apply {
 static const char *
 aloc(apply *a, uint64_t line, int col)
 {
-	return loc(a->where, sizeof a->where, a->file, line,
+	return pt_csv_where(a->where, sizeof a->where, a->file, line,
 	    col >= 0 ? a->m->columns[col] : NULL);
 }
 
@@ -1564,7 +1369,7 @@ apply_init(apply *a, const pt_manifest *m, pt_err *e)
 			if (fk < 0)
 				return pt_fail(e, PT_EFORMAT, "", "level '%s' of '%s' has "
 				    "no feature", s->levels[k], s->name);
-			if (smap_add(&d->levels, s->levels[k], strlen(s->levels[k]),
+			if (pt_strmap_add(&d->levels, s->levels[k], strlen(s->levels[k]),
 			    fk) < 0)
 				return pt_fail(e, PT_ENOMEM, "", "out of memory");
 		}
@@ -1577,7 +1382,7 @@ apply_free(apply *a)
 {
 	if (a->src != NULL)
 		for (int i = 0; i < a->m->nsources; i++)
-			smap_free(&a->src[i].levels);
+			pt_strmap_free(&a->src[i].levels);
 	free(a->src);
 }
 
@@ -1591,13 +1396,13 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 		const asrc *s = &a->src[k];
 		const char *f = r->field[s->column];
 		size_t n = r->len[s->column];
-		int missing = a->numeric_token && is_missing_token(&a->tokens, f, n);
+		int missing = a->numeric_token && pt_names_has(&a->tokens, f, n);
 
 		if (s->kind == PT_SRC_NUMERIC) {
 			double v = NAN;
 			int rc = missing ? -1 : pt_parse_f64(f, n, &v);
 			if (rc != 0) {
-				if (!missing && !is_missing_token(&a->tokens, f, n)) {
+				if (!missing && !pt_names_has(&a->tokens, f, n)) {
 					if (rc == 1 && !m->nonfinite_missing)
 						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
 						    s->column), "'%.40s' is not allowed: the "
@@ -1618,8 +1423,8 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 			long slot;
 			double fill = 0.0;
 			if (!missing)
-				missing = is_missing_token(&a->tokens, f, n);
-			slot = missing ? -1 : smap_find(&s->levels, f, n);
+				missing = pt_names_has(&a->tokens, f, n);
+			slot = missing ? -1 : pt_strmap_find(&s->levels, f, n);
 			if (slot >= 0) {
 				fk = s->levels.val[slot];
 			} else {
@@ -1635,7 +1440,7 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 					fk = -1;
 					fill = NAN;
 				} else {
-					long is = smap_find(&s->levels,
+					long is = pt_strmap_find(&s->levels,
 					    m->sources[k].levels[s->impute_level],
 					    strlen(m->sources[k].levels[s->impute_level]));
 					fk = s->levels.val[is];
@@ -1678,7 +1483,7 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 				break;
 			}
 		if (code < 0) {
-			if (is_missing_token(&a->tokens, t, n)) {
+			if (pt_names_has(&a->tokens, t, n)) {
 				if (m->drop_missing)
 					return 0;
 				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
@@ -1691,7 +1496,7 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 		PT_COL_I32(b, base)[i] = code;
 		rc = pt_parse_f64(r->field[oc], r->len[oc], &PT_COL_F64(b, base + 1)[i]);
 		if (rc != 0) {
-			if (is_missing_token(&a->tokens, r->field[oc], r->len[oc])) {
+			if (pt_names_has(&a->tokens, r->field[oc], r->len[oc])) {
 				if (m->drop_missing)
 					return 0;
 				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
@@ -1874,8 +1679,8 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 	if (sel == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	if (o->columns != NULL) {
-		names l;
-		if (names_split(&l, o->columns, e) != 0) {
+		pt_names l;
+		if (pt_names_split(&l, o->columns, e) != 0) {
 			free(sel);
 			return -1;
 		}
@@ -1890,13 +1695,13 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 			if (j < 0) {
 				pt_fail(e, PT_EUSAGE, "--columns", "no column '%s' in the "
 				    "frames", l.v[i]);
-				names_free(&l);
+				pt_names_free(&l);
 				free(sel);
 				return -1;
 			}
 			sel[nsel++] = j;
 		}
-		names_free(&l);
+		pt_names_free(&l);
 		if (sel == NULL)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	} else {
