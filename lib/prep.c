@@ -406,15 +406,6 @@ fit_roles(fit *f)
 	return 0;
 }
 
-/* The row hash: of the key when there is one, else of the canonical row. */
-static uint64_t
-row_hash(const pt_csvrec *r, int key)
-{
-	if (key >= 0)
-		return pt_hash64(r->field[key], r->len[key], 0);
-	return pt_hash64(r->canon, r->canonlen, 0);
-}
-
 /* What a row is for: -1 error, 0 skip (test row or dropped), 1 train. */
 static int
 fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
@@ -424,7 +415,7 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 	double sv = NAN;
 	char w[512];
 
-	*h = row_hash(r, f->key);
+	*h = pt_csv_row_hash(r, f->key);
 	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
 		int c = f->splitcol;
 		if (pt_parse_f64(r->field[c], r->len[c], &sv) != 0)
@@ -1566,8 +1557,7 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 			goto out;
 		}
 		st->rows_in++;
-		h = m->key >= 0 ? pt_hash64(r.field[m->key], r.len[m->key], 0) :
-		    pt_hash64(r.canon, r.canonlen, 0);
+		h = pt_csv_row_hash(&r, m->key);
 		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
 			double sv = NAN;
 			if (m->split == PT_SPLIT_COLUMN &&
@@ -1641,28 +1631,23 @@ ob_flush(obuf *o, pt_err *e)
 	return 0;
 }
 
+/* A text field: CSV quoted as csvin reads it back; TSV cannot quote, so
+ * tabs and line ends become spaces. */
 static void
 ob_text(obuf *o, const char *s, size_t n, int tsv)
 {
-	int quote = 0;
-
-	if (!tsv)
-		for (size_t i = 0; i < n && !quote; i++)
-			quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
 	if (o->n + 2 * n + 4 > o->cap)
 		return; /* the caller guarantees room; see pt_prep_cat */
-	if (quote)
-		o->p[o->n++] = '"';
+	if (!tsv) {
+		o->n += pt_csv_quote(o->p + o->n, s, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (quote && ch == '"')
-			o->p[o->n++] = '"';
-		if (tsv && (ch == '\t' || ch == '\n' || ch == '\r'))
+		if (ch == '\t' || ch == '\n' || ch == '\r')
 			ch = ' ';
 		o->p[o->n++] = ch;
 	}
-	if (quote)
-		o->p[o->n++] = '"';
 }
 
 int
