@@ -1617,16 +1617,8 @@ typedef struct obuf {
 static int
 ob_flush(obuf *o, pt_err *e)
 {
-	size_t off = 0;
-
-	while (off < o->n) {
-		ssize_t k = write(o->fd, o->p + off, o->n - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
-		off += (size_t)k;
-	}
+	if (pt_write_all(o->fd, o->p, o->n) != 0)
+		return pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
 	o->n = 0;
 	return 0;
 }

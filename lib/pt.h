@@ -52,6 +52,11 @@ void pt_err_clear(pt_err *e);
 /* A short constant description of a status code. */
 const char *pt_strerror(pt_status code);
 
+/* Writes the n bytes at p to fd, retrying after EINTR and short writes.
+ * Returns 0, or -1 with errno set (EIO when write(2) makes no progress);
+ * the caller says what failed. */
+int pt_write_all(int fd, const void *p, size_t n);
+
 /* Allocation helpers that never abort: they return NULL on failure. */
 char *pt_strdup(const char *s);
 char *pt_strndup(const char *s, size_t n);

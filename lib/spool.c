@@ -36,16 +36,11 @@ pt_spool(int in, const char *name, pt_err *e)
 		}
 		if (k == 0)
 			break;
-		for (ssize_t off = 0; off < k;) {
-			ssize_t w = write(fd, buf + off, (size_t)(k - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				close(fd);
-				return pt_fail(e, PT_EIO, "", "temporary file: %s",
-				    strerror(errno));
-			}
-			off += w;
+		if (pt_write_all(fd, buf, (size_t)k) != 0) {
+			int saved = errno;
+			close(fd);
+			return pt_fail(e, PT_EIO, "", "temporary file: %s",
+			    strerror(saved));
 		}
 	}
 	if (lseek(fd, 0, SEEK_SET) != 0) {
