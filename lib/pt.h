@@ -52,6 +52,10 @@ void pt_err_clear(pt_err *e);
 /* A short constant description of a status code. */
 const char *pt_strerror(pt_status code);
 
+/* A progress callback for long runs: rows and bytes read so far.  Where a
+ * call takes one, NULL means no reports. */
+typedef void (*pt_progress_fn)(uint64_t rows, uint64_t bytes);
+
 /* Writes the n bytes at p to fd, retrying after EINTR and short writes.
  * Returns 0, or -1 with errno set (EIO when write(2) makes no progress);
  * the caller says what failed. */

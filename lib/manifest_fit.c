@@ -1,5 +1,7 @@
 /*
- * prep.c: fitting a manifest, applying it, and moving frames around.
+ * manifest_fit.c: fitting a manifest on CSV training rows (policy-prep
+ * fit): roles, treatment vocabulary, categorical levels, imputation
+ * values, quantile bin boundaries and their counts.
  *
  * Fit must give the same manifest bytes whatever the order or partitioning
  * of the training rows, in bounded memory.  Everything it computes is a
@@ -7,9 +9,10 @@
  * counts, and a hash-selected sample (the rows whose sample hash is below a
  * threshold that depends only on the multiset; see sample_add) from which
  * quantiles and medians are exact.  When every training row fits in the
- * sample the quantiles are exact over all rows.
+ * sample the quantiles are exact over all rows; when it does not, a second
+ * pass counts every training row into the bins.
  */
-#include "prep.h"
+#include "manifest_fit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,14 +23,10 @@
 #include <unistd.h>
 
 #include "csvin.h"
-#include "hist.h"
 #include "names.h"
 #include "number.h"
 #include "spool.h"
 #include "strmap.h"
-#include "xsum.h"
-
-/* ---- small containers ---------------------------------------------------- */
 
 /* A set of doubles by value (-0 folded into +0), for --bins all. */
 typedef struct dset {
@@ -85,8 +84,6 @@ cmp_f64(const void *a, const void *b)
 
 	return (x > y) - (x < y);
 }
-
-/* ---- fit ------------------------------------------------------------------- */
 
 enum { R_NONE, R_SOURCE, R_TREATMENT, R_OUTCOME, R_KEY, R_REWARD, R_IGNORED };
 
@@ -837,14 +834,8 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 	return 0;
 }
 
-static int
-cmp_dbl_ptr(const void *a, const void *b)
-{
-	return cmp_f64(a, b);
-}
-
 /*
- * Sorts n doubles (no NaN) ascending, as qsort with cmp_dbl_ptr would, but
+ * Sorts n doubles (no NaN) ascending, as qsort with cmp_f64 would, but
  * for the order of -0 and +0, which compare equal (here -0 comes first).
  * An LSD radix sort on keys that order like the values, 16 bits a pass,
  * skipping passes whose digit every key shares; qsort when memory is short.
@@ -858,7 +849,7 @@ sort_f64(double *v, size_t n)
 	int pass, d;
 
 	if (n < 256) {
-		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		qsort(v, n, sizeof *v, cmp_f64);
 		return;
 	}
 	a = malloc(n * sizeof *a);
@@ -868,7 +859,7 @@ sort_f64(double *v, size_t n)
 		free(a);
 		free(b);
 		free(cnt);
-		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		qsort(v, n, sizeof *v, cmp_f64);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1122,7 +1113,19 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 	return 0;
 }
 
-static int build_one_source(fit *f, pt_manifest *m, int c);
+/* Source c of the CSV, and its features, appended to m. */
+static int
+build_one_source(fit *f, pt_manifest *m, int c)
+{
+	int si = m->nsources++;
+
+	if (build_source(f, c, &m->sources[si]) != 0)
+		return -1;
+	if (m->sources[si].kind == PT_SRC_NUMERIC ?
+	    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
+		return -1;
+	return 0;
+}
 
 static int
 build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
@@ -1229,21 +1232,6 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	return 0;
 }
 
-static int
-build_one_source(fit *f, pt_manifest *m, int c)
-{
-	{
-		int si;
-		si = m->nsources++;
-		if (build_source(f, c, &m->sources[si]) != 0)
-			return -1;
-		if (m->sources[si].kind == PT_SRC_NUMERIC ?
-		    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
-			return -1;
-	}
-	return 0;
-}
-
 void
 pt_fit_defaults(pt_fit_opts *o)
 {
@@ -1256,666 +1244,4 @@ pt_fit_defaults(pt_fit_opts *o)
 	o->split = PT_SPLIT_NONE;
 	o->train_fraction = 1.0;
 	o->seed = 1;
-}
-
-/* ---- apply ----------------------------------------------------------------- */
-
-pt_schema *
-pt_prep_schema(const pt_manifest *m, pt_err *e)
-{
-	pt_schema *s = pt_schema_new(m->digest);
-	int ok = s != NULL;
-
-	ok = ok && pt_schema_add(s, "_row", PT_U64, PT_ROLE_ROW, 0, NULL, e) >= 0;
-	for (int i = 0; ok && i < m->nfeatures; i++)
-		ok = pt_schema_add(s, m->features[i].name, PT_F64, PT_ROLE_FEATURE,
-		    0, NULL, e) >= 0;
-	if (m->nrewards > 0) {
-		for (int i = 0; ok && i < m->nrewards; i++)
-			ok = pt_schema_add(s, m->vocab[i], PT_F64, PT_ROLE_REWARD, 0,
-			    NULL, e) >= 0;
-	} else if (ok) {
-		ok = pt_schema_add(s, m->columns[m->treatment], PT_I32,
-		    PT_ROLE_TREATMENT, m->nvocab, m->vocab, e) >= 0 &&
-		    pt_schema_add(s, m->columns[m->outcome], PT_F64, PT_ROLE_OUTCOME,
-		    0, NULL, e) >= 0;
-	}
-	if (!ok) {
-		if (s == NULL)
-			pt_fail(e, PT_ENOMEM, "", "out of memory");
-		pt_schema_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* Per source, what apply needs in its inner loop. */
-typedef struct asrc {
-	int column, kind, feat, nlevels;
-	pt_missing missing;
-	double impute;
-	int impute_level, unknown_missing;
-	pt_strmap levels; /* categorical: level -> index */
-} asrc;
-
-typedef struct apply {
-	const pt_manifest *m;
-	asrc *src;
-	pt_names tokens;
-	int numeric_token; /* a missing token reads as a number: check first */
-	pt_err *e;
-	const char *file;
-	char where[512];
-} apply;
-
-static const char *
-aloc(apply *a, uint64_t line, int col)
-{
-	return pt_csv_where(a->where, sizeof a->where, a->file, line,
-	    col >= 0 ? a->m->columns[col] : NULL);
-}
-
-static int
-apply_init(apply *a, const pt_manifest *m, pt_err *e)
-{
-	memset(a, 0, sizeof *a);
-	a->m = m;
-	a->e = e;
-	a->src = calloc((size_t)m->nsources + 1, sizeof *a->src);
-	a->tokens.n = m->nmissing_tokens;
-	a->tokens.v = m->missing_tokens;
-	if (a->src == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (int i = 0; i < m->nmissing_tokens; i++) {
-		double v;
-		if (pt_parse_f64(m->missing_tokens[i], strlen(m->missing_tokens[i]),
-		    &v) == 0)
-			a->numeric_token = 1;
-	}
-	for (int i = 0; i < m->nsources; i++) {
-		const pt_source *s = &m->sources[i];
-		asrc *d = &a->src[i];
-		d->column = s->column;
-		d->kind = s->kind;
-		d->nlevels = s->nlevels;
-		d->missing = s->missing;
-		d->impute = s->impute;
-		d->impute_level = s->impute_level;
-		d->unknown_missing = s->unknown_missing;
-		d->feat = -1;
-		for (int k = 0; k < m->nfeatures; k++)
-			if (m->features[k].source == i) {
-				d->feat = k;
-				break;
-			}
-		if (d->feat < 0)
-			return pt_fail(e, PT_EFORMAT, "", "source '%s' has no feature",
-			    s->name);
-		for (int k = 0; k < s->nlevels; k++) {
-			/* A level's feature is the one naming it (any order). */
-			int fk = -1;
-			for (int j = 0; j < m->nfeatures; j++)
-				if (m->features[j].source == i && m->features[j].level == k)
-					fk = j;
-			if (fk < 0)
-				return pt_fail(e, PT_EFORMAT, "", "level '%s' of '%s' has "
-				    "no feature", s->levels[k], s->name);
-			if (pt_strmap_add(&d->levels, s->levels[k], strlen(s->levels[k]),
-			    fk) < 0)
-				return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		}
-	}
-	return 0;
-}
-
-static void
-apply_free(apply *a)
-{
-	if (a->src != NULL)
-		for (int i = 0; i < a->m->nsources; i++)
-			pt_strmap_free(&a->src[i].levels);
-	free(a->src);
-}
-
-/* Fills row i of the feature columns from record r.  0 or -1. */
-static int
-apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
-{
-	const pt_manifest *m = a->m;
-
-	for (int k = 0; k < m->nsources; k++) {
-		const asrc *s = &a->src[k];
-		const char *f = r->field[s->column];
-		size_t n = r->len[s->column];
-		int missing = a->numeric_token && pt_names_has(&a->tokens, f, n);
-
-		if (s->kind == PT_SRC_NUMERIC) {
-			double v = NAN;
-			int rc = missing ? -1 : pt_parse_f64(f, n, &v);
-			if (rc != 0) {
-				if (!missing && !pt_names_has(&a->tokens, f, n)) {
-					if (rc == 1 && !m->nonfinite_missing)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not allowed: the "
-						    "manifest forbids inf and nan", f);
-					if (rc != 1)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not a number", f);
-				}
-				if (s->missing == PT_MISS_REJECT)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "missing value, and the manifest's "
-					    "policy is reject");
-				v = s->missing == PT_MISS_KEEP ? NAN : s->impute;
-			}
-			PT_COL_F64(b, 1 + s->feat)[i] = v;
-		} else {
-			int fk;
-			long slot;
-			double fill = 0.0;
-			if (!missing)
-				missing = pt_names_has(&a->tokens, f, n);
-			slot = missing ? -1 : pt_strmap_find(&s->levels, f, n);
-			if (slot >= 0) {
-				fk = s->levels.val[slot];
-			} else {
-				if (!missing && !s->unknown_missing)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "unknown category '%.60s' (not among "
-					    "the manifest's %d levels)", f, s->nlevels);
-				if (s->missing == PT_MISS_REJECT)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "missing value, and the manifest's "
-					    "policy is reject");
-				if (s->missing == PT_MISS_KEEP) {
-					fk = -1;
-					fill = NAN;
-				} else {
-					long is = pt_strmap_find(&s->levels,
-					    m->sources[k].levels[s->impute_level],
-					    strlen(m->sources[k].levels[s->impute_level]));
-					fk = s->levels.val[is];
-				}
-			}
-			for (int l = 0; l < s->nlevels; l++)
-				PT_COL_F64(b, 1 + s->feat + l)[i] = fill;
-			if (fk >= 0)
-				PT_COL_F64(b, 1 + fk)[i] = 1.0;
-		}
-	}
-	return 0;
-}
-
-/* Treatment, outcome or rewards of row i: 1 kept, 0 dropped, -1 error. */
-static int
-apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
-{
-	const pt_manifest *m = a->m;
-	int base = 1 + m->nfeatures;
-
-	if (m->nrewards > 0) {
-		for (int k = 0; k < m->nrewards; k++) {
-			int c = m->rewards[k];
-			if (pt_parse_f64(r->field[c], r->len[c],
-			    &PT_COL_F64(b, base + k)[i]) != 0)
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-				    "reward '%.40s' is not a finite number", r->field[c]);
-		}
-		return 1;
-	} else {
-		int c = m->treatment, oc = m->outcome, code = -1;
-		const char *t = r->field[c];
-		size_t n = r->len[c];
-		int rc;
-
-		for (int k = 0; k < m->nvocab; k++)
-			if (strlen(m->vocab[k]) == n && memcmp(m->vocab[k], t, n) == 0) {
-				code = k;
-				break;
-			}
-		if (code < 0) {
-			if (pt_names_has(&a->tokens, t, n)) {
-				if (m->drop_missing)
-					return 0;
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-				    "missing treatment (the manifest rejects such rows)");
-			}
-			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-			    "unknown treatment label '%.60s' (not in the manifest's "
-			    "vocabulary of %d labels)", t, m->nvocab);
-		}
-		PT_COL_I32(b, base)[i] = code;
-		rc = pt_parse_f64(r->field[oc], r->len[oc], &PT_COL_F64(b, base + 1)[i]);
-		if (rc != 0) {
-			if (pt_names_has(&a->tokens, r->field[oc], r->len[oc])) {
-				if (m->drop_missing)
-					return 0;
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
-				    "missing outcome (the manifest rejects such rows)");
-			}
-			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
-			    "outcome '%.40s' is not a finite number", r->field[oc]);
-		}
-		return 1;
-	}
-}
-
-int
-pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
-    pt_subset subset, pt_writer *w, pt_batch *b, pt_apply_stats *st,
-    pt_progress_fn progress, pt_err *e)
-{
-	apply a;
-	pt_csv *c;
-	pt_csvrec r;
-	int rc, first = header, any = 0;
-
-	if (apply_init(&a, m, e) != 0) {
-		apply_free(&a);
-		return -1;
-	}
-	a.file = name;
-	if (subset == PT_SUBSET_TEST && m->split == PT_SPLIT_NONE) {
-		apply_free(&a);
-		return pt_fail(e, PT_EUSAGE, "--subset", "the manifest has no "
-		    "train/test rule, so there are no test rows (fit with "
-		    "--train-fraction or --split-column)");
-	}
-	if ((c = pt_csv_open(fd, name, e)) == NULL) {
-		apply_free(&a);
-		return -1;
-	}
-	while ((rc = pt_csv_next(c, &r, e)) == 1) {
-		size_t i = b->nrows;
-		uint64_t h;
-		int kept;
-
-		any = 1;
-		if (first) {
-			first = 0;
-			for (int k = 0; k < m->ncolumns; k++)
-				if ((size_t)k >= r.nfields || strcmp(r.field[k],
-				    m->columns[k]) != 0) {
-					rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
-					    "header does not match the manifest: column %d "
-					    "is '%.40s', the manifest says '%s'", k + 1,
-					    (size_t)k < r.nfields ? r.field[k] : "(none)",
-					    m->columns[k]);
-					goto out;
-				}
-			if ((int)r.nfields != m->ncolumns) {
-				rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
-				    "header does not match the manifest: %zu columns, "
-				    "the manifest has %d", r.nfields, m->ncolumns);
-				goto out;
-			}
-			continue;
-		}
-		if ((int)r.nfields != m->ncolumns) {
-			rc = pt_fail(e, PT_EFORMAT, aloc(&a, r.line, -1), "%zu fields, "
-			    "the manifest has %d columns", r.nfields, m->ncolumns);
-			goto out;
-		}
-		st->rows_in++;
-		h = pt_csv_row_hash(&r, m->key);
-		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
-			double sv = NAN;
-			if (m->split == PT_SPLIT_COLUMN &&
-			    pt_parse_f64(r.field[m->split_column],
-			    r.len[m->split_column], &sv) != 0) {
-				rc = pt_fail(e, PT_EVALUE, aloc(&a, r.line,
-				    m->split_column), "split column value '%.40s' is not a "
-				    "finite number", r.field[m->split_column]);
-				goto out;
-			}
-			if (pt_manifest_is_train(m, h, sv) != (subset == PT_SUBSET_TRAIN))
-				continue;
-		}
-		PT_COL_U64(b, 0)[i] = h;
-		if ((kept = apply_roles(&a, &r, b, i)) < 0) {
-			rc = -1;
-			goto out;
-		}
-		if (!kept) { /* dropped rows are counted, not checked further */
-			st->dropped++;
-			continue;
-		}
-		if (apply_features(&a, &r, b, i) < 0) {
-			rc = -1;
-			goto out;
-		}
-		st->rows_out++;
-		if (++b->nrows == b->cap) {
-			if (pt_hist_fill_codes(m, b, e) != 0 ||
-			    pt_writer_write(w, b, e) != 0) {
-				rc = -1;
-				goto out;
-			}
-			b->nrows = 0;
-			if (progress)
-				progress(st->rows_in, st->bytes + pt_csv_bytes(c));
-		}
-	}
-	if (rc == 0 && !any)
-		rc = pt_fail(e, PT_EEMPTY, name, "empty input");
-out:
-	st->bytes += pt_csv_bytes(c);
-	pt_csv_close(c);
-	apply_free(&a);
-	return rc < 0 ? -1 : 0;
-}
-
-/* ---- cat --------------------------------------------------------------------- */
-
-typedef struct obuf {
-	char *p;
-	size_t n, cap;
-	int fd;
-	const char *name;
-} obuf;
-
-static int
-ob_flush(obuf *o, pt_err *e)
-{
-	if (pt_write_all(o->fd, o->p, o->n) != 0)
-		return pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
-	o->n = 0;
-	return 0;
-}
-
-/* A text field: CSV quoted as csvin reads it back; TSV cannot quote, so
- * tabs and line ends become spaces. */
-static void
-ob_text(obuf *o, const char *s, size_t n, int tsv)
-{
-	if (o->n + 2 * n + 4 > o->cap)
-		return; /* the caller guarantees room; see pt_prep_cat */
-	if (!tsv) {
-		o->n += pt_csv_quote(o->p + o->n, s, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '\t' || ch == '\n' || ch == '\r')
-			ch = ' ';
-		o->p[o->n++] = ch;
-	}
-}
-
-int
-pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
-    int *wrote_header, pt_err *e)
-{
-	const pt_schema *s = pt_reader_schema(r);
-	const pt_batch *b;
-	int *sel = malloc(sizeof *sel * ((size_t)s->ncols + 1)), nsel = 0, rc;
-	size_t rowmax = 64;
-	obuf ob = { 0 };
-	char sep = o->tsv ? '\t' : ',';
-
-	if (sel == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	if (o->columns != NULL) {
-		pt_names l;
-		if (pt_names_split(&l, o->columns, e) != 0) {
-			free(sel);
-			return -1;
-		}
-		{
-			int *ns = realloc(sel, sizeof *sel * ((size_t)l.n + 1));
-			if (ns == NULL)
-				free(sel);
-			sel = ns;
-		}
-		for (int i = 0; sel != NULL && i < l.n; i++) {
-			int j = pt_schema_find(s, l.v[i]);
-			if (j < 0) {
-				pt_fail(e, PT_EUSAGE, "--columns", "no column '%s' in the "
-				    "frames", l.v[i]);
-				pt_names_free(&l);
-				free(sel);
-				return -1;
-			}
-			sel[nsel++] = j;
-		}
-		pt_names_free(&l);
-		if (sel == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	} else {
-		/* Bin codes are derived from the features: shown on request. */
-		for (int j = 0; j < s->ncols; j++)
-			if (s->cols[j].role != PT_ROLE_BIN)
-				sel[nsel++] = j;
-	}
-	/* The longest a row can be: numbers take at most 24 bytes. */
-	for (int k = 0; k < nsel; k++) {
-		const pt_colspec *cs = &s->cols[sel[k]];
-		size_t w = 26;
-		for (int l = 0; l < cs->nlevels; l++)
-			if (2 * strlen(cs->levels[l]) + 4 > w)
-				w = 2 * strlen(cs->levels[l]) + 4;
-		rowmax += w;
-	}
-	for (int k = 0; k < nsel; k++)
-		rowmax += 2 * strlen(s->cols[sel[k]].name) + 4;
-	ob.cap = rowmax + (1 << 20);
-	ob.p = malloc(ob.cap);
-	ob.fd = fd;
-	ob.name = outname;
-	if (ob.p == NULL) {
-		free(sel);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	if (o->header && !*wrote_header) {
-		for (int k = 0; k < nsel; k++) {
-			if (k)
-				ob.p[ob.n++] = sep;
-			ob_text(&ob, s->cols[sel[k]].name, strlen(s->cols[sel[k]].name),
-			    o->tsv);
-		}
-		ob.p[ob.n++] = '\n';
-		*wrote_header = 1;
-	}
-	while ((rc = pt_reader_next(r, &b, e)) == 1) {
-		for (size_t i = 0; i < b->nrows; i++) {
-			for (int k = 0; k < nsel; k++) {
-				int j = sel[k];
-				const pt_colspec *cs = &s->cols[j];
-				if (k)
-					ob.p[ob.n++] = sep;
-				if (cs->type == PT_F64) {
-					double v = PT_COL_F64(b, j)[i];
-					if (isnan(v)) {
-						memcpy(ob.p + ob.n, "NA", 2);
-						ob.n += 2;
-					} else {
-						ob.n += (size_t)pt_fmt_f64(ob.p + ob.n, v);
-					}
-				} else if (cs->type == PT_U64) {
-					ob.n += (size_t)sprintf(ob.p + ob.n, "%llu",
-					    (unsigned long long)PT_COL_U64(b, j)[i]);
-				} else if (cs->type == PT_U8) {
-					ob.n += (size_t)sprintf(ob.p + ob.n, "%u",
-					    (unsigned)PT_COL_U8(b, j)[i]);
-				} else {
-					int32_t v = PT_COL_I32(b, j)[i];
-					if (v >= 0 && v < cs->nlevels)
-						ob_text(&ob, cs->levels[v], strlen(cs->levels[v]),
-						    o->tsv);
-					else if (v < 0 && cs->nlevels > 0) {
-						memcpy(ob.p + ob.n, "NA", 2);
-						ob.n += 2;
-					} else
-						ob.n += (size_t)sprintf(ob.p + ob.n, "%d", (int)v);
-				}
-			}
-			ob.p[ob.n++] = '\n';
-			if (ob.n + rowmax > ob.cap && ob_flush(&ob, e) != 0) {
-				rc = -1;
-				break;
-			}
-		}
-		if (rc < 0)
-			break;
-	}
-	if (rc == 0 && ob_flush(&ob, e) != 0)
-		rc = -1;
-	free(ob.p);
-	free(sel);
-	return rc < 0 ? -1 : 0;
-}
-
-/* ---- repartition -------------------------------------------------------------- */
-
-struct pt_parter {
-	const pt_schema *s;
-	int n, rowcol;
-	pt_partmode mode;
-	uint64_t rng[2], counter;
-	pt_writer **w;
-	pt_batch **b;
-	pt_batch *tmp;
-	size_t *perm;
-};
-
-static uint64_t
-rng_next(uint64_t s[2])
-{
-	/* xorshift128+: fast, and fixed here, so results are the same
-	 * everywhere. */
-	uint64_t x = s[0], y = s[1];
-
-	s[0] = y;
-	x ^= x << 23;
-	s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-	return s[1] + y;
-}
-
-pt_parter *
-pt_parter_new(const pt_schema *s, int n, pt_partmode mode, uint64_t seed,
-    pt_writer **w, pt_err *e)
-{
-	pt_parter *p = calloc(1, sizeof *p);
-	size_t cap;
-
-	if (p == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	/* Keep the buffers of all partitions near 64 MB together. */
-	cap = (size_t)(64u << 20) / ((size_t)n * 8 * (size_t)s->ncols + 1);
-	if (cap > PT_FRAME_ROWS)
-		cap = PT_FRAME_ROWS;
-	if (cap < 1024)
-		cap = 1024;
-	p->s = s;
-	p->n = n;
-	p->mode = mode;
-	p->w = w;
-	p->rowcol = pt_schema_find_role(s, PT_ROLE_ROW, 0);
-	p->rng[0] = pt_splitmix64(seed);
-	p->rng[1] = pt_splitmix64(seed ^ 0xdeadbeefULL) | 1;
-	p->b = calloc((size_t)n, sizeof *p->b);
-	p->tmp = pt_batch_new(s, cap);
-	p->perm = malloc(sizeof *p->perm * cap);
-	if (p->b == NULL || p->tmp == NULL || p->perm == NULL)
-		goto oom;
-	for (int i = 0; i < n; i++)
-		if ((p->b[i] = pt_batch_new(s, cap)) == NULL)
-			goto oom;
-	if (mode == PT_PART_HASH && p->rowcol < 0) {
-		pt_fail(e, PT_EMISMATCH, "", "the frames have no row hash column to "
-		    "partition by (use --round-robin)");
-		pt_parter_free(p);
-		return NULL;
-	}
-	return p;
-oom:
-	pt_fail(e, PT_ENOMEM, "", "out of memory");
-	pt_parter_free(p);
-	return NULL;
-}
-
-static int
-parter_flush(pt_parter *p, int k, pt_err *e)
-{
-	pt_batch *b = p->b[k];
-
-	if (b->nrows == 0)
-		return 0;
-	if (p->mode == PT_PART_SHUFFLE) {
-		/* Shuffle rows within the frame too (Fisher-Yates). */
-		for (size_t i = 0; i < b->nrows; i++)
-			p->perm[i] = i;
-		for (size_t i = b->nrows - 1; i > 0; i--) {
-			size_t j = (size_t)(rng_next(p->rng) % (i + 1)), t = p->perm[i];
-			p->perm[i] = p->perm[j];
-			p->perm[j] = t;
-		}
-		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = pt_type_width(p->s->cols[c].type);
-			char *src = b->col[c], *dst = p->tmp->col[c];
-			for (size_t i = 0; i < b->nrows; i++)
-				memcpy(dst + i * z, src + p->perm[i] * z, z);
-			memcpy(src, dst, b->nrows * z);
-		}
-	}
-	if (pt_writer_write(p->w[k], b, e) != 0)
-		return -1;
-	b->nrows = 0;
-	return 0;
-}
-
-int
-pt_parter_feed(pt_parter *p, const pt_batch *in, pt_err *e)
-{
-	for (size_t i = 0; i < in->nrows; i++) {
-		int k;
-		pt_batch *b;
-
-		switch (p->mode) {
-		case PT_PART_HASH:
-			k = (int)(pt_splitmix64(PT_COL_U64(in, p->rowcol)[i] ^
-			    0x7061727469ULL) % (uint64_t)p->n);
-			break;
-		case PT_PART_ROUNDROBIN:
-			k = (int)(p->counter++ % (uint64_t)p->n);
-			break;
-		default:
-			k = (int)(rng_next(p->rng) % (uint64_t)p->n);
-			break;
-		}
-		b = p->b[k];
-		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = pt_type_width(p->s->cols[c].type);
-			memcpy((char *)b->col[c] + b->nrows * z,
-			    (const char *)in->col[c] + i * z, z);
-		}
-		if (++b->nrows == b->cap && parter_flush(p, k, e) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-int
-pt_parter_finish(pt_parter *p, pt_err *e)
-{
-	for (int k = 0; k < p->n; k++)
-		if (parter_flush(p, k, e) != 0)
-			return -1;
-	return 0;
-}
-
-void
-pt_parter_free(pt_parter *p)
-{
-	if (p == NULL)
-		return;
-	if (p->b != NULL)
-		for (int i = 0; i < p->n; i++)
-			pt_batch_free(p->b[i]);
-	free(p->b);
-	pt_batch_free(p->tmp);
-	free(p->perm);
-	free(p);
 }
