@@ -866,14 +866,7 @@ pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 		}
 		pt_mbuf_printf(&b, "]\n");
 	}
-	pt_mbuf_digest(&b, NULL);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
-	return 0;
+	return pt_mbuf_done(&b, NULL, out, len, e);
 }
 
 static uint64_t

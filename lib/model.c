@@ -144,6 +144,19 @@ pt_mbuf_digest(pt_mbuf *b, char hex[33])
 }
 
 int
+pt_mbuf_done(pt_mbuf *b, char hex[33], char **out, size_t *len, pt_err *e)
+{
+	pt_mbuf_digest(b, hex);
+	if (b->err) {
+		free(b->p);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	*out = b->p;
+	*len = b->n;
+	return 0;
+}
+
+int
 pt_digest_check(const char *buf, size_t len, const char *name,
     const char *what, char out[33], pt_err *e)
 {

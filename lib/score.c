@@ -541,20 +541,6 @@ write_settings(pt_mbuf *b, const pt_rfit *f)
 	free(mv);
 }
 
-/* Ends the file with its digest line and hands the buffer over. */
-static int
-mbuf_done(pt_mbuf *b, char **out, size_t *len, pt_err *e)
-{
-	pt_mbuf_digest(b, NULL);
-	if (b->err) {
-		free(b->p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b->p;
-	*len = b->n;
-	return 0;
-}
-
 int
 pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e)
 {
@@ -583,7 +569,7 @@ pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e)
 			}
 			pt_mbuf_printf(&b, "]\n");
 		}
-	return mbuf_done(&b, out, len, e);
+	return pt_mbuf_done(&b, NULL, out, len, e);
 }
 
 /* Reads the settings block; fills spec, missing (nfeatures entries). */
@@ -1282,7 +1268,7 @@ pt_rmodel_write(const pt_rmodel *m, char **out, size_t *len, pt_err *e)
 			p = q + 2;
 		}
 	}
-	return mbuf_done(&b, out, len, e);
+	return pt_mbuf_done(&b, NULL, out, len, e);
 }
 
 pt_rmodel *

@@ -220,18 +220,7 @@ pt_ptree_write(pt_ptree *t, char **out, size_t *len, pt_err *e)
 	pt_mbuf_printf(&b, "complete: %d\n", t->complete);
 	pt_mbuf_printf(&b, "trees:\n");
 	tree_body(&b, t);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	pt_mbuf_digest(&b, t->digest);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
-	return 0;
+	return pt_mbuf_done(&b, t->digest, out, len, e);
 }
 
 int
@@ -258,14 +247,7 @@ pt_ptree_write_forest(pt_ptree *const *ts, int ntrees,
 	pt_mbuf_printf(&b, "trees:\n");
 	for (i = 0; i < ntrees; i++)
 		tree_body(&b, ts[i]);
-	pt_mbuf_digest(&b, NULL);
-	if (b.err) {
-		free(b.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = b.p;
-	*len = b.n;
-	return 0;
+	return pt_mbuf_done(&b, NULL, out, len, e);
 }
 
 pt_ptree *
