@@ -149,14 +149,24 @@ pt_csv_force_slow(pt_csv *c, int on)
 	c->force_slow = on;
 }
 
+const char *
+pt_csv_where(char *buf, size_t n, const char *file, uint64_t line,
+    const char *col)
+{
+	if (col != NULL)
+		snprintf(buf, n, "%s:%llu: %s", file, (unsigned long long)line, col);
+	else
+		snprintf(buf, n, "%s:%llu", file, (unsigned long long)line);
+	return buf;
+}
+
 /* Records the error at line (sticky: later calls return it again). */
 static int
 fail_at(pt_csv *c, pt_err *e, uint64_t line, pt_status code, const char *msg)
 {
 	char where[256];
 
-	snprintf(where, sizeof where, "%s:%llu", c->name,
-	    (unsigned long long)line);
+	pt_csv_where(where, sizeof where, c->name, line, NULL);
 	pt_fail(&c->err, code, where, "%s", msg);
 	c->failed = 1;
 	if (e != NULL)
@@ -314,22 +324,32 @@ piece(const char *s, size_t n)
 	return cr != NULL ? (size_t)(cr - s) + 1 : n;
 }
 
-/* Quotes a field in the canonical form only when RFC 4180 needs it. */
-static int
-needs_quotes(const char *s, size_t n)
+size_t
+pt_csv_quote(char *out, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
 		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-			return 1;
-	return 0;
+			break;
+	if (i == n) {
+		memcpy(out, s, n);
+		return n;
+	}
+	out[k++] = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			out[k++] = '"';
+		out[k++] = s[i];
+	}
+	out[k++] = '"';
+	return k;
 }
 
 static int
 slow_finish(pt_csv *c, pt_csvrec *rec, pt_err *e, uint64_t start)
 {
-	size_t i, j, need = c->nf, k = 0;
+	size_t i, need = c->nf, k = 0;
 
 	for (i = 0; i < c->nf; i++) {
 		c->field[i] = c->rec + c->off[i];
@@ -338,23 +358,9 @@ slow_finish(pt_csv *c, pt_csvrec *rec, pt_err *e, uint64_t start)
 	if (need > c->canoncap && grow(&c->canon, &c->canoncap, need, 1) != 0)
 		return fail_at(c, e, start, PT_ENOMEM, "out of memory");
 	for (i = 0; i < c->nf; i++) {
-		const char *f = c->field[i];
-		size_t n = c->len[i];
-
 		if (i > 0)
 			c->canon[k++] = ',';
-		if (!needs_quotes(f, n)) {
-			memcpy(c->canon + k, f, n);
-			k += n;
-			continue;
-		}
-		c->canon[k++] = '"';
-		for (j = 0; j < n; j++) {
-			if (f[j] == '"')
-				c->canon[k++] = '"';
-			c->canon[k++] = f[j];
-		}
-		c->canon[k++] = '"';
+		k += pt_csv_quote(c->canon + k, c->field[i], c->len[i]);
 	}
 	rec->nfields = c->nf;
 	rec->field = c->field;

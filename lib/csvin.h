@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pt.h"
+#include "xsum.h"
 
 #define PT_CSV_MAX_FIELD (1u << 20) /* longest field accepted: 1 MiB */
 
@@ -40,6 +41,30 @@ int pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e);
 const char *pt_csv_name(const pt_csv *c);
 uint64_t pt_csv_bytes(const pt_csv *c); /* bytes consumed so far */
 void pt_csv_close(pt_csv *c);
+
+/* The row hash, the _row column of frames and the input of the train/test
+ * rule: of the key field when key >= 0, else of the canonical record, so
+ * fit and apply classify every row alike. */
+static inline uint64_t
+pt_csv_row_hash(const pt_csvrec *r, int key)
+{
+	if (key >= 0)
+		return pt_hash64(r->field[key], r->len[key], 0);
+	return pt_hash64(r->canon, r->canonlen, 0);
+}
+
+/* Writes the n bytes at s as one CSV field: as they are, or in double
+ * quotes with each " doubled when they hold a comma, double quote, CR or
+ * LF (RFC 4180; the rule of the canonical form, and of what policy-prep
+ * cat writes, so its output reads back to the same rows).  out needs room
+ * for 2n + 2 bytes.  Returns the bytes written. */
+size_t pt_csv_quote(char *out, const char *s, size_t n);
+
+/* Where a record or field is, as every message about CSV input says it:
+ * "file:line: column", or "file:line" when col is NULL.  Written into buf
+ * (n bytes, truncated to fit) and returned. */
+const char *pt_csv_where(char *buf, size_t n, const char *file,
+    uint64_t line, const char *col);
 
 /* Testing hook: 1 = every record goes through libcsv (no fast path). */
 void pt_csv_force_slow(pt_csv *c, int on);

@@ -843,15 +843,6 @@ pt_feature_bin(const pt_feature *f, double x)
 	return lo;
 }
 
-static uint64_t
-splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 int
 pt_manifest_is_train(const pt_manifest *m, uint64_t rowhash, double splitval)
 {
@@ -862,7 +853,7 @@ pt_manifest_is_train(const pt_manifest *m, uint64_t rowhash, double splitval)
 		return 1;
 	case PT_SPLIT_HASH:
 		/* 53 random bits against the fraction: exact in double. */
-		u = splitmix64(rowhash ^ splitmix64(m->seed)) >> 11;
+		u = pt_splitmix64(rowhash ^ pt_splitmix64(m->seed)) >> 11;
 		return (double)u * 0x1p-53 < m->train_fraction;
 	case PT_SPLIT_COLUMN:
 		return splitval <= m->until;

@@ -143,6 +143,19 @@ pt_mbuf_digest(pt_mbuf *b, char hex[33])
 		memcpy(hex, h, 33);
 }
 
+int
+pt_mbuf_done(pt_mbuf *b, char hex[33], char **out, size_t *len, pt_err *e)
+{
+	pt_mbuf_digest(b, hex);
+	if (b->err) {
+		free(b->p);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	*out = b->p;
+	*len = b->n;
+	return 0;
+}
+
 void
 pt_mhead_free(pt_mhead *h)
 {

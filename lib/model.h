@@ -36,6 +36,12 @@ void pt_mbuf_strs(pt_mbuf *b, const char *key, char *const *v, int n);
  * "digest: HEX", the XXH3-128 of every byte before it.  hex, when not
  * NULL, gets the digest. */
 void pt_mbuf_digest(pt_mbuf *b, char hex[33]);
+/* Ends a file with that line (hex as for pt_mbuf_digest) and hands the
+ * text over: *out, malloc'd, for the caller to free, and *len.  Returns 0,
+ * or -1 (PT_ENOMEM, the buffer freed) when a write to b failed. */
+int pt_mbuf_done(pt_mbuf *b, char hex[33], char **out, size_t *len,
+    pt_err *e);
+
 /* The common header of every model file. */
 typedef struct pt_mhead {
 	char format[32];

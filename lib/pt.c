@@ -1,9 +1,11 @@
 #include "pt.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
@@ -18,6 +20,40 @@ pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+void
+pt_err_where(pt_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->where, sizeof e->where, fmt, ap);
+	va_end(ap);
+}
+
+int
+pt_write_all(int fd, const void *p, size_t n)
+{
+	const char *b = p;
+
+	while (n > 0) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0) {
+			/* Would spin forever: call it a device error. */
+			errno = EIO;
+			return -1;
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }
 
 void

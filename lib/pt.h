@@ -40,11 +40,26 @@ typedef struct pt_err {
 int pt_fail(pt_err *e, pt_status code, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replaces the location of an error already set (if e is not NULL),
+ * keeping its code and message: for a caller that knows the input a failed
+ * callee did not. */
+void pt_err_where(pt_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Clears *e to PT_OK with empty strings. */
 void pt_err_clear(pt_err *e);
 
 /* A short constant description of a status code. */
 const char *pt_strerror(pt_status code);
+
+/* A progress callback for long runs: rows and bytes read so far.  Where a
+ * call takes one, NULL means no reports. */
+typedef void (*pt_progress_fn)(uint64_t rows, uint64_t bytes);
+
+/* Writes the n bytes at p to fd, retrying after EINTR and short writes.
+ * Returns 0, or -1 with errno set (EIO when write(2) makes no progress);
+ * the caller says what failed. */
+int pt_write_all(int fd, const void *p, size_t n);
 
 /* Allocation helpers that never abort: they return NULL on failure. */
 char *pt_strdup(const char *s);

@@ -33,14 +33,15 @@ typedef struct xoshiro {
 	uint64_t s[4];
 } xoshiro;
 
+/* The splitmix64 generator: the output function of the state, then the
+ * state advances by the golden-ratio step. */
 static uint64_t
-splitmix64(uint64_t *x)
+splitmix64_next(uint64_t *x)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = pt_splitmix64(*x);
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	*x += UINT64_C(0x9e3779b97f4a7c15);
+	return z;
 }
 
 static inline uint64_t
@@ -371,9 +372,9 @@ pt_synth_write(int fd, const char *name, const pt_synth_opts *o, pt_err *e)
 
 	sm = o->seed;
 	for (j = 0; j < 4; j++)
-		rm.s[j] = splitmix64(&sm);
+		rm.s[j] = splitmix64_next(&sm);
 	for (j = 0; j < 4; j++)
-		rk.s[j] = splitmix64(&sm);
+		rk.s[j] = splitmix64_next(&sm);
 	masking = o->missing > 0.0;
 	thr = (uint64_t)(o->missing * 0x1p53);
 	for (a = 0; a < arms; a++)

@@ -117,6 +117,104 @@ model_text(pt_rfit *f, pt_err *e)
 	return t;
 }
 
+/*
+ * pt.h lets a caller pass e == NULL.  Every error path that used to
+ * write or read through e after a callee failed (naming the input, or
+ * wrapping the callee's message), with e == NULL: each call must fail
+ * and return, not crash.
+ */
+static void
+null_err(const pt_manifest *man)
+{
+	pt_schema *s = schema(1, 0), *other = pt_schema_new(
+	    "fedcba9876543210fedcba9876543210");
+	pt_batch *b = pt_batch_new(s, 200), *ob;
+	pt_rspec spec;
+	pt_rfit *f;
+	pt_scorer *sc;
+	pt_rmodel *m;
+	char *t = NULL;
+	size_t len, i;
+	int j;
+
+	for (j = 0; j < F; j++)
+		pt_schema_add(other, fnames[j], PT_F64, PT_ROLE_FEATURE, 0,
+		    NULL, NULL);
+	ob = pt_batch_new(other, 1);
+	memset(&spec, 0, sizeof spec);
+	spec.folds = 1;
+	spec.floor = 0.05;
+	spec.passes = 10;
+
+	/* The frames of another manifest: the fit names the input. */
+	f = pt_rfit_new(man, &spec, NULL);
+	ok(f && pt_rfit_add(f, ob, "other", NULL) < 0, "e NULL: add refuses "
+	    "frames of another manifest");
+	/* A bad treatment code: the fit names the row. */
+	fill(b, 200, 0, 1, 0);
+	PT_COL_I32(b, 1 + F)[5] = 9;
+	ok(pt_rfit_add(f, b, "b", NULL) < 0, "e NULL: add refuses a bad "
+	    "treatment code");
+	pt_rfit_free(f);
+
+	/* A singular system (x1 always 0, no penalty): the solve's message
+	 * is wrapped in the arm's. */
+	fill(b, 200, 0, 1, 0);
+	for (i = 0; i < 200; i++)
+		PT_COL_F64(b, 1)[i] = 0;
+	f = pt_rfit_new(man, &spec, NULL);
+	ok(f && pt_rfit_add(f, b, "b", NULL) == 0 && pt_rfit_model(f, NULL) ==
+	    NULL, "e NULL: a singular outcome model is refused");
+	pt_rfit_free(f);
+
+	/* The same for the logistic propensity model's bound; and a pass
+	 * over frames of another manifest. */
+	spec.prop = PT_PROP_LOGISTIC;
+	f = pt_rfit_new(man, &spec, NULL);
+	ok(f && pt_rfit_add(f, b, "b", NULL) == 0 &&
+	    pt_rfit_logit_begin(f, NULL) < 0, "e NULL: a singular propensity "
+	    "bound is refused");
+	pt_rfit_free(f);
+	spec.lambda = 0.5;
+	f = pt_rfit_new(man, &spec, NULL);
+	ok(f && pt_rfit_add(f, b, "b", NULL) == 0 &&
+	    pt_rfit_logit_begin(f, NULL) == 0 &&
+	    pt_rfit_logit_add(f, ob, "other", NULL) < 0, "e NULL: a logistic "
+	    "pass refuses frames of another manifest");
+	pt_rfit_free(f);
+
+	/* A scorer bound to frames of another manifest; a model file whose
+	 * settings fail their check. */
+	spec.prop = PT_PROP_CONSTANT;
+	f = pt_rfit_new(man, &spec, NULL);
+	m = NULL;
+	if (f && pt_rfit_add(f, b, "b", NULL) == 0 && (m = pt_rfit_model(f,
+	    NULL)) != NULL && pt_rmodel_write(m, &t, &len, NULL) == 0) {
+		char *l = strstr(t, "\nlambda: "), *d = strstr(t, "\ndigest: ");
+		pt_mbuf mb = { 0 };
+
+		sc = pt_scorer_load(t, len, "m.yaml", NULL);
+		ok(sc && pt_scorer_bind(sc, other, PT_SCORE_DR, NULL) == NULL,
+		    "e NULL: a scorer refuses frames of another manifest");
+		pt_scorer_free(sc);
+		/* lambda: -0.5, then a digest that matches. */
+		d[1] = '\0';
+		pt_mbuf_printf(&mb, "%.*s-%s", (int)(l + 9 - t), t, l + 9);
+		pt_mbuf_digest(&mb, NULL);
+		ok(!mb.err && pt_rmodel_parse(mb.p, mb.n, "m.yaml", NULL) ==
+		    NULL, "e NULL: a model file with bad settings is refused");
+		free(mb.p);
+	} else
+		ok(0, "e NULL: a model to corrupt");
+	free(t);
+	pt_rmodel_free(m);
+	pt_rfit_free(f);
+	pt_batch_free(b);
+	pt_batch_free(ob);
+	pt_schema_free(s);
+	pt_schema_free(other);
+}
+
 int
 main(void)
 {
@@ -515,6 +613,7 @@ main(void)
 		    "treatment code 7"), "a bad treatment code: %s", e.msg);
 		pt_rfit_free(f3);
 	}
+	null_err(&man);
 	free(t1);
 	free(t2);
 	pt_rfit_free(f1);

@@ -1,5 +1,7 @@
 /*
- * prep.c: fitting a manifest, applying it, and moving frames around.
+ * manifest_fit.c: fitting a manifest on CSV training rows (policy-prep
+ * fit): roles, treatment vocabulary, categorical levels, imputation
+ * values, quantile bin boundaries and their counts.
  *
  * Fit must give the same manifest bytes whatever the order or partitioning
  * of the training rows, in bounded memory.  Everything it computes is a
@@ -7,9 +9,10 @@
  * counts, and a hash-selected sample (the rows whose sample hash is below a
  * threshold that depends only on the multiset; see sample_add) from which
  * quantiles and medians are exact.  When every training row fits in the
- * sample the quantiles are exact over all rows.
+ * sample the quantiles are exact over all rows; when it does not, a second
+ * pass counts every training row into the bins.
  */
-#include "prep.h"
+#include "manifest_fit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,195 +23,10 @@
 #include <unistd.h>
 
 #include "csvin.h"
-#include "hist.h"
+#include "names.h"
 #include "number.h"
-#include "xsum.h"
-
-/* ---- small containers ---------------------------------------------------- */
-
-/* A list of names split from "a,b,c". */
-typedef struct names {
-	int n;
-	char **v;
-} names;
-
-static int
-names_split(names *l, const char *s, pt_err *e)
-{
-	const char *p = s;
-
-	l->n = 0;
-	l->v = NULL;
-	if (s == NULL)
-		return 0;
-	for (;;) {
-		size_t k = strcspn(p, ",");
-		char **nv = realloc(l->v, sizeof *l->v * ((size_t)l->n + 1));
-		if (nv == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		l->v = nv;
-		if ((l->v[l->n] = pt_strndup(p, k)) == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		l->n++;
-		if (p[k] == '\0')
-			break;
-		p += k + 1;
-	}
-	return 0;
-}
-
-static void
-names_free(names *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int
-names_find(const names *l, const char *s)
-{
-	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* A set of strings with counts, open addressing.  Used for treatment
- * labels and categorical levels at fit, and for level lookup at apply. */
-typedef struct smap {
-	size_t cap, n;
-	char **key;
-	size_t *klen;
-	uint64_t *count;
-	int *val;
-} smap;
-
-static uint64_t
-strhash(const char *s, size_t n)
-{
-	return pt_hash64(s, n, 0x5eed);
-}
-
-static int
-smap_grow(smap *m)
-{
-	smap nm = { 0 };
-
-	nm.cap = m->cap ? m->cap * 2 : 16;
-	nm.key = calloc(nm.cap, sizeof *nm.key);
-	nm.klen = calloc(nm.cap, sizeof *nm.klen);
-	nm.count = calloc(nm.cap, sizeof *nm.count);
-	nm.val = calloc(nm.cap, sizeof *nm.val);
-	if (!nm.key || !nm.klen || !nm.count || !nm.val) {
-		free(nm.key);
-		free(nm.klen);
-		free(nm.count);
-		free(nm.val);
-		return -1;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-		if (m->key[i] == NULL)
-			continue;
-		j = strhash(m->key[i], m->klen[i]) & (nm.cap - 1);
-		while (nm.key[j] != NULL)
-			j = (j + 1) & (nm.cap - 1);
-		nm.key[j] = m->key[i];
-		nm.klen[j] = m->klen[i];
-		nm.count[j] = m->count[i];
-		nm.val[j] = m->val[i];
-	}
-	nm.n = m->n;
-	free(m->key);
-	free(m->klen);
-	free(m->count);
-	free(m->val);
-	*m = nm;
-	return 0;
-}
-
-/* The slot of s, or -1 when absent. */
-static long
-smap_find(const smap *m, const char *s, size_t n)
-{
-	size_t j;
-
-	if (m->cap == 0)
-		return -1;
-	j = strhash(s, n) & (m->cap - 1);
-	while (m->key[j] != NULL) {
-		if (m->klen[j] == n && memcmp(m->key[j], s, n) == 0)
-			return (long)j;
-		j = (j + 1) & (m->cap - 1);
-	}
-	return -1;
-}
-
-/* Adds s (count += 1); returns the slot or -1 on ENOMEM. */
-static long
-smap_add(smap *m, const char *s, size_t n, int val)
-{
-	long k = smap_find(m, s, n);
-	size_t j;
-
-	if (k >= 0) {
-		m->count[k]++;
-		return k;
-	}
-	if ((m->n + 1) * 2 > m->cap && smap_grow(m) != 0)
-		return -1;
-	j = strhash(s, n) & (m->cap - 1);
-	while (m->key[j] != NULL)
-		j = (j + 1) & (m->cap - 1);
-	if ((m->key[j] = pt_strndup(s, n)) == NULL)
-		return -1;
-	m->klen[j] = n;
-	m->count[j] = 1;
-	m->val[j] = val;
-	m->n++;
-	return (long)j;
-}
-
-static void
-smap_free(smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->klen);
-	free(m->count);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The keys of m, sorted bytewise (strings copied). */
-static char **
-smap_sorted(const smap *m)
-{
-	char **v = calloc(m->n + 1, sizeof *v);
-	size_t k = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->key[i] != NULL && (v[k++] = pt_strdup(m->key[i])) == NULL) {
-			while (k-- > 0)
-				free(v[k]);
-			free(v);
-			return NULL;
-		}
-	qsort(v, m->n, sizeof *v, cmp_str);
-	return v;
-}
+#include "spool.h"
+#include "strmap.h"
 
 /* A set of doubles by value (-0 folded into +0), for --bins all. */
 typedef struct dset {
@@ -267,8 +85,6 @@ cmp_f64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* ---- fit ------------------------------------------------------------------- */
-
 enum { R_NONE, R_SOURCE, R_TREATMENT, R_OUTCOME, R_KEY, R_REWARD, R_IGNORED };
 
 typedef struct colstat {
@@ -282,7 +98,7 @@ typedef struct colstat {
 	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
 	const char *nonfinite_file;
 	char nonfinite_text[48];
-	smap levels;
+	pt_strmap levels;
 	int levels_over;
 	dset distinct;
 	int distinct_over;
@@ -304,11 +120,11 @@ typedef struct sample {
 typedef struct fit {
 	const pt_fit_opts *o;
 	pt_err *e;
-	names header;
+	pt_names header;
 	colstat *col;
 	int treatment, outcome, key, splitcol;
-	names rewards, tokens, vocab_given;
-	smap vocab;
+	pt_names rewards, tokens, vocab_given;
+	pt_strmap vocab;
 	sample s;
 	uint64_t train_rows, dropped_rows;
 	double *vals;      /* one row's slot values */
@@ -316,25 +132,6 @@ typedef struct fit {
 	pt_manifest *m;    /* the manifest being built (pass 2 counts into it) */
 	int *feat_of_slot; /* numeric slot -> feature index, or -1 */
 } fit;
-
-static const char *
-loc(char *buf, size_t n, const char *file, uint64_t line, const char *col)
-{
-	if (col != NULL)
-		snprintf(buf, n, "%s:%llu: %s", file, (unsigned long long)line, col);
-	else
-		snprintf(buf, n, "%s:%llu", file, (unsigned long long)line);
-	return buf;
-}
-
-static int
-is_missing_token(const names *tokens, const char *s, size_t n)
-{
-	for (int i = 0; i < tokens->n; i++)
-		if (strlen(tokens->v[i]) == n && memcmp(tokens->v[i], s, n) == 0)
-			return 1;
-	return 0;
-}
 
 /* Sample rows are [hash bits, slot values...].  Compaction keeps the rows
  * with the smallest hashes, never splitting a group of equal hashes, and
@@ -427,9 +224,9 @@ sample_nomem(fit *f)
 static int
 apply_missing_for(fit *f)
 {
-	names l;
+	pt_names l;
 
-	if (names_split(&l, f->o->missing_for, f->e) != 0)
+	if (pt_names_split(&l, f->o->missing_for, f->e) != 0)
 		return -1;
 	for (int i = 0; i < l.n; i++) {
 		char *eq = strchr(l.v[i], '='), *colon;
@@ -437,7 +234,7 @@ apply_missing_for(fit *f)
 		pt_missing p;
 
 		if (eq == NULL) {
-			names_free(&l);
+			pt_names_free(&l);
 			return pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "'%s' is not COLUMN=POLICY", l.v[i]);
 		}
@@ -445,11 +242,11 @@ apply_missing_for(fit *f)
 		colon = strchr(eq + 1, ':');
 		if (colon)
 			*colon = '\0';
-		c = names_find(&f->header, l.v[i]);
+		c = pt_names_find(&f->header, l.v[i]);
 		if (c < 0 || f->col[c].role != R_SOURCE) {
 			pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "'%s' is not a feature column", l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		if (strcmp(eq + 1, "keep") == 0)
@@ -466,36 +263,36 @@ apply_missing_for(fit *f)
 			pt_fail(f->e, PT_EUSAGE, "--missing-for",
 			    "unknown policy '%s' for '%s' (keep, median, mode, "
 			    "constant:VALUE, reject)", eq + 1, l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		f->col[c].missing = p;
 		f->col[c].has_missing_for = 1;
 		if (p == PT_MISS_CONSTANT &&
 		    (f->col[c].constant = pt_strdup(colon + 1)) == NULL) {
-			names_free(&l);
+			pt_names_free(&l);
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		}
 	}
-	names_free(&l);
+	pt_names_free(&l);
 	return 0;
 }
 
 static int
-role_list(fit *f, const char *list, int role, const char *opt, names *keep)
+role_list(fit *f, const char *list, int role, const char *opt, pt_names *keep)
 {
-	names l;
+	pt_names l;
 
 	if (list == NULL)
 		return 0;
-	if (names_split(&l, list, f->e) != 0)
+	if (pt_names_split(&l, list, f->e) != 0)
 		return -1;
 	for (int i = 0; i < l.n; i++) {
-		int c = names_find(&f->header, l.v[i]);
+		int c = pt_names_find(&f->header, l.v[i]);
 		if (c < 0) {
 			pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
 			    l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		}
 		if (role == 'n' || role == 'c')
@@ -504,7 +301,7 @@ role_list(fit *f, const char *list, int role, const char *opt, names *keep)
 		    f->col[c].role != R_SOURCE) {
 			pt_fail(f->e, PT_EUSAGE, opt, "column '%s' already has a role",
 			    l.v[i]);
-			names_free(&l);
+			pt_names_free(&l);
 			return -1;
 		} else
 			f->col[c].role = role;
@@ -512,7 +309,7 @@ role_list(fit *f, const char *list, int role, const char *opt, names *keep)
 	if (keep)
 		*keep = l;
 	else
-		names_free(&l);
+		pt_names_free(&l);
 	return 0;
 }
 
@@ -524,7 +321,7 @@ one_role(fit *f, const char *name, int role, const char *opt, int *out)
 	*out = -1;
 	if (name == NULL)
 		return 0;
-	c = names_find(&f->header, name);
+	c = pt_names_find(&f->header, name);
 	if (c < 0)
 		return pt_fail(f->e, PT_EUSAGE, opt, "no column '%s' in the header",
 		    name);
@@ -572,10 +369,10 @@ fit_roles(fit *f)
 		return pt_fail(f->e, PT_EUSAGE, "",
 		    "a split by column needs --split-column");
 	if (o->features != NULL) {
-		names fl;
+		pt_names fl;
 		if (role_list(f, o->features, R_SOURCE, "--features", &fl) != 0)
 			return -1;
-		names_free(&fl);
+		pt_names_free(&fl);
 		for (int i = 0; i < n; i++)
 			if (f->col[i].role == R_NONE)
 				f->col[i].role = R_IGNORED;
@@ -597,22 +394,13 @@ fit_roles(fit *f)
 		return pt_fail(f->e, PT_EUSAGE, "", "no feature columns left");
 	if (apply_missing_for(f) != 0)
 		return -1;
-	if (o->vocab != NULL && names_split(&f->vocab_given, o->vocab, f->e) != 0)
+	if (o->vocab != NULL && pt_names_split(&f->vocab_given, o->vocab, f->e) != 0)
 		return -1;
 	f->s.stride = 1 + (size_t)f->nslots;
 	f->s.limit = o->sample;
 	f->s.cap = 0; /* grown by sample_add */
 	f->s.threshold = UINT64_MAX;
 	return 0;
-}
-
-/* The row hash: of the key when there is one, else of the canonical row. */
-static uint64_t
-row_hash(const pt_csvrec *r, int key)
-{
-	if (key >= 0)
-		return pt_hash64(r->field[key], r->len[key], 0);
-	return pt_hash64(r->canon, r->canonlen, 0);
 }
 
 /* What a row is for: -1 error, 0 skip (test row or dropped), 1 train. */
@@ -624,13 +412,13 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 	double sv = NAN;
 	char w[512];
 
-	*h = row_hash(r, f->key);
+	*h = pt_csv_row_hash(r, f->key);
 	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
 		int c = f->splitcol;
 		if (pt_parse_f64(r->field[c], r->len[c], &sv) != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "split column value '%.40s' is not a "
-			    "finite number", r->field[c]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "split column value "
+			    "'%.40s' is not a finite number", r->field[c]);
 	}
 	if (!pt_manifest_is_train(shape, *h, sv))
 		return 0;
@@ -638,30 +426,31 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 		int c = f->treatment, oc = f->outcome;
 		double y;
 		int rc;
-		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
-		    is_missing_token(&f->tokens, r->field[oc], r->len[oc])) {
+		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
+		    pt_names_has(&f->tokens, r->field[oc], r->len[oc])) {
 			if (o->drop_missing) {
 				f->dropped_rows++;
 				return 0;
 			}
-			c = is_missing_token(&f->tokens, r->field[c], r->len[c]) ? c : oc;
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "missing %s (use --drop-missing to drop "
-			    "such rows)", c == f->treatment ? "treatment" : "outcome");
+			c = pt_names_has(&f->tokens, r->field[c], r->len[c]) ? c : oc;
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "missing %s (use "
+			    "--drop-missing to drop such rows)",
+			    c == f->treatment ? "treatment" : "outcome");
 		}
 		rc = pt_parse_f64(r->field[oc], r->len[oc], &y);
 		if (rc != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[oc]), "outcome '%.40s' is not a finite number",
-			    r->field[oc]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[oc]), "outcome '%.40s' is "
+			    "not a finite number", r->field[oc]);
 	}
 	for (int k = 0; k < f->rewards.n; k++) {
-		int c = names_find(&f->header, f->rewards.v[k]);
+		int c = pt_names_find(&f->header, f->rewards.v[k]);
 		double y;
 		if (pt_parse_f64(r->field[c], r->len[c], &y) != 0)
-			return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file, r->line,
-			    f->header.v[c]), "reward '%.40s' is not a finite number",
-			    r->field[c]);
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "reward '%.40s' is not "
+			    "a finite number", r->field[c]);
 	}
 	return 1;
 }
@@ -680,10 +469,11 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 				ok = strlen(f->vocab_given.v[i]) == r->len[c] &&
 				    memcmp(f->vocab_given.v[i], r->field[c], r->len[c]) == 0;
 			if (!ok)
-				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
-				    r->line, f->header.v[c]), "treatment '%.60s' is not "
-				    "in --vocabulary", r->field[c]);
-		} else if (smap_add(&f->vocab, r->field[c], r->len[c], 0) < 0) {
+				return pt_fail(f->e, PT_EVALUE, pt_csv_where(w,
+				    sizeof w, file, r->line, f->header.v[c]),
+				    "treatment '%.60s' is not in --vocabulary",
+				    r->field[c]);
+		} else if (pt_strmap_add(&f->vocab, r->field[c], r->len[c], 0) < 0) {
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		}
 	}
@@ -696,7 +486,7 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 
 		if (cs->role != R_SOURCE)
 			continue;
-		if (is_missing_token(&f->tokens, s, n)) {
+		if (pt_names_has(&f->tokens, s, n)) {
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
@@ -727,8 +517,9 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 				snprintf(cs->first_text, sizeof cs->first_text, "%.40s", s);
 			}
 			if (cs->force == 'n')
-				return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, file,
-				    r->line, f->header.v[c]), rc == 1 ? "'%.40s' is not "
+				return pt_fail(f->e, PT_EVALUE, pt_csv_where(w,
+				    sizeof w, file, r->line, f->header.v[c]),
+				    rc == 1 ? "'%.40s' is not "
 				    "a finite number (inf and nan are not allowed; see "
 				    "--nonfinite)" : "'%.40s' is not a number", s);
 			v = NAN;
@@ -740,11 +531,11 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		}
 		f->vals[cs->slot] = v;
 		if (!cs->levels_over) {
-			if (smap_add(&cs->levels, s, n, 0) < 0)
+			if (pt_strmap_add(&cs->levels, s, n, 0) < 0)
 				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 			if (cs->levels.n > (size_t)f->o->max_levels) {
 				cs->levels_over = 1;
-				smap_free(&cs->levels);
+				pt_strmap_free(&cs->levels);
 			}
 		}
 	}
@@ -752,52 +543,6 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 	    f->nslots) < 0)
 		return sample_nomem(f);
 	return 0;
-}
-
-/* Copies stdin to an unlinked temporary file so it can be read twice. */
-static int
-spool(int in, const char *name, pt_err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	char buf[1 << 16];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/policy-prep.XXXXXX",
-	    dir != NULL && *dir != '\0' ? dir : "/tmp");
-	fd = mkstemp(path);
-
-	if (fd < 0)
-		return pt_fail(e, PT_EIO, "", "cannot create a temporary file: %s",
-		    strerror(errno));
-	unlink(path);
-	for (;;) {
-		ssize_t k = read(in, buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			close(fd);
-			return pt_fail(e, PT_EIO, name, "%s", strerror(errno));
-		}
-		if (k == 0)
-			break;
-		for (ssize_t off = 0; off < k;) {
-			ssize_t w = write(fd, buf + off, (size_t)(k - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				close(fd);
-				return pt_fail(e, PT_EIO, "", "temporary file: %s",
-				    strerror(errno));
-			}
-			off += w;
-		}
-	}
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		return pt_fail(e, PT_EIO, "", "temporary file: %s", strerror(errno));
-	}
-	return fd;
 }
 
 typedef int (*row_fn)(fit *f, pt_manifest *shape, const pt_csvrec *r,
@@ -814,7 +559,7 @@ pass1_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 
 /* The header's names, copied (the record is only valid until the next). */
 static int
-header_copy(names *h, const pt_csvrec *r)
+header_copy(pt_names *h, const pt_csvrec *r)
 {
 	h->v = pt_strs_dup(r->field, (int)r->nfields);
 	h->n = h->v != NULL ? (int)r->nfields : 0;
@@ -852,7 +597,8 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 						for (int b = a + 1; b < f->header.n; b++)
 							if (strcmp(f->header.v[a], f->header.v[b]) == 0) {
 								rc = pt_fail(f->e, PT_EFORMAT,
-								    loc(w, sizeof w, name, r.line, NULL),
+								    pt_csv_where(w, sizeof w,
+								    name, r.line, NULL),
 								    "column '%s' appears twice in the "
 								    "header", f->header.v[a]);
 								goto out;
@@ -866,18 +612,19 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 					for (int k = 0; same && k < f->header.n; k++)
 						same = strcmp(r.field[k], f->header.v[k]) == 0;
 					if (!same) {
-						rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w,
-						    name, r.line, NULL), "header differs from "
-						    "the first input's header");
+						rc = pt_fail(f->e, PT_EFORMAT,
+						    pt_csv_where(w, sizeof w, name,
+						    r.line, NULL), "header differs "
+						    "from the first input's header");
 						break;
 					}
 				}
 				continue;
 			}
 			if ((int)r.nfields != f->header.n) {
-				rc = pt_fail(f->e, PT_EFORMAT, loc(w, sizeof w, name, r.line,
-				    NULL), "%zu fields, the header has %d", r.nfields,
-				    f->header.n);
+				rc = pt_fail(f->e, PT_EFORMAT, pt_csv_where(w,
+				    sizeof w, name, r.line, NULL), "%zu fields, the "
+				    "header has %d", r.nfields, f->header.n);
 				break;
 			}
 			if (fn(f, shape, &r, name) != 0) {
@@ -972,7 +719,7 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 		pt_fail(e, PT_EUSAGE, "--sample", "the sample must hold at least 16 rows");
 		goto out;
 	}
-	if (names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
+	if (pt_names_split(&f.tokens, o->missing_tokens ? o->missing_tokens :
 	    ",NA,NaN,null", e) != 0)
 		goto out;
 	/* Fit may read its input twice: what cannot be rewound (stdin, a
@@ -984,7 +731,7 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 			goto out;
 		}
 		if (lseek(in, 0, SEEK_CUR) < 0) {
-			fds[i] = spool(in, in == 0 ? "<stdin>" : paths[i], e);
+			fds[i] = pt_spool(in, in == 0 ? "<stdin>" : paths[i], e);
 			if (in > 0)
 				close(in);
 		} else {
@@ -1038,17 +785,17 @@ out:
 	pt_manifest_free(shape);
 	if (f.col != NULL)
 		for (int c = 0; c < f.header.n; c++) {
-			smap_free(&f.col[c].levels);
+			pt_strmap_free(&f.col[c].levels);
 			free(f.col[c].distinct.bits);
 			free(f.col[c].constant);
 		}
 	free(f.col);
 	free(f.feat_of_slot);
-	names_free(&f.header);
-	names_free(&f.rewards);
-	names_free(&f.tokens);
-	names_free(&f.vocab_given);
-	smap_free(&f.vocab);
+	pt_names_free(&f.header);
+	pt_names_free(&f.rewards);
+	pt_names_free(&f.tokens);
+	pt_names_free(&f.vocab_given);
+	pt_strmap_free(&f.vocab);
 	free(f.s.rows);
 	free(f.vals);
 	if (!ok) {
@@ -1079,7 +826,7 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 			continue;
 		ft = &f->m->features[fi];
 		src = &f->m->sources[ft->source];
-		if (is_missing_token(&f->tokens, r->field[c], r->len[c]) ||
+		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
 		    pt_parse_f64(r->field[c], r->len[c], &v) != 0)
 			v = src->missing == PT_MISS_KEEP ? NAN : src->impute;
 		ft->counts[pt_feature_bin(ft, v)]++;
@@ -1087,14 +834,8 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 	return 0;
 }
 
-static int
-cmp_dbl_ptr(const void *a, const void *b)
-{
-	return cmp_f64(a, b);
-}
-
 /*
- * Sorts n doubles (no NaN) ascending, as qsort with cmp_dbl_ptr would, but
+ * Sorts n doubles (no NaN) ascending, as qsort with cmp_f64 would, but
  * for the order of -0 and +0, which compare equal (here -0 comes first).
  * An LSD radix sort on keys that order like the values, 16 bits a pass,
  * skipping passes whose digit every key shares; qsort when memory is short.
@@ -1108,7 +849,7 @@ sort_f64(double *v, size_t n)
 	int pass, d;
 
 	if (n < 256) {
-		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		qsort(v, n, sizeof *v, cmp_f64);
 		return;
 	}
 	a = malloc(n * sizeof *a);
@@ -1118,7 +859,7 @@ sort_f64(double *v, size_t n)
 		free(a);
 		free(b);
 		free(cnt);
-		qsort(v, n, sizeof *v, cmp_dbl_ptr);
+		qsort(v, n, sizeof *v, cmp_f64);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1199,12 +940,12 @@ build_source(fit *f, int c, pt_source *s)
 		    categorical ? "mode" : "median");
 	}
 	if (!categorical && cs->nonfinite_line > 0)
-		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w, cs->nonfinite_file,
-		    cs->nonfinite_line, name), "'%s' is not allowed in a numeric "
-		    "column (use --nonfinite missing to read inf/nan as missing)",
-		    cs->nonfinite_text);
+		return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+		    cs->nonfinite_file, cs->nonfinite_line, name), "'%s' is not "
+		    "allowed in a numeric column (use --nonfinite missing to read "
+		    "inf/nan as missing)", cs->nonfinite_text);
 	if (s->missing == PT_MISS_REJECT && cs->nmissing > 0)
-		return pt_fail(f->e, PT_EVALUE, loc(w, sizeof w,
+		return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 		    cs->first_missing_file ? cs->first_missing_file : "input",
 		    cs->first_missing_line, name), "missing value, and the policy "
 		    "for '%s' is reject (%llu missing)", name,
@@ -1222,11 +963,11 @@ build_source(fit *f, int c, pt_source *s)
 			return pt_fail(f->e, PT_EVALUE, name,
 			    "no values in the training rows: exclude the column");
 		s->nlevels = (int)cs->levels.n;
-		if ((s->levels = smap_sorted(&cs->levels)) == NULL)
+		if ((s->levels = pt_strmap_sorted(&cs->levels)) == NULL)
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		s->impute_level = 0;
 		for (int k = 0; k < s->nlevels; k++) {
-			long slot = smap_find(&cs->levels, s->levels[k],
+			long slot = pt_strmap_find(&cs->levels, s->levels[k],
 			    strlen(s->levels[k]));
 			if (cs->levels.count[slot] > best) {
 				best = cs->levels.count[slot];
@@ -1345,7 +1086,8 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 	for (int k = 0; k < s->nlevels; k++) {
 		pt_feature *ft = &m->features[m->nfeatures];
 		size_t len = strlen(s->name) + strlen(s->levels[k]) + 2;
-		long slot = smap_find(&cs->levels, s->levels[k], strlen(s->levels[k]));
+		long slot = pt_strmap_find(&cs->levels, s->levels[k],
+		    strlen(s->levels[k]));
 		uint64_t ones = cs->levels.count[slot], miss = cs->nmissing;
 
 		ft->source = si;
@@ -1371,7 +1113,19 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 	return 0;
 }
 
-static int build_one_source(fit *f, pt_manifest *m, int c);
+/* Source c of the CSV, and its features, appended to m. */
+static int
+build_one_source(fit *f, pt_manifest *m, int c)
+{
+	int si = m->nsources++;
+
+	if (build_source(f, c, &m->sources[si]) != 0)
+		return -1;
+	if (m->sources[si].kind == PT_SRC_NUMERIC ?
+	    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
+		return -1;
+	return 0;
+}
 
 static int
 build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
@@ -1392,7 +1146,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	if (m->rewards == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	for (int i = 0; i < m->nrewards; i++)
-		m->rewards[i] = names_find(&f->header, f->rewards.v[i]);
+		m->rewards[i] = pt_names_find(&f->header, f->rewards.v[i]);
 	if (m->nrewards > 0) {
 		m->nvocab = f->rewards.n;
 		m->vocab = pt_strs_dup(f->rewards.v, f->rewards.n);
@@ -1401,7 +1155,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		m->vocab = pt_strs_dup(f->vocab_given.v, f->vocab_given.n);
 	} else {
 		m->nvocab = (int)f->vocab.n;
-		m->vocab = smap_sorted(&f->vocab);
+		m->vocab = pt_strmap_sorted(&f->vocab);
 	}
 	if (m->vocab == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
@@ -1443,24 +1197,24 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 		f->feat_of_slot[i] = -1;
 	/* The feature order: --features as given, else the CSV's order. */
 	{
-		names fl;
+		pt_names fl;
 		int *order = malloc(sizeof *order * ((size_t)f->header.n + 1)), no = 0;
 		if (order == NULL)
 			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 		if (o->features != NULL) {
-			if (names_split(&fl, o->features, f->e) != 0) {
+			if (pt_names_split(&fl, o->features, f->e) != 0) {
 				free(order);
 				return -1;
 			}
 			for (int i = 0; i < fl.n; i++) {
-				int c = names_find(&f->header, fl.v[i]);
+				int c = pt_names_find(&f->header, fl.v[i]);
 				int dup = 0;
 				for (int k = 0; k < no; k++)
 					dup |= order[k] == c;
 				if (c >= 0 && f->col[c].role == R_SOURCE && !dup)
 					order[no++] = c;
 			}
-			names_free(&fl);
+			pt_names_free(&fl);
 		} else {
 			for (int c = 0; c < f->header.n; c++)
 				if (f->col[c].role == R_SOURCE)
@@ -1478,21 +1232,6 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	return 0;
 }
 
-static int
-build_one_source(fit *f, pt_manifest *m, int c)
-{
-	{
-		int si;
-		si = m->nsources++;
-		if (build_source(f, c, &m->sources[si]) != 0)
-			return -1;
-		if (m->sources[si].kind == PT_SRC_NUMERIC ?
-		    build_numeric(f, m, c, si) : build_onehot(f, m, c, si))
-			return -1;
-	}
-	return 0;
-}
-
 void
 pt_fit_defaults(pt_fit_opts *o)
 {
@@ -1505,680 +1244,4 @@ pt_fit_defaults(pt_fit_opts *o)
 	o->split = PT_SPLIT_NONE;
 	o->train_fraction = 1.0;
 	o->seed = 1;
-}
-
-/* ---- apply ----------------------------------------------------------------- */
-
-pt_schema *
-pt_prep_schema(const pt_manifest *m, pt_err *e)
-{
-	pt_schema *s = pt_schema_new(m->digest);
-	int ok = s != NULL;
-
-	ok = ok && pt_schema_add(s, "_row", PT_U64, PT_ROLE_ROW, 0, NULL, e) >= 0;
-	for (int i = 0; ok && i < m->nfeatures; i++)
-		ok = pt_schema_add(s, m->features[i].name, PT_F64, PT_ROLE_FEATURE,
-		    0, NULL, e) >= 0;
-	if (m->nrewards > 0) {
-		for (int i = 0; ok && i < m->nrewards; i++)
-			ok = pt_schema_add(s, m->vocab[i], PT_F64, PT_ROLE_REWARD, 0,
-			    NULL, e) >= 0;
-	} else if (ok) {
-		ok = pt_schema_add(s, m->columns[m->treatment], PT_I32,
-		    PT_ROLE_TREATMENT, m->nvocab, m->vocab, e) >= 0 &&
-		    pt_schema_add(s, m->columns[m->outcome], PT_F64, PT_ROLE_OUTCOME,
-		    0, NULL, e) >= 0;
-	}
-	if (!ok) {
-		if (s == NULL)
-			pt_fail(e, PT_ENOMEM, "", "out of memory");
-		pt_schema_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* Per source, what apply needs in its inner loop. */
-typedef struct asrc {
-	int column, kind, feat, nlevels;
-	pt_missing missing;
-	double impute;
-	int impute_level, unknown_missing;
-	smap levels; /* categorical: level -> index */
-} asrc;
-
-typedef struct apply {
-	const pt_manifest *m;
-	asrc *src;
-	names tokens;
-	int numeric_token; /* a missing token reads as a number: check first */
-	pt_err *e;
-	const char *file;
-	char where[512];
-} apply;
-
-static const char *
-aloc(apply *a, uint64_t line, int col)
-{
-	return loc(a->where, sizeof a->where, a->file, line,
-	    col >= 0 ? a->m->columns[col] : NULL);
-}
-
-static int
-apply_init(apply *a, const pt_manifest *m, pt_err *e)
-{
-	memset(a, 0, sizeof *a);
-	a->m = m;
-	a->e = e;
-	a->src = calloc((size_t)m->nsources + 1, sizeof *a->src);
-	a->tokens.n = m->nmissing_tokens;
-	a->tokens.v = m->missing_tokens;
-	if (a->src == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (int i = 0; i < m->nmissing_tokens; i++) {
-		double v;
-		if (pt_parse_f64(m->missing_tokens[i], strlen(m->missing_tokens[i]),
-		    &v) == 0)
-			a->numeric_token = 1;
-	}
-	for (int i = 0; i < m->nsources; i++) {
-		const pt_source *s = &m->sources[i];
-		asrc *d = &a->src[i];
-		d->column = s->column;
-		d->kind = s->kind;
-		d->nlevels = s->nlevels;
-		d->missing = s->missing;
-		d->impute = s->impute;
-		d->impute_level = s->impute_level;
-		d->unknown_missing = s->unknown_missing;
-		d->feat = -1;
-		for (int k = 0; k < m->nfeatures; k++)
-			if (m->features[k].source == i) {
-				d->feat = k;
-				break;
-			}
-		if (d->feat < 0)
-			return pt_fail(e, PT_EFORMAT, "", "source '%s' has no feature",
-			    s->name);
-		for (int k = 0; k < s->nlevels; k++) {
-			/* A level's feature is the one naming it (any order). */
-			int fk = -1;
-			for (int j = 0; j < m->nfeatures; j++)
-				if (m->features[j].source == i && m->features[j].level == k)
-					fk = j;
-			if (fk < 0)
-				return pt_fail(e, PT_EFORMAT, "", "level '%s' of '%s' has "
-				    "no feature", s->levels[k], s->name);
-			if (smap_add(&d->levels, s->levels[k], strlen(s->levels[k]),
-			    fk) < 0)
-				return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		}
-	}
-	return 0;
-}
-
-static void
-apply_free(apply *a)
-{
-	if (a->src != NULL)
-		for (int i = 0; i < a->m->nsources; i++)
-			smap_free(&a->src[i].levels);
-	free(a->src);
-}
-
-/* Fills row i of the feature columns from record r.  0 or -1. */
-static int
-apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
-{
-	const pt_manifest *m = a->m;
-
-	for (int k = 0; k < m->nsources; k++) {
-		const asrc *s = &a->src[k];
-		const char *f = r->field[s->column];
-		size_t n = r->len[s->column];
-		int missing = a->numeric_token && is_missing_token(&a->tokens, f, n);
-
-		if (s->kind == PT_SRC_NUMERIC) {
-			double v = NAN;
-			int rc = missing ? -1 : pt_parse_f64(f, n, &v);
-			if (rc != 0) {
-				if (!missing && !is_missing_token(&a->tokens, f, n)) {
-					if (rc == 1 && !m->nonfinite_missing)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not allowed: the "
-						    "manifest forbids inf and nan", f);
-					if (rc != 1)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not a number", f);
-				}
-				if (s->missing == PT_MISS_REJECT)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "missing value, and the manifest's "
-					    "policy is reject");
-				v = s->missing == PT_MISS_KEEP ? NAN : s->impute;
-			}
-			PT_COL_F64(b, 1 + s->feat)[i] = v;
-		} else {
-			int fk;
-			long slot;
-			double fill = 0.0;
-			if (!missing)
-				missing = is_missing_token(&a->tokens, f, n);
-			slot = missing ? -1 : smap_find(&s->levels, f, n);
-			if (slot >= 0) {
-				fk = s->levels.val[slot];
-			} else {
-				if (!missing && !s->unknown_missing)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "unknown category '%.60s' (not among "
-					    "the manifest's %d levels)", f, s->nlevels);
-				if (s->missing == PT_MISS_REJECT)
-					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-					    s->column), "missing value, and the manifest's "
-					    "policy is reject");
-				if (s->missing == PT_MISS_KEEP) {
-					fk = -1;
-					fill = NAN;
-				} else {
-					long is = smap_find(&s->levels,
-					    m->sources[k].levels[s->impute_level],
-					    strlen(m->sources[k].levels[s->impute_level]));
-					fk = s->levels.val[is];
-				}
-			}
-			for (int l = 0; l < s->nlevels; l++)
-				PT_COL_F64(b, 1 + s->feat + l)[i] = fill;
-			if (fk >= 0)
-				PT_COL_F64(b, 1 + fk)[i] = 1.0;
-		}
-	}
-	return 0;
-}
-
-/* Treatment, outcome or rewards of row i: 1 kept, 0 dropped, -1 error. */
-static int
-apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
-{
-	const pt_manifest *m = a->m;
-	int base = 1 + m->nfeatures;
-
-	if (m->nrewards > 0) {
-		for (int k = 0; k < m->nrewards; k++) {
-			int c = m->rewards[k];
-			if (pt_parse_f64(r->field[c], r->len[c],
-			    &PT_COL_F64(b, base + k)[i]) != 0)
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-				    "reward '%.40s' is not a finite number", r->field[c]);
-		}
-		return 1;
-	} else {
-		int c = m->treatment, oc = m->outcome, code = -1;
-		const char *t = r->field[c];
-		size_t n = r->len[c];
-		int rc;
-
-		for (int k = 0; k < m->nvocab; k++)
-			if (strlen(m->vocab[k]) == n && memcmp(m->vocab[k], t, n) == 0) {
-				code = k;
-				break;
-			}
-		if (code < 0) {
-			if (is_missing_token(&a->tokens, t, n)) {
-				if (m->drop_missing)
-					return 0;
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-				    "missing treatment (the manifest rejects such rows)");
-			}
-			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
-			    "unknown treatment label '%.60s' (not in the manifest's "
-			    "vocabulary of %d labels)", t, m->nvocab);
-		}
-		PT_COL_I32(b, base)[i] = code;
-		rc = pt_parse_f64(r->field[oc], r->len[oc], &PT_COL_F64(b, base + 1)[i]);
-		if (rc != 0) {
-			if (is_missing_token(&a->tokens, r->field[oc], r->len[oc])) {
-				if (m->drop_missing)
-					return 0;
-				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
-				    "missing outcome (the manifest rejects such rows)");
-			}
-			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
-			    "outcome '%.40s' is not a finite number", r->field[oc]);
-		}
-		return 1;
-	}
-}
-
-int
-pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
-    pt_subset subset, pt_writer *w, pt_batch *b, pt_apply_stats *st,
-    pt_progress_fn progress, pt_err *e)
-{
-	apply a;
-	pt_csv *c;
-	pt_csvrec r;
-	int rc, first = header, any = 0;
-
-	if (apply_init(&a, m, e) != 0) {
-		apply_free(&a);
-		return -1;
-	}
-	a.file = name;
-	if (subset == PT_SUBSET_TEST && m->split == PT_SPLIT_NONE) {
-		apply_free(&a);
-		return pt_fail(e, PT_EUSAGE, "--subset", "the manifest has no "
-		    "train/test rule, so there are no test rows (fit with "
-		    "--train-fraction or --split-column)");
-	}
-	if ((c = pt_csv_open(fd, name, e)) == NULL) {
-		apply_free(&a);
-		return -1;
-	}
-	while ((rc = pt_csv_next(c, &r, e)) == 1) {
-		size_t i = b->nrows;
-		uint64_t h;
-		int kept;
-
-		any = 1;
-		if (first) {
-			first = 0;
-			for (int k = 0; k < m->ncolumns; k++)
-				if ((size_t)k >= r.nfields || strcmp(r.field[k],
-				    m->columns[k]) != 0) {
-					rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
-					    "header does not match the manifest: column %d "
-					    "is '%.40s', the manifest says '%s'", k + 1,
-					    (size_t)k < r.nfields ? r.field[k] : "(none)",
-					    m->columns[k]);
-					goto out;
-				}
-			if ((int)r.nfields != m->ncolumns) {
-				rc = pt_fail(e, PT_EMISMATCH, aloc(&a, r.line, -1),
-				    "header does not match the manifest: %zu columns, "
-				    "the manifest has %d", r.nfields, m->ncolumns);
-				goto out;
-			}
-			continue;
-		}
-		if ((int)r.nfields != m->ncolumns) {
-			rc = pt_fail(e, PT_EFORMAT, aloc(&a, r.line, -1), "%zu fields, "
-			    "the manifest has %d columns", r.nfields, m->ncolumns);
-			goto out;
-		}
-		st->rows_in++;
-		h = m->key >= 0 ? pt_hash64(r.field[m->key], r.len[m->key], 0) :
-		    pt_hash64(r.canon, r.canonlen, 0);
-		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
-			double sv = NAN;
-			if (m->split == PT_SPLIT_COLUMN &&
-			    pt_parse_f64(r.field[m->split_column],
-			    r.len[m->split_column], &sv) != 0) {
-				rc = pt_fail(e, PT_EVALUE, aloc(&a, r.line,
-				    m->split_column), "split column value '%.40s' is not a "
-				    "finite number", r.field[m->split_column]);
-				goto out;
-			}
-			if (pt_manifest_is_train(m, h, sv) != (subset == PT_SUBSET_TRAIN))
-				continue;
-		}
-		PT_COL_U64(b, 0)[i] = h;
-		if ((kept = apply_roles(&a, &r, b, i)) < 0) {
-			rc = -1;
-			goto out;
-		}
-		if (!kept) { /* dropped rows are counted, not checked further */
-			st->dropped++;
-			continue;
-		}
-		if (apply_features(&a, &r, b, i) < 0) {
-			rc = -1;
-			goto out;
-		}
-		st->rows_out++;
-		if (++b->nrows == b->cap) {
-			if (pt_hist_fill_codes(m, b, e) != 0 ||
-			    pt_writer_write(w, b, e) != 0) {
-				rc = -1;
-				goto out;
-			}
-			b->nrows = 0;
-			if (progress)
-				progress(st->rows_in, st->bytes + pt_csv_bytes(c));
-		}
-	}
-	if (rc == 0 && !any)
-		rc = pt_fail(e, PT_EEMPTY, name, "empty input");
-out:
-	st->bytes += pt_csv_bytes(c);
-	pt_csv_close(c);
-	apply_free(&a);
-	return rc < 0 ? -1 : 0;
-}
-
-/* ---- cat --------------------------------------------------------------------- */
-
-typedef struct obuf {
-	char *p;
-	size_t n, cap;
-	int fd;
-	const char *name;
-} obuf;
-
-static int
-ob_flush(obuf *o, pt_err *e)
-{
-	size_t off = 0;
-
-	while (off < o->n) {
-		ssize_t k = write(o->fd, o->p + off, o->n - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return pt_fail(e, PT_EIO, o->name, "%s", strerror(errno));
-		off += (size_t)k;
-	}
-	o->n = 0;
-	return 0;
-}
-
-static void
-ob_text(obuf *o, const char *s, size_t n, int tsv)
-{
-	int quote = 0;
-
-	if (!tsv)
-		for (size_t i = 0; i < n && !quote; i++)
-			quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-	if (o->n + 2 * n + 4 > o->cap)
-		return; /* the caller guarantees room; see pt_prep_cat */
-	if (quote)
-		o->p[o->n++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (quote && ch == '"')
-			o->p[o->n++] = '"';
-		if (tsv && (ch == '\t' || ch == '\n' || ch == '\r'))
-			ch = ' ';
-		o->p[o->n++] = ch;
-	}
-	if (quote)
-		o->p[o->n++] = '"';
-}
-
-int
-pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
-    int *wrote_header, pt_err *e)
-{
-	const pt_schema *s = pt_reader_schema(r);
-	const pt_batch *b;
-	int *sel = malloc(sizeof *sel * ((size_t)s->ncols + 1)), nsel = 0, rc;
-	size_t rowmax = 64;
-	obuf ob = { 0 };
-	char sep = o->tsv ? '\t' : ',';
-
-	if (sel == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	if (o->columns != NULL) {
-		names l;
-		if (names_split(&l, o->columns, e) != 0) {
-			free(sel);
-			return -1;
-		}
-		{
-			int *ns = realloc(sel, sizeof *sel * ((size_t)l.n + 1));
-			if (ns == NULL)
-				free(sel);
-			sel = ns;
-		}
-		for (int i = 0; sel != NULL && i < l.n; i++) {
-			int j = pt_schema_find(s, l.v[i]);
-			if (j < 0) {
-				pt_fail(e, PT_EUSAGE, "--columns", "no column '%s' in the "
-				    "frames", l.v[i]);
-				names_free(&l);
-				free(sel);
-				return -1;
-			}
-			sel[nsel++] = j;
-		}
-		names_free(&l);
-		if (sel == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	} else {
-		/* Bin codes are derived from the features: shown on request. */
-		for (int j = 0; j < s->ncols; j++)
-			if (s->cols[j].role != PT_ROLE_BIN)
-				sel[nsel++] = j;
-	}
-	/* The longest a row can be: numbers take at most 24 bytes. */
-	for (int k = 0; k < nsel; k++) {
-		const pt_colspec *cs = &s->cols[sel[k]];
-		size_t w = 26;
-		for (int l = 0; l < cs->nlevels; l++)
-			if (2 * strlen(cs->levels[l]) + 4 > w)
-				w = 2 * strlen(cs->levels[l]) + 4;
-		rowmax += w;
-	}
-	for (int k = 0; k < nsel; k++)
-		rowmax += 2 * strlen(s->cols[sel[k]].name) + 4;
-	ob.cap = rowmax + (1 << 20);
-	ob.p = malloc(ob.cap);
-	ob.fd = fd;
-	ob.name = outname;
-	if (ob.p == NULL) {
-		free(sel);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	if (o->header && !*wrote_header) {
-		for (int k = 0; k < nsel; k++) {
-			if (k)
-				ob.p[ob.n++] = sep;
-			ob_text(&ob, s->cols[sel[k]].name, strlen(s->cols[sel[k]].name),
-			    o->tsv);
-		}
-		ob.p[ob.n++] = '\n';
-		*wrote_header = 1;
-	}
-	while ((rc = pt_reader_next(r, &b, e)) == 1) {
-		for (size_t i = 0; i < b->nrows; i++) {
-			for (int k = 0; k < nsel; k++) {
-				int j = sel[k];
-				const pt_colspec *cs = &s->cols[j];
-				if (k)
-					ob.p[ob.n++] = sep;
-				if (cs->type == PT_F64) {
-					double v = PT_COL_F64(b, j)[i];
-					if (isnan(v)) {
-						memcpy(ob.p + ob.n, "NA", 2);
-						ob.n += 2;
-					} else {
-						ob.n += (size_t)pt_fmt_f64(ob.p + ob.n, v);
-					}
-				} else if (cs->type == PT_U64) {
-					ob.n += (size_t)sprintf(ob.p + ob.n, "%llu",
-					    (unsigned long long)PT_COL_U64(b, j)[i]);
-				} else if (cs->type == PT_U8) {
-					ob.n += (size_t)sprintf(ob.p + ob.n, "%u",
-					    (unsigned)PT_COL_U8(b, j)[i]);
-				} else {
-					int32_t v = PT_COL_I32(b, j)[i];
-					if (v >= 0 && v < cs->nlevels)
-						ob_text(&ob, cs->levels[v], strlen(cs->levels[v]),
-						    o->tsv);
-					else if (v < 0 && cs->nlevels > 0) {
-						memcpy(ob.p + ob.n, "NA", 2);
-						ob.n += 2;
-					} else
-						ob.n += (size_t)sprintf(ob.p + ob.n, "%d", (int)v);
-				}
-			}
-			ob.p[ob.n++] = '\n';
-			if (ob.n + rowmax > ob.cap && ob_flush(&ob, e) != 0) {
-				rc = -1;
-				break;
-			}
-		}
-		if (rc < 0)
-			break;
-	}
-	if (rc == 0 && ob_flush(&ob, e) != 0)
-		rc = -1;
-	free(ob.p);
-	free(sel);
-	return rc < 0 ? -1 : 0;
-}
-
-/* ---- repartition -------------------------------------------------------------- */
-
-struct pt_parter {
-	const pt_schema *s;
-	int n, rowcol;
-	pt_partmode mode;
-	uint64_t rng[2], counter;
-	pt_writer **w;
-	pt_batch **b;
-	pt_batch *tmp;
-	size_t *perm;
-};
-
-static uint64_t
-rng_next(uint64_t s[2])
-{
-	/* xorshift128+: fast, and fixed here, so results are the same
-	 * everywhere. */
-	uint64_t x = s[0], y = s[1];
-
-	s[0] = y;
-	x ^= x << 23;
-	s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-	return s[1] + y;
-}
-
-pt_parter *
-pt_parter_new(const pt_schema *s, int n, pt_partmode mode, uint64_t seed,
-    pt_writer **w, pt_err *e)
-{
-	pt_parter *p = calloc(1, sizeof *p);
-	size_t cap;
-
-	if (p == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	/* Keep the buffers of all partitions near 64 MB together. */
-	cap = (size_t)(64u << 20) / ((size_t)n * 8 * (size_t)s->ncols + 1);
-	if (cap > PT_FRAME_ROWS)
-		cap = PT_FRAME_ROWS;
-	if (cap < 1024)
-		cap = 1024;
-	p->s = s;
-	p->n = n;
-	p->mode = mode;
-	p->w = w;
-	p->rowcol = pt_schema_find_role(s, PT_ROLE_ROW, 0);
-	p->rng[0] = pt_splitmix64(seed);
-	p->rng[1] = pt_splitmix64(seed ^ 0xdeadbeefULL) | 1;
-	p->b = calloc((size_t)n, sizeof *p->b);
-	p->tmp = pt_batch_new(s, cap);
-	p->perm = malloc(sizeof *p->perm * cap);
-	if (p->b == NULL || p->tmp == NULL || p->perm == NULL)
-		goto oom;
-	for (int i = 0; i < n; i++)
-		if ((p->b[i] = pt_batch_new(s, cap)) == NULL)
-			goto oom;
-	if (mode == PT_PART_HASH && p->rowcol < 0) {
-		pt_fail(e, PT_EMISMATCH, "", "the frames have no row hash column to "
-		    "partition by (use --round-robin)");
-		pt_parter_free(p);
-		return NULL;
-	}
-	return p;
-oom:
-	pt_fail(e, PT_ENOMEM, "", "out of memory");
-	pt_parter_free(p);
-	return NULL;
-}
-
-static int
-parter_flush(pt_parter *p, int k, pt_err *e)
-{
-	pt_batch *b = p->b[k];
-
-	if (b->nrows == 0)
-		return 0;
-	if (p->mode == PT_PART_SHUFFLE) {
-		/* Shuffle rows within the frame too (Fisher-Yates). */
-		for (size_t i = 0; i < b->nrows; i++)
-			p->perm[i] = i;
-		for (size_t i = b->nrows - 1; i > 0; i--) {
-			size_t j = (size_t)(rng_next(p->rng) % (i + 1)), t = p->perm[i];
-			p->perm[i] = p->perm[j];
-			p->perm[j] = t;
-		}
-		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = pt_type_width(p->s->cols[c].type);
-			char *src = b->col[c], *dst = p->tmp->col[c];
-			for (size_t i = 0; i < b->nrows; i++)
-				memcpy(dst + i * z, src + p->perm[i] * z, z);
-			memcpy(src, dst, b->nrows * z);
-		}
-	}
-	if (pt_writer_write(p->w[k], b, e) != 0)
-		return -1;
-	b->nrows = 0;
-	return 0;
-}
-
-int
-pt_parter_feed(pt_parter *p, const pt_batch *in, pt_err *e)
-{
-	for (size_t i = 0; i < in->nrows; i++) {
-		int k;
-		pt_batch *b;
-
-		switch (p->mode) {
-		case PT_PART_HASH:
-			k = (int)(pt_splitmix64(PT_COL_U64(in, p->rowcol)[i] ^
-			    0x7061727469ULL) % (uint64_t)p->n);
-			break;
-		case PT_PART_ROUNDROBIN:
-			k = (int)(p->counter++ % (uint64_t)p->n);
-			break;
-		default:
-			k = (int)(rng_next(p->rng) % (uint64_t)p->n);
-			break;
-		}
-		b = p->b[k];
-		for (int c = 0; c < p->s->ncols; c++) {
-			size_t z = pt_type_width(p->s->cols[c].type);
-			memcpy((char *)b->col[c] + b->nrows * z,
-			    (const char *)in->col[c] + i * z, z);
-		}
-		if (++b->nrows == b->cap && parter_flush(p, k, e) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-int
-pt_parter_finish(pt_parter *p, pt_err *e)
-{
-	for (int k = 0; k < p->n; k++)
-		if (parter_flush(p, k, e) != 0)
-			return -1;
-	return 0;
-}
-
-void
-pt_parter_free(pt_parter *p)
-{
-	if (p == NULL)
-		return;
-	if (p->b != NULL)
-		for (int i = 0; i < p->n; i++)
-			pt_batch_free(p->b[i]);
-	free(p->b);
-	pt_batch_free(p->tmp);
-	free(p->perm);
-	free(p);
 }

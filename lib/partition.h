@@ -1,0 +1,32 @@
+/*
+ * partition.h: repartitioning a frame stream (policy-prep split): the rows
+ * of one schema dealt into n writers, by row hash, round-robin or
+ * shuffled.
+ */
+#ifndef PT_PARTITION_H
+#define PT_PARTITION_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "pt.h"
+
+typedef enum pt_partmode { PT_PART_HASH, PT_PART_ROUNDROBIN, PT_PART_SHUFFLE } pt_partmode;
+
+typedef struct pt_parter pt_parter;
+
+/* A repartitioner of rows of schema s into the n writers w[0..n) (both
+ * owned by the caller and used until pt_parter_free).  PT_PART_HASH needs
+ * a _row column.  seed drives the shuffle and round-robin generator.
+ * Returns a new repartitioner (pt_parter_free), or NULL with e set. */
+pt_parter *pt_parter_new(const pt_schema *s, int n, pt_partmode mode,
+    uint64_t seed, pt_writer **w, pt_err *e);
+/* Deals the rows of b out, writing each partition's frame when full.
+ * Returns 0, or -1 with e set. */
+int pt_parter_feed(pt_parter *p, const pt_batch *b, pt_err *e);
+/* Writes every partition's last partial frame; does not close the
+ * writers.  Returns 0, or -1 with e set. */
+int pt_parter_finish(pt_parter *p, pt_err *e);
+void pt_parter_free(pt_parter *p);
+
+#endif
