@@ -321,10 +321,10 @@ propensity(const fe_args *a, const char *p, int nvocab, pt_rspec *spec)
 		spec->prop = PT_PROP_CONSTANT;
 	} else if (strcmp(p, "logistic") == 0) {
 		spec->prop = PT_PROP_LOGISTIC;
-	} else if (strncmp(p, "column:", 7) == 0 && p[7] != '\0' &&
-	    strlen(p + 7) < sizeof spec->propcol) {
+	} else if (strncmp(p, "column:", 7) == 0 && p[7] != '\0') {
 		spec->prop = PT_PROP_COLUMN;
-		snprintf(spec->propcol, sizeof spec->propcol, "%s", p + 7);
+		if ((spec->propcol = pt_strdup(p + 7)) == NULL)
+			return fe_errorx("out of memory");
 	} else if (strncmp(p, "given:", 6) == 0) {
 		fe_val v = a->v[O_PROP];
 		fe_args b = *a;

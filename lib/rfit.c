@@ -18,6 +18,7 @@
 
 #include "ridge.h"
 #include "score_impl.h"
+#include "yamlout.h"
 #include "xsum.h"
 
 #define RBLK 64 /* design rows added to a fold and arm's sums at once */
@@ -318,59 +319,82 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 int
 pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e)
 {
-	pt_mbuf b = { 0 };
+	pt_buf b = PT_BUF_INIT;
 	char t[PT_XSUM_TEXT];
-	const pt_ridge *r;
-	int k, a, i, nz = f->p * (f->p + 1) / 2;
+	int nz = f->p * (f->p + 1) / 2;
 
-	pt_mhead_write(&b, "policy-model-partial", f->manifest, f->nfeatures,
+	pt_fhead_write(&b, "policy-model-partial", f->manifest, f->nfeatures,
 	    f->features, f->nvocab, f->vocab);
 	pt_rsettings_write(&b, &f->spec, f->nfeatures, f->features, f->missing,
 	    f->p, f->nvocab);
-	pt_mbuf_printf(&b, "rows: %" PRIu64 "\nstats:\n", f->rows);
-	for (k = 0; k < f->spec.folds; k++)
-		for (a = 0; a < f->nvocab; a++) {
-			r = &f->st[k * f->nvocab + a];
-			pt_mbuf_printf(&b, "  - fold: %d\n    arm: %d\n"
+	pt_buf_printf(&b, "rows: %" PRIu64 "\nstats:\n", f->rows);
+	for (int k = 0; k < f->spec.folds; k++)
+		for (int a = 0; a < f->nvocab; a++) {
+			const pt_ridge *r = &f->st[k * f->nvocab + a];
+			pt_buf_printf(&b, "  - fold: %d\n    arm: %d\n"
 			    "    rows: %" PRIu64 "\n    zy: [", k, a, r->rows);
-			for (i = 0; i < f->p; i++) {
+			for (int i = 0; i < f->p; i++) {
 				pt_xsum_encode(&r->zy[i], t);
-				pt_mbuf_printf(&b, i ? ", %s" : "%s", t);
+				pt_buf_printf(&b, i ? ", %s" : "%s", t);
 			}
-			pt_mbuf_printf(&b, "]\n    zz: [");
-			for (i = 0; i < nz; i++) {
+			pt_buf_puts(&b, "]\n    zz: [");
+			for (int i = 0; i < nz; i++) {
 				pt_xsum_encode(&r->zz[i], t);
-				pt_mbuf_printf(&b, i ? ", %s" : "%s", t);
+				pt_buf_printf(&b, i ? ", %s" : "%s", t);
 			}
-			pt_mbuf_printf(&b, "]\n");
+			pt_buf_puts(&b, "]\n");
 		}
-	return pt_mbuf_done(&b, NULL, out, len, e);
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "partial", e);
+}
+
+/* One exact sum of a partial's statistics. */
+static int
+read_sum(pt_ydoc *d, yaml_node_t *s, pt_xsum *x, pt_err *e)
+{
+	size_t len;
+	const char *t = pt_ynode_text(s, &len);
+	char *tmp;
+	int bad;
+
+	if (t == NULL)
+		return pt_yfail(e, d, s, PT_EFORMAT, "stats: expected an exact "
+		    "sum");
+	if ((tmp = pt_strndup(t, len)) == NULL)
+		return pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+	bad = pt_xsum_decode(x, tmp) < 0;
+	free(tmp);
+	return bad ? pt_yfail(e, d, s, PT_EFORMAT, "stats: a malformed exact "
+	    "sum") : 0;
 }
 
 pt_rfit *
 pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-model-partial", NULL };
+	static const char *const keys[] = { PT_FHEAD_KEYS, PT_RSETTINGS_KEYS,
+		"rows", "stats", NULL };
+	static const char *const statkeys[] = { "fold", "arm", "rows", "zy",
+		"zz", NULL };
 	pt_ydoc d;
-	yaml_node_t *root, *stats, *it, *n;
-	pt_mhead h;
+	yaml_node_t *root, *stats;
+	pt_fhead h;
 	pt_rspec spec;
 	uint8_t *missing = NULL;
 	pt_rfit *f = NULL;
-	int64_t k, a, rows;
-	int i, c, nz, cnt;
-	char t[64];
-	pt_ridge *r;
-	yaml_node_t *s;
+	uint64_t rows, sum = 0;
+	int nz;
 
 	memset(&spec, 0, sizeof spec);
-	if ((root = pt_mfile_load(&d, &h, buf, len, name, "partial", formats,
-	    NULL, e)) == NULL)
+	if ((root = pt_fhead_load(&d, &h, buf, len, name, "partial", formats,
+	    NULL, e)) == NULL || pt_ymap_only(&d, root, keys, e) < 0)
 		goto fail;
-	if ((missing = calloc((size_t)h.nfeatures + 1, 1)) == NULL)
-		goto nomem;
-	if (pt_rsettings_read(&d, root, h.nfeatures, h.nvocab, &spec, missing,
-	    e) < 0)
+	if ((missing = calloc((size_t)h.nfeatures + 1, 1)) == NULL) {
+		pt_fail(e, PT_ENOMEM, name, "out of memory");
+		goto fail;
+	}
+	if (pt_rsettings_read(&d, root, h.nfeatures, h.features, h.nvocab,
+	    &spec, missing, e) < 0)
 		goto fail;
 	if ((f = rfit_alloc(h.nfeatures, h.nvocab, missing, &spec, e)) == NULL)
 		goto fail;
@@ -378,88 +402,52 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	f->features = h.features;
 	f->vocab = h.vocab;
 	h.features = h.vocab = NULL;
-	if (pt_ynode_i64(&d, pt_ynode_need(&d, root, "rows", e), "rows", &rows,
-	    e) < 0)
+	if (pt_ynode_u64(&d, pt_ynode_need(&d, root, "rows", e), "rows", &rows,
+	    e) < 0 || (stats = pt_ynode_need(&d, root, "stats", e)) == NULL ||
+	    pt_ynode_seq(&d, stats, "stats (one entry per fold and arm)",
+	    f->spec.folds * f->nvocab, e) < 0)
 		goto fail;
-	if ((stats = pt_ynode_need(&d, root, "stats", e)) == NULL)
-		goto fail;
-	if (pt_ynode_len(stats) != f->spec.folds * f->nvocab) {
-		pt_fail(e, PT_EFORMAT, name, "stats: expected %d entries "
-		    "(truncated?)", f->spec.folds * f->nvocab);
-		goto fail;
-	}
 	nz = f->p * (f->p + 1) / 2;
-	for (i = 0; i < f->spec.folds * f->nvocab; i++) {
-		it = pt_ynode_item(&d, stats, i);
-		if (pt_ynode_i64(&d, pt_ynode_need(&d, it, "fold", e), "fold",
-		    &k, e) < 0 || pt_ynode_i64(&d, pt_ynode_need(&d, it, "arm",
-		    e), "arm", &a, e) < 0)
+	for (int i = 0; i < f->spec.folds * f->nvocab; i++) {
+		yaml_node_t *it = pt_ynode_item(&d, stats, i), *n;
+		pt_ridge *r = &f->st[i];
+		int64_t k, a;
+		if (pt_ymap_only(&d, it, statkeys, e) < 0 ||
+		    pt_ynode_int(&d, pt_ynode_need(&d, it, "fold", e), "fold",
+		    i / f->nvocab, i / f->nvocab, &k, e) < 0 ||
+		    pt_ynode_int(&d, pt_ynode_need(&d, it, "arm", e), "arm",
+		    i % f->nvocab, i % f->nvocab, &a, e) < 0 ||
+		    pt_ynode_u64(&d, pt_ynode_need(&d, it, "rows", e), "rows",
+		    &r->rows, e) < 0)
 			goto fail;
-		if (k * f->nvocab + a != i) {
-			pt_fail(e, PT_EFORMAT, name, "stats entry %d: fold/arm "
-			    "out of order", i);
-			goto fail;
-		}
-		r = &f->st[i];
-		if (pt_ynode_i64(&d, pt_ynode_need(&d, it, "rows", e), "rows",
-		    &rows, e) < 0)
-			goto fail;
-		if (rows < 0) {
-			pt_fail(e, PT_EFORMAT, name, "negative row count");
-			goto fail;
-		}
-		r->rows = (uint64_t)rows;
-		f->rows += r->rows;
-		for (c = 0; c < 2; c++) {
-			n = pt_ynode_need(&d, it, c ? "zz" : "zy", e);
-			cnt = c ? nz : f->p;
-			if (n == NULL)
+		sum += r->rows;
+		for (int c = 0; c < 2; c++) {
+			int cnt = c ? nz : f->p;
+			if ((n = pt_ynode_need(&d, it, c ? "zz" : "zy", e)) == NULL ||
+			    pt_ynode_seq(&d, n, c ? "zz" : "zy", cnt, e) < 0)
 				goto fail;
-			if (pt_ynode_len(n) != cnt) {
-				pt_fail(e, PT_EFORMAT, name, "stats entry %d: "
-				    "%s: expected %d sums", i, c ? "zz" : "zy",
-				    cnt);
-				goto fail;
-			}
-			for (k = 0; k < cnt; k++) {
-				s = pt_ynode_item(&d, n, (int)k);
-				if (pt_ynode_str(&d, s, "sum", t, sizeof t, e) < 0 &&
-				    s != NULL && s->type == YAML_SCALAR_NODE &&
-				    s->data.scalar.length >= sizeof t) {
-					/* long sums: decode in place */
-					char *tmp = pt_strndup((const char *)
-					    s->data.scalar.value,
-					    s->data.scalar.length);
-					int bad = tmp == NULL || pt_xsum_decode(
-					    c ? &r->zz[k] : &r->zy[k], tmp) < 0;
-
-					free(tmp);
-					if (bad)
-						goto badsum;
-					continue;
-				} else if (s == NULL || s->type !=
-				    YAML_SCALAR_NODE)
+			for (int j = 0; j < cnt; j++)
+				if (read_sum(&d, pt_ynode_item(&d, n, j), c ?
+				    &r->zz[j] : &r->zy[j], e) < 0)
 					goto fail;
-				if (pt_xsum_decode(c ? &r->zz[k] : &r->zy[k],
-				    t) < 0)
-					goto badsum;
-			}
 		}
 	}
+	/* The header's count must be what the entries add up to. */
+	if (sum != rows) {
+		pt_yfail(e, &d, root, PT_EFORMAT, "rows: %" PRIu64 ", but the "
+		    "stats count %" PRIu64, rows, sum);
+		goto fail;
+	}
+	f->rows = rows;
 	free(missing);
 	pt_rspec_free(&spec);
-	pt_mhead_free(&h);
+	pt_fhead_free(&h);
 	pt_ydoc_free(&d);
 	return f;
-badsum:
-	pt_fail(e, PT_EFORMAT, name, "stats: a malformed exact sum");
-	goto fail;
-nomem:
-	pt_fail(e, PT_ENOMEM, name, "out of memory");
 fail:
 	free(missing);
 	pt_rspec_free(&spec);
-	pt_mhead_free(&h);
+	pt_fhead_free(&h);
 	pt_ydoc_free(&d);
 	pt_rfit_free(f);
 	return NULL;
@@ -469,17 +457,13 @@ fail:
 static char *
 settings_text(const pt_rfit *f)
 {
-	pt_mbuf b = { 0 };
+	pt_buf b = PT_BUF_INIT;
 
-	pt_mhead_write(&b, "x", f->manifest, f->nfeatures, f->features,
+	pt_fhead_write(&b, "x", f->manifest, f->nfeatures, f->features,
 	    f->nvocab, f->vocab);
 	pt_rsettings_write(&b, &f->spec, f->nfeatures, f->features, f->missing,
 	    f->p, f->nvocab);
-	if (b.err) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	return pt_buf_str(&b, "settings", NULL);
 }
 
 int

@@ -13,13 +13,16 @@
 #include <string.h>
 
 #include "score_impl.h"
+#include "yamlout.h"
 
 void
 pt_rspec_free(pt_rspec *s)
 {
 	free(s->given);
 	free(s->cost);
+	free(s->propcol);
 	s->given = s->cost = NULL;
+	s->propcol = NULL;
 }
 
 int
@@ -27,6 +30,9 @@ pt_rspec_copy(pt_rspec *dst, const pt_rspec *src, int nvocab)
 {
 	*dst = *src;
 	dst->given = dst->cost = NULL;
+	dst->propcol = NULL;
+	if (src->propcol && (dst->propcol = pt_strdup(src->propcol)) == NULL)
+		return -1;
 	if (src->given) {
 		if ((dst->given = malloc((size_t)nvocab * sizeof(double))) == NULL)
 			return -1;
@@ -61,7 +67,8 @@ pt_rspec_check(const pt_rspec *s, int nvocab, pt_err *e)
 			return pt_fail(e, PT_EUSAGE, "", "costs must be finite");
 	if (s->prop == PT_PROP_GIVEN && s->given == NULL)
 		return pt_fail(e, PT_EUSAGE, "", "given propensities missing");
-	if (s->prop == PT_PROP_COLUMN && s->propcol[0] == '\0')
+	if (s->prop == PT_PROP_COLUMN && (s->propcol == NULL ||
+	    s->propcol[0] == '\0'))
 		return pt_fail(e, PT_EUSAGE, "", "propensity column unnamed");
 	if (s->prop == PT_PROP_LOGISTIC && (s->passes < 1 || s->passes > 10000))
 		return pt_fail(e, PT_EUSAGE, "", "logistic passes must be 1 "
@@ -140,179 +147,196 @@ pt_rmodel_bind(const char *manifest, int nfeatures, char *const *features,
 }
 
 /* The name of design column c: intercept, a feature, or missing:FEATURE
- * for an indicator column.  In a static buffer, valid until the next
- * call. */
+ * for an indicator column.  Caller frees; NULL on ENOMEM. */
 static char *
 design_name(int nfeatures, char *const *features, const uint8_t *missing,
     int c)
 {
-	static char buf[300];
 	int j, q = 1 + nfeatures;
 
 	if (c == 0)
-		return "intercept";
+		return pt_strdup("intercept");
 	if (c <= nfeatures)
-		return features[c - 1];
+		return pt_strdup(features[c - 1]);
 	for (j = 0; j < nfeatures; j++)
 		if (missing[j] && q++ == c) {
-			snprintf(buf, sizeof buf, "missing:%.280s", features[j]);
-			return buf;
+			size_t n = strlen(features[j]) + 9;
+			char *s = malloc(n);
+			if (s != NULL)
+				snprintf(s, n, "missing:%s", features[j]);
+			return s;
 		}
-	return "?";
+	return pt_strdup("?");
+}
+
+/* Every design column's name (pt_strs_free), or NULL on ENOMEM. */
+static char **
+design_names(int nfeatures, char *const *features, const uint8_t *missing,
+    int p)
+{
+	char **dn = calloc((size_t)p + 1, sizeof *dn);
+
+	for (int c = 0; dn != NULL && c < p; c++)
+		if ((dn[c] = design_name(nfeatures, features, missing, c)) ==
+		    NULL) {
+			pt_strs_free(dn, p);
+			dn = NULL;
+		}
+	return dn;
 }
 
 void
-pt_rsettings_write(pt_mbuf *b, const pt_rspec *spec, int nfeatures,
+pt_rsettings_write(pt_buf *b, const pt_rspec *spec, int nfeatures,
     char *const *features, const uint8_t *missing, int p, int nvocab)
 {
-	int j, c;
 	double *mv;
 	char **dn;
 
-	pt_mbuf_printf(b, "outcome: %s\nmodel: ridge\nlambda: ",
+	pt_buf_printf(b, "outcome: %s\nmodel: ridge\nlambda: ",
 	    spec->binary ? "binary" : "real");
-	pt_mbuf_f64(b, spec->lambda);
-	pt_mbuf_printf(b, "\nmissing: [");
-	for (j = 0; j < nfeatures; j++)
-		pt_mbuf_printf(b, j ? ", %d" : "%d", missing[j]);
-	pt_mbuf_printf(b, "]\n");
-	dn = calloc((size_t)p, sizeof *dn);
-	if (dn == NULL) {
-		b->err = 1;
+	pt_y_f64(b, spec->lambda);
+	pt_buf_puts(b, "\nmissing: [");
+	for (int j = 0; j < nfeatures; j++)
+		pt_buf_printf(b, j ? ", %d" : "%d", missing[j]);
+	pt_buf_puts(b, "]\n");
+	if ((dn = design_names(nfeatures, features, missing, p)) == NULL) {
+		pt_buf_fail(b, PT_ENOMEM, "out of memory");
 		return;
 	}
-	for (c = 0; c < p; c++)
-		if ((dn[c] = pt_strdup(design_name(nfeatures, features,
-		    missing, c))) == NULL)
-			b->err = 1;
-	if (!b->err)
-		pt_mbuf_strs(b, "design", dn, p);
+	pt_y_key(b, 0, "design");
+	pt_y_strs(b, dn, p, PT_Y_PLAIN_WHEN_SAFE);
+	pt_buf_putc(b, '\n');
 	pt_strs_free(dn, p);
-	pt_mbuf_printf(b, "folds: %d\nfold_seed: %" PRIu64 "\n",
+	pt_buf_printf(b, "folds: %d\nfold_seed: %" PRIu64 "\n",
 	    spec->folds, spec->fold_seed);
-	if (spec->prop == PT_PROP_CONSTANT)
-		pt_mbuf_printf(b, "propensity: constant\n");
-	else if (spec->prop == PT_PROP_GIVEN) {
-		pt_mbuf_printf(b, "propensity: given\n");
-		pt_mbuf_f64s(b, "propensity_given", spec->given, nvocab);
+	if (spec->prop == PT_PROP_CONSTANT) {
+		pt_buf_puts(b, "propensity: constant\n");
+	} else if (spec->prop == PT_PROP_GIVEN) {
+		pt_buf_puts(b, "propensity: given\npropensity_given: ");
+		pt_y_f64s(b, spec->given, nvocab);
+		pt_buf_putc(b, '\n');
 	} else if (spec->prop == PT_PROP_LOGISTIC) {
-		pt_mbuf_printf(b, "propensity: logistic\npropensity_passes: "
+		pt_buf_printf(b, "propensity: logistic\npropensity_passes: "
 		    "%d\n", spec->passes);
 	} else {
-		char *nm[1];
-
-		nm[0] = (char *)spec->propcol;
-		pt_mbuf_printf(b, "propensity: column\n");
-		pt_mbuf_strs(b, "propensity_column", nm, 1);
+		char *nm[1] = { spec->propcol };
+		pt_buf_puts(b, "propensity: column\npropensity_column: ");
+		pt_y_strs(b, nm, 1, PT_Y_PLAIN_WHEN_SAFE);
+		pt_buf_putc(b, '\n');
 	}
-	pt_mbuf_printf(b, "propensity_floor: ");
-	pt_mbuf_f64(b, spec->floor);
-	pt_mbuf_printf(b, "\n");
-	mv = calloc((size_t)nvocab, sizeof *mv);
-	if (mv == NULL) {
-		b->err = 1;
+	pt_buf_puts(b, "propensity_floor: ");
+	pt_y_f64(b, spec->floor);
+	pt_buf_puts(b, "\ncost: ");
+	if ((mv = calloc((size_t)nvocab + 1, sizeof *mv)) == NULL) {
+		pt_buf_fail(b, PT_ENOMEM, "out of memory");
 		return;
 	}
 	if (spec->cost)
 		memcpy(mv, spec->cost, (size_t)nvocab * sizeof *mv);
-	pt_mbuf_f64s(b, "cost", mv, nvocab);
+	pt_y_f64s(b, mv, nvocab);
+	pt_buf_putc(b, '\n');
 	free(mv);
 }
 
 int
 pt_rsettings_read(pt_ydoc *d, yaml_node_t *root, int nfeatures,
-    int nvocab, pt_rspec *spec, uint8_t *missing, pt_err *e)
+    char *const *features, int nvocab, pt_rspec *spec, uint8_t *missing,
+    pt_err *e)
 {
-	char t[160];
 	int64_t *mv = NULL, v;
 	yaml_node_t *n;
-	char **nm;
-	int cnt, j;
+	char **nm, **dn;
+	int cnt, w, p;
 
 	memset(spec, 0, sizeof *spec);
-	if (pt_ynode_str(d, pt_ynode_need(d, root, "outcome", e), "outcome",
-	    t, sizeof t, e) < 0)
+	if ((w = pt_ynode_word(d, pt_ynode_need(d, root, "outcome", e),
+	    "outcome", "real|binary", e)) < 0)
 		return -1;
-	if (strcmp(t, "binary") == 0)
-		spec->binary = 1;
-	else if (strcmp(t, "real") != 0)
-		return pt_fail(e, PT_EFORMAT, d->name, "outcome: '%s' is not "
-		    "binary or real", t);
-	if (pt_ynode_str(d, pt_ynode_need(d, root, "model", e), "model", t,
-	    sizeof t, e) < 0)
-		return -1;
-	if (strcmp(t, "ridge") != 0)
-		return pt_fail(e, PT_EFORMAT, d->name, "model: '%s' is not "
-		    "ridge", t);
-	if (pt_ynode_f64(d, pt_ynode_need(d, root, "lambda", e), "lambda",
+	spec->binary = w == 1;
+	if (pt_ynode_word(d, pt_ynode_need(d, root, "model", e), "model",
+	    "ridge", e) < 0 ||
+	    pt_ynode_f64(d, pt_ynode_need(d, root, "lambda", e), "lambda",
 	    &spec->lambda, e) < 0)
 		return -1;
-	if ((mv = pt_ynode_i64s(d, pt_ynode_need(d, root, "missing", e),
-	    "missing", nfeatures, NULL, e)) == NULL)
+	if ((n = pt_ynode_need(d, root, "missing", e)) == NULL ||
+	    (mv = pt_ynode_i64s(d, n, "missing", nfeatures, NULL, e)) == NULL)
 		return -1;
-	for (j = 0; j < nfeatures; j++) {
+	p = 1 + nfeatures;
+	for (int j = 0; j < nfeatures; j++) {
 		if (mv[j] != 0 && mv[j] != 1) {
 			free(mv);
-			return pt_fail(e, PT_EFORMAT, d->name, "missing: flags "
-			    "must be 0 or 1");
+			return pt_yfail(e, d, n, PT_EFORMAT, "missing: flags must "
+			    "be 0 or 1");
 		}
 		missing[j] = (uint8_t)mv[j];
+		p += missing[j];
 	}
 	free(mv);
-	if (pt_ynode_i64(d, pt_ynode_need(d, root, "folds", e), "folds", &v,
-	    e) < 0)
+	/* The design's names must be the ones the features and flags give:
+	 * an edited list that no longer adds up is refused. */
+	if ((n = pt_ynode_need(d, root, "design", e)) == NULL ||
+	    (nm = pt_ynode_strs(d, n, "design", &cnt, e)) == NULL)
 		return -1;
-	if (v < 1 || v > 100)
-		return pt_fail(e, PT_EFORMAT, d->name, "folds: %" PRId64
-		    " is not 1 to 100", v);
+	if (cnt != p) {
+		pt_strs_free(nm, cnt);
+		return pt_yfail(e, d, n, PT_EFORMAT, "design: %d columns, the "
+		    "features and missing flags make %d", cnt, p);
+	}
+	if ((dn = design_names(nfeatures, features, missing, p)) == NULL) {
+		pt_strs_free(nm, cnt);
+		return pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+	}
+	for (int c = 0; c < p; c++)
+		if (strcmp(nm[c], dn[c]) != 0) {
+			pt_yfail(e, d, n, PT_EFORMAT, "design: column %d is '%s', "
+			    "the features and missing flags make it '%s'", c,
+			    nm[c], dn[c]);
+			pt_strs_free(nm, cnt);
+			pt_strs_free(dn, p);
+			return -1;
+		}
+	pt_strs_free(nm, cnt);
+	pt_strs_free(dn, p);
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "folds", e), "folds", 1,
+	    100, &v, e) < 0 ||
+	    pt_ynode_u64(d, pt_ynode_need(d, root, "fold_seed", e), "fold_seed",
+	    &spec->fold_seed, e) < 0)
+		return -1;
 	spec->folds = (int)v;
-	if (pt_ynode_str(d, pt_ynode_need(d, root, "fold_seed", e),
-	    "fold_seed", t, sizeof t, e) < 0)
+	if ((w = pt_ynode_word(d, pt_ynode_need(d, root, "propensity", e),
+	    "propensity", "constant|given|column|logistic", e)) < 0)
 		return -1;
-	spec->fold_seed = strtoull(t, NULL, 10);
-	if (pt_ynode_str(d, pt_ynode_need(d, root, "propensity", e),
-	    "propensity", t, sizeof t, e) < 0)
-		return -1;
-	if (strcmp(t, "constant") == 0)
-		spec->prop = PT_PROP_CONSTANT;
-	else if (strcmp(t, "given") == 0) {
-		spec->prop = PT_PROP_GIVEN;
+	spec->prop = w == 1 ? PT_PROP_GIVEN : w == 2 ? PT_PROP_COLUMN :
+	    w == 3 ? PT_PROP_LOGISTIC : PT_PROP_CONSTANT;
+	if (spec->prop == PT_PROP_GIVEN) {
 		if ((spec->given = pt_ynode_f64s(d, pt_ynode_need(d, root,
 		    "propensity_given", e), "propensity_given", nvocab, NULL,
 		    e)) == NULL)
 			return -1;
-	} else if (strcmp(t, "column") == 0) {
-		spec->prop = PT_PROP_COLUMN;
-		if ((nm = pt_ynode_strs(d, pt_ynode_need(d, root,
-		    "propensity_column", e), "propensity_column", &cnt,
+	} else if (spec->prop == PT_PROP_COLUMN) {
+		if ((n = pt_ynode_need(d, root, "propensity_column", e)) == NULL ||
+		    (nm = pt_ynode_strs(d, n, "propensity_column", &cnt,
 		    e)) == NULL)
 			return -1;
-		if (cnt != 1 || strlen(nm[0]) >= sizeof spec->propcol) {
+		if (cnt != 1) {
 			pt_strs_free(nm, cnt);
-			return pt_fail(e, PT_EFORMAT, d->name,
-			    "propensity_column: expected one name");
+			return pt_yfail(e, d, n, PT_EFORMAT, "propensity_column: "
+			    "expected one name");
 		}
-		snprintf(spec->propcol, sizeof spec->propcol, "%s", nm[0]);
+		spec->propcol = nm[0];
+		nm[0] = NULL;
 		pt_strs_free(nm, cnt);
-	} else if (strcmp(t, "logistic") == 0) {
-		spec->prop = PT_PROP_LOGISTIC;
-		if (pt_ynode_i64(d, pt_ynode_need(d, root, "propensity_passes",
-		    e), "propensity_passes", &v, e) < 0)
+	} else if (spec->prop == PT_PROP_LOGISTIC) {
+		if (pt_ynode_int(d, pt_ynode_need(d, root, "propensity_passes",
+		    e), "propensity_passes", 1, 10000, &v, e) < 0)
 			return -1;
-		if (v < 1 || v > 10000)
-			return pt_fail(e, PT_EFORMAT, d->name,
-			    "propensity_passes: out of range");
 		spec->passes = (int)v;
-	} else
-		return pt_fail(e, PT_EFORMAT, d->name, "propensity: '%s' is "
-		    "not constant, given, column or logistic", t);
+	}
 	if (pt_ynode_f64(d, pt_ynode_need(d, root, "propensity_floor", e),
-	    "propensity_floor", &spec->floor, e) < 0)
-		return -1;
-	if ((spec->cost = pt_ynode_f64s(d, pt_ynode_need(d, root, "cost", e),
+	    "propensity_floor", &spec->floor, e) < 0 ||
+	    (spec->cost = pt_ynode_f64s(d, pt_ynode_need(d, root, "cost", e),
 	    "cost", nvocab, NULL, e)) == NULL)
 		return -1;
-	(void)n;
 	if (pt_rspec_check(spec, nvocab, e) < 0) {
 		if (e) {
 			e->code = PT_EFORMAT;
@@ -369,85 +393,72 @@ pt_rmodel_alloc(int nfeatures, int nvocab, int p, const uint8_t *missing,
 int
 pt_rmodel_write(const pt_rmodel *m, char **out, size_t *len, pt_err *e)
 {
-	pt_mbuf b = { 0 };
-	int k, a, K = m->spec.folds, A = m->nvocab;
+	pt_buf b = PT_BUF_INIT;
+	int K = m->spec.folds, A = m->nvocab;
 
-	pt_mhead_write(&b, "policy-model", m->manifest, m->nfeatures,
+	pt_fhead_write(&b, "policy-model", m->manifest, m->nfeatures,
 	    m->features, A, m->vocab);
 	pt_rsettings_write(&b, &m->spec, m->nfeatures, m->features,
 	    m->missing, m->p, A);
-	pt_mbuf_printf(&b, "fit:\n");
-	for (k = 0; k < K; k++) {
-		pt_mbuf_printf(&b, "  - fold: %d\n    rows: [", k);
-		for (a = 0; a < A; a++)
-			pt_mbuf_printf(&b, a ? ", %" PRIu64 : "%" PRIu64,
-			    m->rows[k * A + a]);
-		pt_mbuf_printf(&b, "]\n    ");
-		pt_mbuf_f64s(&b, "propensity", m->prop + k * A, A);
-		pt_mbuf_printf(&b, "    coef:\n");
-		for (a = 0; a < A; a++) {
-			pt_mbuf_printf(&b, "      - ");
-			pt_mbuf_f64s(&b, "", m->coef + ((size_t)k * A + a) *
-			    m->p, m->p);
+	pt_buf_puts(&b, "fit:\n");
+	for (int k = 0; k < K; k++) {
+		pt_buf_printf(&b, "  - fold: %d\n    rows: ", k);
+		pt_y_u64s(&b, m->rows + k * A, A);
+		pt_buf_puts(&b, "\n    propensity: ");
+		pt_y_f64s(&b, m->prop + k * A, A);
+		pt_buf_puts(&b, "\n    coef:\n");
+		for (int a = 0; a < A; a++) {
+			pt_buf_puts(&b, "      - ");
+			pt_y_f64s(&b, m->coef + ((size_t)k * A + a) * m->p, m->p);
+			pt_buf_putc(&b, '\n');
 		}
 		if (m->logit) {
-			pt_mbuf_printf(&b, "    logit:\n");
-			for (a = 1; a < A; a++) {
-				pt_mbuf_printf(&b, "      - ");
-				pt_mbuf_f64s(&b, "", m->logit + ((size_t)k *
-				    (A - 1) + a - 1) * m->p, m->p);
+			pt_buf_puts(&b, "    logit:\n");
+			for (int a = 1; a < A; a++) {
+				pt_buf_puts(&b, "      - ");
+				pt_y_f64s(&b, m->logit + ((size_t)k * (A - 1) + a -
+				    1) * m->p, m->p);
+				pt_buf_putc(&b, '\n');
 			}
 		}
 	}
-	/* pt_mbuf_f64s wrote "key: [..]": strip the ": " of the empty key. */
-	if (!b.err) {
-		char *p = b.p, *q;
-
-		while ((q = strstr(p, "- : [")) != NULL) {
-			memmove(q + 2, q + 4, b.n - (size_t)(q + 4 - b.p) + 1);
-			b.n -= 2;
-			p = q + 2;
-		}
-	}
-	return pt_mbuf_done(&b, NULL, out, len, e);
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "model", e);
 }
 
 pt_rmodel *
 pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-model", NULL };
+	static const char *const keys[] = { PT_FHEAD_KEYS, PT_RSETTINGS_KEYS,
+		"fit", NULL };
+	static const char *const foldkeys[] = { "fold", "rows", "propensity",
+		"coef", "logit", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *fit, *it, *cf;
-	pt_mhead h;
+	pt_fhead h;
 	pt_rspec spec;
 	uint8_t *missing = NULL;
 	pt_rmodel *m = NULL;
 	int k, a, p, j, A, K;
-	int64_t *rows = NULL, fold;
+	int64_t fold;
+	uint64_t *rows = NULL;
 	double *v = NULL;
-	char **dn = NULL;
-	int ndn = 0;
 
 	memset(&spec, 0, sizeof spec);
-	if ((root = pt_mfile_load(&d, &h, buf, len, name, "model", formats,
+	if ((root = pt_fhead_load(&d, &h, buf, len, name, "model", formats,
 	    NULL, e)) == NULL)
+		goto fail;
+	if (pt_ymap_only(&d, root, keys, e) < 0)
 		goto fail;
 	if ((missing = calloc((size_t)h.nfeatures + 1, 1)) == NULL)
 		goto nomem;
-	if (pt_rsettings_read(&d, root, h.nfeatures, h.nvocab, &spec, missing,
-	    e) < 0)
+	if (pt_rsettings_read(&d, root, h.nfeatures, h.features, h.nvocab,
+	    &spec, missing, e) < 0)
 		goto fail;
 	p = 1 + h.nfeatures;
 	for (j = 0; j < h.nfeatures; j++)
 		p += missing[j];
-	if ((dn = pt_ynode_strs(&d, pt_ynode_need(&d, root, "design", e),
-	    "design", &ndn, e)) == NULL)
-		goto fail;
-	if (ndn != p) {
-		pt_fail(e, PT_EFORMAT, name, "design: %d columns, expected %d",
-		    ndn, p);
-		goto fail;
-	}
 	A = h.nvocab;
 	K = spec.folds;
 	if ((m = pt_rmodel_alloc(h.nfeatures, A, p, missing, &spec)) == NULL)
@@ -458,33 +469,26 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	h.features = h.vocab = NULL;
 	if ((fit = pt_ynode_need(&d, root, "fit", e)) == NULL)
 		goto fail;
-	if (pt_ynode_len(fit) != K) {
-		pt_fail(e, PT_EFORMAT, name, "fit: expected %d folds "
-		    "(truncated?)", K);
+	if (pt_ynode_seq(&d, fit, "fit (one entry per fold)", K, e) < 0)
 		goto fail;
-	}
 	for (k = 0; k < K; k++) {
 		it = pt_ynode_item(&d, fit, k);
-		if (pt_ynode_i64(&d, pt_ynode_need(&d, it, "fold", e), "fold",
-		    &fold, e) < 0)
+		if (pt_ymap_only(&d, it, foldkeys, e) < 0 ||
+		    pt_ynode_int(&d, pt_ynode_need(&d, it, "fold", e), "fold",
+		    k, k, &fold, e) < 0)
 			goto fail;
-		if (fold != k) {
-			pt_fail(e, PT_EFORMAT, name, "fit: fold %d out of order",
-			    k);
-			goto fail;
-		}
-		if (!(rows = pt_ynode_i64s(&d, pt_ynode_need(&d, it, "rows", e),
+		if (!(rows = pt_ynode_u64s(&d, pt_ynode_need(&d, it, "rows", e),
 		    "rows", A, NULL, e)) || !(v = pt_ynode_f64s(&d,
 		    pt_ynode_need(&d, it, "propensity", e), "propensity", A,
 		    NULL, e)))
 			goto fail;
 		for (a = 0; a < A; a++) {
-			if (rows[a] < 0 || !(v[a] > 0 && v[a] <= 1)) {
-				pt_fail(e, PT_EFORMAT, name, "fit: fold %d: bad "
-				    "rows or propensity", k);
+			if (!(v[a] > 0 && v[a] <= 1)) {
+				pt_yfail(e, &d, it, PT_EFORMAT, "fit: fold %d: a "
+				    "propensity outside (0, 1]", k);
 				goto fail;
 			}
-			m->rows[k * A + a] = (uint64_t)rows[a];
+			m->rows[k * A + a] = rows[a];
 			m->prop[k * A + a] = v[a];
 		}
 		free(rows);
@@ -493,11 +497,8 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		v = NULL;
 		if ((cf = pt_ynode_need(&d, it, "coef", e)) == NULL)
 			goto fail;
-		if (pt_ynode_len(cf) != A) {
-			pt_fail(e, PT_EFORMAT, name, "fit: fold %d: coef: "
-			    "expected %d vectors", k, A);
+		if (pt_ynode_seq(&d, cf, "coef (one vector per arm)", A, e) < 0)
 			goto fail;
-		}
 		for (a = 0; a < A; a++) {
 			if (!(v = pt_ynode_f64s(&d, pt_ynode_item(&d, cf, a),
 			    "coef", p, NULL, e)))
@@ -518,11 +519,9 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 			continue;
 		if ((cf = pt_ynode_need(&d, it, "logit", e)) == NULL)
 			goto fail;
-		if (pt_ynode_len(cf) != A - 1) {
-			pt_fail(e, PT_EFORMAT, name, "fit: fold %d: logit: "
-			    "expected %d vectors", k, A - 1);
+		if (pt_ynode_seq(&d, cf, "logit (one vector per arm but the "
+		    "first)", A - 1, e) < 0)
 			goto fail;
-		}
 		for (a = 1; a < A; a++) {
 			if (!(v = pt_ynode_f64s(&d, pt_ynode_item(&d, cf, a - 1),
 			    "logit", p, NULL, e)))
@@ -541,21 +540,19 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 			v = NULL;
 		}
 	}
-	pt_strs_free(dn, ndn);
 	free(missing);
 	pt_rspec_free(&spec);
-	pt_mhead_free(&h);
+	pt_fhead_free(&h);
 	pt_ydoc_free(&d);
 	return m;
 nomem:
 	pt_fail(e, PT_ENOMEM, name, "out of memory");
 fail:
-	pt_strs_free(dn, ndn);
 	free(rows);
 	free(v);
 	free(missing);
 	pt_rspec_free(&spec);
-	pt_mhead_free(&h);
+	pt_fhead_free(&h);
 	pt_ydoc_free(&d);
 	pt_rmodel_free(m);
 	return NULL;

@@ -25,7 +25,7 @@ typedef struct pt_rspec {
 	int folds;          /* cross-fitting folds, >= 1 */
 	uint64_t fold_seed;
 	pt_prop prop;
-	char propcol[128];  /* PT_PROP_COLUMN */
+	char *propcol;      /* PT_PROP_COLUMN: the column (owned), else NULL */
 	double *given;      /* PT_PROP_GIVEN, else NULL */
 	double floor;       /* propensities are clipped below at this */
 	double *cost;       /* NULL: no cost */

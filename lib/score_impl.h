@@ -16,7 +16,9 @@
 #include <yaml.h>
 
 #include "frame.h"
-#include "model.h"
+#include "buf.h"
+#include "filehead.h"
+#include "yamlin.h"
 #include "pt.h"
 #include "rmodel.h"
 
@@ -76,13 +78,18 @@ int pt_rspec_check(const pt_rspec *s, int nvocab, pt_err *e);
 /* The settings block of partials and models (written into both, and
  * compared as text when partials merge): spec and the design of
  * nfeatures features with missing indicators, p columns in all. */
-void pt_rsettings_write(pt_mbuf *b, const pt_rspec *spec, int nfeatures,
+void pt_rsettings_write(pt_buf *b, const pt_rspec *spec, int nfeatures,
     char *const *features, const uint8_t *missing, int p, int nvocab);
 /* Reads it back: fills spec (pt_rspec_free it, whatever happens) and
  * missing (nfeatures entries, the caller's).  Returns 0, or -1 with e
  * set. */
 int pt_rsettings_read(pt_ydoc *d, yaml_node_t *root, int nfeatures,
-    int nvocab, pt_rspec *spec, uint8_t *missing, pt_err *e);
+    char *const *features, int nvocab, pt_rspec *spec, uint8_t *missing,
+    pt_err *e);
+/* The keys of the settings block, for a reader's pt_ymap_only list. */
+#define PT_RSETTINGS_KEYS "outcome", "model", "lambda", "missing", "design", \
+	"folds", "fold_seed", "propensity", "propensity_given", \
+	"propensity_column", "propensity_passes", "propensity_floor", "cost"
 
 /* A model with zeroed arrays for the given shape (spec copied, missing
  * copied; features and vocab left NULL for the caller).  Returns it

@@ -137,11 +137,23 @@ pt_scorer_rmodel(const pt_scorer *sc)
 	return sc->rm;
 }
 
+/* "score:LABEL", the name of a label's score column; caller frees. */
+static char *
+score_name(const char *label)
+{
+	size_t n = strlen(label) + 7;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "score:%s", label);
+	return s;
+}
+
 const pt_schema *
 pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 {
 	int A, F, j, need = 0;
-	char nm[300];
+	char *nm = NULL;
 	char *const *vocab;
 
 	scorer_unbind(sc);
@@ -181,7 +193,9 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 			goto fail;
 	}
 	for (j = 0; j < A; j++) {
-		snprintf(nm, sizeof nm, "score:%s", vocab[j]);
+		free(nm);
+		if ((nm = score_name(vocab[j])) == NULL)
+			goto nomem;
 		if (pt_schema_find(in, nm) >= 0) {
 			pt_fail(e, PT_EMISMATCH, "", "the frames already have a "
 			    "column '%s' (scored twice?)", nm);
@@ -191,11 +205,15 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 	if ((sc->out = pt_schema_clone(in)) == NULL)
 		goto nomem;
 	for (j = 0; j < A; j++) {
-		snprintf(nm, sizeof nm, "score:%s", vocab[j]);
+		free(nm);
+		if ((nm = score_name(vocab[j])) == NULL)
+			goto nomem;
 		if (pt_schema_add(sc->out, nm, PT_F64, PT_ROLE_SCORE, 0, NULL,
 		    e) < 0)
 			goto fail;
 	}
+	free(nm);
+	nm = NULL;
 	sc->in = in;
 	sc->nin = in->ncols;
 	if ((sc->ocol = calloc((size_t)sc->out->ncols, sizeof *sc->ocol)) ==
@@ -205,6 +223,7 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 nomem:
 	pt_fail(e, PT_ENOMEM, "", "out of memory");
 fail:
+	free(nm);
 	scorer_unbind(sc);
 	return NULL;
 }

@@ -12,7 +12,6 @@
 
 #include "forest.h"
 #include "xsum.h"
-#include "model.h"
 #include "../tap.h"
 
 static uint64_t st = 12345;

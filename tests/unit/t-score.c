@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "buf.h"
+#include "yamlout.h"
 #include "ridge.h"
 #include "score.h"
 #include "../tap.h"
@@ -191,7 +192,7 @@ null_err(const pt_manifest *man)
 	if (f && pt_rfit_add(f, b, "b", NULL) == 0 && (m = pt_rfit_model(f,
 	    NULL)) != NULL && pt_rmodel_write(m, &t, &len, NULL) == 0) {
 		char *l = strstr(t, "\nlambda: "), *d = strstr(t, "\ndigest: ");
-		pt_mbuf mb = { 0 };
+		pt_buf mb = PT_BUF_INIT;
 
 		sc = pt_scorer_load(t, len, "m.yaml", NULL);
 		ok(sc && pt_scorer_bind(sc, other, PT_SCORE_DR, NULL) == NULL,
@@ -199,8 +200,8 @@ null_err(const pt_manifest *man)
 		pt_scorer_free(sc);
 		/* lambda: -0.5, then a digest that matches. */
 		d[1] = '\0';
-		pt_mbuf_printf(&mb, "%.*s-%s", (int)(l + 9 - t), t, l + 9);
-		pt_mbuf_digest(&mb, NULL);
+		pt_buf_printf(&mb, "%.*s-%s", (int)(l + 9 - t), t, l + 9);
+		pt_y_digest(&mb, NULL);
 		ok(!mb.err && pt_rmodel_parse(mb.p, mb.n, "m.yaml", NULL) ==
 		    NULL, "e NULL: a model file with bad settings is refused");
 		free(mb.p);
@@ -382,7 +383,7 @@ main(void)
 		int fold, q;
 
 		spec.prop = PT_PROP_COLUMN;
-		snprintf(spec.propcol, sizeof spec.propcol, "p");
+		spec.propcol = "p";
 		s2 = schema(1, 1);
 		pb = pt_batch_new(s2, n);
 		fill(pb, 1003, 5, 1, 1);
