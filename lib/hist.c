@@ -31,246 +31,8 @@
 #define GROUP_BYTES (32 * 1024) /* frame cells of a group of features (L1) */
 #define GROUP_CODES (128 * 1024) /* the same, when the frames carry codes */
 #define SUB_BYTES (16 * 1024)   /* bins of a group of features */
-#define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
-static void bit_range(double v, int *lo, int *hi);
 static void cell_free(int64_t *c);
-
-/* ---- wide integers ---------------------------------------------------- */
-
-int
-pt_wide_sign(const pt_wide *a)
-{
-	int i;
-
-	if ((int64_t)a->w[PT_WIDE_WORDS - 1] < 0)
-		return -1;
-	for (i = 0; i < PT_WIDE_WORDS; i++)
-		if (a->w[i] != 0)
-			return 1;
-	return 0;
-}
-
-int
-pt_wide_cmp(const pt_wide *a, const pt_wide *b)
-{
-	int i = PT_WIDE_WORDS - 1;
-	int64_t ta = (int64_t)a->w[i], tb = (int64_t)b->w[i];
-
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	for (i--; i >= 0; i--)
-		if (a->w[i] != b->w[i])
-			return a->w[i] < b->w[i] ? -1 : 1;
-	return 0;
-}
-
-void
-pt_wide_add(pt_wide *d, const pt_wide *a)
-{
-	uint64_t c = 0;
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t s = d->w[i] + a->w[i];
-		uint64_t c1 = s < a->w[i];
-		uint64_t t = s + c;
-		c = c1 | (t < s);
-		d->w[i] = t;
-	}
-}
-
-void
-pt_wide_sub(pt_wide *d, const pt_wide *a)
-{
-	uint64_t b = 0;
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t x = d->w[i], y = a->w[i];
-		uint64_t t = x - y;
-		uint64_t b1 = x < y;
-		uint64_t u = t - b;
-		b = b1 | (t < b);
-		d->w[i] = u;
-	}
-}
-
-static void
-wide_neg(pt_wide *a)
-{
-	pt_wide z;
-
-	memset(&z, 0, sizeof z);
-	pt_wide_sub(&z, a);
-	*a = z;
-}
-
-/* Bits used by the magnitude (0 for zero). */
-static int
-wide_bits(const pt_wide *a)
-{
-	pt_wide m = *a;
-	int i;
-
-	if (pt_wide_sign(&m) < 0)
-		wide_neg(&m);
-	for (i = PT_WIDE_WORDS - 1; i >= 0; i--)
-		if (m.w[i] != 0)
-			return 64 * i + 64 - __builtin_clzll(m.w[i]);
-	return 0;
-}
-
-/* Whether a sum uses at most WIDE_LIMIT bits: wide_bits(a) <= WIDE_LIMIT,
- * from the top word alone but for one value. */
-static inline int
-wide_fits(const pt_wide *a)
-{
-	int64_t t = (int64_t)a->w[3] >> (WIDE_LIMIT - 192);
-
-	if (t == 0)
-		return 1;
-	if (t != -1)
-		return 0;
-	/* Negative: the magnitude fits unless a is exactly -2^WIDE_LIMIT. */
-	return !(a->w[3] == ~UINT64_C(0) << (WIDE_LIMIT - 192) && a->w[2] == 0 &&
-	    a->w[1] == 0 && a->w[0] == 0);
-}
-
-/* Magnitude shifted left by sh (sh < 256); caller checked the room. */
-static void
-wide_shl(pt_wide *a, int sh)
-{
-	pt_wide r;
-	int q = sh / 64, s = sh % 64, i;
-
-	memset(&r, 0, sizeof r);
-	for (i = PT_WIDE_WORDS - 1; i >= q; i--) {
-		uint64_t v = a->w[i - q] << s;
-		if (s != 0 && i - q - 1 >= 0)
-			v |= a->w[i - q - 1] >> (64 - s);
-		r.w[i] = v;
-	}
-	*a = r;
-}
-
-void
-pt_wide_to_xsum(const pt_wide *a, int scale, pt_xsum *x)
-{
-	pt_wide m = *a;
-	int neg = pt_wide_sign(&m) < 0, bit;
-
-	pt_xsum_init(x);
-	if (neg)
-		wide_neg(&m);
-	/* 52-bit chunks: each is a double exactly, and so is chunk * 2^k
-	 * because every unit 2^scale is at least 2^-1074. */
-	for (bit = 0; bit < 64 * PT_WIDE_WORDS; bit += 52) {
-		int q = bit / 64, s = bit % 64;
-		uint64_t c = m.w[q] >> s;
-		if (s > 12 && q + 1 < PT_WIDE_WORDS)
-			c |= m.w[q + 1] << (64 - s);
-		c &= (UINT64_C(1) << 52) - 1;
-		if (c != 0) {
-			double d = ldexp((double)c, scale + bit);
-			pt_xsum_add(x, neg ? -d : d);
-		}
-	}
-}
-
-double
-pt_wide_round(const pt_wide *a, int scale)
-{
-	pt_wide m = *a;
-	int neg, top, i;
-	uint64_t hi = 0, mant;
-	int sticky = 0;
-	double r;
-
-	if (pt_wide_sign(&m) == 0)
-		return 0.0;
-	neg = pt_wide_sign(&m) < 0;
-	if (neg)
-		wide_neg(&m);
-	top = wide_bits(&m) - 1;
-	if (top < 53) {
-		/* Fits a 53-bit integer: exact unless the scale underflows. */
-		if (scale + top >= -1022 || scale >= -1074) {
-			r = ldexp((double)m.w[0], scale);
-			if (scale >= -1074 && scale + top >= -1022)
-				return neg ? -r : r;
-		}
-	} else if (scale + top - 52 >= -1022) {
-		/* The 64 bits below and at top, and whether anything lower is set. */
-		int lo = top - 63;
-		for (i = 0; i < 64; i++) {
-			int b = lo + i;
-			if (b >= 0 && (m.w[b / 64] >> (b % 64)) & 1)
-				hi |= UINT64_C(1) << i;
-		}
-		for (i = 0; i < lo; i++)
-			if ((m.w[i / 64] >> (i % 64)) & 1) {
-				sticky = 1;
-				break;
-			}
-		mant = hi >> 11;
-		{
-			uint64_t rem = hi & 0x7ff;
-			if (rem > 0x400 || (rem == 0x400 && (sticky || (mant & 1))))
-				mant++;
-		}
-		r = ldexp((double)mant, scale + top - 52);
-		return neg ? -r : r;
-	}
-	{
-		/* Near or below the subnormal range: let pt_xsum round. */
-		pt_xsum x;
-		pt_wide_to_xsum(a, scale, &x);
-		return pt_xsum_round(&x);
-	}
-}
-
-int
-pt_f64_lowbit(double v)
-{
-	int lo, hi;
-
-	bit_range(v, &lo, &hi);
-	return lo;
-}
-
-int
-pt_wide_from_f64(pt_wide *d, double v, int scale)
-{
-	int lo, hi;
-
-	memset(d, 0, sizeof *d);
-	if (v == 0)
-		return 0;
-	if (!isfinite(v))
-		return -1;
-	bit_range(v, &lo, &hi);
-	if (lo < scale || hi - scale > WIDE_LIMIT - 40)
-		return -1;
-	{
-		uint64_t u, M;
-		int E, e0;
-		memcpy(&u, &v, sizeof u);
-		E = (int)((u >> 52) & 0x7ff);
-		M = u & ((UINT64_C(1) << 52) - 1);
-		if (E != 0)
-			M |= UINT64_C(1) << 52;
-		e0 = (E ? E : 1) - 1075;
-		d->w[0] = M;
-		if (e0 - scale > 0)
-			wide_shl(d, e0 - scale);
-		else if (e0 < scale)
-			d->w[0] = M >> (scale - e0);
-		if (u >> 63)
-			wide_neg(d);
-	}
-	return 0;
-}
 
 /* ---- canonical binary form of an exact value -------------------------- */
 
@@ -337,37 +99,6 @@ wb_printf(wbuf *b, const char *fmt, ...)
 	wb_put(b, tmp, (size_t)n);
 }
 
-/* Lowest set bit of a non-zero sum. */
-static int
-wide_ctz(const pt_wide *a)
-{
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS && a->w[i] == 0; i++)
-		;
-	return 64 * i + __builtin_ctzll(a->w[i]);
-}
-
-/* a >>= sh (arithmetic), 0 <= sh < 256. */
-static void
-wide_sar(pt_wide *a, int sh)
-{
-	uint64_t fill = (int64_t)a->w[PT_WIDE_WORDS - 1] < 0 ? ~UINT64_C(0) : 0;
-	uint64_t src[2 * PT_WIDE_WORDS];
-	int q = sh / 64, r = sh % 64, i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		src[i] = a->w[i];
-		src[PT_WIDE_WORDS + i] = fill;
-	}
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t v = src[i + q] >> r;
-		if (r != 0)
-			v |= src[i + q + 1] << (64 - r);
-		a->w[i] = v;
-	}
-}
-
 /* Bytes of the shortest two's complement form of a (0 for zero). */
 static inline int
 wide_nbytes(const pt_wide *a)
@@ -407,7 +138,7 @@ wb_int(wbuf *b, const pt_wide *a, int sh)
 	int k;
 
 	if (sh > 0)
-		wide_sar(&m, sh);
+		pt_wide_sar(&m, sh);
 	k = wide_nbytes(&m);
 	bytes[0] = (unsigned char)k;
 	wide_le(&m, bytes + 1);
@@ -441,7 +172,7 @@ rb_varint(rbuf *r)
 }
 
 /* The inverse of wb_int; refuses non-shortest forms and values wider
- * than WIDE_LIMIT bits. */
+ * than PT_WIDE_LIMIT bits. */
 static inline void
 rb_int(rbuf *r, pt_wide *a)
 {
@@ -478,7 +209,7 @@ rb_int(rbuf *r, pt_wide *a)
 			a->w[i / 8] |= (uint64_t)bytes[i] << (8 * (i % 8));
 	}
 #endif
-	if (wide_nbytes(a) != k || !wide_fits(a))
+	if (wide_nbytes(a) != k || !pt_wide_fits(a))
 		r->err = 1;
 }
 
@@ -795,20 +526,20 @@ hist_rescale(pt_hist *h, int newscale, pt_err *e)
 		return 0;
 	d = h->scale - newscale;
 	for (i = 0; i < n; i++) {
-		int b1 = wide_bits(&h->ysum[i]), b2 = wide_bits(&h->gsum[i]);
+		int b1 = pt_wide_bits(&h->ysum[i]), b2 = pt_wide_bits(&h->gsum[i]);
 		maxb = b1 > maxb ? b1 : maxb;
 		maxb = b2 > maxb ? b2 : maxb;
 	}
-	if (maxb > 0 && maxb + d > WIDE_LIMIT)
+	if (maxb > 0 && maxb + d > PT_WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "sums span more than 2^%d "
 		    "(values from 2^%d to about 2^%d): too wide for exact "
-		    "histogram sums", WIDE_LIMIT, newscale, newscale + maxb + d);
+		    "histogram sums", PT_WIDE_LIMIT, newscale, newscale + maxb + d);
 	if (maxb > 0)
 		for (i = 0; i < n; i++) {
 			if (pt_wide_sign(&h->ysum[i]) != 0)
-				wide_shl(&h->ysum[i], d);
+				pt_wide_shl(&h->ysum[i], d);
 			if (pt_wide_sign(&h->gsum[i]) != 0)
-				wide_shl(&h->gsum[i], d);
+				pt_wide_shl(&h->gsum[i], d);
 		}
 	h->scale = newscale;
 	return 0;
@@ -818,29 +549,6 @@ static int
 bitlen64(uint64_t v)
 {
 	return v ? 64 - __builtin_clzll(v) : 0;
-}
-
-/* d += v * 2^sh for a signed 128-bit v (lo, hi words); the caller knows
- * the result fits. */
-static inline void
-wide_add_128(pt_wide *d, uint64_t lo, uint64_t hi, int sh)
-{
-	uint64_t src[PT_WIDE_WORDS], carry = 0;
-	int q = sh >> 6, r = sh & 63, k;
-
-	src[0] = lo;
-	src[1] = hi;
-	src[2] = src[3] = (int64_t)hi < 0 ? ~UINT64_C(0) : 0;
-	for (k = q; k < PT_WIDE_WORDS; k++) {
-		int t = k - q;
-		uint64_t x = src[t] << r, s1, s2;
-		if (r != 0 && t > 0)
-			x |= src[t - 1] >> (64 - r);
-		s1 = d->w[k] + x;
-		s2 = s1 + carry;
-		carry = (s1 < x) | (s2 < s1);
-		d->w[k] = s2;
-	}
 }
 
 /* d += the L limbs v[l] * 2^(sh + l*W).  Two limbs are joined first into
@@ -855,13 +563,13 @@ fold_limbs(pt_wide *d, const int64_t *v, int L, int W, int sh)
 		if (L == 2)
 			t += (__int128)v[1] * ((__int128)1 << W);
 		if (t != 0)
-			wide_add_128(d, (uint64_t)t, (uint64_t)((unsigned __int128)t
+			pt_wide_add_128(d, (uint64_t)t, (uint64_t)((unsigned __int128)t
 			    >> 64), sh);
 		return;
 	}
 	for (l = 0; l < L; l++)
 		if (v[l] != 0)
-			wide_add_128(d, (uint64_t)v[l], v[l] < 0 ? ~UINT64_C(0) : 0,
+			pt_wide_add_128(d, (uint64_t)v[l], v[l] < 0 ? ~UINT64_C(0) : 0,
 			    sh + l * W);
 }
 
@@ -927,23 +635,6 @@ put_limbs(double v, int s, int L, int W, int64_t *out)
 		out[0] = (int64_t)((((uint64_t)X & mask) ^ sg) - sg);
 		out[1] = (int64_t)(((uint64_t)(X >> W) ^ sg) - sg);
 	}
-}
-
-/* Lowest and highest set bit exponents of a finite non-zero double. */
-static void
-bit_range(double v, int *lo, int *hi)
-{
-	uint64_t u, M;
-	int E, e0;
-
-	memcpy(&u, &v, sizeof u);
-	E = (int)((u >> 52) & 0x7ff);
-	M = u & ((UINT64_C(1) << 52) - 1);
-	if (E != 0)
-		M |= UINT64_C(1) << 52;
-	e0 = (E ? E : 1) - 1075;
-	*lo = e0 + __builtin_ctzll(M);
-	*hi = e0 + 63 - __builtin_clzll(M);
 }
 
 /* One column's lowest set bit (into *lo) and largest magnitude bits (into
@@ -1699,7 +1390,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 }
 
 /* Folds the frame cells of one node into the exact sums and clears them;
- * returns non-zero when a sum outgrew WIDE_LIMIT. */
+ * returns non-zero when a sum outgrew PT_WIDE_LIMIT. */
 static int
 fold_node(pt_hist *h, int node)
 {
@@ -1730,7 +1421,7 @@ fold_node(pt_hist *h, int node)
 			for (k = 0; k < A; k++) {
 				pt_wide *gs = &h->gsum[c * A + k];
 				fold_limbs(gs, gc + k * L, L, W, sh);
-				bad |= !wide_fits(gs);
+				bad |= !pt_wide_fits(gs);
 			}
 			memset(gc, 0, (size_t)KG * sizeof *gc);
 			for (sl = 0; sl < nsl; sl++) {
@@ -1739,7 +1430,7 @@ fold_node(pt_hist *h, int node)
 					pt_wide *ys = &h->ysum[c * A + sl];
 					h->cnt[c * A + sl] += (uint64_t)v[0];
 					fold_limbs(ys, v + 1, L, W, sh);
-					bad |= !wide_fits(ys);
+					bad |= !pt_wide_fits(ys);
 				}
 				memset(v, 0, (size_t)KY * sizeof *v);
 			}
@@ -2490,7 +2181,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	/* The frame cells' unit, if the block's values fit it. */
 	if (a != NULL && a->pend > 0 && limbs_fp(a) && a->W == W && a->pend + nb <
 	    (UINT64_C(1) << (63 - W)) && a->s + a->L * a->W - 1 - h->scale +
-	    bitlen64(h->rows + nb) + 2 <= WIDE_LIMIT) {
+	    bitlen64(h->rows + nb) + 2 <= PT_WIDE_LIMIT) {
 		mrows = chunk_rows(h, w, node_of, i0, nb, &dense);
 		if (mrows == 0 || chunk_limbs(h, g, w, y, i0, mrows, dense) == 0)
 			goto add;
@@ -2508,7 +2199,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		double v;
 		int l;
 		memcpy(&v, &amax, sizeof v);
-		bit_range(v, &l, &hi);
+		pt_f64_bits(v, &l, &hi);
 	}
 	/* Cells holding rows of values this block's do not fit: folded. */
 	if (a != NULL && a->pend > 0) {
@@ -2527,7 +2218,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	} else {
 		int span = hi - lo + 1, room;
 		L = (span + W - 1) / W;
-		if (L > LMAX || span > WIDE_LIMIT - 40)
+		if (L > LMAX || span > PT_WIDE_LIMIT - 40)
 			return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to "
 			    "2^%d: too wide for exact histogram sums", lo, hi);
 		/* New cells: the limbs' spare bits, up to 8 below the lowest
@@ -2537,14 +2228,14 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		room = L * W - span;
 		s = lo - (room / 2 < 8 ? room / 2 : 8);
 		if (hi - (h->scale < s ? h->scale : s) + bitlen64(h->rows +
-		    nb) + 2 > WIDE_LIMIT)
+		    nb) + 2 > PT_WIDE_LIMIT)
 			s = lo;
 	}
 	if (h->scale == INT_MAX || s < h->scale)
 		if (hist_rescale(h, s, e) < 0)
 			return -1;
 	if (lo != INT_MAX && hi - h->scale + bitlen64(h->rows + nb) + 2 >
-	    WIDE_LIMIT)
+	    PT_WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to 2^%d: "
 		    "too wide for exact histogram sums", h->scale, hi);
 	if (chunk_unit(h, m, L, W, s, w != NULL, e) < 0)
@@ -2693,7 +2384,7 @@ same_shape(const pt_hist *a, const pt_hist *b, pt_err *e)
 }
 
 /* dst[i] += src[i] * 2^d for i < n.  Returns how many entries were added
- * (n on success); *fail is set when a sum would outgrow WIDE_LIMIT bits,
+ * (n on success); *fail is set when a sum would outgrow PT_WIDE_LIMIT bits,
  * and the caller undoes the adds made. */
 static size_t
 merge_sums(pt_wide *dst, const pt_wide *src, size_t n, int d, int *fail)
@@ -2705,14 +2396,14 @@ merge_sums(pt_wide *dst, const pt_wide *src, size_t n, int d, int *fail)
 		if (pt_wide_sign(&t) == 0)
 			continue;
 		if (d != 0) {
-			if (wide_bits(&t) + d > WIDE_LIMIT) {
+			if (pt_wide_bits(&t) + d > PT_WIDE_LIMIT) {
 				*fail = 1;
 				return i;
 			}
-			wide_shl(&t, d);
+			pt_wide_shl(&t, d);
 		}
 		pt_wide_add(&dst[i], &t);
-		if (!wide_fits(&dst[i])) {
+		if (!pt_wide_fits(&dst[i])) {
 			*fail = 1;
 			return i + 1;
 		}
@@ -2731,7 +2422,7 @@ unmerge_sums(pt_wide *dst, const pt_wide *src, size_t k, int d)
 		if (pt_wide_sign(&t) == 0)
 			continue;
 		if (d != 0)
-			wide_shl(&t, d);
+			pt_wide_shl(&t, d);
 		pt_wide_sub(&dst[i], &t);
 	}
 }
@@ -2783,9 +2474,9 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 			if (old != INT_MAX && old > dst->scale) {
 				for (i = 0; i < n; i++) {
 					if (pt_wide_sign(&dst->gsum[i]) != 0)
-						wide_sar(&dst->gsum[i], old - dst->scale);
+						pt_wide_sar(&dst->gsum[i], old - dst->scale);
 					if (pt_wide_sign(&dst->ysum[i]) != 0)
-						wide_sar(&dst->ysum[i], old - dst->scale);
+						pt_wide_sar(&dst->ysum[i], old - dst->scale);
 				}
 			}
 			dst->scale = old;
@@ -2831,11 +2522,11 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 		int low = INT_MAX, ex;
 		for (j = 0; j < tot; j++) {
 			if (pt_wide_sign(&h->ysum[j]) != 0) {
-				int t = wide_ctz(&h->ysum[j]);
+				int t = pt_wide_ctz(&h->ysum[j]);
 				low = t < low ? t : low;
 			}
 			if (pt_wide_sign(&h->gsum[j]) != 0) {
-				int t = wide_ctz(&h->gsum[j]);
+				int t = pt_wide_ctz(&h->gsum[j]);
 				low = t < low ? t : low;
 			}
 		}
@@ -3130,7 +2821,7 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	{
 		uint64_t z = rb_varint(&rb);
 		int64_t ex = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-		if (ex < -1074 - WIDE_LIMIT || ex > 1100)
+		if (ex < -1074 - PT_WIDE_LIMIT || ex > 1100)
 			rb.err = 1;
 		h->scale = (int)ex;
 	}

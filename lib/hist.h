@@ -24,30 +24,10 @@
 #include "frame.h"
 #include "manifest.h"
 #include "pt.h"
-#include "xsum.h"
+#include "wide.h"
 
-#define PT_WIDE_WORDS 4
 #define PT_HIST_VERSION 2
 #define PT_HIST_MAXNODES 4096
-
-typedef struct pt_wide {
-	uint64_t w[PT_WIDE_WORDS]; /* little-endian words, two's complement */
-} pt_wide;
-
-/* Exact arithmetic on pt_wide at one common scale. */
-int pt_wide_cmp(const pt_wide *a, const pt_wide *b); /* -1, 0, 1 */
-void pt_wide_add(pt_wide *d, const pt_wide *a);      /* d += a */
-void pt_wide_sub(pt_wide *d, const pt_wide *a);      /* d -= a */
-int pt_wide_sign(const pt_wide *a);
-/* The value a * 2^scale rounded once to the nearest double (ties even). */
-double pt_wide_round(const pt_wide *a, int scale);
-/* The exact value a * 2^scale as a pt_xsum (for checks and encoding). */
-void pt_wide_to_xsum(const pt_wide *a, int scale, pt_xsum *x);
-/* d = v / 2^scale exactly (v finite); -1 when v has bits below 2^scale or
- * does not fit. */
-int pt_wide_from_f64(pt_wide *d, double v, int scale);
-/* Exponent of the lowest set bit of a finite non-zero double. */
-int pt_f64_lowbit(double v);
 
 /* One partial.  Arrays are node-major: index [node][cell] for n, and
  * [node][cell][arm] for cnt, ysum and gsum; cell = off[f] + bin. */
