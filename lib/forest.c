@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "model.h"
 
 /* Tuning of the AVX-512 walk, measured on the paper's workload: levels of
@@ -593,7 +594,7 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 	const ctree *ct;
 	const double *lv;
 #if HAVE_AVX512
-	int simd = !simd_off && pt_cpu_avx512();
+	int simd = !simd_off && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL);
 #endif
 
 	for (k = 0; k < F; k++)

@@ -25,6 +25,8 @@
 
 #include <xxhash.h>
 
+#include "cpu.h"
+
 #define LMAX 5     /* limbs per value in one frame */
 #define BLK 4096    /* rows per block in the hot loop */
 #define FOLD_ROWS 65536 /* rows the frame cells hold before a fold */
@@ -1062,13 +1064,11 @@ pt_hist_simd(int enable)
 	if (enable < 0)
 		enable = 2;
 #ifdef HIST_X86
-	use_avx2 = enable >= 1 && __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("popcnt");
-	use_avx512 = enable >= 2 && use_avx2 &&
-	    __builtin_cpu_supports("avx512f");
-	use_avx512cd = use_avx512 && __builtin_cpu_supports("avx512cd") &&
-	    __builtin_cpu_supports("avx512vl");
-	use_avx512dq = use_avx512 && __builtin_cpu_supports("avx512dq");
+	use_avx2 = enable >= 1 && pt_cpu_has(PT_CPU_AVX2);
+	use_avx512 = enable >= 2 && use_avx2 && pt_cpu_has(PT_CPU_AVX512F);
+	use_avx512cd = use_avx512 && pt_cpu_has(PT_CPU_AVX512CD |
+	    PT_CPU_AVX512VL);
+	use_avx512dq = use_avx512 && pt_cpu_has(PT_CPU_AVX512DQ);
 #else
 	(void)enable;
 	use_avx2 = use_avx512 = use_avx512cd = use_avx512dq = 0;
