@@ -417,15 +417,6 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	    (uint64_t)d.low64);
 }
 
-/* The name of feature f's code column ("bin:NAME") into nm; 0 when f has
- * none (too many boundaries, or a name too long). */
-static int
-code_name(const pt_feature *f, char nm[512])
-{
-	return f->nbounds <= PT_CODE_BOUNDS &&
-	    snprintf(nm, 512, "bin:%s", f->name) < 512;
-}
-
 int
 pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e)
@@ -454,7 +445,7 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		}
 		c->feature[f] = j;
 		c->code[f] = -1;
-		if (code_name(&m->features[f], nm) && (j = pt_schema_find(s,
+		if (pt_hist_code_name(&m->features[f], nm) && (j = pt_schema_find(s,
 		    nm)) >= 0 && s->cols[j].type == PT_U8 &&
 		    s->cols[j].role == PT_ROLE_BIN)
 			c->code[f] = j;
@@ -665,99 +656,6 @@ frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
 			return pt_fail(e, PT_EVALUE, "", "row %zu: outcome is %s",
 			    i + 1, isnan(y[i]) ? "NaN" : "infinite");
 	}
-	return 0;
-}
-
-/* ---- bin codes -------------------------------------------------------- */
-
-void
-pt_hist_codes(const pt_feature *f, const double *x, size_t n, uint8_t *out)
-{
-	const hk_table *K = pt_hk_table();
-	int nb = f->nbounds, k;
-	size_t j;
-
-	if (nb <= 31) {
-		double t[32], pt[PTAB];
-		uint8_t tail[8];
-		for (k = 0; k < 32; k++)
-			t[k] = k < nb ? f->bounds[k] : INFINITY;
-		pt_hk_bin32_tables(t, pt);
-		/* Whole groups of 8 in place, the rest through tail: a kernel
-		 * may write a whole group. */
-		j = n & ~(size_t)7;
-		K->bin32(t, pt, x, j, out);
-		if (j < n) {
-			K->bin32(t, pt, x + j, n - j, tail);
-			memcpy(out + j, tail, n - j);
-		}
-		/* The padded search puts a missing value at 32. */
-		for (j = 0; j < n; j++)
-			out[j] = out[j] == 32 ? (uint8_t)(nb + 1) : out[j];
-		return;
-	}
-	for (j = 0; j < n; j++)
-		out[j] = (uint8_t)(x[j] != x[j] ? nb + 1 : bin_of(f->bounds, nb,
-		    x[j]));
-}
-
-pt_schema *
-pt_hist_code_schema(const pt_manifest *m, const pt_schema *s, pt_err *e)
-{
-	pt_schema *o = pt_schema_clone(s);
-	char nm[512];
-	int f;
-
-	if (o == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	for (f = 0; f < m->nfeatures; f++) {
-		if (!code_name(&m->features[f], nm) || pt_schema_find(o, nm) >= 0)
-			continue;
-		if (pt_schema_add(o, nm, PT_U8, PT_ROLE_BIN, 0, NULL, e) < 0) {
-			pt_schema_free(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-int
-pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
-{
-	const pt_schema *s = b->schema;
-	int j, f, nbin = pt_schema_count_role(s, PT_ROLE_BIN);
-	int *fc;
-	char nm[512];
-
-	if (nbin == 0)
-		return 0;
-	if ((fc = malloc(sizeof *fc * ((size_t)m->nfeatures + 1))) == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	/* The features' columns, then each code column's feature. */
-	for (f = 0; f < m->nfeatures; f++)
-		fc[f] = -1;
-	for (j = 0, f = 0; j < s->ncols && f < m->nfeatures; j++)
-		if (s->cols[j].role == PT_ROLE_FEATURE && s->cols[j].type ==
-		    PT_F64 && strcmp(s->cols[j].name, m->features[f].name) == 0)
-			fc[f++] = j;
-	for (j = 0, f = 0; j < s->ncols; j++) {
-		if (s->cols[j].role != PT_ROLE_BIN)
-			continue;
-		while (f < m->nfeatures && (!code_name(&m->features[f], nm) ||
-		    strcmp(s->cols[j].name, nm) != 0))
-			f++;
-		if (f == m->nfeatures || fc[f] < 0 || s->cols[j].type != PT_U8) {
-			free(fc);
-			return pt_fail(e, PT_EMISMATCH, "", "code column %s does not "
-			    "follow the manifest's features", s->cols[j].name);
-		}
-		pt_hist_codes(&m->features[f], PT_COL_F64(b, fc[f]), b->nrows,
-		    PT_COL_U8(b, j));
-		f++;
-	}
-	free(fc);
 	return 0;
 }
 

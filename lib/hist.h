@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bincode.h"
 #include "frame.h"
 #include "manifest.h"
 #include "pt.h"
@@ -120,25 +121,6 @@ int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
 /* Parses and checks a partial (checksum, shape, values). */
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
-
-/* Bin codes: the frames may carry, per feature with at most
- * PT_CODE_BOUNDS boundaries, a u8 column of its bins, so that each
- * histogram pass need not bin the values again.  Code k (0 <= k <=
- * nbounds) is the first k with x <= bounds[k] (nbounds when x is above
- * every boundary), nbounds + 1 a missing value: the bins of a partial. */
-#define PT_CODE_BOUNDS 254
-/* The codes of n values x of feature f (nbounds <= PT_CODE_BOUNDS). */
-void pt_hist_codes(const pt_feature *f, const double *x, size_t n,
-    uint8_t *out);
-/* The schema s with a code column "bin:NAME" appended for every feature
- * of m that has at most PT_CODE_BOUNDS boundaries (and none yet); the
- * caller owns it.  NULL on ENOMEM. */
-pt_schema *pt_hist_code_schema(const pt_manifest *m, const pt_schema *s,
-    pt_err *e);
-/* Fills the code columns of batch b (schema from pt_hist_code_schema;
- * none is fine) from its feature columns.  Fails (PT_EMISMATCH) when a
- * code column does not follow m's features. */
-int pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e);
 
 /* Shape hash of manifest m (feature count, bins): partials and trees name
  * it.  Also the feature-order digest used by trees (32 hex, names). */
