@@ -1114,7 +1114,7 @@ part_cmp(const void *a, const void *b)
 int
 pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 {
-	char buf[64];
+	char buf[64], (*parts)[64];
 
 	if (pt_hist_flush(h, e) < 0)
 		return -1;
@@ -1137,11 +1137,12 @@ pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 				    "may not hold blanks or control bytes");
 		snprintf(buf, sizeof buf, "%s", id);
 	}
-	free(h->parts);
-	h->parts = malloc(sizeof *h->parts);
-	if (h->parts == NULL)
+	/* The new id first: on failure h keeps its old ones. */
+	if ((parts = malloc(sizeof *parts)) == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	memcpy(h->parts[0], buf, sizeof buf);
+	memcpy(parts[0], buf, sizeof buf);
+	free(h->parts);
+	h->parts = parts;
 	h->nparts = 1;
 	return 0;
 }

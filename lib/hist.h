@@ -107,7 +107,11 @@ int pt_hist_folded(const pt_hist *h, pt_err *e);
  * or 2).  For tests and benchmarks; not thread-safe. */
 int pt_hist_simd(int enable);
 
-/* Sets the partition id of a single-partition partial. */
+/* Sets the partition id of a single-partition partial: id, or with id NULL
+ * one made from its rows ("empty" without rows); folds pending rows first
+ * (pt_hist_flush).  Returns 0, or -1 with e set (PT_EUSAGE for an id of
+ * blanks, control bytes or over 63 bytes, PT_ENOMEM), the partition ids
+ * then as they were. */
 int pt_hist_set_part(pt_hist *h, const char *id, pt_err *e);
 
 /* dst += src.  Fails (PT_EMISMATCH) unless both have the same manifest,
