@@ -226,6 +226,10 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	XXH128_hash_t d;
 	int f;
 
+	/* No way to report: an empty digest, which matches none. */
+	out[0] = '\0';
+	if (st == NULL)
+		return;
 	XXH3_128bits_reset(st);
 	for (f = 0; f < m->nfeatures; f++) {
 		uint32_t nb = (uint32_t)m->features[f].nbounds;

@@ -126,8 +126,9 @@ int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
 
-/* Shape hash of manifest m (feature count, bins): partials and trees name
- * it.  Also the feature-order digest used by trees (32 hex, names). */
+/* A digest of manifest m's feature names and bin counts, in feature
+ * order, as 32 hex digits into out; out is "" when out of memory (the
+ * function cannot report it). */
 void pt_hist_feature_digest(const pt_manifest *m, char out[33]);
 
 #endif

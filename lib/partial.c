@@ -208,7 +208,6 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 	size_t cell, nc = h->ncells;
 	int k, A = h->narms, i, sh;
 	uint64_t ck;
-	XXH3_state_t *st;
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
@@ -283,11 +282,7 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 		free(bb.p);
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	}
-	st = XXH3_createState();
-	XXH3_64bits_reset(st);
-	XXH3_64bits_update(st, hb.p, hb.n);
-	ck = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	ck = XXH3_64bits(hb.p, hb.n);
 	wb_printf(&hb, "\nchecksum %016" PRIx64 "\n", ck);
 	free(bb.p);
 	if (hb.err) {
@@ -481,13 +476,7 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		goto corrupt;
 	}
 	pos = body + bodylen;
-	{
-		XXH3_state_t *st = XXH3_createState();
-		XXH3_64bits_reset(st);
-		XXH3_64bits_update(st, buf, pos);
-		want = XXH3_64bits_digest(st);
-		XXH3_freeState(st);
-	}
+	want = XXH3_64bits(buf, pos);
 	if (pos >= len || buf[pos] != '\n') {
 		why = "truncated";
 		goto corrupt;
