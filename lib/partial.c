@@ -315,6 +315,18 @@ hline(const char *buf, size_t len, size_t *pos, const char *key, char *val,
 	return 0;
 }
 
+/* hline for a line the header must have next; on failure *missing names
+ * it, for the message. */
+static int
+need(const char *buf, size_t len, size_t *pos, const char *key, char *val,
+    const char **missing)
+{
+	if (hline(buf, len, pos, key, val, len) == 0)
+		return 0;
+	*missing = key;
+	return -1;
+}
+
 static int
 is_hex32(const char *s)
 {
@@ -349,7 +361,7 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	long long version, level, arms, feats, nnodes, nparts, rows;
 	pt_hist *h = NULL;
 	uint64_t ck, want;
-	const char *why = "malformed header";
+	const char *why = "malformed header", *missing = NULL;
 	int i;
 	rbuf rb;
 	uint64_t odd = 0;
@@ -367,21 +379,23 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		return NULL;
 	}
 	pos = strlen(MAGIC);
-#define NEED(key) do { if (hline(buf, len, &pos, key, val, len) < 0) { \
-	why = "malformed or missing '" key "' line"; goto bad; } } while (0)
-	NEED("version");
+	if (need(buf, len, &pos, "version", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 0, 1000, &version) < 0) goto bad;
 	if (version != PT_HIST_VERSION) {
 		why = "unsupported partial version";
 		goto bad;
 	}
-	NEED("manifest");
+	if (need(buf, len, &pos, "manifest", val, &missing) < 0)
+		goto bad;
 	snprintf(digest[0], sizeof digest[0], "%.32s", val);
 	if (strlen(val) != 32) goto bad;
-	NEED("model");
+	if (need(buf, len, &pos, "model", val, &missing) < 0)
+		goto bad;
 	snprintf(digest[1], sizeof digest[1], "%.32s", val);
 	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
-	NEED("tree");
+	if (need(buf, len, &pos, "tree", val, &missing) < 0)
+		goto bad;
 	snprintf(digest[2], sizeof digest[2], "%.32s", val);
 	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
 	if (!is_hex32(digest[0]) || (strcmp(digest[1], "-") && !is_hex32(digest[1]))
@@ -389,20 +403,25 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		why = "malformed digest";
 		goto bad;
 	}
-	NEED("level");
+	if (need(buf, len, &pos, "level", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 0, 64, &level) < 0) goto bad;
-	NEED("mode");
+	if (need(buf, len, &pos, "mode", val, &missing) < 0)
+		goto bad;
 	snprintf(modebuf, sizeof modebuf, "%.15s", val);
 	if (strcmp(modebuf, "treatment") && strcmp(modebuf, "rewards")) goto bad;
-	NEED("arms");
+	if (need(buf, len, &pos, "arms", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 1, 64, &arms) < 0) goto bad;
-	NEED("features");
+	if (need(buf, len, &pos, "features", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 1, 10000000, &feats) < 0) goto bad;
 	h = pt_hist_alloc((int)feats, (int)arms, 1, e);
 	if (h == NULL)
 		goto fail;
 	h->has_treatment = modebuf[0] == 't';
-	NEED("bins");
+	if (need(buf, len, &pos, "bins", val, &missing) < 0)
+		goto bad;
 	{
 		char *p = val, *end;
 		size_t off = 0;
@@ -419,7 +438,8 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 			goto bad;
 		h->ncells = off;
 	}
-	NEED("nodes");
+	if (need(buf, len, &pos, "nodes", val, &missing) < 0)
+		goto bad;
 	{
 		char *p = val, *end;
 		nnodes = strtol(p, &end, 10);
@@ -442,10 +462,12 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		if (*p != '\0')
 			goto bad;
 	}
-	NEED("rows");
+	if (need(buf, len, &pos, "rows", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 0, INT64_MAX, &rows) < 0) goto bad;
 	h->rows = (uint64_t)rows;
-	NEED("partitions");
+	if (need(buf, len, &pos, "partitions", val, &missing) < 0)
+		goto bad;
 	if (parse_int(val, 1, 1000000, &nparts) < 0) goto bad;
 	h->parts = calloc((size_t)nparts, sizeof *h->parts);
 	if (h->parts == NULL)
@@ -464,7 +486,8 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		}
 		pos = q + 1;
 	}
-	NEED("body");
+	if (need(buf, len, &pos, "body", val, &missing) < 0)
+		goto bad;
 	{
 		long long bl;
 		if (parse_int(val, 0, (long long)len, &bl) < 0) goto bad;
@@ -553,7 +576,11 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	free(val);
 	return h;
 bad:
-	pt_fail(e, PT_EFORMAT, name, "%s", why);
+	if (missing != NULL)
+		pt_fail(e, PT_EFORMAT, name, "malformed or missing '%s' line",
+		    missing);
+	else
+		pt_fail(e, PT_EFORMAT, name, "%s", why);
 	goto fail;
 corrupt:
 	pt_fail(e, PT_ECORRUPT, name, "%s", why);
@@ -564,5 +591,4 @@ fail:
 	free(val);
 	pt_hist_free(h);
 	return NULL;
-#undef NEED
 }
