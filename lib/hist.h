@@ -56,10 +56,12 @@ typedef struct pt_hist {
 
 /* Creates an empty partial with the shape of manifest m (nvocab arms) for
  * the given open nodes (copied; NULL/0 means the root).  tree and model
- * may be NULL.  Returns NULL with e set. */
+ * may be NULL.  Returns the partial, which the caller frees with
+ * pt_hist_free, or NULL with e set. */
 pt_hist *pt_hist_new(const pt_manifest *m, const char *model,
     const char *tree, int level, const uint32_t *nodes, int nnodes,
     pt_err *e);
+/* Frees h and all it holds; NULL is fine. */
 void pt_hist_free(pt_hist *h);
 
 /* The columns of a frame schema that feed a partial. */
@@ -76,20 +78,23 @@ typedef struct pt_hist_cols {
  * names, digest).  Score columns are preferred; reward columns are used
  * when there are none.  A feature's bin codes (u8 column "bin:NAME", role
  * bin) are used instead of binning its values when the frames carry them.
- * Fails with PT_EMISMATCH on another manifest and PT_EVALUE when the
- * frames carry no score columns. */
+ * Returns 0 with c's arrays malloc'd (the caller frees them with
+ * pt_hist_cols_free), or -1 with e set (PT_EMISMATCH on another manifest,
+ * PT_EVALUE when the frames carry no score columns) and nothing to free. */
 int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e);
+/* Frees c's arrays (not c itself); calling it twice is fine. */
 void pt_hist_cols_free(pt_hist_cols *c);
 
 /* Adds a frame's rows.  node_of[i] is the slot (index into h->nodes) of
- * row i, or -1 to skip it; NULL means every row is in slot 0.  The
- * partition hash (mset over row hashes) is updated in *part when part is
- * not NULL.  where names the frame in messages.  The frame is read once,
- * a block of rows at a time, each block checked just before it is added:
- * a frame refused after its first block (a NaN score in row 5000, say)
- * leaves the partial holding part of it, and every later call on that
- * partial (add, flush, write, merge, search) fails. */
+ * row i, or -1 to skip it; NULL means every row is in slot 0.  The row
+ * hashes of the kept rows (the _row column) go into the partition hash
+ * that pt_hist_set_part makes a default id of.  Neither b nor node_of is
+ * kept.  Returns 0, or -1 with e set.  The frame is read once, a block of
+ * rows at a time, each block checked just before it is added: a frame
+ * refused after its first block (a NaN score in row 5000, say) leaves the
+ * partial holding part of it, and every later call on that partial (add,
+ * flush, write, merge, search) fails. */
 int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e);
 
@@ -97,7 +102,8 @@ int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
  * into the exact sums only every so often; pt_hist_flush folds them (after
  * the last pt_hist_add; pt_hist_set_part does it too).  A partial with
  * rows pending is refused by pt_hist_write, pt_hist_merge and the search:
- * they call pt_hist_folded, which fails (PT_EUSAGE) when rows are pending. */
+ * they call pt_hist_folded, which fails (PT_EUSAGE) when rows are pending.
+ * Both return 0, or -1 with e set. */
 int pt_hist_flush(pt_hist *h, pt_err *e);
 int pt_hist_folded(const pt_hist *h, pt_err *e);
 
@@ -114,15 +120,22 @@ int pt_hist_simd(int enable);
  * then as they were. */
 int pt_hist_set_part(pt_hist *h, const char *id, pt_err *e);
 
-/* dst += src.  Fails (PT_EMISMATCH) unless both have the same manifest,
- * model, tree, level, shape and nodes, or when a partition id is in both;
- * dst is unchanged on failure. */
+/* dst += src; src is not changed and stays the caller's.  Returns 0, or -1
+ * with e set (PT_EMISMATCH unless both have the same manifest, model,
+ * tree, level, shape and nodes, or when a partition id is in both;
+ * PT_ELIMIT when a sum would grow too wide; PT_ENOMEM); dst is unchanged
+ * on failure. */
 int pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e);
 
 /* Serialises h (man/policy-tree.5, PARTIALS): a text header, a binary body
- * of the non-zero cells, an XXH3-64 checksum.  *out malloc'd. */
+ * of the non-zero cells, an XXH3-64 checksum.  Returns 0 with *out (malloc'd;
+ * the caller frees it) and *len set, or -1 with e set (PT_EUSAGE without a
+ * partition id or with rows pending, PT_ENOMEM) and *out untouched. */
 int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
-/* Parses and checks a partial (checksum, shape, values). */
+/* Parses and checks the partial in buf[0..len) (checksum, shape, values;
+ * name names it in messages; buf is not kept).  Returns the partial, which
+ * the caller frees with pt_hist_free, or NULL with e set (PT_EFORMAT,
+ * PT_ECORRUPT, PT_ENOMEM). */
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
 
