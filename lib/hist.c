@@ -1,5 +1,9 @@
 /*
- * hist.c: partial histograms with exact sums.
+ * hist.c: the partial histogram itself: making one, adding frames to it,
+ * folding what was added into its exact sums, its partition ids, merging
+ * two.  What it builds on has files of its own: the exact sums (wide.c),
+ * the per-block work of adding (hist_kernels.c, hist_kernels_x86.c), bin
+ * codes (bincode.c) and the file form (partial.c).
  *
  * The hot path (pt_hist_add) never touches a wide integer per row.  Per
  * frame, every sum column (outcome and scores) is cut into fixed-point
@@ -65,7 +69,7 @@ struct pt_hist_acc {
 	double *xs;           /* per block: one column's kept values */
 	unsigned char *touched; /* per node: rows in this frame */
 	double *tab;          /* 32 bounds padded with +inf per feature */
-	double *ptab;         /* per feature: bin32_tables of tab */
+	double *ptab;         /* per feature: pt_hk_bin32_tables of tab */
 	int *pidx, npad;      /* the features with <= 31 boundaries */
 	int *widx, nwide;     /* the others */
 	int grp[2];           /* padded features per group: values, codes */
@@ -825,7 +829,7 @@ chunk_rows(pt_hist *h, const hk_table *K, const int32_t *w,
 }
 
 /* Whether the frame cells' limbs are cut through floating point, every
- * scaling by a power of two involved staying normal (limbs_base). */
+ * scaling by a power of two involved staying normal (the limbs kernels). */
 static int
 limbs_fp(const struct pt_hist_acc *a)
 {
@@ -975,7 +979,7 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 	}
 	/* Limb width: the sum of the limbs of FOLD_ROWS rows in one cell
 	 * cannot overflow, and limbs stay below 2^51 (exact through doubles
-	 * in limbs_base). */
+	 * in the limbs kernels). */
 	W = 63 - bitlen64((uint64_t)FOLD_ROWS);
 	W = W > 51 ? 51 : W;
 	/* The frame cells' unit, if the block's values fit it. */

@@ -155,8 +155,9 @@ pt_hk_codes_max_base(const uint8_t *x, size_t n)
 /* The limbs of m values through floating point, when every scaling by
  * powers of two involved stays normal (fp in pt_hist_add): x * 2^-(s+W)
  * truncated is the high limb, and what is left, scaled by 2^-s, the low
- * one.  Every step is exact and gives the same limbs as put_limbs.  Row j's
- * limbs go to out[j stride] (low) and out[j stride + 1] (high, L = 2).
+ * one.  Every step is exact and gives the same limbs as put_limbs in
+ * hist.c.  Row j's limbs go to out[j stride] (low) and out[j stride + 1]
+ * (high, L = 2).
  * Returns non-zero unless every value fits the unit and limbs: a low limb
  * that is an integer (x a multiple of 2^s; what is left after the high
  * limb is exact whatever x is) and every limb of magnitude below 2^W

@@ -138,7 +138,7 @@ typedef void rows_fn(ROWS_ARGS);
 /* The limbs of a value (hist.c): L limbs of W bits in units of 2^s, cut
  * through floating point with ihi = 2^-(s+W), chi = 2^(s+W), ilo = 2^-s
  * and lim = 2^W.  A kernel cutting limbs returns non-zero unless every
- * value fits the unit and limbs (limbs_base in hist_kernels.c). */
+ * value fits the unit and limbs (pt_hk_limbs_base). */
 typedef struct hk_table {
 	int level; /* 0 portable, 1 AVX2, 2 AVX-512 (pt_hist_simd) */
 	/* One column's lowest set bit (into *lo) and largest magnitude bits

@@ -70,7 +70,7 @@ pt_hk_codes_max_avx2(const uint8_t *x, size_t n)
 	return r > t ? r : t;
 }
 
-/* limbs_base four values at a time.  A double holding an integer of
+/* pt_hk_limbs_base four values at a time.  A double holding an integer of
  * magnitude below 2^51 becomes that int64 by adding 1.5 * 2^52 (exact:
  * the sum lies in [2^52, 2^53), whose unit is 1) and subtracting the bits
  * of 1.5 * 2^52; truncation comes from vroundpd.  Two limbs of a row are
@@ -328,13 +328,14 @@ pt_hk_yrows_avx512(const int32_t *w, const double *y, size_t m, int L,
 }
 
 /*
- * limbs_base of A columns at once, eight rows at a time, into rows of KG
- * lanes (A L <= KG <= 8): the A L limb vectors of eight rows, transposed
- * in registers (unpack, then two rounds of two-register permutes), give
- * each row's lanes, stored with one masked 64-byte store per row instead
- * of a 16-byte store per row and column.  Lanes past A L get zeros.  The
- * same limbs and checks as limbs_avx2.  (Named vectors, not an array: an
- * array indexed by a run-time count would live in memory.)
+ * pt_hk_limbs_base of A columns at once, eight rows at a time, into rows
+ * of KG lanes (A L <= KG <= 8): the A L limb vectors of eight rows,
+ * transposed in registers (unpack, then two rounds of two-register
+ * permutes), give each row's lanes, stored with one masked 64-byte store
+ * per row instead of a 16-byte store per row and column.  Lanes past A L
+ * get zeros.  The same limbs and checks as pt_hk_limbs_avx2.  (Named
+ * vectors, not an array: an array indexed by a run-time count would live
+ * in memory.)
  */
 AVX512_FN int
 pt_hk_limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
@@ -421,8 +422,8 @@ pt_hk_limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
 	return bad != 0;
 }
 
-/* scan_col eight values at a time (AVX-512F and CD: vplzcntq gives the
- * trailing zero count of the lowest set bit).  Same results as scan_col:
+/* The portable scan_col eight values at a time (AVX-512F and CD: vplzcntq
+ * gives the trailing zero count of the lowest set bit).  Same results:
  * a minimum, a maximum and an or do not depend on the order. */
 __attribute__((target("avx512f,avx512cd,avx512vl"))) int
 pt_hk_scan_avx512(const double *v, size_t n, const int *node_of,
