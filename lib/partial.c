@@ -27,10 +27,12 @@ typedef struct wbuf {
 	int err;
 } wbuf;
 
+/* Appends n bytes; nothing for n = 0 (src may then be NULL: the body of
+ * a write whose body buffer never got memory). */
 static void
 wb_put(wbuf *b, const void *src, size_t n)
 {
-	if (b->err)
+	if (b->err || n == 0)
 		return;
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
