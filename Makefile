@@ -54,9 +54,12 @@ $(BINDIR)/%: $(O)/cmd/%.o $(FE_OBJ) $(LIB_A)
 	@mkdir -p $(BINDIR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FE_OBJ) $(LIB_A) $(LDLIBS)
 
+# t-nomem fails the allocations it chooses, through the linker's --wrap.
+$(O)/tests/t-nomem: UNIT_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(UNIT_LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
 # The suite: C unit tests (TAP) and shell tests (tests/*.t, TAP) under prove.
 test: $(PROGS) $(UNITS)

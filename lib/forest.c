@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cpu.h"
 #include "filehead.h"
 #include "yamlout.h"
 
@@ -595,7 +596,7 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 	const ctree *ct;
 	const double *lv;
 #if HAVE_AVX512
-	int simd = !simd_off && pt_cpu_avx512();
+	int simd = !simd_off && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL);
 #endif
 
 	for (k = 0; k < F; k++)

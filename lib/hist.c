@@ -1,5 +1,9 @@
 /*
- * hist.c: partial histograms with exact sums.
+ * hist.c: the partial histogram itself: making one, adding frames to it,
+ * folding what was added into its exact sums, its partition ids, merging
+ * two.  What it builds on has files of its own: the exact sums (wide.c),
+ * the per-block work of adding (hist_kernels.c, hist_kernels_x86.c), bin
+ * codes (bincode.c) and the file form (partial.c).
  *
  * The hot path (pt_hist_add) never touches a wide integer per row.  Per
  * frame, every sum column (outcome and scores) is cut into fixed-point
@@ -25,462 +29,17 @@
 
 #include <xxhash.h>
 
+#include "hist_impl.h"
+#include "hist_kernels.h"
+
 #define LMAX 5     /* limbs per value in one frame */
 #define BLK 4096    /* rows per block in the hot loop */
 #define FOLD_ROWS 65536 /* rows the frame cells hold before a fold */
 #define GROUP_BYTES (32 * 1024) /* frame cells of a group of features (L1) */
 #define GROUP_CODES (128 * 1024) /* the same, when the frames carry codes */
 #define SUB_BYTES (16 * 1024)   /* bins of a group of features */
-#define WIDE_LIMIT 250 /* bits a magnitude may use (of 255) */
 
-static void bit_range(double v, int *lo, int *hi);
 static void cell_free(int64_t *c);
-
-/* ---- wide integers ---------------------------------------------------- */
-
-int
-pt_wide_sign(const pt_wide *a)
-{
-	int i;
-
-	if ((int64_t)a->w[PT_WIDE_WORDS - 1] < 0)
-		return -1;
-	for (i = 0; i < PT_WIDE_WORDS; i++)
-		if (a->w[i] != 0)
-			return 1;
-	return 0;
-}
-
-int
-pt_wide_cmp(const pt_wide *a, const pt_wide *b)
-{
-	int i = PT_WIDE_WORDS - 1;
-	int64_t ta = (int64_t)a->w[i], tb = (int64_t)b->w[i];
-
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	for (i--; i >= 0; i--)
-		if (a->w[i] != b->w[i])
-			return a->w[i] < b->w[i] ? -1 : 1;
-	return 0;
-}
-
-void
-pt_wide_add(pt_wide *d, const pt_wide *a)
-{
-	uint64_t c = 0;
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t s = d->w[i] + a->w[i];
-		uint64_t c1 = s < a->w[i];
-		uint64_t t = s + c;
-		c = c1 | (t < s);
-		d->w[i] = t;
-	}
-}
-
-void
-pt_wide_sub(pt_wide *d, const pt_wide *a)
-{
-	uint64_t b = 0;
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t x = d->w[i], y = a->w[i];
-		uint64_t t = x - y;
-		uint64_t b1 = x < y;
-		uint64_t u = t - b;
-		b = b1 | (t < b);
-		d->w[i] = u;
-	}
-}
-
-static void
-wide_neg(pt_wide *a)
-{
-	pt_wide z;
-
-	memset(&z, 0, sizeof z);
-	pt_wide_sub(&z, a);
-	*a = z;
-}
-
-/* Bits used by the magnitude (0 for zero). */
-static int
-wide_bits(const pt_wide *a)
-{
-	pt_wide m = *a;
-	int i;
-
-	if (pt_wide_sign(&m) < 0)
-		wide_neg(&m);
-	for (i = PT_WIDE_WORDS - 1; i >= 0; i--)
-		if (m.w[i] != 0)
-			return 64 * i + 64 - __builtin_clzll(m.w[i]);
-	return 0;
-}
-
-/* Whether a sum uses at most WIDE_LIMIT bits: wide_bits(a) <= WIDE_LIMIT,
- * from the top word alone but for one value. */
-static inline int
-wide_fits(const pt_wide *a)
-{
-	int64_t t = (int64_t)a->w[3] >> (WIDE_LIMIT - 192);
-
-	if (t == 0)
-		return 1;
-	if (t != -1)
-		return 0;
-	/* Negative: the magnitude fits unless a is exactly -2^WIDE_LIMIT. */
-	return !(a->w[3] == ~UINT64_C(0) << (WIDE_LIMIT - 192) && a->w[2] == 0 &&
-	    a->w[1] == 0 && a->w[0] == 0);
-}
-
-/* Magnitude shifted left by sh (sh < 256); caller checked the room. */
-static void
-wide_shl(pt_wide *a, int sh)
-{
-	pt_wide r;
-	int q = sh / 64, s = sh % 64, i;
-
-	memset(&r, 0, sizeof r);
-	for (i = PT_WIDE_WORDS - 1; i >= q; i--) {
-		uint64_t v = a->w[i - q] << s;
-		if (s != 0 && i - q - 1 >= 0)
-			v |= a->w[i - q - 1] >> (64 - s);
-		r.w[i] = v;
-	}
-	*a = r;
-}
-
-void
-pt_wide_to_xsum(const pt_wide *a, int scale, pt_xsum *x)
-{
-	pt_wide m = *a;
-	int neg = pt_wide_sign(&m) < 0, bit;
-
-	pt_xsum_init(x);
-	if (neg)
-		wide_neg(&m);
-	/* 52-bit chunks: each is a double exactly, and so is chunk * 2^k
-	 * because every unit 2^scale is at least 2^-1074. */
-	for (bit = 0; bit < 64 * PT_WIDE_WORDS; bit += 52) {
-		int q = bit / 64, s = bit % 64;
-		uint64_t c = m.w[q] >> s;
-		if (s > 12 && q + 1 < PT_WIDE_WORDS)
-			c |= m.w[q + 1] << (64 - s);
-		c &= (UINT64_C(1) << 52) - 1;
-		if (c != 0) {
-			double d = ldexp((double)c, scale + bit);
-			pt_xsum_add(x, neg ? -d : d);
-		}
-	}
-}
-
-double
-pt_wide_round(const pt_wide *a, int scale)
-{
-	pt_wide m = *a;
-	int neg, top, i;
-	uint64_t hi = 0, mant;
-	int sticky = 0;
-	double r;
-
-	if (pt_wide_sign(&m) == 0)
-		return 0.0;
-	neg = pt_wide_sign(&m) < 0;
-	if (neg)
-		wide_neg(&m);
-	top = wide_bits(&m) - 1;
-	if (top < 53) {
-		/* Fits a 53-bit integer: exact unless the scale underflows. */
-		if (scale + top >= -1022 || scale >= -1074) {
-			r = ldexp((double)m.w[0], scale);
-			if (scale >= -1074 && scale + top >= -1022)
-				return neg ? -r : r;
-		}
-	} else if (scale + top - 52 >= -1022) {
-		/* The 64 bits below and at top, and whether anything lower is set. */
-		int lo = top - 63;
-		for (i = 0; i < 64; i++) {
-			int b = lo + i;
-			if (b >= 0 && (m.w[b / 64] >> (b % 64)) & 1)
-				hi |= UINT64_C(1) << i;
-		}
-		for (i = 0; i < lo; i++)
-			if ((m.w[i / 64] >> (i % 64)) & 1) {
-				sticky = 1;
-				break;
-			}
-		mant = hi >> 11;
-		{
-			uint64_t rem = hi & 0x7ff;
-			if (rem > 0x400 || (rem == 0x400 && (sticky || (mant & 1))))
-				mant++;
-		}
-		r = ldexp((double)mant, scale + top - 52);
-		return neg ? -r : r;
-	}
-	{
-		/* Near or below the subnormal range: let pt_xsum round. */
-		pt_xsum x;
-		pt_wide_to_xsum(a, scale, &x);
-		return pt_xsum_round(&x);
-	}
-}
-
-int
-pt_f64_lowbit(double v)
-{
-	int lo, hi;
-
-	bit_range(v, &lo, &hi);
-	return lo;
-}
-
-int
-pt_wide_from_f64(pt_wide *d, double v, int scale)
-{
-	int lo, hi;
-
-	memset(d, 0, sizeof *d);
-	if (v == 0)
-		return 0;
-	if (!isfinite(v))
-		return -1;
-	bit_range(v, &lo, &hi);
-	if (lo < scale || hi - scale > WIDE_LIMIT - 40)
-		return -1;
-	{
-		uint64_t u, M;
-		int E, e0;
-		memcpy(&u, &v, sizeof u);
-		E = (int)((u >> 52) & 0x7ff);
-		M = u & ((UINT64_C(1) << 52) - 1);
-		if (E != 0)
-			M |= UINT64_C(1) << 52;
-		e0 = (E ? E : 1) - 1075;
-		d->w[0] = M;
-		if (e0 - scale > 0)
-			wide_shl(d, e0 - scale);
-		else if (e0 < scale)
-			d->w[0] = M >> (scale - e0);
-		if (u >> 63)
-			wide_neg(d);
-	}
-	return 0;
-}
-
-/* ---- canonical binary form of an exact value -------------------------- */
-
-typedef struct wbuf {
-	unsigned char *p;
-	size_t n, cap;
-	int err;
-} wbuf;
-
-static void
-wb_put(wbuf *b, const void *src, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		unsigned char *q;
-		while (cap < b->n + n)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (q == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, src, n);
-	b->n += n;
-}
-
-static void
-wb_varint(wbuf *b, uint64_t v)
-{
-	unsigned char t[10];
-	int n = 0;
-
-	while (v >= 0x80) {
-		t[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	t[n++] = (unsigned char)v;
-	wb_put(b, t, n);
-}
-
-static void
-wb_printf(wbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-#include <stdarg.h>
-static void
-wb_printf(wbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		b->err = 1;
-		return;
-	}
-	wb_put(b, tmp, (size_t)n);
-}
-
-/* Lowest set bit of a non-zero sum. */
-static int
-wide_ctz(const pt_wide *a)
-{
-	int i;
-
-	for (i = 0; i < PT_WIDE_WORDS && a->w[i] == 0; i++)
-		;
-	return 64 * i + __builtin_ctzll(a->w[i]);
-}
-
-/* a >>= sh (arithmetic), 0 <= sh < 256. */
-static void
-wide_sar(pt_wide *a, int sh)
-{
-	uint64_t fill = (int64_t)a->w[PT_WIDE_WORDS - 1] < 0 ? ~UINT64_C(0) : 0;
-	uint64_t src[2 * PT_WIDE_WORDS];
-	int q = sh / 64, r = sh % 64, i;
-
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		src[i] = a->w[i];
-		src[PT_WIDE_WORDS + i] = fill;
-	}
-	for (i = 0; i < PT_WIDE_WORDS; i++) {
-		uint64_t v = src[i + q] >> r;
-		if (r != 0)
-			v |= src[i + q + 1] << (64 - r);
-		a->w[i] = v;
-	}
-}
-
-/* Bytes of the shortest two's complement form of a (0 for zero). */
-static inline int
-wide_nbytes(const pt_wide *a)
-{
-	uint64_t fill = (int64_t)a->w[PT_WIDE_WORDS - 1] < 0 ? ~UINT64_C(0) : 0;
-	int i;
-
-	for (i = PT_WIDE_WORDS - 1; i >= 0; i--) {
-		uint64_t v = a->w[i] ^ fill; /* the magnitude bits, sign cleared */
-		if (v != 0)
-			return (64 * i + 64 - __builtin_clzll(v) + 1 + 7) / 8;
-	}
-	return fill ? 1 : 0;
-}
-
-/* The little-endian bytes of a's words (memcpy on little-endian hosts). */
-static inline void
-wide_le(const pt_wide *a, unsigned char *out)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(out, a->w, 8 * PT_WIDE_WORDS);
-#else
-	int i;
-
-	for (i = 0; i < 8 * PT_WIDE_WORDS; i++)
-		out[i] = (unsigned char)(a->w[i / 8] >> (8 * (i % 8)));
-#endif
-}
-
-/* A sum in units of 2^e as the shortest two's complement little-endian
- * bytes: a length byte k (0 for zero), then k bytes. */
-static void
-wb_int(wbuf *b, const pt_wide *a, int sh)
-{
-	pt_wide m = *a;
-	unsigned char bytes[1 + 8 * PT_WIDE_WORDS];
-	int k;
-
-	if (sh > 0)
-		wide_sar(&m, sh);
-	k = wide_nbytes(&m);
-	bytes[0] = (unsigned char)k;
-	wide_le(&m, bytes + 1);
-	wb_put(b, bytes, (size_t)k + 1);
-}
-
-typedef struct rbuf {
-	const unsigned char *p;
-	size_t n, pos;
-	int err;
-} rbuf;
-
-static inline uint64_t
-rb_varint(rbuf *r)
-{
-	uint64_t v = 0;
-	int s = 0;
-
-	/* One byte, the usual case, first. */
-	if (r->pos < r->n && r->p[r->pos] < 0x80)
-		return r->p[r->pos++];
-	while (r->pos < r->n && s < 64) {
-		unsigned char c = r->p[r->pos++];
-		v |= (uint64_t)(c & 0x7f) << s;
-		if (!(c & 0x80))
-			return v;
-		s += 7;
-	}
-	r->err = 1;
-	return 0;
-}
-
-/* The inverse of wb_int; refuses non-shortest forms and values wider
- * than WIDE_LIMIT bits. */
-static inline void
-rb_int(rbuf *r, pt_wide *a)
-{
-	unsigned char bytes[8 * PT_WIDE_WORDS];
-	const unsigned char *p;
-	int k;
-
-	if (r->pos >= r->n) {
-		r->err = 1;
-		memset(a, 0, sizeof *a);
-		return;
-	}
-	k = r->p[r->pos++];
-	if (k == 0) {
-		memset(a, 0, sizeof *a);
-		return;
-	}
-	if (k > 8 * PT_WIDE_WORDS || r->pos + (size_t)k > r->n) {
-		r->err = 1;
-		memset(a, 0, sizeof *a);
-		return;
-	}
-	p = r->p + r->pos;
-	r->pos += (size_t)k;
-	memset(bytes, p[k - 1] & 0x80 ? 0xff : 0, sizeof bytes);
-	memcpy(bytes, p, (size_t)k);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(a->w, bytes, sizeof bytes);
-#else
-	{
-		int i;
-		memset(a, 0, sizeof *a);
-		for (i = 0; i < 8 * PT_WIDE_WORDS; i++)
-			a->w[i / 8] |= (uint64_t)bytes[i] << (8 * (i % 8));
-	}
-#endif
-	if (wide_nbytes(a) != k || !wide_fits(a))
-		r->err = 1;
-}
 
 /* ---- the partial ------------------------------------------------------ */
 
@@ -510,7 +69,7 @@ struct pt_hist_acc {
 	double *xs;           /* per block: one column's kept values */
 	unsigned char *touched; /* per node: rows in this frame */
 	double *tab;          /* 32 bounds padded with +inf per feature */
-	double *ptab;         /* per feature: bin32_tables of tab */
+	double *ptab;         /* per feature: pt_hk_bin32_tables of tab */
 	int *pidx, npad;      /* the features with <= 31 boundaries */
 	int *widx, nwide;     /* the others */
 	int grp[2];           /* padded features per group: values, codes */
@@ -534,8 +93,8 @@ make_shape(pt_hist *h, const pt_manifest *m)
 	h->ncells = off;
 }
 
-static pt_hist *
-hist_alloc(int nfeatures, int narms, int nnodes, pt_err *e)
+pt_hist *
+pt_hist_alloc(int nfeatures, int narms, int nnodes, pt_err *e)
 {
 	pt_hist *h = calloc(1, sizeof *h);
 
@@ -558,8 +117,8 @@ nomem:
 	return NULL;
 }
 
-static int
-hist_alloc_cells(pt_hist *h, pt_err *e)
+int
+pt_hist_alloc_cells(pt_hist *h, pt_err *e)
 {
 	size_t nc = (size_t)h->nnodes * h->ncells;
 
@@ -590,7 +149,7 @@ pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
 		pt_fail(e, PT_EFORMAT, "", "manifest has no features or actions");
 		return NULL;
 	}
-	h = hist_alloc(m->nfeatures, m->nvocab, nnodes, e);
+	h = pt_hist_alloc(m->nfeatures, m->nvocab, nnodes, e);
 	if (h == NULL)
 		return NULL;
 	snprintf(h->manifest, sizeof h->manifest, "%s", m->digest);
@@ -615,7 +174,7 @@ pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
 			return NULL;
 		}
 	make_shape(h, m);
-	if (hist_alloc_cells(h, e) < 0) {
+	if (pt_hist_alloc_cells(h, e) < 0) {
 		pt_hist_free(h);
 		return NULL;
 	}
@@ -671,6 +230,10 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	XXH128_hash_t d;
 	int f;
 
+	/* No way to report: an empty digest, which matches none. */
+	out[0] = '\0';
+	if (st == NULL)
+		return;
 	XXH3_128bits_reset(st);
 	for (f = 0; f < m->nfeatures; f++) {
 		uint32_t nb = (uint32_t)m->features[f].nbounds;
@@ -682,15 +245,6 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	XXH3_freeState(st);
 	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, (uint64_t)d.high64,
 	    (uint64_t)d.low64);
-}
-
-/* The name of feature f's code column ("bin:NAME") into nm; 0 when f has
- * none (too many boundaries, or a name too long). */
-static int
-code_name(const pt_feature *f, char nm[512])
-{
-	return f->nbounds <= PT_CODE_BOUNDS &&
-	    snprintf(nm, 512, "bin:%s", f->name) < 512;
 }
 
 int
@@ -721,7 +275,7 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		}
 		c->feature[f] = j;
 		c->code[f] = -1;
-		if (code_name(&m->features[f], nm) && (j = pt_schema_find(s,
+		if (pt_hist_code_name(&m->features[f], nm) && (j = pt_schema_find(s,
 		    nm)) >= 0 && s->cols[j].type == PT_U8 &&
 		    s->cols[j].role == PT_ROLE_BIN)
 			c->code[f] = j;
@@ -795,20 +349,20 @@ hist_rescale(pt_hist *h, int newscale, pt_err *e)
 		return 0;
 	d = h->scale - newscale;
 	for (i = 0; i < n; i++) {
-		int b1 = wide_bits(&h->ysum[i]), b2 = wide_bits(&h->gsum[i]);
+		int b1 = pt_wide_bits(&h->ysum[i]), b2 = pt_wide_bits(&h->gsum[i]);
 		maxb = b1 > maxb ? b1 : maxb;
 		maxb = b2 > maxb ? b2 : maxb;
 	}
-	if (maxb > 0 && maxb + d > WIDE_LIMIT)
+	if (maxb > 0 && maxb + d > PT_WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "sums span more than 2^%d "
 		    "(values from 2^%d to about 2^%d): too wide for exact "
-		    "histogram sums", WIDE_LIMIT, newscale, newscale + maxb + d);
+		    "histogram sums", PT_WIDE_LIMIT, newscale, newscale + maxb + d);
 	if (maxb > 0)
 		for (i = 0; i < n; i++) {
 			if (pt_wide_sign(&h->ysum[i]) != 0)
-				wide_shl(&h->ysum[i], d);
+				pt_wide_shl(&h->ysum[i], d);
 			if (pt_wide_sign(&h->gsum[i]) != 0)
-				wide_shl(&h->gsum[i], d);
+				pt_wide_shl(&h->gsum[i], d);
 		}
 	h->scale = newscale;
 	return 0;
@@ -818,29 +372,6 @@ static int
 bitlen64(uint64_t v)
 {
 	return v ? 64 - __builtin_clzll(v) : 0;
-}
-
-/* d += v * 2^sh for a signed 128-bit v (lo, hi words); the caller knows
- * the result fits. */
-static inline void
-wide_add_128(pt_wide *d, uint64_t lo, uint64_t hi, int sh)
-{
-	uint64_t src[PT_WIDE_WORDS], carry = 0;
-	int q = sh >> 6, r = sh & 63, k;
-
-	src[0] = lo;
-	src[1] = hi;
-	src[2] = src[3] = (int64_t)hi < 0 ? ~UINT64_C(0) : 0;
-	for (k = q; k < PT_WIDE_WORDS; k++) {
-		int t = k - q;
-		uint64_t x = src[t] << r, s1, s2;
-		if (r != 0 && t > 0)
-			x |= src[t - 1] >> (64 - r);
-		s1 = d->w[k] + x;
-		s2 = s1 + carry;
-		carry = (s1 < x) | (s2 < s1);
-		d->w[k] = s2;
-	}
 }
 
 /* d += the L limbs v[l] * 2^(sh + l*W).  Two limbs are joined first into
@@ -855,13 +386,13 @@ fold_limbs(pt_wide *d, const int64_t *v, int L, int W, int sh)
 		if (L == 2)
 			t += (__int128)v[1] * ((__int128)1 << W);
 		if (t != 0)
-			wide_add_128(d, (uint64_t)t, (uint64_t)((unsigned __int128)t
+			pt_wide_add_128(d, (uint64_t)t, (uint64_t)((unsigned __int128)t
 			    >> 64), sh);
 		return;
 	}
 	for (l = 0; l < L; l++)
 		if (v[l] != 0)
-			wide_add_128(d, (uint64_t)v[l], v[l] < 0 ? ~UINT64_C(0) : 0,
+			pt_wide_add_128(d, (uint64_t)v[l], v[l] < 0 ? ~UINT64_C(0) : 0,
 			    sh + l * W);
 }
 
@@ -929,108 +460,6 @@ put_limbs(double v, int s, int L, int W, int64_t *out)
 	}
 }
 
-/* Lowest and highest set bit exponents of a finite non-zero double. */
-static void
-bit_range(double v, int *lo, int *hi)
-{
-	uint64_t u, M;
-	int E, e0;
-
-	memcpy(&u, &v, sizeof u);
-	E = (int)((u >> 52) & 0x7ff);
-	M = u & ((UINT64_C(1) << 52) - 1);
-	if (E != 0)
-		M |= UINT64_C(1) << 52;
-	e0 = (E ? E : 1) - 1075;
-	*lo = e0 + __builtin_ctzll(M);
-	*hi = e0 + 63 - __builtin_clzll(M);
-}
-
-/* One column's lowest set bit (into *lo) and largest magnitude bits (into
- * *amax) over the rows kept (node_of[i] >= 0; with w, also w[i] >= 0).
- * Returns non-zero when a kept value is not finite.  Branch-free but for
- * the row filter. */
-static int
-scan_col(const double *v, size_t n, const int *node_of, const int32_t *w,
-    int *lo, uint64_t *amax)
-{
-	const uint64_t expm = UINT64_C(0x7ff) << 52;
-	uint64_t mx = *amax, bad = 0;
-	int l0 = *lo;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint64_t u, a, E, M;
-		int e0, l;
-		if ((node_of != NULL && node_of[i] < 0) || (w != NULL && w[i] < 0))
-			continue;
-		memcpy(&u, &v[i], sizeof u);
-		a = u & ~(UINT64_C(1) << 63);
-		bad |= (a & expm) == expm;
-		mx = a > mx ? a : mx;
-		E = a >> 52;
-		M = (a & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(E != 0) << 52);
-		e0 = (int)(E ? E : 1) - 1075;
-		l = e0 + __builtin_ctzll(M | UINT64_C(1) << 63);
-		l = a != 0 ? l : INT_MAX;
-		l0 = l < l0 ? l : l0;
-	}
-	*lo = l0;
-	*amax = mx;
-	return bad != 0;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-/* scan_col eight values at a time (AVX-512F and CD: vplzcntq gives the
- * trailing zero count of the lowest set bit).  Same results as scan_col:
- * a minimum, a maximum and an or do not depend on the order. */
-__attribute__((target("avx512f,avx512cd,avx512vl"))) static int
-scan_col_avx512(const double *v, size_t n, const int *node_of,
-    const int32_t *w, int *lo, uint64_t *amax)
-{
-	const __m512i expm = _mm512_set1_epi64((long long)(UINT64_C(0x7ff) << 52));
-	const __m512i absm = _mm512_set1_epi64(INT64_MAX);
-	const __m512i m52 = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - 1));
-	const __m512i one52 = _mm512_set1_epi64((long long)(UINT64_C(1) << 52));
-	const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-	__m512i mx = _mm512_set1_epi64((long long)*amax);
-	__m512i l0 = _mm512_set1_epi64(*lo);
-	__mmask8 bad = 0;
-	size_t i;
-
-	for (i = 0; i < n; i += 8) {
-		__mmask8 keep = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1);
-		__m512i u, a, E, M, low, tz, l;
-		__mmask8 nz;
-		if (node_of != NULL)
-			keep &= _mm512_cmpge_epi64_mask(_mm512_cvtepi32_epi64(
-			    _mm256_maskz_loadu_epi32(keep, node_of + i)), zero);
-		if (w != NULL)
-			keep &= _mm512_cmpge_epi64_mask(_mm512_cvtepi32_epi64(
-			    _mm256_maskz_loadu_epi32(keep, w + i)), zero);
-		u = _mm512_maskz_loadu_epi64(keep, v + i);
-		a = _mm512_and_si512(u, absm);
-		bad |= _mm512_mask_cmpeq_epi64_mask(keep,
-		    _mm512_and_si512(a, expm), expm);
-		mx = _mm512_max_epu64(mx, a);
-		E = _mm512_srli_epi64(a, 52);
-		nz = _mm512_test_epi64_mask(a, a);
-		M = _mm512_and_si512(a, m52);
-		M = _mm512_mask_or_epi64(M, _mm512_test_epi64_mask(E, E), M,
-		    one52);
-		low = _mm512_and_si512(M, _mm512_sub_epi64(zero, M));
-		tz = _mm512_sub_epi64(_mm512_set1_epi64(63), _mm512_lzcnt_epi64(low));
-		l = _mm512_add_epi64(_mm512_max_epi64(E, one), tz);
-		l = _mm512_sub_epi64(l, _mm512_set1_epi64(1075));
-		l0 = _mm512_mask_min_epi64(l0, nz, l0, l);
-	}
-	*lo = (int)_mm512_reduce_min_epi64(l0);
-	*amax = (uint64_t)_mm512_reduce_max_epu64(mx);
-	return bad != 0;
-}
-#endif
-
 /* The row-by-row check of rows i0 .. i0+n-1, for the message naming the
  * first bad row. */
 static int
@@ -1057,504 +486,6 @@ frame_check(const pt_hist *h, const double *const *g, const int32_t *w,
 			return pt_fail(e, PT_EVALUE, "", "row %zu: outcome is %s",
 			    i + 1, isnan(y[i]) ? "NaN" : "infinite");
 	}
-	return 0;
-}
-
-/* ---- kernels ---------------------------------------------------------- */
-
-/*
- * A block of rows is added in two steps.  First every feature's values
- * are binned into a byte per row (features with at most 31 boundaries,
- * the usual case: they use 33 frame cells, bins 0..31 and the missing bin
- * at 32, the padded bins nbounds+1..31 staying empty, so a bin is a
- * branch-free count).  Then the rows are walked once, each row's vectors
- * held in registers while they are added into the cell of every feature
- * in turn: G gets the score limbs at the bin, Y the count and outcome
- * limbs at (slot, bin).  Walking rows across features, not features
- * across rows, reads each row's vectors once per block, and consecutive
- * adds go to different features' cells, so they do not wait on each
- * other.  Features are taken in groups whose cells fit the cache.
- *
- * The kernels are plain C (the compiler vectorises the lane loops); on
- * x86-64 each is compiled twice, for the baseline and for AVX2, and the
- * AVX2 copy is used when the CPU has it (no -march flag: the build stays
- * portable), with AVX-512 binning when the CPU has that.  Integer adds
- * give the same bits either way; tests compare the levels.
- */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HIST_X86 1
-#include <immintrin.h>
-#define AVX2_FN __attribute__((target("avx2,popcnt")))
-#define AVX512_FN __attribute__((target("avx512f")))
-
-/* The first n (< 8 or more) of eight lanes. */
-static inline __mmask8
-tail_mask(size_t n)
-{
-	return n >= 8 ? 0xff : (__mmask8)((1u << n) - 1);
-}
-#endif
-
-#define PAD_BINS 33 /* frame cells of a feature with <= 31 boundaries */
-#define PTAB 40     /* doubles per feature in the AVX-512 search tables */
-
-/* First k with x <= b[k] (nb when none), branch-free; x not NaN. */
-static inline int
-bin_of(const double *b, int nb, double x)
-{
-	const double *base = b;
-	int n = nb;
-
-	if (n == 0)
-		return 0;
-	/* Arithmetic instead of a conditional, so the compiler cannot turn
-	 * it into an unpredictable branch. */
-	while (n > 1) {
-		int half = n / 2;
-		base += (size_t)(base[half - 1] < x) * (size_t)half;
-		n -= half;
-	}
-	return (int)(base - b) + (base[0] < x);
-}
-
-/* Bins of a feature with more than 31 boundaries. */
-static void
-bin_any(const double *b, int nb, const double *x, size_t m, uint16_t *bin)
-{
-	size_t j;
-
-	for (j = 0; j < m; j++)
-		bin[j] = (uint16_t)(x[j] != x[j] ? nb + 1 : bin_of(b, nb, x[j]));
-}
-
-/* The count of t[k] < v over 32 bounds padded with +inf, in five halving
- * steps; NaN gives 32. */
-static inline size_t
-bin32_scalar(const double *t, double v)
-{
-	size_t p = (size_t)(t[15] < v) << 4;
-
-	p += (size_t)(t[p + 7] < v) << 3;
-	p += (size_t)(t[p + 3] < v) << 2;
-	p += (size_t)(t[p + 1] < v) << 1;
-	p += (size_t)(t[p] < v);
-	return v != v ? 32 : p;
-}
-
-static void
-bin32_base(const double *t, const double *x, size_t m, uint8_t *bin)
-{
-	size_t j;
-
-	for (j = 0; j < m; j++)
-		bin[j] = (uint8_t)bin32_scalar(t, x[j]);
-}
-
-#ifdef HIST_X86
-/* !(v <= t) against the splitters t[3], t[7], .., t[27] gives v's group of
- * four bounds, then against the group: NaN compares true everywhere and
- * lands at 28 + 4 = 32. */
-AVX2_FN static void
-bin32_avx2(const double *t, const double *x, size_t m, uint8_t *bin)
-{
-	__m256d s0 = _mm256_set_pd(t[15], t[11], t[7], t[3]);
-	__m256d s1 = _mm256_set_pd(t[31], t[27], t[23], t[19]);
-	size_t j;
-
-	for (j = 0; j < m; j++) {
-		__m256d xv = _mm256_set1_pd(x[j]);
-		unsigned m1 = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv, s0,
-		    _CMP_NLE_UQ)) | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv,
-		    s1, _CMP_NLE_UQ)) & 7u) << 4;
-		size_t g = (size_t)__builtin_popcount(m1);
-		unsigned m2 = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(xv,
-		    _mm256_loadu_pd(t + 4 * g), _CMP_NLE_UQ));
-		bin[j] = (uint8_t)(4 * g + (size_t)__builtin_popcount(m2));
-	}
-}
-
-/*
- * The search tables of bin32_avx512 for the 32 padded bounds t: the probe
- * of each halving step, indexed by the answers so far, b1 + 2 b2 + ...
- * (bit i the answer of step i + 1), so that one in-register permute
- * fetches every row's next probe: steps 2 to 4 from 2, 4 and 8 entries,
- * step 5 from 16 (two registers).
- */
-static void
-bin32_tables(const double *t, double *pt)
-{
-	int c;
-
-	for (c = 0; c < 8; c++) {
-		int b1 = c & 1, b2 = (c >> 1) & 1, b3 = (c >> 2) & 1;
-		pt[c] = t[16 * b1 + 7];
-		pt[8 + c] = t[16 * b1 + 8 * b2 + 3];
-		pt[16 + c] = t[16 * b1 + 8 * b2 + 4 * b3 + 1];
-	}
-	for (c = 0; c < 16; c++)
-		pt[24 + c] = t[16 * (c & 1) + 8 * ((c >> 1) & 1) +
-		    4 * ((c >> 2) & 1) + 2 * ((c >> 3) & 1)];
-}
-
-/* bin32_scalar for 8 rows at a time (pt: bin32_tables; t15 = t[15]),
- * writing bin[0 .. m rounded up to 8).  NaN compares "not <=" everywhere,
- * reaches 31 and is moved to 32. */
-AVX512_FN static void
-bin32_avx512(const double *pt, double t15, const double *x, size_t m,
-    uint8_t *bin)
-{
-	const __m512d T2 = _mm512_loadu_pd(pt), T3 = _mm512_loadu_pd(pt + 8);
-	const __m512d T4 = _mm512_loadu_pd(pt + 16);
-	const __m512d T5a = _mm512_loadu_pd(pt + 24);
-	const __m512d T5b = _mm512_loadu_pd(pt + 32);
-	const __m512d mid = _mm512_set1_pd(t15);
-	const __m512i one = _mm512_set1_epi64(1);
-	size_t j;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = tail_mask(m - j);
-		__m512d xv = _mm512_maskz_loadu_pd(lm, x + j);
-		__mmask8 k = _mm512_cmp_pd_mask(xv, mid, _CMP_NLE_UQ);
-		__m512i c = _mm512_maskz_mov_epi64(k, one);
-		__m512i p = _mm512_maskz_mov_epi64(k, _mm512_set1_epi64(16));
-		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T2),
-		    _CMP_NLE_UQ);
-		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(2));
-		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(8));
-		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T3),
-		    _CMP_NLE_UQ);
-		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(4));
-		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(4));
-		k = _mm512_cmp_pd_mask(xv, _mm512_permutexvar_pd(c, T4),
-		    _CMP_NLE_UQ);
-		c = _mm512_mask_add_epi64(c, k, c, _mm512_set1_epi64(8));
-		p = _mm512_mask_add_epi64(p, k, p, _mm512_set1_epi64(2));
-		k = _mm512_cmp_pd_mask(xv, _mm512_permutex2var_pd(T5a, c, T5b),
-		    _CMP_NLE_UQ);
-		p = _mm512_mask_add_epi64(p, k, p, one);
-		k = _mm512_cmp_pd_mask(xv, xv, _CMP_UNORD_Q);
-		p = _mm512_mask_add_epi64(p, k, p, one);
-		/* The register form of the narrowing and a plain 8-byte store
-		 * (a store narrowing to memory is slow on some CPUs); the
-		 * caller's buffer has room for a whole group of 8. */
-		_mm_storel_epi64((__m128i *)(bin + j), _mm512_cvtepi64_epi8(p));
-	}
-}
-#endif
-
-/* One row's adds: N lanes at d from s. */
-#define ADDN(d, s, N) do { \
-	int q_; \
-	for (q_ = 0; q_ < (N); q_++) \
-		(d)[q_] += (s)[q_]; \
-} while (0)
-
-/*
- * The adds of m rows over nf features: row j's G vector (KG lanes at
- * rg + j KG) into G + gro[j] + (q PAD_BINS + bin) KG for every feature q
- * of the group, its Y vector likewise; bins[q * bs + j] is row j's bin in
- * feature q.
- */
-#define ROWS_ARGS const uint8_t *bins, size_t bs, int nf, size_t m, \
-	int64_t *restrict G, const int64_t *restrict rg, const size_t *gro, \
-	int64_t *restrict Y, const int64_t *restrict ry, const size_t *yro
-typedef void rows_fn(ROWS_ARGS);
-/* Row j's adds over the group's nf features. */
-#define ROW_ADDS(j, KG, KY) do { \
-	const int64_t *restrict gv_ = rg + (j) * (size_t)(KG); \
-	const int64_t *restrict yv_ = ry + (j) * (size_t)(KY); \
-	int64_t *gb_ = G + (gro ? gro[j] : 0), *yb_ = Y + yro[j]; \
-	int q_; \
-	for (q_ = 0; q_ < nf; q_++) { \
-		size_t b_ = bins[(size_t)q_ * bs + (j)] + (size_t)q_ * PAD_BINS; \
-		ADDN(gb_ + b_ * (KG), gv_, KG); \
-		ADDN(yb_ + b_ * (KY), yv_, KY); \
-	} \
-} while (0)
-#define ROWS_PAIRS(KG, KY, GO) do { \
-	for (; j + 2 <= m; j += 2) { \
-		const int64_t *restrict gv = rg + j * (KG); \
-		const int64_t *restrict yv = ry + j * (KY); \
-		int64_t *g0 = G + GO(j), *y0 = Y + yro[j]; \
-		int64_t *g1 = G + GO(j + 1), *y1 = Y + yro[j + 1]; \
-		const uint8_t *bj = bins + j; \
-		for (q = 0; q < nf; q++) { \
-			size_t c_ = (size_t)q * PAD_BINS; \
-			size_t b0 = bj[(size_t)q * bs] + c_; \
-			size_t b1 = bj[(size_t)q * bs + 1] + c_; \
-			ADDN(g0 + b0 * (KG), gv, KG); \
-			ADDN(y0 + b0 * (KY), yv, KY); \
-			ADDN(g1 + b1 * (KG), gv + (KG), KG); \
-			ADDN(y1 + b1 * (KY), yv + (KY), KY); \
-		} \
-	} \
-} while (0)
-#define GO_NODE(j) gro[j]
-#define GO_ROOT(j) 0
-#define ROWS_LOOP(KG, KY) { \
-	size_t j = 0; \
-	int q; \
-	/* Two rows at a time: twice the independent adds per feature; at \
-	 * the root (gro NULL) every row's cells are node 0's. */ \
-	if (gro == NULL) \
-		ROWS_PAIRS(KG, KY, GO_ROOT); \
-	else \
-		ROWS_PAIRS(KG, KY, GO_NODE); \
-	if (j < m) \
-		ROW_ADDS(j, KG, KY); \
-}
-#ifdef HIST_X86
-#define DEF_ROWS(KG, KY) \
-static void rows_##KG##_##KY(ROWS_ARGS) ROWS_LOOP(KG, KY) \
-AVX2_FN static void rows_##KG##_##KY##_avx2(ROWS_ARGS) ROWS_LOOP(KG, KY)
-#define ROWS_ENTRY(KG, KY) { KG, KY, rows_##KG##_##KY, rows_##KG##_##KY##_avx2 }
-#else
-#define DEF_ROWS(KG, KY) \
-static void rows_##KG##_##KY(ROWS_ARGS) ROWS_LOOP(KG, KY)
-#define ROWS_ENTRY(KG, KY) { KG, KY, rows_##KG##_##KY, NULL }
-#endif
-#define DEF_ROWS3(KG) DEF_ROWS(KG, 1) DEF_ROWS(KG, 2) DEF_ROWS(KG, 4)
-DEF_ROWS3(2)
-DEF_ROWS3(4)
-DEF_ROWS3(6)
-DEF_ROWS3(8)
-DEF_ROWS3(10)
-DEF_ROWS3(12)
-DEF_ROWS3(16)
-
-static const struct {
-	int kg, ky;
-	rows_fn *base, *avx2;
-} rows_tab[] = {
-#define ROWS_ENTRY3(KG) ROWS_ENTRY(KG, 1), ROWS_ENTRY(KG, 2), \
-	ROWS_ENTRY(KG, 4)
-	ROWS_ENTRY3(2), ROWS_ENTRY3(4), ROWS_ENTRY3(6), ROWS_ENTRY3(8),
-	ROWS_ENTRY3(10), ROWS_ENTRY3(12), ROWS_ENTRY3(16)
-};
-
-/* Any lane counts (the lanes of 3 or more limbs). */
-static void
-rows_any(const uint8_t *bins, size_t bs, int nf, size_t m, int64_t *G,
-    const int64_t *rg, const size_t *gro, int64_t *Y, const int64_t *ry,
-    const size_t *yro, int KG, int KY)
-{
-	size_t j;
-
-	for (j = 0; j < m; j++)
-		ROW_ADDS(j, KG, KY);
-}
-
-/* One feature with more than 31 boundaries, bins given. */
-static void
-acc_any(const uint16_t *bin, size_t m, int64_t *Gf, const int64_t *rg,
-    const size_t *gro, int64_t *Yf, const int64_t *ry, const size_t *yro,
-    int KG, int KY)
-{
-	size_t j;
-
-	for (j = 0; j < m; j++) {
-		ADDN(Gf + (gro ? gro[j] : 0) + (size_t)bin[j] * KG, rg + j *
-		    (size_t)KG, KG);
-		ADDN(Yf + yro[j] + (size_t)bin[j] * KY, ry + j * (size_t)KY, KY);
-	}
-}
-
-/* -1: not decided yet; 0: baseline kernels; 1: AVX2 kernels; with
- * use_avx512 also AVX-512 binning. */
-static int use_avx2 = -1, use_avx512, use_avx512cd, use_avx512dq;
-
-int
-pt_hist_simd(int enable)
-{
-	if (enable < 0 && use_avx2 >= 0)
-		return use_avx2 + use_avx512;
-	if (enable < 0)
-		enable = 2;
-#ifdef HIST_X86
-	use_avx2 = enable >= 1 && __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("popcnt");
-	use_avx512 = enable >= 2 && use_avx2 &&
-	    __builtin_cpu_supports("avx512f");
-	use_avx512cd = use_avx512 && __builtin_cpu_supports("avx512cd") &&
-	    __builtin_cpu_supports("avx512vl");
-	use_avx512dq = use_avx512 && __builtin_cpu_supports("avx512dq");
-#else
-	(void)enable;
-	use_avx2 = use_avx512 = use_avx512cd = use_avx512dq = 0;
-#endif
-	return use_avx2 + use_avx512;
-}
-
-static rows_fn *
-pick_rows(int KG, int KY)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof rows_tab / sizeof rows_tab[0]; i++)
-		if (rows_tab[i].kg == KG && rows_tab[i].ky == KY)
-			return use_avx2 > 0 && rows_tab[i].avx2 ?
-			    rows_tab[i].avx2 : rows_tab[i].base;
-	return NULL;
-}
-
-/* Bins of m rows (x contiguous) of padded feature f, a byte each. */
-static void
-bin32(const struct pt_hist_acc *a, int f, const double *x, size_t m,
-    uint8_t *bin)
-{
-	const double *t = a->tab + (size_t)f * 32;
-
-#ifdef HIST_X86
-	if (use_avx512) {
-		bin32_avx512(a->ptab + (size_t)f * PTAB, t[15], x, m, bin);
-		return;
-	}
-	if (use_avx2 > 0) {
-		bin32_avx2(t, x, m, bin);
-		return;
-	}
-#endif
-	bin32_base(t, x, m, bin);
-}
-
-/* ---- bin codes -------------------------------------------------------- */
-
-static int
-codes_max_base(const uint8_t *x, size_t n)
-{
-	uint8_t m = 0;
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		m = x[j] > m ? x[j] : m;
-	return m;
-}
-
-#ifdef HIST_X86
-AVX2_FN static int
-codes_max_avx2(const uint8_t *x, size_t n)
-{
-	__m256i m = _mm256_setzero_si256();
-	uint8_t l[32];
-	size_t j;
-	int r, t;
-
-	for (j = 0; j + 32 <= n; j += 32)
-		m = _mm256_max_epu8(m, _mm256_loadu_si256((const __m256i *)(x +
-		    j)));
-	_mm256_storeu_si256((__m256i *)l, m);
-	r = codes_max_base(l, 32);
-	t = codes_max_base(x + j, n - j);
-	return r > t ? r : t;
-}
-#endif
-
-/* The largest of n codes. */
-static int
-codes_max(const uint8_t *x, size_t n)
-{
-#ifdef HIST_X86
-	if (use_avx2 > 0)
-		return codes_max_avx2(x, n);
-#endif
-	return codes_max_base(x, n);
-}
-
-void
-pt_hist_codes(const pt_feature *f, const double *x, size_t n, uint8_t *out)
-{
-	int nb = f->nbounds, k;
-	size_t j;
-
-	if (use_avx2 < 0)
-		pt_hist_simd(2);
-	if (nb <= 31) {
-		double t[32], pt[PTAB];
-		uint8_t tail[8];
-		for (k = 0; k < 32; k++)
-			t[k] = k < nb ? f->bounds[k] : INFINITY;
-#ifdef HIST_X86
-		if (use_avx512) {
-			/* Whole groups of 8 in place, the rest through tail. */
-			bin32_tables(t, pt);
-			j = n & ~(size_t)7;
-			bin32_avx512(pt, t[15], x, j, out);
-			if (j < n) {
-				bin32_avx512(pt, t[15], x + j, n - j, tail);
-				memcpy(out + j, tail, n - j);
-			}
-		} else if (use_avx2 > 0) {
-			bin32_avx2(t, x, n, out);
-		} else
-#endif
-			bin32_base(t, x, n, out);
-		/* The padded search puts a missing value at 32. */
-		for (j = 0; j < n; j++)
-			out[j] = out[j] == 32 ? (uint8_t)(nb + 1) : out[j];
-		return;
-	}
-	for (j = 0; j < n; j++)
-		out[j] = (uint8_t)(x[j] != x[j] ? nb + 1 : bin_of(f->bounds, nb,
-		    x[j]));
-}
-
-pt_schema *
-pt_hist_code_schema(const pt_manifest *m, const pt_schema *s, pt_err *e)
-{
-	pt_schema *o = pt_schema_clone(s);
-	char nm[512];
-	int f;
-
-	if (o == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	for (f = 0; f < m->nfeatures; f++) {
-		if (!code_name(&m->features[f], nm) || pt_schema_find(o, nm) >= 0)
-			continue;
-		if (pt_schema_add(o, nm, PT_U8, PT_ROLE_BIN, 0, NULL, e) < 0) {
-			pt_schema_free(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-int
-pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e)
-{
-	const pt_schema *s = b->schema;
-	int j, f, nbin = pt_schema_count_role(s, PT_ROLE_BIN);
-	int *fc;
-	char nm[512];
-
-	if (nbin == 0)
-		return 0;
-	if ((fc = malloc(sizeof *fc * ((size_t)m->nfeatures + 1))) == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	/* The features' columns, then each code column's feature. */
-	for (f = 0; f < m->nfeatures; f++)
-		fc[f] = -1;
-	for (j = 0, f = 0; j < s->ncols && f < m->nfeatures; j++)
-		if (s->cols[j].role == PT_ROLE_FEATURE && s->cols[j].type ==
-		    PT_F64 && strcmp(s->cols[j].name, m->features[f].name) == 0)
-			fc[f++] = j;
-	for (j = 0, f = 0; j < s->ncols; j++) {
-		if (s->cols[j].role != PT_ROLE_BIN)
-			continue;
-		while (f < m->nfeatures && (!code_name(&m->features[f], nm) ||
-		    strcmp(s->cols[j].name, nm) != 0))
-			f++;
-		if (f == m->nfeatures || fc[f] < 0 || s->cols[j].type != PT_U8) {
-			free(fc);
-			return pt_fail(e, PT_EMISMATCH, "", "code column %s does not "
-			    "follow the manifest's features", s->cols[j].name);
-		}
-		pt_hist_codes(&m->features[f], PT_COL_F64(b, fc[f]), b->nrows,
-		    PT_COL_U8(b, j));
-		f++;
-	}
-	free(fc);
 	return 0;
 }
 
@@ -1656,9 +587,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 			for (k = 0; k < 32; k++)
 				a->tab[f * 32 + k] = k < pf->nbounds &&
 				    pf->nbounds <= 31 ? pf->bounds[k] : INFINITY;
-#ifdef HIST_X86
-			bin32_tables(a->tab + f * 32, a->ptab + f * PTAB);
-#endif
+			pt_hk_bin32_tables(a->tab + f * 32, a->ptab + f * PTAB);
 			if (pf->nbounds <= 31)
 				a->pidx[a->npad++] = f;
 			else
@@ -1699,7 +628,7 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 }
 
 /* Folds the frame cells of one node into the exact sums and clears them;
- * returns non-zero when a sum outgrew WIDE_LIMIT. */
+ * returns non-zero when a sum outgrew PT_WIDE_LIMIT. */
 static int
 fold_node(pt_hist *h, int node)
 {
@@ -1730,7 +659,7 @@ fold_node(pt_hist *h, int node)
 			for (k = 0; k < A; k++) {
 				pt_wide *gs = &h->gsum[c * A + k];
 				fold_limbs(gs, gc + k * L, L, W, sh);
-				bad |= !wide_fits(gs);
+				bad |= !pt_wide_fits(gs);
 			}
 			memset(gc, 0, (size_t)KG * sizeof *gc);
 			for (sl = 0; sl < nsl; sl++) {
@@ -1739,7 +668,7 @@ fold_node(pt_hist *h, int node)
 					pt_wide *ys = &h->ysum[c * A + sl];
 					h->cnt[c * A + sl] += (uint64_t)v[0];
 					fold_limbs(ys, v + 1, L, W, sh);
-					bad |= !wide_fits(ys);
+					bad |= !pt_wide_fits(ys);
 				}
 				memset(v, 0, (size_t)KY * sizeof *v);
 			}
@@ -1766,424 +695,6 @@ acc_fold(pt_hist *h, pt_err *e)
 		    "for exact sums");
 	return 0;
 }
-
-/* The limbs of m values through floating point, when every scaling by
- * powers of two involved stays normal (fp in pt_hist_add): x * 2^-(s+W)
- * truncated is the high limb, and what is left, scaled by 2^-s, the low
- * one.  Every step is exact and gives the same limbs as put_limbs.  Row j's
- * limbs go to out[j stride] (low) and out[j stride + 1] (high, L = 2).
- * Returns non-zero unless every value fits the unit and limbs: a low limb
- * that is an integer (x a multiple of 2^s; what is left after the high
- * limb is exact whatever x is) and every limb of magnitude below 2^W
- * (lim).  NaN and infinities fail both. */
-static int
-limbs_base(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, double lim, int64_t *out, int stride)
-{
-	size_t j;
-	int bad = 0;
-
-	if (L == 1)
-		for (j = 0; j < m; j++) {
-			double d = x[j] * ilo;
-			int ok = fabs(d) < lim;
-			out[j * stride] = ok ? (int64_t)d : 0;
-			bad |= !ok || (double)out[j * stride] != d;
-		}
-	else
-		for (j = 0; j < m; j++) {
-			double td = trunc(x[j] * ihi), r;
-			int ok = fabs(td) < lim;
-			int64_t t = ok ? (int64_t)td : 0;
-			r = ok ? (x[j] - td * chi) * ilo : 0.0;
-			out[j * stride] = (int64_t)r;
-			out[j * stride + 1] = t;
-			bad |= !ok || (double)out[j * stride] != r;
-		}
-	return bad;
-}
-
-#ifdef HIST_X86
-/* limbs_base four values at a time.  A double holding an integer of
- * magnitude below 2^51 becomes that int64 by adding 1.5 * 2^52 (exact:
- * the sum lies in [2^52, 2^53), whose unit is 1) and subtracting the bits
- * of 1.5 * 2^52; truncation comes from vroundpd.  Two limbs of a row are
- * stored together.  The checks: the magic sum less the magic gives back
- * an integer unchanged, and the magnitude compares below lim. */
-AVX2_FN static int
-limbs_avx2(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, double lim, int64_t *out, int stride)
-{
-	const __m256d magic = _mm256_set1_pd(6755399441055744.0);
-	const __m256i mbits = _mm256_set1_epi64x(0x4338000000000000LL);
-	const __m256d vhi = _mm256_set1_pd(ihi), vchi = _mm256_set1_pd(chi);
-	const __m256d vlo = _mm256_set1_pd(ilo), vlim = _mm256_set1_pd(lim);
-	const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
-	__m256d okm = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
-	size_t j, st = (size_t)stride;
-
-	for (j = 0; j + 4 <= m; j += 4) {
-		__m256d v = _mm256_loadu_pd(x + j), t, r, rm, tm;
-		__m256i lo, hi, p02, p13;
-		int64_t *o = out + j * st;
-		if (L == 1) {
-			r = _mm256_mul_pd(v, vlo);
-			rm = _mm256_add_pd(r, magic);
-			okm = _mm256_and_pd(okm, _mm256_and_pd(_mm256_cmp_pd(
-			    _mm256_sub_pd(rm, magic), r, _CMP_EQ_OQ),
-			    _mm256_cmp_pd(_mm256_and_pd(r, absm), vlim,
-			    _CMP_LT_OQ)));
-			lo = _mm256_sub_epi64(_mm256_castpd_si256(rm), mbits);
-			o[0] = _mm256_extract_epi64(lo, 0);
-			o[st] = _mm256_extract_epi64(lo, 1);
-			o[2 * st] = _mm256_extract_epi64(lo, 2);
-			o[3 * st] = _mm256_extract_epi64(lo, 3);
-			continue;
-		}
-		t = _mm256_round_pd(_mm256_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
-		    _MM_FROUND_NO_EXC);
-		r = _mm256_mul_pd(_mm256_sub_pd(v, _mm256_mul_pd(t, vchi)), vlo);
-		rm = _mm256_add_pd(r, magic);
-		tm = _mm256_add_pd(t, magic);
-		okm = _mm256_and_pd(okm, _mm256_and_pd(_mm256_cmp_pd(
-		    _mm256_sub_pd(rm, magic), r, _CMP_EQ_OQ), _mm256_cmp_pd(
-		    _mm256_and_pd(t, absm), vlim, _CMP_LT_OQ)));
-		lo = _mm256_sub_epi64(_mm256_castpd_si256(rm), mbits);
-		hi = _mm256_sub_epi64(_mm256_castpd_si256(tm), mbits);
-		p02 = _mm256_unpacklo_epi64(lo, hi); /* rows 0 and 2 */
-		p13 = _mm256_unpackhi_epi64(lo, hi); /* rows 1 and 3 */
-		_mm_storeu_si128((__m128i *)o, _mm256_castsi256_si128(p02));
-		_mm_storeu_si128((__m128i *)(o + st), _mm256_castsi256_si128(p13));
-		_mm_storeu_si128((__m128i *)(o + 2 * st),
-		    _mm256_extracti128_si256(p02, 1));
-		_mm_storeu_si128((__m128i *)(o + 3 * st),
-		    _mm256_extracti128_si256(p13, 1));
-	}
-	return (_mm256_movemask_pd(okm) != 0xf) | (j < m ? limbs_base(x + j,
-	    m - j, L, ihi, chi, ilo, lim, out + j * st, stride) : 0);
-}
-#endif
-
-#ifdef HIST_X86
-/* One limb (L = 1) of eight values, and its checks into *bad. */
-AVX512_FN static inline __m512i
-limb1_x8(const double *x, __mmask8 lm, __m512d vlo, __m512d vlim,
-    __mmask8 *bad)
-{
-	const __m512d magic = _mm512_set1_pd(6755399441055744.0);
-	__m512d v = _mm512_maskz_loadu_pd(lm, x), rv, rm;
-
-	rv = _mm512_mul_pd(v, vlo);
-	rm = _mm512_add_pd(rv, magic);
-	*bad |= _mm512_mask_cmp_pd_mask(lm, _mm512_sub_pd(rm, magic), rv,
-	    _CMP_NEQ_UQ) | _mm512_mask_cmp_pd_mask(lm, _mm512_abs_pd(rv), vlim,
-	    _CMP_NLT_UQ);
-	return _mm512_sub_epi64(_mm512_castpd_si512(rm),
-	    _mm512_set1_epi64(0x4338000000000000LL));
-}
-
-/* Two limbs (L = 2) of eight values: the low one returned, the high one
- * in *hi; checks into *bad. */
-AVX512_FN static inline __m512i
-limb2_x8(const double *x, __mmask8 lm, __m512d vhi, __m512d vchi,
-    __m512d vlo, __m512d vlim, __m512i *hi, __mmask8 *bad)
-{
-	const __m512d magic = _mm512_set1_pd(6755399441055744.0);
-	const __m512i mbits = _mm512_set1_epi64(0x4338000000000000LL);
-	__m512d v = _mm512_maskz_loadu_pd(lm, x), tv, rv, rm;
-
-	tv = _mm512_roundscale_pd(_mm512_mul_pd(v, vhi), _MM_FROUND_TO_ZERO |
-	    _MM_FROUND_NO_EXC);
-	rv = _mm512_mul_pd(_mm512_sub_pd(v, _mm512_mul_pd(tv, vchi)), vlo);
-	rm = _mm512_add_pd(rv, magic);
-	*bad |= _mm512_mask_cmp_pd_mask(lm, _mm512_sub_pd(rm, magic), rv,
-	    _CMP_NEQ_UQ) | _mm512_mask_cmp_pd_mask(lm, _mm512_abs_pd(tv), vlim,
-	    _CMP_NLT_UQ);
-	*hi = _mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(tv, magic)),
-	    mbits);
-	return _mm512_sub_epi64(_mm512_castpd_si512(rm), mbits);
-}
-
-/* Treatment codes of the rows in lm of eight, widened to 64 bits
- * (AVX-512F alone: a 16-lane masked load, its low half). */
-AVX512_FN static inline __m512i
-load_w8(const int32_t *w, __mmask8 lm)
-{
-	return _mm512_cvtepi32_epi64(_mm512_castsi512_si256(
-	    _mm512_maskz_loadu_epi32((__mmask16)lm, w)));
-}
-
-/* The largest of m treatment codes, or 0. */
-AVX512_FN static int32_t
-wmax_avx512(const int32_t *w, size_t m)
-{
-	__m512i mx = _mm512_setzero_si512();
-	size_t j;
-
-	for (j = 0; j < m; j += 16) {
-		__mmask16 lm = m - j >= 16 ? 0xffff :
-		    (__mmask16)((1u << (m - j)) - 1);
-		mx = _mm512_max_epi32(mx, _mm512_maskz_loadu_epi32(lm, w + j));
-	}
-	return _mm512_reduce_max_epi32(mx);
-}
-
-/* yro of m rows at the root: (w, or A when negative) * yslot, for codes
- * already checked below A and yslot below 2^32 (vpmuludq). */
-AVX512_FN static void
-yro_avx512(const int32_t *w, size_t m, int A, size_t yslot, size_t *yro)
-{
-	const __m512i va = _mm512_set1_epi64(A), vs = _mm512_set1_epi64(
-	    (long long)yslot), z = _mm512_setzero_si512();
-	size_t j;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = tail_mask(m - j);
-		__m512i a = load_w8(w + j, lm);
-		a = _mm512_mask_mov_epi64(a, _mm512_cmplt_epi64_mask(a, z), va);
-		_mm512_mask_storeu_epi64(yro + j, lm, _mm512_mul_epu32(a, vs));
-	}
-}
-
-/*
- * The Y vectors of m rows: a count of 1, the outcome's limbs (0 for a row
- * with no treatment), zero padding: [1, lo, hi, 0] (L = 2, KY = 4) or
- * [1, lo] (L = 1, KY = 2), eight rows at a time, put together in
- * registers and stored 64 bytes at a time.  The same limbs and checks as
- * limb_col on the outcomes of the treated rows.
- */
-AVX512_FN static int
-yrows_avx512(const int32_t *w, const double *y, size_t m, int L, double ihi,
-    double chi, double ilo, double lim, int64_t *ry)
-{
-	const __m512d vhi = _mm512_set1_pd(ihi), vchi = _mm512_set1_pd(chi);
-	const __m512d vlo = _mm512_set1_pd(ilo), vlim = _mm512_set1_pd(lim);
-	const __m512i one = _mm512_set1_epi64(1), z = _mm512_setzero_si512();
-	const __m512i p0 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-	const __m512i p1 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
-	const __m512i h0 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
-	const __m512i h1 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-	__mmask8 bad = 0;
-	size_t j, n, KY = L == 2 ? 4 : 2;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = tail_mask(m - j);
-		__mmask8 keep = _mm512_mask_cmpge_epi64_mask(lm,
-		    load_w8(w + j, lm), z);
-		__m512i lo, hi = z, v0, v1, v2 = z, v3 = z;
-		int64_t *o = ry + j * KY;
-		if (L == 2)
-			lo = limb2_x8(y + j, keep, vhi, vchi, vlo, vlim, &hi, &bad);
-		else
-			lo = limb1_x8(y + j, keep, vlo, vlim, &bad);
-		if (L == 2) {
-			/* Rows 0, 2 | 4, 6 (e) and 1, 3 | 5, 7 (d) as
-			 * [1 lo hi 0], then pairs of neighbours. */
-			__m512i el = _mm512_unpacklo_epi64(one, lo);
-			__m512i eh = _mm512_unpacklo_epi64(hi, z);
-			__m512i dl = _mm512_unpackhi_epi64(one, lo);
-			__m512i dh = _mm512_unpackhi_epi64(hi, z);
-			__m512i e0 = _mm512_permutex2var_epi64(el, p0, eh);
-			__m512i e1 = _mm512_permutex2var_epi64(el, p1, eh);
-			__m512i d0 = _mm512_permutex2var_epi64(dl, p0, dh);
-			__m512i d1 = _mm512_permutex2var_epi64(dl, p1, dh);
-			v0 = _mm512_permutex2var_epi64(e0, h0, d0);
-			v1 = _mm512_permutex2var_epi64(e0, h1, d0);
-			v2 = _mm512_permutex2var_epi64(e1, h0, d1);
-			v3 = _mm512_permutex2var_epi64(e1, h1, d1);
-		} else {
-			__m512i el = _mm512_unpacklo_epi64(one, lo);
-			__m512i dl = _mm512_unpackhi_epi64(one, lo);
-			v0 = _mm512_permutex2var_epi64(el, p0, dl);
-			v1 = _mm512_permutex2var_epi64(el, p1, dl);
-		}
-		/* The lanes of the rows that are among the m. */
-		n = (m - j < 8 ? m - j : 8) * KY;
-		_mm512_mask_storeu_epi64(o, tail_mask(n), v0);
-		_mm512_mask_storeu_epi64(o + 8, tail_mask(n > 8 ? n - 8 : 0), v1);
-		if (L == 2) {
-			_mm512_mask_storeu_epi64(o + 16, tail_mask(n > 16 ? n - 16 :
-			    0), v2);
-			_mm512_mask_storeu_epi64(o + 24, tail_mask(n > 24 ? n - 24 :
-			    0), v3);
-		}
-	}
-	return bad != 0;
-}
-
-/*
- * limbs_base of A columns at once, eight rows at a time, into rows of KG
- * lanes (A L <= KG <= 8): the A L limb vectors of eight rows, transposed
- * in registers (unpack, then two rounds of two-register permutes), give
- * each row's lanes, stored with one masked 64-byte store per row instead
- * of a 16-byte store per row and column.  Lanes past A L get zeros.  The
- * same limbs and checks as limbs_avx2.  (Named vectors, not an array: an
- * array indexed by a run-time count would live in memory.)
- */
-AVX512_FN static int
-limbs_rows_avx512(const double *const *x, int A, size_t m, int L,
-    double ihi, double chi, double ilo, double lim, int64_t *out, int KG)
-{
-	const __m512d vhi = _mm512_set1_pd(ihi), vchi = _mm512_set1_pd(chi);
-	const __m512d vlo = _mm512_set1_pd(ilo), vlim = _mm512_set1_pd(lim);
-	const __m512i q02 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
-	const __m512i q13 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-	const __m512i h0 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
-	const __m512i h1 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-	const __mmask8 sm = (__mmask8)((1u << KG) - 1);
-	const __m512i z = _mm512_setzero_si512();
-	__mmask8 bad = 0;
-	size_t j, st = (size_t)KG;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = tail_mask(m - j);
-		__m512i c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;
-		__m512i c7 = z, t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3;
-		__m512i u4, u5, u6, u7;
-		int64_t *o = out + j * st;
-		if (L == 2) {
-			c0 = limb2_x8(x[0] + j, lm, vhi, vchi, vlo, vlim, &c1, &bad);
-			if (A > 1)
-				c2 = limb2_x8(x[1] + j, lm, vhi, vchi, vlo, vlim,
-				    &c3, &bad);
-			if (A > 2)
-				c4 = limb2_x8(x[2] + j, lm, vhi, vchi, vlo, vlim,
-				    &c5, &bad);
-			if (A > 3)
-				c6 = limb2_x8(x[3] + j, lm, vhi, vchi, vlo, vlim,
-				    &c7, &bad);
-		} else {
-			c0 = limb1_x8(x[0] + j, lm, vlo, vlim, &bad);
-			if (A > 1)
-				c1 = limb1_x8(x[1] + j, lm, vlo, vlim, &bad);
-			if (A > 2)
-				c2 = limb1_x8(x[2] + j, lm, vlo, vlim, &bad);
-			if (A > 3)
-				c3 = limb1_x8(x[3] + j, lm, vlo, vlim, &bad);
-			if (A > 4)
-				c4 = limb1_x8(x[4] + j, lm, vlo, vlim, &bad);
-			if (A > 5)
-				c5 = limb1_x8(x[5] + j, lm, vlo, vlim, &bad);
-			if (A > 6)
-				c6 = limb1_x8(x[6] + j, lm, vlo, vlim, &bad);
-			if (A > 7)
-				c7 = limb1_x8(x[7] + j, lm, vlo, vlim, &bad);
-		}
-		/* ck holds lane k of rows 0..7.  t: lanes (0,1), (2,3),
-		 * (4,5), (6,7) of rows 0, 2, 4, 6 (even t) and 1, 3, 5, 7. */
-		t0 = _mm512_unpacklo_epi64(c0, c1);
-		t1 = _mm512_unpackhi_epi64(c0, c1);
-		t2 = _mm512_unpacklo_epi64(c2, c3);
-		t3 = _mm512_unpackhi_epi64(c2, c3);
-		t4 = _mm512_unpacklo_epi64(c4, c5);
-		t5 = _mm512_unpackhi_epi64(c4, c5);
-		t6 = _mm512_unpacklo_epi64(c6, c7);
-		t7 = _mm512_unpackhi_epi64(c6, c7);
-		/* u: lanes 0-3 (u0-u3) or 4-7 (u4-u7) of rows (0, 4),
-		 * (2, 6), (1, 5), (3, 7). */
-		u0 = _mm512_permutex2var_epi64(t0, q02, t2);
-		u1 = _mm512_permutex2var_epi64(t0, q13, t2);
-		u2 = _mm512_permutex2var_epi64(t1, q02, t3);
-		u3 = _mm512_permutex2var_epi64(t1, q13, t3);
-		u4 = _mm512_permutex2var_epi64(t4, q02, t6);
-		u5 = _mm512_permutex2var_epi64(t4, q13, t6);
-		u6 = _mm512_permutex2var_epi64(t5, q02, t7);
-		u7 = _mm512_permutex2var_epi64(t5, q13, t7);
-		/* Row k of the eight, stored only when it is one of the m. */
-#define ROW_STORE(k, v) _mm512_mask_storeu_epi64(o + (k) * st, \
-	j + (k) < m ? sm : 0, v)
-		ROW_STORE(0, _mm512_permutex2var_epi64(u0, h0, u4));
-		ROW_STORE(1, _mm512_permutex2var_epi64(u2, h0, u6));
-		ROW_STORE(2, _mm512_permutex2var_epi64(u1, h0, u5));
-		ROW_STORE(3, _mm512_permutex2var_epi64(u3, h0, u7));
-		ROW_STORE(4, _mm512_permutex2var_epi64(u0, h1, u4));
-		ROW_STORE(5, _mm512_permutex2var_epi64(u2, h1, u6));
-		ROW_STORE(6, _mm512_permutex2var_epi64(u1, h1, u5));
-		ROW_STORE(7, _mm512_permutex2var_epi64(u3, h1, u7));
-#undef ROW_STORE
-	}
-	return bad != 0;
-}
-#endif
-
-/* The limbs of m values x into rows of `stride` lanes from out; non-zero
- * unless every value fits (limbs_base). */
-static int
-limb_col(const double *x, size_t m, int L, double ihi, double chi,
-    double ilo, double lim, int64_t *out, int stride)
-{
-#ifdef HIST_X86
-	if (use_avx2 > 0)
-		return limbs_avx2(x, m, L, ihi, chi, ilo, lim, out, stride);
-#endif
-	return limbs_base(x, m, L, ihi, chi, ilo, lim, out, stride);
-}
-
-#ifdef HIST_X86
-/* pt_splitmix64 of 8 values (AVX-512DQ for the 64-bit multiplies). */
-__attribute__((target("avx512f,avx512dq"))) static inline __m512i
-mix64x8(__m512i x)
-{
-	x = _mm512_add_epi64(x, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));
-	x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)),
-	    _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL));
-	x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)),
-	    _mm512_set1_epi64((long long)0x94d049bb133111ebULL));
-	return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
-}
-
-/* part_hash for contiguous rows, 8 at a time (sums mod 2^64, so the
- * lanes may be added in any order). */
-__attribute__((target("avx512f,avx512dq"))) static void
-part_hash_avx512(struct pt_hist_acc *a, const uint64_t *rowh, size_t m)
-{
-	const __m512i salt = _mm512_set1_epi64((long long)0x5851f42d4c957f2dULL);
-	__m512i s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512();
-	size_t j;
-
-	for (j = 0; j < m; j += 8) {
-		__mmask8 lm = tail_mask(m - j);
-		__m512i v = _mm512_maskz_loadu_epi64(lm, rowh + j);
-		s1 = _mm512_add_epi64(s1, _mm512_maskz_mov_epi64(lm, mix64x8(v)));
-		s2 = _mm512_add_epi64(s2, _mm512_maskz_mov_epi64(lm,
-		    mix64x8(_mm512_xor_si512(v, salt))));
-	}
-	a->ph1 += (uint64_t)_mm512_reduce_add_epi64(s1);
-	a->ph2 += (uint64_t)_mm512_reduce_add_epi64(s2);
-}
-#endif
-
-/* The partition hash of the block's kept rows (ri, or rows i0.. when
- * NULL): a sum, so it does not depend on their order. */
-static void
-part_hash(struct pt_hist_acc *a, const uint64_t *rowh, const uint32_t *ri,
-    size_t i0, size_t m)
-{
-	uint64_t p1 = 0, p2 = 0;
-	size_t j;
-
-#ifdef HIST_X86
-	if (ri == NULL && use_avx512dq) {
-		part_hash_avx512(a, rowh + i0, m);
-		return;
-	}
-#endif
-
-	for (j = 0; j < m; j++) {
-		uint64_t v = ri ? rowh[ri[j]] : rowh[i0 + j];
-		p1 += pt_splitmix64(v);
-		p2 += pt_splitmix64(v ^ 0x5851f42d4c957f2dULL);
-	}
-	a->ph1 += p1;
-	a->ph2 += p2;
-}
-
-#ifdef HIST_X86
-#define SCAN_COL(...) (use_avx512cd ? scan_col_avx512(__VA_ARGS__) : \
-	scan_col(__VA_ARGS__))
-#else
-#define SCAN_COL scan_col
-#endif
 
 /* One feature's values of the block's kept rows j0 .. j0+mm-1,
  * contiguous. */
@@ -2221,9 +732,9 @@ block_codes(const struct pt_hist_acc *a, const uint8_t *col, size_t i0,
  * in a->rg, a->ry and cell offsets in gro, NULL at the root, and a->yro) into the frame
  * cells of every feature. */
 static void
-add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
-    const pt_batch *b, size_t i0, size_t mrows, int dense, rows_fn *rk,
-    const size_t *gro)
+add_block(pt_hist *h, const hk_table *K, const pt_manifest *m,
+    const pt_hist_cols *c, const pt_batch *b, size_t i0, size_t mrows,
+    int dense, rows_fn *rk, const size_t *gro)
 {
 	struct pt_hist_acc *a = h->acc;
 	int KG = a->KG, KY = a->KY, g0, q, codes = 1, grp;
@@ -2246,16 +757,17 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 					block_codes(a, PT_COL_U8(b, c->code[f]), i0,
 					    j0, mm, dense, dst);
 				else
-					bin32(a, f, block_values(a, PT_COL_F64(b,
-					    c->feature[f]), i0, j0, mm, dense), mm,
-					    dst);
+					K->bin32(a->tab + (size_t)f * 32, a->ptab +
+					    (size_t)f * PTAB, block_values(a,
+					    PT_COL_F64(b, c->feature[f]), i0, j0, mm,
+					    dense), mm, dst);
 			}
 			if (rk != NULL)
 				rk(a->bins, sub, nf, mm, a->G + goff * KG,
 				    a->rg + j0 * KG, gro ? gro + j0 : NULL,
 				    a->Y + goff * KY, a->ry + j0 * KY, a->yro + j0);
 			else
-				rows_any(a->bins, sub, nf, mm, a->G + goff * KG,
+				pt_hk_rows_any(a->bins, sub, nf, mm, a->G + goff * KG,
 				    a->rg + j0 * KG, gro ? gro + j0 : NULL, a->Y + goff * KY,
 				    a->ry + j0 * KY, a->yro + j0, KG, KY);
 		}
@@ -2269,11 +781,11 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 			for (j = 0; j < mrows; j++)
 				a->bin[j] = col[dense ? i0 + j : a->ri[j]];
 		} else {
-			bin_any(pf->bounds, pf->nbounds, block_values(a,
+			pt_hk_bin_any(pf->bounds, pf->nbounds, block_values(a,
 			    PT_COL_F64(b, c->feature[f]), i0, 0, mrows, dense),
 			    mrows, a->bin);
 		}
-		acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, gro,
+		pt_hk_acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, gro,
 		    a->Y + a->aoff[f] * KY, a->ry, a->yro, KG, KY);
 	}
 }
@@ -2281,8 +793,8 @@ add_block(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 /* The kept rows of rows i0 .. i0+nb-1 (all at the root) and their cells'
  * offsets for the lanes in use; returns how many, *dense when all. */
 static size_t
-chunk_rows(pt_hist *h, const int32_t *w, const int *node_of, size_t i0,
-    size_t nb, int *dense)
+chunk_rows(pt_hist *h, const hk_table *K, const int32_t *w,
+    const int *node_of, size_t i0, size_t nb, int *dense)
 {
 	struct pt_hist_acc *a = h->acc;
 	size_t i, mrows = 0, gnode = a->atot * a->KG, ynode = a->atot * a->KY;
@@ -2292,16 +804,8 @@ chunk_rows(pt_hist *h, const int32_t *w, const int *node_of, size_t i0,
 	*dense = 1;
 	if (node_of == NULL) {
 		a->touched[0] = 1;
-#ifdef HIST_X86
-		if (w != NULL && use_avx512 && yslot <= UINT32_MAX)
-			yro_avx512(w + i0, nb, A, yslot, a->yro);
-		else
-#endif
 		if (w != NULL)
-			for (i = 0; i < nb; i++) {
-				int32_t arm = w[i0 + i];
-				a->yro[i] = (size_t)(arm >= 0 ? arm : A) * yslot;
-			}
+			K->yro(w + i0, nb, A, yslot, a->yro);
 		else
 			memset(a->yro, 0, nb * sizeof *a->yro);
 		return nb;
@@ -2325,7 +829,7 @@ chunk_rows(pt_hist *h, const int32_t *w, const int *node_of, size_t i0,
 }
 
 /* Whether the frame cells' limbs are cut through floating point, every
- * scaling by a power of two involved staying normal (limbs_base). */
+ * scaling by a power of two involved staying normal (the limbs kernels). */
 static int
 limbs_fp(const struct pt_hist_acc *a)
 {
@@ -2336,8 +840,8 @@ limbs_fp(const struct pt_hist_acc *a)
  * unit.  Through floating point, non-zero unless every value fits the
  * unit; otherwise only for values known to fit it. */
 static int
-chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
-    const double *y, size_t i0, size_t mrows, int dense)
+chunk_limbs(pt_hist *h, const hk_table *K, const double *const *g,
+    const int32_t *w, const double *y, size_t i0, size_t mrows, int dense)
 {
 	struct pt_hist_acc *a = h->acc;
 	int A = h->narms, L = a->L, W = a->W, s = a->s, KG = a->KG, KY = a->KY;
@@ -2347,25 +851,22 @@ chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
 	if (limbs_fp(a)) {
 		double ilo = ldexp(1.0, -s), ihi = ldexp(1.0, -(s + W));
 		double chi = ldexp(1.0, s + W), lim = ldexp(1.0, W);
-#ifdef HIST_X86
-		if (use_avx512 && dense && A * L <= 8) {
+		if (K->limbs_rows != NULL && dense && A * L <= 8) {
 			const double *x[8];
 			for (k = 0; k < A; k++)
 				x[k] = g[k] + i0;
-			bad = limbs_rows_avx512(x, A, mrows, L, ihi, chi, ilo,
-			    lim, a->rg, KG);
+			bad = K->limbs_rows(x, A, mrows, L, ihi, chi, ilo, lim,
+			    a->rg, KG);
 		} else
-#endif
-		for (k = 0; k < A; k++)
-			bad |= limb_col(block_values(a, g[k], i0, 0, mrows, dense),
-			    mrows, L, ihi, chi, ilo, lim, a->rg + k * L, KG);
-#ifdef HIST_X86
-		if (w != NULL && use_avx512 && dense && KY == (L == 2 ? 4 : 2))
-			bad |= yrows_avx512(w + i0, y + i0, mrows, L, ihi, chi,
-			    ilo, lim, a->ry);
-		else
-#endif
-		if (w != NULL) {
+			for (k = 0; k < A; k++)
+				bad |= K->limbs(block_values(a, g[k], i0, 0, mrows,
+				    dense), mrows, L, ihi, chi, ilo, lim, a->rg +
+				    k * L, KG);
+		if (w != NULL && K->yrows != NULL && dense && KY == (L == 2 ? 4 :
+		    2))
+			bad |= K->yrows(w + i0, y + i0, mrows, L, ihi, chi, ilo,
+			    lim, a->ry);
+		else if (w != NULL) {
 			if (dense)
 				for (i = 0; i < mrows; i++)
 					a->xs[i] = w[i0 + i] >= 0 ? y[i0 + i] : 0.0;
@@ -2374,12 +875,12 @@ chunk_limbs(pt_hist *h, const double *const *g, const int32_t *w,
 					size_t r = a->ri[i];
 					a->xs[i] = w[r] >= 0 ? y[r] : 0.0;
 				}
-			bad |= limb_col(a->xs, mrows, L, ihi, chi, ilo, lim,
+			bad |= K->limbs(a->xs, mrows, L, ihi, chi, ilo, lim,
 			    a->ry + 1, KY);
 		}
 		return bad;
 	}
-	/* Called only once the block is known to fit (scan_col). */
+	/* Called only once the block is known to fit (the scan). */
 	for (i = 0; i < mrows; i++) {
 		size_t r = dense ? i0 + i : a->ri[i];
 		for (k = 0; k < A; k++)
@@ -2435,8 +936,9 @@ chunk_unit(pt_hist *h, const pt_manifest *m, int L, int W, int s, int treated,
  * and new cells get a unit of the block's range.
  */
 static int
-add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
-    const pt_batch *b, const int *node_of, size_t i0, size_t nb, pt_err *e)
+add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
+    const pt_hist_cols *c, const pt_batch *b, const int *node_of, size_t i0,
+    size_t nb, pt_err *e)
 {
 	struct pt_hist_acc *a = h->acc;
 	size_t i, mrows;
@@ -2455,15 +957,8 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	 * last arm, or a feature's missing bin. */
 	if (w != NULL) {
 		int32_t wm = 0;
-		if (nd == NULL) {
-#ifdef HIST_X86
-			if (use_avx512)
-				wm = wmax_avx512(w + i0, nb);
-			else
-#endif
-			for (i = i0; i < i0 + nb; i++)
-				wm = w[i] > wm ? w[i] : wm;
-		}
+		if (nd == NULL)
+			wm = K->wmax(w + i0, nb);
 		else
 			for (i = 0; i < nb; i++)
 				wm = w[i0 + i] > wm && nd[i] >= 0 ? w[i0 + i] : wm;
@@ -2474,7 +969,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	}
 	for (k = 0; k < h->nfeatures; k++) {
 		if (c->code[k] >= 0) {
-			int cm = codes_max(PT_COL_U8(b, c->code[k]) + i0, nb);
+			int cm = K->codes_max(PT_COL_U8(b, c->code[k]) + i0, nb);
 			if (cm > m->features[k].nbounds + 1)
 				return pt_fail(e, PT_EVALUE, "", "bin code %d in "
 				    "column %s: feature %s has bins 0 to %d", cm,
@@ -2484,23 +979,23 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	}
 	/* Limb width: the sum of the limbs of FOLD_ROWS rows in one cell
 	 * cannot overflow, and limbs stay below 2^51 (exact through doubles
-	 * in limbs_base). */
+	 * in the limbs kernels). */
 	W = 63 - bitlen64((uint64_t)FOLD_ROWS);
 	W = W > 51 ? 51 : W;
 	/* The frame cells' unit, if the block's values fit it. */
 	if (a != NULL && a->pend > 0 && limbs_fp(a) && a->W == W && a->pend + nb <
 	    (UINT64_C(1) << (63 - W)) && a->s + a->L * a->W - 1 - h->scale +
-	    bitlen64(h->rows + nb) + 2 <= WIDE_LIMIT) {
-		mrows = chunk_rows(h, w, node_of, i0, nb, &dense);
-		if (mrows == 0 || chunk_limbs(h, g, w, y, i0, mrows, dense) == 0)
+	    bitlen64(h->rows + nb) + 2 <= PT_WIDE_LIMIT) {
+		mrows = chunk_rows(h, K, w, node_of, i0, nb, &dense);
+		if (mrows == 0 || chunk_limbs(h, K, g, w, y, i0, mrows, dense) == 0)
 			goto add;
 	}
 	/* The block's bit range, and a check of every value, column by
 	 * column; the row-by-row check names the first bad row. */
 	for (k = 0; k < A; k++)
-		bad |= SCAN_COL(g[k] + i0, nb, nd, NULL, &lo, &amax);
+		bad |= K->scan(g[k] + i0, nb, nd, NULL, &lo, &amax);
 	if (w != NULL)
-		bad |= SCAN_COL(y + i0, nb, nd, w + i0, &lo, &amax);
+		bad |= K->scan(y + i0, nb, nd, w + i0, &lo, &amax);
 	if (bad)
 		return frame_check(h, g, w, y, i0, nb, node_of, e) < 0 ? -1 :
 		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
@@ -2508,7 +1003,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		double v;
 		int l;
 		memcpy(&v, &amax, sizeof v);
-		bit_range(v, &l, &hi);
+		pt_f64_bits(v, &l, &hi);
 	}
 	/* Cells holding rows of values this block's do not fit: folded. */
 	if (a != NULL && a->pend > 0) {
@@ -2527,7 +1022,7 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	} else {
 		int span = hi - lo + 1, room;
 		L = (span + W - 1) / W;
-		if (L > LMAX || span > WIDE_LIMIT - 40)
+		if (L > LMAX || span > PT_WIDE_LIMIT - 40)
 			return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to "
 			    "2^%d: too wide for exact histogram sums", lo, hi);
 		/* New cells: the limbs' spare bits, up to 8 below the lowest
@@ -2537,21 +1032,21 @@ add_chunk(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		room = L * W - span;
 		s = lo - (room / 2 < 8 ? room / 2 : 8);
 		if (hi - (h->scale < s ? h->scale : s) + bitlen64(h->rows +
-		    nb) + 2 > WIDE_LIMIT)
+		    nb) + 2 > PT_WIDE_LIMIT)
 			s = lo;
 	}
 	if (h->scale == INT_MAX || s < h->scale)
 		if (hist_rescale(h, s, e) < 0)
 			return -1;
 	if (lo != INT_MAX && hi - h->scale + bitlen64(h->rows + nb) + 2 >
-	    WIDE_LIMIT)
+	    PT_WIDE_LIMIT)
 		return pt_fail(e, PT_ELIMIT, "", "values span 2^%d to 2^%d: "
 		    "too wide for exact histogram sums", h->scale, hi);
 	if (chunk_unit(h, m, L, W, s, w != NULL, e) < 0)
 		return -1;
 	a = h->acc;
-	mrows = chunk_rows(h, w, node_of, i0, nb, &dense);
-	if (mrows > 0 && chunk_limbs(h, g, w, y, i0, mrows, dense) != 0)
+	mrows = chunk_rows(h, K, w, node_of, i0, nb, &dense);
+	if (mrows > 0 && chunk_limbs(h, K, g, w, y, i0, mrows, dense) != 0)
 		return pt_fail(e, PT_ELIMIT, "", "limbs of a scanned block "
 		    "do not fit its unit");
 add:
@@ -2560,9 +1055,10 @@ add:
 	if (mrows == 0)
 		return 0;
 	if (rowh != NULL)
-		part_hash(a, rowh, dense ? NULL : a->ri, i0, mrows);
+		K->part_hash(dense ? rowh + i0 : rowh, dense ? NULL : a->ri,
+		    mrows, &a->ph1, &a->ph2);
 	a->prows += mrows;
-	add_block(h, m, c, b, i0, mrows, dense, pick_rows(a->KG, a->KY),
+	add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG, a->KY),
 	    node_of == NULL ? NULL : a->gro);
 	return 0;
 }
@@ -2571,6 +1067,7 @@ int
 pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
 {
+	const hk_table *K = pt_hk_table();
 	size_t n = b->nrows, i0;
 	int A = h->narms;
 
@@ -2583,11 +1080,9 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
-	if (use_avx2 < 0)
-		pt_hist_simd(2);
 	for (i0 = 0; i0 < n; i0 += BLK) {
 		size_t nb = n - i0 < BLK ? n - i0 : BLK;
-		if (add_chunk(h, m, c, b, node_of, i0, nb, e) < 0) {
+		if (add_chunk(h, K, m, c, b, node_of, i0, nb, e) < 0) {
 			/* The frame's earlier blocks are in: the partial no
 			 * longer matches any set of whole frames. */
 			if (i0 > 0 && h->acc != NULL)
@@ -2627,7 +1122,7 @@ part_cmp(const void *a, const void *b)
 int
 pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 {
-	char buf[64];
+	char buf[64], (*parts)[64];
 
 	if (pt_hist_flush(h, e) < 0)
 		return -1;
@@ -2650,11 +1145,12 @@ pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 				    "may not hold blanks or control bytes");
 		snprintf(buf, sizeof buf, "%s", id);
 	}
-	free(h->parts);
-	h->parts = malloc(sizeof *h->parts);
-	if (h->parts == NULL)
+	/* The new id first: on failure h keeps its old ones. */
+	if ((parts = malloc(sizeof *parts)) == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	memcpy(h->parts[0], buf, sizeof buf);
+	memcpy(parts[0], buf, sizeof buf);
+	free(h->parts);
+	h->parts = parts;
 	h->nparts = 1;
 	return 0;
 }
@@ -2693,7 +1189,7 @@ same_shape(const pt_hist *a, const pt_hist *b, pt_err *e)
 }
 
 /* dst[i] += src[i] * 2^d for i < n.  Returns how many entries were added
- * (n on success); *fail is set when a sum would outgrow WIDE_LIMIT bits,
+ * (n on success); *fail is set when a sum would outgrow PT_WIDE_LIMIT bits,
  * and the caller undoes the adds made. */
 static size_t
 merge_sums(pt_wide *dst, const pt_wide *src, size_t n, int d, int *fail)
@@ -2705,14 +1201,14 @@ merge_sums(pt_wide *dst, const pt_wide *src, size_t n, int d, int *fail)
 		if (pt_wide_sign(&t) == 0)
 			continue;
 		if (d != 0) {
-			if (wide_bits(&t) + d > WIDE_LIMIT) {
+			if (pt_wide_bits(&t) + d > PT_WIDE_LIMIT) {
 				*fail = 1;
 				return i;
 			}
-			wide_shl(&t, d);
+			pt_wide_shl(&t, d);
 		}
 		pt_wide_add(&dst[i], &t);
-		if (!wide_fits(&dst[i])) {
+		if (!pt_wide_fits(&dst[i])) {
 			*fail = 1;
 			return i + 1;
 		}
@@ -2731,7 +1227,7 @@ unmerge_sums(pt_wide *dst, const pt_wide *src, size_t k, int d)
 		if (pt_wide_sign(&t) == 0)
 			continue;
 		if (d != 0)
-			wide_shl(&t, d);
+			pt_wide_shl(&t, d);
 		pt_wide_sub(&dst[i], &t);
 	}
 }
@@ -2783,9 +1279,9 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 			if (old != INT_MAX && old > dst->scale) {
 				for (i = 0; i < n; i++) {
 					if (pt_wide_sign(&dst->gsum[i]) != 0)
-						wide_sar(&dst->gsum[i], old - dst->scale);
+						pt_wide_sar(&dst->gsum[i], old - dst->scale);
 					if (pt_wide_sign(&dst->ysum[i]) != 0)
-						wide_sar(&dst->ysum[i], old - dst->scale);
+						pt_wide_sar(&dst->ysum[i], old - dst->scale);
 				}
 			}
 			dst->scale = old;
@@ -2803,385 +1299,4 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 	dst->parts = parts;
 	dst->nparts = np;
 	return 0;
-}
-
-/* ---- file form -------------------------------------------------------- */
-
-#define MAGIC "policy-split partial\n"
-
-int
-pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
-{
-	wbuf hb = { 0 }, bb = { 0 };
-	size_t cell, nc = h->ncells;
-	int k, A = h->narms, i, sh;
-	uint64_t ck;
-	XXH3_state_t *st;
-
-	if (h->nparts < 1)
-		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
-	if (pt_hist_folded(h, e) < 0)
-		return -1;
-	/* Body: the exponent e of a unit (the lowest set bit of any sum, so
-	 * the form does not depend on h->scale), then per node the number of
-	 * non-empty cells, then per cell the gap from the previous one, n,
-	 * and per arm cnt, ysum, gsum in units of 2^e. */
-	{
-		size_t j, tot = (size_t)h->nnodes * nc * A;
-		int low = INT_MAX, ex;
-		for (j = 0; j < tot; j++) {
-			if (pt_wide_sign(&h->ysum[j]) != 0) {
-				int t = wide_ctz(&h->ysum[j]);
-				low = t < low ? t : low;
-			}
-			if (pt_wide_sign(&h->gsum[j]) != 0) {
-				int t = wide_ctz(&h->gsum[j]);
-				low = t < low ? t : low;
-			}
-		}
-		sh = low == INT_MAX ? 0 : low;
-		ex = low == INT_MAX ? 0 : h->scale + low;
-		wb_varint(&bb, ((uint64_t)(int64_t)ex << 1) ^
-		    (uint64_t)((int64_t)ex >> 63));
-	}
-	for (i = 0; i < h->nnodes; i++) {
-		size_t cnt = 0, prev = 0;
-		int first = 1;
-		for (cell = 0; cell < nc; cell++)
-			cnt += h->n[(size_t)i * nc + cell] != 0;
-		wb_varint(&bb, cnt);
-		for (cell = 0; cell < nc; cell++) {
-			size_t c = (size_t)i * nc + cell;
-			if (h->n[c] == 0)
-				continue;
-			wb_varint(&bb, first ? cell : cell - prev - 1);
-			first = 0;
-			prev = cell;
-			wb_varint(&bb, h->n[c]);
-			for (k = 0; k < A; k++) {
-				wb_varint(&bb, h->cnt[c * A + k]);
-				wb_int(&bb, &h->ysum[c * A + k], sh);
-				wb_int(&bb, &h->gsum[c * A + k], sh);
-			}
-		}
-	}
-	wb_put(&hb, MAGIC, strlen(MAGIC));
-	wb_printf(&hb, "version %d\n", PT_HIST_VERSION);
-	wb_printf(&hb, "manifest %s\n", h->manifest);
-	wb_printf(&hb, "model %s\n", h->model[0] ? h->model : "-");
-	wb_printf(&hb, "tree %s\n", h->tree[0] ? h->tree : "-");
-	wb_printf(&hb, "level %d\n", h->level);
-	wb_printf(&hb, "mode %s\n", h->has_treatment ? "treatment" : "rewards");
-	wb_printf(&hb, "arms %d\n", h->narms);
-	wb_printf(&hb, "features %d\n", h->nfeatures);
-	wb_printf(&hb, "bins");
-	for (i = 0; i < h->nfeatures; i++)
-		wb_printf(&hb, " %d", h->nbins[i]);
-	wb_printf(&hb, "\nnodes %d", h->nnodes);
-	for (i = 0; i < h->nnodes; i++)
-		wb_printf(&hb, " %" PRIu32, h->nodes[i]);
-	wb_printf(&hb, "\nrows %" PRIu64 "\n", h->rows);
-	wb_printf(&hb, "partitions %d\n", h->nparts);
-	for (i = 0; i < h->nparts; i++)
-		wb_printf(&hb, "%s\n", h->parts[i]);
-	wb_printf(&hb, "body %zu\n", bb.n);
-	wb_put(&hb, bb.p, bb.n);
-	if (hb.err || bb.err) {
-		free(hb.p);
-		free(bb.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	st = XXH3_createState();
-	XXH3_64bits_reset(st);
-	XXH3_64bits_update(st, hb.p, hb.n);
-	ck = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
-	wb_printf(&hb, "\nchecksum %016" PRIx64 "\n", ck);
-	free(bb.p);
-	if (hb.err) {
-		free(hb.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = (char *)hb.p;
-	*len = hb.n;
-	return 0;
-}
-
-/* Reads "key value\n" from the header at *pos. */
-static int
-hline(const char *buf, size_t len, size_t *pos, const char *key, char *val,
-    size_t valsz)
-{
-	size_t kl = strlen(key), p = *pos, q;
-
-	if (p + kl + 1 > len || memcmp(buf + p, key, kl) != 0 ||
-	    buf[p + kl] != ' ')
-		return -1;
-	p += kl + 1;
-	for (q = p; q < len && buf[q] != '\n'; q++)
-		;
-	if (q >= len || q - p >= valsz)
-		return -1;
-	memcpy(val, buf + p, q - p);
-	val[q - p] = '\0';
-	*pos = q + 1;
-	return 0;
-}
-
-static int
-is_hex32(const char *s)
-{
-	int i;
-
-	for (i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[32] == '\0';
-}
-
-static int
-parse_int(const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-pt_hist *
-pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
-{
-	size_t pos = 0, body, bodylen, q;
-	char *val = NULL, digest[3][33];
-	long long version, level, arms, feats, nnodes, nparts, rows;
-	pt_hist *h = NULL;
-	uint64_t ck, want;
-	const char *why = "malformed header";
-	int i;
-	rbuf rb;
-	uint64_t odd = 0;
-	int nz = 0;
-	char modebuf[16];
-
-	val = malloc(len + 1);
-	if (val == NULL) {
-		pt_fail(e, PT_ENOMEM, name, "out of memory");
-		return NULL;
-	}
-	if (len < strlen(MAGIC) || memcmp(buf, MAGIC, strlen(MAGIC)) != 0) {
-		free(val);
-		pt_fail(e, PT_EFORMAT, name, "not a policy-split partial");
-		return NULL;
-	}
-	pos = strlen(MAGIC);
-#define NEED(key) do { if (hline(buf, len, &pos, key, val, len) < 0) { \
-	why = "malformed or missing '" key "' line"; goto bad; } } while (0)
-	NEED("version");
-	if (parse_int(val, 0, 1000, &version) < 0) goto bad;
-	if (version != PT_HIST_VERSION) {
-		why = "unsupported partial version";
-		goto bad;
-	}
-	NEED("manifest");
-	snprintf(digest[0], sizeof digest[0], "%.32s", val);
-	if (strlen(val) != 32) goto bad;
-	NEED("model");
-	snprintf(digest[1], sizeof digest[1], "%.32s", val);
-	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
-	NEED("tree");
-	snprintf(digest[2], sizeof digest[2], "%.32s", val);
-	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
-	if (!is_hex32(digest[0]) || (strcmp(digest[1], "-") && !is_hex32(digest[1]))
-	    || (strcmp(digest[2], "-") && !is_hex32(digest[2]))) {
-		why = "malformed digest";
-		goto bad;
-	}
-	NEED("level");
-	if (parse_int(val, 0, 64, &level) < 0) goto bad;
-	NEED("mode");
-	snprintf(modebuf, sizeof modebuf, "%.15s", val);
-	if (strcmp(modebuf, "treatment") && strcmp(modebuf, "rewards")) goto bad;
-	NEED("arms");
-	if (parse_int(val, 1, 64, &arms) < 0) goto bad;
-	NEED("features");
-	if (parse_int(val, 1, 10000000, &feats) < 0) goto bad;
-	h = hist_alloc((int)feats, (int)arms, 1, e);
-	if (h == NULL)
-		goto fail;
-	h->has_treatment = modebuf[0] == 't';
-	NEED("bins");
-	{
-		char *p = val, *end;
-		size_t off = 0;
-		for (i = 0; i < feats; i++) {
-			long b = strtol(p, &end, 10);
-			if (end == p || b < 2 || b > 65002)
-				goto bad;
-			h->nbins[i] = (int)b;
-			h->off[i] = off;
-			off += (size_t)b;
-			p = end;
-		}
-		if (*p != '\0')
-			goto bad;
-		h->ncells = off;
-	}
-	NEED("nodes");
-	{
-		char *p = val, *end;
-		nnodes = strtol(p, &end, 10);
-		if (end == p || nnodes < 1 || nnodes > PT_HIST_MAXNODES)
-			goto bad;
-		free(h->nodes);
-		h->nodes = calloc((size_t)nnodes, sizeof *h->nodes);
-		if (h->nodes == NULL)
-			goto nomem;
-		h->nnodes = (int)nnodes;
-		p = end;
-		for (i = 0; i < nnodes; i++) {
-			unsigned long id = strtoul(p, &end, 10);
-			if (end == p || id < 1 || id > UINT32_MAX ||
-			    (i > 0 && id <= h->nodes[i - 1]))
-				goto bad;
-			h->nodes[i] = (uint32_t)id;
-			p = end;
-		}
-		if (*p != '\0')
-			goto bad;
-	}
-	NEED("rows");
-	if (parse_int(val, 0, INT64_MAX, &rows) < 0) goto bad;
-	h->rows = (uint64_t)rows;
-	NEED("partitions");
-	if (parse_int(val, 1, 1000000, &nparts) < 0) goto bad;
-	h->parts = calloc((size_t)nparts, sizeof *h->parts);
-	if (h->parts == NULL)
-		goto nomem;
-	h->nparts = (int)nparts;
-	for (i = 0; i < nparts; i++) {
-		for (q = pos; q < len && buf[q] != '\n'; q++)
-			;
-		if (q >= len || q == pos || q - pos >= 64)
-			goto bad;
-		memcpy(h->parts[i], buf + pos, q - pos);
-		h->parts[i][q - pos] = '\0';
-		if (i > 0 && strcmp(h->parts[i], h->parts[i - 1]) < 0) {
-			why = "partitions not sorted";
-			goto bad;
-		}
-		pos = q + 1;
-	}
-	NEED("body");
-	{
-		long long bl;
-		if (parse_int(val, 0, (long long)len, &bl) < 0) goto bad;
-		bodylen = (size_t)bl;
-	}
-	body = pos;
-	if (body + bodylen > len) {
-		why = "truncated";
-		goto corrupt;
-	}
-	pos = body + bodylen;
-	{
-		XXH3_state_t *st = XXH3_createState();
-		XXH3_64bits_reset(st);
-		XXH3_64bits_update(st, buf, pos);
-		want = XXH3_64bits_digest(st);
-		XXH3_freeState(st);
-	}
-	if (pos >= len || buf[pos] != '\n') {
-		why = "truncated";
-		goto corrupt;
-	}
-	pos++;
-	if (hline(buf, len, &pos, "checksum", val, len) < 0 || strlen(val) != 16) {
-		why = "truncated or missing checksum";
-		goto corrupt;
-	}
-	ck = strtoull(val, NULL, 16);
-	if (ck != want) {
-		why = "checksum mismatch (corrupted partial)";
-		goto corrupt;
-	}
-	if (pos != len) {
-		why = "data after the checksum";
-		goto corrupt;
-	}
-	snprintf(h->manifest, sizeof h->manifest, "%s", digest[0]);
-	snprintf(h->model, sizeof h->model, "%s", strcmp(digest[1], "-") ?
-	    digest[1] : "");
-	snprintf(h->tree, sizeof h->tree, "%s", strcmp(digest[2], "-") ?
-	    digest[2] : "");
-	h->level = (int)level;
-	if (hist_alloc_cells(h, e) < 0)
-		goto fail;
-	/* The body: the exponent of a unit, then the cells. */
-	rb.p = (const unsigned char *)buf + body;
-	rb.n = bodylen;
-	rb.pos = 0;
-	rb.err = 0;
-	{
-		uint64_t z = rb_varint(&rb);
-		int64_t ex = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-		if (ex < -1074 - WIDE_LIMIT || ex > 1100)
-			rb.err = 1;
-		h->scale = (int)ex;
-	}
-	for (i = 0; i < h->nnodes && !rb.err; i++) {
-		uint64_t cnt = rb_varint(&rb), c;
-		size_t cell = 0;
-		if (cnt > h->ncells)
-			rb.err = 1;
-		for (c = 0; c < cnt && !rb.err; c++) {
-			uint64_t gap = rb_varint(&rb);
-			size_t ci;
-			int a;
-			if (gap >= h->ncells || (c > 0 && gap >= h->ncells - cell - 1)) {
-				rb.err = 1;
-				break;
-			}
-			cell = c == 0 ? gap : cell + 1 + gap;
-			ci = (size_t)i * h->ncells + cell;
-			h->n[ci] = rb_varint(&rb);
-			if (h->n[ci] == 0)
-				rb.err = 1;
-			for (a = 0; a < arms; a++) {
-				h->cnt[ci * arms + a] = rb_varint(&rb);
-				rb_int(&rb, &h->ysum[ci * arms + a]);
-				rb_int(&rb, &h->gsum[ci * arms + a]);
-				odd |= (h->ysum[ci * arms + a].w[0] |
-				    h->gsum[ci * arms + a].w[0]) & 1;
-				nz |= pt_wide_sign(&h->ysum[ci * arms + a]) != 0 ||
-				    pt_wide_sign(&h->gsum[ci * arms + a]) != 0;
-			}
-		}
-	}
-	/* Canonical: some sum is odd in units of 2^e (e is their lowest set
-	 * bit), or all are zero and e is 0. */
-	if (rb.err || rb.pos != rb.n || (nz ? !odd : h->scale != 0)) {
-		why = "malformed body";
-		goto corrupt;
-	}
-	free(val);
-	return h;
-bad:
-	pt_fail(e, PT_EFORMAT, name, "%s", why);
-	goto fail;
-corrupt:
-	pt_fail(e, PT_ECORRUPT, name, "%s", why);
-	goto fail;
-nomem:
-	pt_fail(e, PT_ENOMEM, name, "out of memory");
-fail:
-	free(val);
-	pt_hist_free(h);
-	return NULL;
-#undef NEED
 }

@@ -21,33 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bincode.h"
 #include "frame.h"
 #include "manifest.h"
 #include "pt.h"
-#include "xsum.h"
+#include "wide.h"
 
-#define PT_WIDE_WORDS 4
 #define PT_HIST_VERSION 2
 #define PT_HIST_MAXNODES 4096
-
-typedef struct pt_wide {
-	uint64_t w[PT_WIDE_WORDS]; /* little-endian words, two's complement */
-} pt_wide;
-
-/* Exact arithmetic on pt_wide at one common scale. */
-int pt_wide_cmp(const pt_wide *a, const pt_wide *b); /* -1, 0, 1 */
-void pt_wide_add(pt_wide *d, const pt_wide *a);      /* d += a */
-void pt_wide_sub(pt_wide *d, const pt_wide *a);      /* d -= a */
-int pt_wide_sign(const pt_wide *a);
-/* The value a * 2^scale rounded once to the nearest double (ties even). */
-double pt_wide_round(const pt_wide *a, int scale);
-/* The exact value a * 2^scale as a pt_xsum (for checks and encoding). */
-void pt_wide_to_xsum(const pt_wide *a, int scale, pt_xsum *x);
-/* d = v / 2^scale exactly (v finite); -1 when v has bits below 2^scale or
- * does not fit. */
-int pt_wide_from_f64(pt_wide *d, double v, int scale);
-/* Exponent of the lowest set bit of a finite non-zero double. */
-int pt_f64_lowbit(double v);
 
 /* One partial.  Arrays are node-major: index [node][cell] for n, and
  * [node][cell][arm] for cnt, ysum and gsum; cell = off[f] + bin. */
@@ -75,10 +56,12 @@ typedef struct pt_hist {
 
 /* Creates an empty partial with the shape of manifest m (nvocab arms) for
  * the given open nodes (copied; NULL/0 means the root).  tree and model
- * may be NULL.  Returns NULL with e set. */
+ * may be NULL.  Returns the partial, which the caller frees with
+ * pt_hist_free, or NULL with e set. */
 pt_hist *pt_hist_new(const pt_manifest *m, const char *model,
     const char *tree, int level, const uint32_t *nodes, int nnodes,
     pt_err *e);
+/* Frees h and all it holds; NULL is fine. */
 void pt_hist_free(pt_hist *h);
 
 /* The columns of a frame schema that feed a partial. */
@@ -95,20 +78,23 @@ typedef struct pt_hist_cols {
  * names, digest).  Score columns are preferred; reward columns are used
  * when there are none.  A feature's bin codes (u8 column "bin:NAME", role
  * bin) are used instead of binning its values when the frames carry them.
- * Fails with PT_EMISMATCH on another manifest and PT_EVALUE when the
- * frames carry no score columns. */
+ * Returns 0 with c's arrays malloc'd (the caller frees them with
+ * pt_hist_cols_free), or -1 with e set (PT_EMISMATCH on another manifest,
+ * PT_EVALUE when the frames carry no score columns) and nothing to free. */
 int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e);
+/* Frees c's arrays (not c itself); calling it twice is fine. */
 void pt_hist_cols_free(pt_hist_cols *c);
 
 /* Adds a frame's rows.  node_of[i] is the slot (index into h->nodes) of
- * row i, or -1 to skip it; NULL means every row is in slot 0.  The
- * partition hash (mset over row hashes) is updated in *part when part is
- * not NULL.  where names the frame in messages.  The frame is read once,
- * a block of rows at a time, each block checked just before it is added:
- * a frame refused after its first block (a NaN score in row 5000, say)
- * leaves the partial holding part of it, and every later call on that
- * partial (add, flush, write, merge, search) fails. */
+ * row i, or -1 to skip it; NULL means every row is in slot 0.  The row
+ * hashes of the kept rows (the _row column) go into the partition hash
+ * that pt_hist_set_part makes a default id of.  Neither b nor node_of is
+ * kept.  Returns 0, or -1 with e set.  The frame is read once, a block of
+ * rows at a time, each block checked just before it is added: a frame
+ * refused after its first block (a NaN score in row 5000, say) leaves the
+ * partial holding part of it, and every later call on that partial (add,
+ * flush, write, merge, search) fails. */
 int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e);
 
@@ -116,7 +102,8 @@ int pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
  * into the exact sums only every so often; pt_hist_flush folds them (after
  * the last pt_hist_add; pt_hist_set_part does it too).  A partial with
  * rows pending is refused by pt_hist_write, pt_hist_merge and the search:
- * they call pt_hist_folded, which fails (PT_EUSAGE) when rows are pending. */
+ * they call pt_hist_folded, which fails (PT_EUSAGE) when rows are pending.
+ * Both return 0, or -1 with e set. */
 int pt_hist_flush(pt_hist *h, pt_err *e);
 int pt_hist_folded(const pt_hist *h, pt_err *e);
 
@@ -126,42 +113,35 @@ int pt_hist_folded(const pt_hist *h, pt_err *e);
  * or 2).  For tests and benchmarks; not thread-safe. */
 int pt_hist_simd(int enable);
 
-/* Sets the partition id of a single-partition partial. */
+/* Sets the partition id of a single-partition partial: id, or with id NULL
+ * one made from its rows ("empty" without rows); folds pending rows first
+ * (pt_hist_flush).  Returns 0, or -1 with e set (PT_EUSAGE for an id of
+ * blanks, control bytes or over 63 bytes, PT_ENOMEM), the partition ids
+ * then as they were. */
 int pt_hist_set_part(pt_hist *h, const char *id, pt_err *e);
 
-/* dst += src.  Fails (PT_EMISMATCH) unless both have the same manifest,
- * model, tree, level, shape and nodes, or when a partition id is in both;
- * dst is unchanged on failure. */
+/* dst += src; src is not changed and stays the caller's.  Returns 0, or -1
+ * with e set (PT_EMISMATCH unless both have the same manifest, model,
+ * tree, level, shape and nodes, or when a partition id is in both;
+ * PT_ELIMIT when a sum would grow too wide; PT_ENOMEM); dst is unchanged
+ * on failure. */
 int pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e);
 
 /* Serialises h (man/policy-tree.5, PARTIALS): a text header, a binary body
- * of the non-zero cells, an XXH3-64 checksum.  *out malloc'd. */
+ * of the non-zero cells, an XXH3-64 checksum.  Returns 0 with *out (malloc'd;
+ * the caller frees it) and *len set, or -1 with e set (PT_EUSAGE without a
+ * partition id or with rows pending, PT_ENOMEM) and *out untouched. */
 int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
-/* Parses and checks a partial (checksum, shape, values). */
+/* Parses and checks the partial in buf[0..len) (checksum, shape, values;
+ * name names it in messages; buf is not kept).  Returns the partial, which
+ * the caller frees with pt_hist_free, or NULL with e set (PT_EFORMAT,
+ * PT_ECORRUPT, PT_ENOMEM). */
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
 
-/* Bin codes: the frames may carry, per feature with at most
- * PT_CODE_BOUNDS boundaries, a u8 column of its bins, so that each
- * histogram pass need not bin the values again.  Code k (0 <= k <=
- * nbounds) is the first k with x <= bounds[k] (nbounds when x is above
- * every boundary), nbounds + 1 a missing value: the bins of a partial. */
-#define PT_CODE_BOUNDS 254
-/* The codes of n values x of feature f (nbounds <= PT_CODE_BOUNDS). */
-void pt_hist_codes(const pt_feature *f, const double *x, size_t n,
-    uint8_t *out);
-/* The schema s with a code column "bin:NAME" appended for every feature
- * of m that has at most PT_CODE_BOUNDS boundaries (and none yet); the
- * caller owns it.  NULL on ENOMEM. */
-pt_schema *pt_hist_code_schema(const pt_manifest *m, const pt_schema *s,
-    pt_err *e);
-/* Fills the code columns of batch b (schema from pt_hist_code_schema;
- * none is fine) from its feature columns.  Fails (PT_EMISMATCH) when a
- * code column does not follow m's features. */
-int pt_hist_fill_codes(const pt_manifest *m, pt_batch *b, pt_err *e);
-
-/* Shape hash of manifest m (feature count, bins): partials and trees name
- * it.  Also the feature-order digest used by trees (32 hex, names). */
+/* A digest of manifest m's feature names and bin counts, in feature
+ * order, as 32 hex digits into out; out is "" when out of memory (the
+ * function cannot report it). */
 void pt_hist_feature_digest(const pt_manifest *m, char out[33]);
 
 #endif

@@ -126,20 +126,3 @@ pt_strs_free(char **v, int n)
 		free(v[i]);
 	free(v);
 }
-
-int
-pt_cpu_avx512(void)
-{
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-	static int v = -1;
-
-	if (v < 0) {
-		__builtin_cpu_init();
-		v = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512vl");
-	}
-	return v;
-#else
-	return 0;
-#endif
-}

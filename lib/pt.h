@@ -82,7 +82,4 @@ pt_splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* Whether the CPU has AVX-512F and AVX-512VL (0 off x86-64), asked once. */
-int pt_cpu_avx512(void);
-
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "score_impl.h"
 
 struct pt_scorer {
@@ -530,7 +531,7 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 #if HAVE_AVX512
 	/* The rows that fill whole registers go through the AVX-512 kernel;
 	 * the rest (and everything on other CPUs) through the loops below. */
-	if (K <= 8 && p <= 256 && F <= 128 && n >= 8 && pt_cpu_avx512()) {
+	if (K <= 8 && p <= 256 && F <= 128 && n >= 8 && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL)) {
 		size_t n8 = n - n % 8;
 
 		for (a = 0; a < A; a++)

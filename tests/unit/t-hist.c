@@ -631,6 +631,24 @@ main(void)
 		h2 = pt_hist_read(buf, len / 2, "mem", &e);
 		ok(h2 == NULL && (e.code == PT_ECORRUPT || e.code == PT_EFORMAT),
 		    "a truncated partial is refused: %s", e.msg);
+		{
+			/* The header without its "rows" line. */
+			char *p = strstr(buf, "\nrows "), *q = p ? strchr(p + 1,
+			    '\n') : NULL;
+			char *cut = malloc(len);
+			size_t k = p && q ? (size_t)(p - buf) : 0;
+			if (k > 0) {
+				memcpy(cut, buf, k);
+				memcpy(cut + k, q, len - (size_t)(q - buf));
+			}
+			h2 = k > 0 ? pt_hist_read(cut, len - (size_t)(q - p), "mem",
+			    &e) : NULL;
+			ok(k > 0 && h2 == NULL && e.code == PT_EFORMAT &&
+			    strcmp(e.msg, "malformed or missing 'rows' line") == 0,
+			    "a partial without its rows line is refused: %s", e.msg);
+			pt_hist_free(h2);
+			free(cut);
+		}
 		h2 = pt_hist_read(buf, len, "mem", &e);
 		ok(h2 && pt_hist_merge(h2, one, &e) < 0 && e.code == PT_EMISMATCH,
 		    "a partition seen twice is refused: %s", e.msg);
