@@ -27,8 +27,10 @@
 #include "pt.h"
 #include "wide.h"
 
-#define PT_HIST_VERSION 2
+#define PT_HIST_VERSION 3    /* 3: a YAML header (2: key-value lines) */
 #define PT_HIST_MAXNODES 4096
+#define PT_HIST_MAXLEVEL 64
+#define PT_HIST_MAXBINS 65002 /* bins of a feature, the missing bin too */
 
 /* One partial.  Arrays are node-major: index [node][cell] for n, and
  * [node][cell][arm] for cnt, ysum and gsum; cell = off[f] + bin. */

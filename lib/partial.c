@@ -17,42 +17,15 @@
 
 #include <xxhash.h>
 
+#include "buf.h"
 #include "hist_impl.h"
+#include "yamlin.h"
+#include "yamlout.h"
 
 /* ---- canonical binary form of an exact value -------------------------- */
 
-typedef struct wbuf {
-	unsigned char *p;
-	size_t n, cap;
-	int err;
-} wbuf;
-
-/* Appends n bytes; nothing for n = 0 (src may then be NULL: the body of
- * a write whose body buffer never got memory). */
 static void
-wb_put(wbuf *b, const void *src, size_t n)
-{
-	if (b->err || n == 0)
-		return;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		unsigned char *q;
-		while (cap < b->n + n)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (q == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, src, n);
-	b->n += n;
-}
-
-static void
-wb_varint(wbuf *b, uint64_t v)
+wb_varint(pt_buf *b, uint64_t v)
 {
 	unsigned char t[10];
 	int n = 0;
@@ -62,27 +35,7 @@ wb_varint(wbuf *b, uint64_t v)
 		v >>= 7;
 	}
 	t[n++] = (unsigned char)v;
-	wb_put(b, t, n);
-}
-
-static void
-wb_printf(wbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-wb_printf(wbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		b->err = 1;
-		return;
-	}
-	wb_put(b, tmp, (size_t)n);
+	pt_buf_put(b, t, (size_t)n);
 }
 
 /* Bytes of the shortest two's complement form of a (0 for zero). */
@@ -117,7 +70,7 @@ wide_le(const pt_wide *a, unsigned char *out)
 /* A sum in units of 2^e as the shortest two's complement little-endian
  * bytes: a length byte k (0 for zero), then k bytes. */
 static void
-wb_int(wbuf *b, const pt_wide *a, int sh)
+wb_int(pt_buf *b, const pt_wide *a, int sh)
 {
 	pt_wide m = *a;
 	unsigned char bytes[1 + 8 * PT_WIDE_WORDS];
@@ -128,7 +81,7 @@ wb_int(wbuf *b, const pt_wide *a, int sh)
 	k = wide_nbytes(&m);
 	bytes[0] = (unsigned char)k;
 	wide_le(&m, bytes + 1);
-	wb_put(b, bytes, (size_t)k + 1);
+	pt_buf_put(b, bytes, (size_t)k + 1);
 }
 
 typedef struct rbuf {
@@ -201,15 +154,18 @@ rb_int(rbuf *r, pt_wide *a)
 
 /* ---- file form -------------------------------------------------------- */
 
-#define MAGIC "policy-split partial\n"
+/* The header is YAML (yamlout.h, read back by yamlin.h) up to and
+ * including its "body: N" line; then N bytes of body; then a line
+ * "checksum: HEX", the XXH3-64 of every byte before its newline. */
+#define HEAD "# policy-split partial: a YAML header, a binary body and a " \
+    "checksum; see policy-tree(5).\n"
 
 int
 pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 {
-	wbuf hb = { 0 }, bb = { 0 };
+	pt_buf hb = PT_BUF_INIT, bb = PT_BUF_INIT;
 	size_t cell, nc = h->ncells;
 	int k, A = h->narms, i, sh;
-	uint64_t ck;
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
@@ -258,277 +214,232 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 			}
 		}
 	}
-	wb_put(&hb, MAGIC, strlen(MAGIC));
-	wb_printf(&hb, "version %d\n", PT_HIST_VERSION);
-	wb_printf(&hb, "manifest %s\n", h->manifest);
-	wb_printf(&hb, "model %s\n", h->model[0] ? h->model : "-");
-	wb_printf(&hb, "tree %s\n", h->tree[0] ? h->tree : "-");
-	wb_printf(&hb, "level %d\n", h->level);
-	wb_printf(&hb, "mode %s\n", h->has_treatment ? "treatment" : "rewards");
-	wb_printf(&hb, "arms %d\n", h->narms);
-	wb_printf(&hb, "features %d\n", h->nfeatures);
-	wb_printf(&hb, "bins");
+	pt_buf_puts(&hb, HEAD);
+	pt_buf_printf(&hb, "format: policy-partial\nversion: %d\n",
+	    PT_HIST_VERSION);
+	pt_buf_printf(&hb, "manifest: %s\n", h->manifest);
+	pt_buf_printf(&hb, "model: %s\n", h->model[0] ? h->model : "none");
+	pt_buf_printf(&hb, "tree: %s\n", h->tree[0] ? h->tree : "none");
+	pt_buf_printf(&hb, "level: %d\n", h->level);
+	pt_buf_printf(&hb, "mode: %s\n", h->has_treatment ? "treatment" :
+	    "rewards");
+	pt_buf_printf(&hb, "arms: %d\nbins: [", h->narms);
 	for (i = 0; i < h->nfeatures; i++)
-		wb_printf(&hb, " %d", h->nbins[i]);
-	wb_printf(&hb, "\nnodes %d", h->nnodes);
+		pt_buf_printf(&hb, i ? ", %d" : "%d", h->nbins[i]);
+	pt_buf_puts(&hb, "]\nnodes: [");
 	for (i = 0; i < h->nnodes; i++)
-		wb_printf(&hb, " %" PRIu32, h->nodes[i]);
-	wb_printf(&hb, "\nrows %" PRIu64 "\n", h->rows);
-	wb_printf(&hb, "partitions %d\n", h->nparts);
-	for (i = 0; i < h->nparts; i++)
-		wb_printf(&hb, "%s\n", h->parts[i]);
-	wb_printf(&hb, "body %zu\n", bb.n);
-	wb_put(&hb, bb.p, bb.n);
-	if (hb.err || bb.err) {
-		free(hb.p);
-		free(bb.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		pt_buf_printf(&hb, i ? ", %" PRIu32 : "%" PRIu32, h->nodes[i]);
+	pt_buf_printf(&hb, "]\nrows: %" PRIu64 "\npartitions: [", h->rows);
+	for (i = 0; i < h->nparts; i++) {
+		if (i)
+			pt_buf_puts(&hb, ", ");
+		pt_y_str(&hb, h->parts[i], PT_Y_PLAIN_WHEN_SAFE);
 	}
-	ck = XXH3_64bits(hb.p, hb.n);
-	wb_printf(&hb, "\nchecksum %016" PRIx64 "\n", ck);
-	free(bb.p);
-	if (hb.err) {
-		free(hb.p);
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	}
-	*out = (char *)hb.p;
-	*len = hb.n;
-	return 0;
+	if (bb.err)
+		pt_buf_fail(&hb, (pt_status)bb.err, bb.why);
+	pt_buf_printf(&hb, "]\nbody: %zu\n", bb.n);
+	pt_buf_put(&hb, bb.p, bb.n);
+	pt_buf_free(&bb);
+	if (!hb.err)
+		pt_buf_printf(&hb, "\nchecksum: %016" PRIx64 "\n",
+		    XXH3_64bits(hb.p, hb.n));
+	return pt_buf_take(&hb, out, len, "partial", e);
 }
 
-/* Reads "key value\n" from the header at *pos. */
-static int
-hline(const char *buf, size_t len, size_t *pos, const char *key, char *val,
-    size_t valsz)
+/* The end of the header: just past its "body: N" line (the first line
+ * that starts so: YAML escapes every line end inside a string), or 0. */
+static size_t
+header_end(const char *buf, size_t len)
 {
-	size_t kl = strlen(key), p = *pos, q;
-
-	if (p + kl + 1 > len || memcmp(buf + p, key, kl) != 0 ||
-	    buf[p + kl] != ' ')
-		return -1;
-	p += kl + 1;
-	for (q = p; q < len && buf[q] != '\n'; q++)
-		;
-	if (q >= len || q - p >= valsz)
-		return -1;
-	memcpy(val, buf + p, q - p);
-	val[q - p] = '\0';
-	*pos = q + 1;
-	return 0;
-}
-
-/* hline for a line the header must have next; on failure *missing names
- * it, for the message. */
-static int
-need(const char *buf, size_t len, size_t *pos, const char *key, char *val,
-    const char **missing)
-{
-	if (hline(buf, len, pos, key, val, len) == 0)
-		return 0;
-	*missing = key;
-	return -1;
-}
-
-static int
-is_hex32(const char *s)
-{
-	int i;
-
-	for (i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+	for (size_t p = 0; p + 6 <= len; ) {
+		const char *nl = memchr(buf + p, '\n', len - p);
+		if (memcmp(buf + p, "body: ", 6) == 0)
+			return nl ? (size_t)(nl - buf) + 1 : 0;
+		if (nl == NULL)
 			return 0;
-	return s[32] == '\0';
+		p = (size_t)(nl - buf) + 1;
+	}
+	return 0;
 }
 
 static int
-parse_int(const char *s, long long lo, long long hi, long long *out)
+read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
+    size_t len, pt_err *e)
 {
-	char *end;
-	long long v;
+	static const char *const keys[] = { "format", "version", "manifest",
+		"model", "tree", "level", "mode", "arms", "bins", "nodes", "rows",
+		"partitions", "body", NULL };
+	yaml_node_t *n;
+	int64_t v, arms, level;
+	uint64_t u;
+	int mode, nb, np;
+	int64_t *bins = NULL, *nodes = NULL;
+	char **parts = NULL;
+	pt_hist *h = NULL;
+	int rc = -1;
 
-	if (*s < '0' || *s > '9')
+	if (pt_ymap_only(d, root, keys, e) < 0)
 		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < lo || v > hi)
+	n = pt_ynode_get(d, root, "format");
+	if (n == NULL || !pt_ynode_is(n, "policy-partial"))
+		return pt_yfail(e, d, n ? n : root, PT_EFORMAT, "not a "
+		    "policy-split partial (format: policy-partial missing)");
+	if ((n = pt_ynode_need(d, root, "version", e)) == NULL ||
+	    pt_ynode_i64(d, n, "version", &v, e) < 0)
 		return -1;
-	*out = v;
-	return 0;
+	if (v != PT_HIST_VERSION)
+		return pt_yfail(e, d, n, PT_EMISMATCH, "partial version %" PRId64
+		    " is not supported (this program reads version %d)", v,
+		    PT_HIST_VERSION);
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "level", e), "level", 0,
+	    PT_HIST_MAXLEVEL, &level, e) < 0 ||
+	    (mode = pt_ynode_word(d, pt_ynode_need(d, root, "mode", e), "mode",
+	    "treatment|rewards", e)) < 0 ||
+	    pt_ynode_int(d, pt_ynode_need(d, root, "arms", e), "arms", 1, 64,
+	    &arms, e) < 0 ||
+	    (bins = pt_ynode_i64s(d, (n = pt_ynode_need(d, root, "bins", e)),
+	    "bins", -1, &nb, e)) == NULL)
+		goto out;
+	if (nb < 1) {
+		pt_yfail(e, d, n, PT_EFORMAT, "bins: no features");
+		goto out;
+	}
+	if ((h = pt_hist_alloc(nb, (int)arms, 1, e)) == NULL)
+		goto out;
+	h->has_treatment = mode == 0;
+	h->level = (int)level;
+	if (pt_ynode_digest(d, pt_ynode_need(d, root, "manifest", e),
+	    "manifest", 0, h->manifest, e) < 0 ||
+	    pt_ynode_digest(d, pt_ynode_need(d, root, "model", e), "model", 1,
+	    h->model, e) < 0 ||
+	    pt_ynode_digest(d, pt_ynode_need(d, root, "tree", e), "tree", 1,
+	    h->tree, e) < 0)
+		goto out;
+	{
+		size_t off = 0;
+		for (int i = 0; i < nb; i++) {
+			if (bins[i] < 2 || bins[i] > PT_HIST_MAXBINS) {
+				pt_yfail(e, d, n, PT_EFORMAT, "bins: %" PRId64 " is "
+				    "not 2 to %d", bins[i], PT_HIST_MAXBINS);
+				goto out;
+			}
+			h->nbins[i] = (int)bins[i];
+			h->off[i] = off;
+			off += (size_t)bins[i];
+		}
+		h->ncells = off;
+	}
+	if ((nodes = pt_ynode_i64s(d, (n = pt_ynode_need(d, root, "nodes", e)),
+	    "nodes", -1, &np, e)) == NULL)
+		goto out;
+	if (np < 1 || np > PT_HIST_MAXNODES) {
+		pt_yfail(e, d, n, PT_EFORMAT, "nodes: 1 to %d open nodes",
+		    PT_HIST_MAXNODES);
+		goto out;
+	}
+	free(h->nodes);
+	if ((h->nodes = calloc((size_t)np, sizeof *h->nodes)) == NULL) {
+		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+		goto out;
+	}
+	h->nnodes = np;
+	for (int i = 0; i < np; i++) {
+		if (nodes[i] < 1 || nodes[i] > UINT32_MAX ||
+		    (i > 0 && nodes[i] <= nodes[i - 1])) {
+			pt_yfail(e, d, n, PT_EFORMAT, "nodes: ids must be "
+			    "ascending, from 1");
+			goto out;
+		}
+		h->nodes[i] = (uint32_t)nodes[i];
+	}
+	if (pt_ynode_u64(d, pt_ynode_need(d, root, "rows", e), "rows",
+	    &h->rows, e) < 0 ||
+	    (parts = pt_ynode_strs(d, (n = pt_ynode_need(d, root, "partitions",
+	    e)), "partitions", &np, e)) == NULL)
+		goto out;
+	if (np < 1) {
+		pt_yfail(e, d, n, PT_EFORMAT, "partitions: none");
+		goto out;
+	}
+	if ((h->parts = calloc((size_t)np, sizeof *h->parts)) == NULL) {
+		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+		goto out;
+	}
+	h->nparts = np;
+	for (int i = 0; i < np; i++) {
+		size_t k = strlen(parts[i]);
+		int c = i > 0 ? strcmp(parts[i], parts[i - 1]) : 1;
+		/* Sorted, each once; only empty partitions share their id. */
+		if (k == 0 || k >= sizeof h->parts[i] || c < 0 || (c == 0 &&
+		    strcmp(parts[i], "empty") != 0)) {
+			pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to %zu "
+			    "bytes, sorted, each once but empty", sizeof h->parts[i] -
+			    1);
+			goto out;
+		}
+		memcpy(h->parts[i], parts[i], k + 1);
+	}
+	if (pt_ynode_u64(d, pt_ynode_need(d, root, "body", e), "body", &u,
+	    e) < 0)
+		goto out;
+	if (u > len) {
+		pt_fail(e, PT_ECORRUPT, d->name, "truncated");
+		goto out;
+	}
+	*bodylen = (size_t)u;
+	*hp = h;
+	h = NULL;
+	rc = 0;
+out:
+	free(bins);
+	free(nodes);
+	pt_strs_free(parts, np);
+	pt_hist_free(h);
+	return rc;
 }
 
 pt_hist *
 pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 {
-	size_t pos = 0, body, bodylen, q;
-	char *val = NULL, digest[3][33];
-	long long version, level, arms, feats, nnodes, nparts, rows;
+	size_t body, bodylen = 0, pos;
 	pt_hist *h = NULL;
-	uint64_t ck, want;
-	const char *why = "malformed header", *missing = NULL;
-	int i;
+	pt_ydoc d;
+	yaml_node_t *root;
+	const char *why;
 	rbuf rb;
 	uint64_t odd = 0;
-	int nz = 0;
-	char modebuf[16];
+	int nz = 0, i, arms;
+	char hex[17];
 
-	val = malloc(len + 1);
-	if (val == NULL) {
-		pt_fail(e, PT_ENOMEM, name, "out of memory");
-		return NULL;
-	}
-	if (len < strlen(MAGIC) || memcmp(buf, MAGIC, strlen(MAGIC)) != 0) {
-		free(val);
+	memset(&d, 0, sizeof d);
+	if (len < strlen(HEAD) || memcmp(buf, HEAD, strlen(HEAD)) != 0) {
 		pt_fail(e, PT_EFORMAT, name, "not a policy-split partial");
 		return NULL;
 	}
-	pos = strlen(MAGIC);
-	if (need(buf, len, &pos, "version", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 0, 1000, &version) < 0) goto bad;
-	if (version != PT_HIST_VERSION) {
-		why = "unsupported partial version";
-		goto bad;
+	if ((body = header_end(buf, len)) == 0) {
+		pt_fail(e, PT_ECORRUPT, name, "truncated: no body line");
+		return NULL;
 	}
-	if (need(buf, len, &pos, "manifest", val, &missing) < 0)
-		goto bad;
-	snprintf(digest[0], sizeof digest[0], "%.32s", val);
-	if (strlen(val) != 32) goto bad;
-	if (need(buf, len, &pos, "model", val, &missing) < 0)
-		goto bad;
-	snprintf(digest[1], sizeof digest[1], "%.32s", val);
-	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
-	if (need(buf, len, &pos, "tree", val, &missing) < 0)
-		goto bad;
-	snprintf(digest[2], sizeof digest[2], "%.32s", val);
-	if (strlen(val) != 32 && strcmp(val, "-")) goto bad;
-	if (!is_hex32(digest[0]) || (strcmp(digest[1], "-") && !is_hex32(digest[1]))
-	    || (strcmp(digest[2], "-") && !is_hex32(digest[2]))) {
-		why = "malformed digest";
-		goto bad;
-	}
-	if (need(buf, len, &pos, "level", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 0, 64, &level) < 0) goto bad;
-	if (need(buf, len, &pos, "mode", val, &missing) < 0)
-		goto bad;
-	snprintf(modebuf, sizeof modebuf, "%.15s", val);
-	if (strcmp(modebuf, "treatment") && strcmp(modebuf, "rewards")) goto bad;
-	if (need(buf, len, &pos, "arms", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 1, 64, &arms) < 0) goto bad;
-	if (need(buf, len, &pos, "features", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 1, 10000000, &feats) < 0) goto bad;
-	h = pt_hist_alloc((int)feats, (int)arms, 1, e);
-	if (h == NULL)
+	if ((root = pt_ydoc_load(&d, buf, body, name, e)) == NULL ||
+	    read_header(&d, root, &h, &bodylen, len, e) < 0)
 		goto fail;
-	h->has_treatment = modebuf[0] == 't';
-	if (need(buf, len, &pos, "bins", val, &missing) < 0)
-		goto bad;
-	{
-		char *p = val, *end;
-		size_t off = 0;
-		for (i = 0; i < feats; i++) {
-			long b = strtol(p, &end, 10);
-			if (end == p || b < 2 || b > 65002)
-				goto bad;
-			h->nbins[i] = (int)b;
-			h->off[i] = off;
-			off += (size_t)b;
-			p = end;
-		}
-		if (*p != '\0')
-			goto bad;
-		h->ncells = off;
-	}
-	if (need(buf, len, &pos, "nodes", val, &missing) < 0)
-		goto bad;
-	{
-		char *p = val, *end;
-		nnodes = strtol(p, &end, 10);
-		if (end == p || nnodes < 1 || nnodes > PT_HIST_MAXNODES)
-			goto bad;
-		free(h->nodes);
-		h->nodes = calloc((size_t)nnodes, sizeof *h->nodes);
-		if (h->nodes == NULL)
-			goto nomem;
-		h->nnodes = (int)nnodes;
-		p = end;
-		for (i = 0; i < nnodes; i++) {
-			unsigned long id = strtoul(p, &end, 10);
-			if (end == p || id < 1 || id > UINT32_MAX ||
-			    (i > 0 && id <= h->nodes[i - 1]))
-				goto bad;
-			h->nodes[i] = (uint32_t)id;
-			p = end;
-		}
-		if (*p != '\0')
-			goto bad;
-	}
-	if (need(buf, len, &pos, "rows", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 0, INT64_MAX, &rows) < 0) goto bad;
-	h->rows = (uint64_t)rows;
-	if (need(buf, len, &pos, "partitions", val, &missing) < 0)
-		goto bad;
-	if (parse_int(val, 1, 1000000, &nparts) < 0) goto bad;
-	h->parts = calloc((size_t)nparts, sizeof *h->parts);
-	if (h->parts == NULL)
-		goto nomem;
-	h->nparts = (int)nparts;
-	for (i = 0; i < nparts; i++) {
-		for (q = pos; q < len && buf[q] != '\n'; q++)
-			;
-		if (q >= len || q == pos || q - pos >= 64)
-			goto bad;
-		memcpy(h->parts[i], buf + pos, q - pos);
-		h->parts[i][q - pos] = '\0';
-		if (i > 0 && strcmp(h->parts[i], h->parts[i - 1]) < 0) {
-			why = "partitions not sorted";
-			goto bad;
-		}
-		pos = q + 1;
-	}
-	if (need(buf, len, &pos, "body", val, &missing) < 0)
-		goto bad;
-	{
-		long long bl;
-		if (parse_int(val, 0, (long long)len, &bl) < 0) goto bad;
-		bodylen = (size_t)bl;
-	}
-	body = pos;
-	if (body + bodylen > len) {
-		why = "truncated";
-		goto corrupt;
-	}
+	pt_ydoc_free(&d);
 	pos = body + bodylen;
-	want = XXH3_64bits(buf, pos);
-	if (pos >= len || buf[pos] != '\n') {
-		why = "truncated";
-		goto corrupt;
-	}
-	pos++;
-	if (hline(buf, len, &pos, "checksum", val, len) < 0 || strlen(val) != 16) {
+	/* The checksum line: "\nchecksum: " and 16 hex digits, the end. */
+	if (bodylen > len - body || len - pos != 28 ||
+	    memcmp(buf + pos, "\nchecksum: ", 11) != 0 || buf[len - 1] != '\n') {
 		why = "truncated or missing checksum";
 		goto corrupt;
 	}
-	ck = strtoull(val, NULL, 16);
-	if (ck != want) {
+	snprintf(hex, sizeof hex, "%016" PRIx64, XXH3_64bits(buf, pos));
+	if (memcmp(hex, buf + pos + 11, 16) != 0) {
 		why = "checksum mismatch (corrupted partial)";
 		goto corrupt;
 	}
-	if (pos != len) {
-		why = "data after the checksum";
-		goto corrupt;
-	}
-	snprintf(h->manifest, sizeof h->manifest, "%s", digest[0]);
-	snprintf(h->model, sizeof h->model, "%s", strcmp(digest[1], "-") ?
-	    digest[1] : "");
-	snprintf(h->tree, sizeof h->tree, "%s", strcmp(digest[2], "-") ?
-	    digest[2] : "");
-	h->level = (int)level;
 	if (pt_hist_alloc_cells(h, e) < 0)
 		goto fail;
 	/* The body: the exponent of a unit, then the cells. */
+	arms = h->narms;
 	rb.p = (const unsigned char *)buf + body;
 	rb.n = bodylen;
 	rb.pos = 0;
@@ -575,22 +486,11 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		why = "malformed body";
 		goto corrupt;
 	}
-	free(val);
 	return h;
-bad:
-	if (missing != NULL)
-		pt_fail(e, PT_EFORMAT, name, "malformed or missing '%s' line",
-		    missing);
-	else
-		pt_fail(e, PT_EFORMAT, name, "%s", why);
-	goto fail;
 corrupt:
 	pt_fail(e, PT_ECORRUPT, name, "%s", why);
-	goto fail;
-nomem:
-	pt_fail(e, PT_ENOMEM, name, "out of memory");
 fail:
-	free(val);
+	pt_ydoc_free(&d);
 	pt_hist_free(h);
 	return NULL;
 }

@@ -343,6 +343,18 @@ pt_ymap_only(pt_ydoc *d, yaml_node_t *map, const char *const *known,
 	return 0;
 }
 
+/* An accessor given no node: the key was missing.  pt_ynode_need has
+ * said so already (with the mapping's line) when it was the caller; else
+ * say it here. */
+static int
+absent(const pt_ydoc *d, const char *what, pt_err *e)
+{
+	if (e != NULL && e->code != PT_OK)
+		return -1;
+	return pt_yfail(e, d, NULL, PT_EFORMAT, "missing key '%s' (truncated "
+	    "file?)", what);
+}
+
 int
 pt_ynode_len(const yaml_node_t *n)
 {
@@ -365,6 +377,8 @@ pt_ynode_seq(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
 {
 	int len = pt_ynode_len(n);
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (len < 0)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a list", what);
 	if (want >= 0 && len != want)
@@ -412,6 +426,10 @@ pt_ynode_strdup(pt_ydoc *d, yaml_node_t *n, const char *what, pt_err *e)
 	const char *t = pt_ynode_text(n, &len);
 	char *s;
 
+	if (n == NULL) {
+		absent(d, what, e);
+		return NULL;
+	}
 	if (t == NULL) {
 		pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a string", what);
 		return NULL;
@@ -432,6 +450,8 @@ pt_ynode_str(pt_ydoc *d, yaml_node_t *n, const char *what, char *out,
 	size_t len;
 	const char *t = pt_ynode_text(n, &len);
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t == NULL)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a scalar",
 		    what);
@@ -451,6 +471,8 @@ pt_ynode_word(pt_ydoc *d, yaml_node_t *n, const char *what, const char *words,
 	const char *t = pt_ynode_text(n, &len);
 	int i = 0;
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t == NULL)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a word", what);
 	for (const char *p = words; *p; i++) {
@@ -470,6 +492,8 @@ pt_ynode_f64(pt_ydoc *d, yaml_node_t *n, const char *what, double *out,
 	size_t len;
 	const char *t = pt_ynode_text(n, &len);
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t == NULL)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a number", what);
 	if (pt_parse_f64_exact(t, len, out) != 0)
@@ -510,6 +534,8 @@ pt_ynode_u64(pt_ydoc *d, yaml_node_t *n, const char *what, uint64_t *out,
 	const char *t = pt_ynode_text(n, &len);
 	int neg;
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t == NULL || whole(t, len, 0, out, &neg) != 0)
 		return pt_yfail(e, d, n, PT_EFORMAT, "%s: expected a whole number "
 		    "from 0 to 2^64-1", what);
@@ -532,6 +558,8 @@ pt_ynode_int(pt_ydoc *d, yaml_node_t *n, const char *what, int64_t lo,
 	uint64_t mag;
 	int neg;
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t == NULL || whole(t, len, lo < 0, &mag, &neg) != 0 ||
 	    mag > (uint64_t)INT64_MAX)
 		goto bad;
@@ -551,6 +579,8 @@ pt_ynode_digest(pt_ydoc *d, yaml_node_t *n, const char *what, int none_ok,
 	size_t len;
 	const char *t = pt_ynode_text(n, &len);
 
+	if (n == NULL)
+		return absent(d, what, e);
 	if (t != NULL && none_ok && pt_ynode_is(n, "none")) {
 		out[0] = '\0';
 		return 0;

@@ -128,7 +128,7 @@ bad() { # bad NAME COMMAND
 	fi
 }
 head -c 300 "$T/h0" > "$T/trunc.h"
-sed 's/^level 0$/level 1/' "$T/h0" > "$T/lev.h"
+sed 's/^level: 0$/level: 1/' "$T/h0" > "$T/lev.h"
 bad "merge of a partition twice" "policy-split merge $T/p.1.h $T/p.1.h"
 bad "merge of partials of different levels" "policy-split merge $T/h0 $T/h1"
 bad "merge --expect with a partition missing" "policy-split merge --expect 16 $T/ga"
