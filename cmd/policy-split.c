@@ -9,7 +9,6 @@
  *   show -t TREE [--dot]     the tree as text or Graphviz
  *   eval -t TREE             scored frames -> policy value and arms' values
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "manifest.h"
 #include "policy.h"
 #include "search.h"
+#include "spool.h"
 #include "tree.h"
 #include "xsum.h"
 
@@ -220,46 +220,6 @@ level_pass(fe_in *in, const pt_manifest *m, const pt_ptree *t,
 		snprintf(e->where, sizeof e->where, "%s", in->name);
 	pt_level_free(l);
 	return h;
-}
-
-/* Copies a pipe to an unlinked temporary file that can be read once per
- * level; returns its fd. */
-static int
-spool(const char *path, pt_err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	char tmpl[4096];
-	char buf[1 << 16];
-	ssize_t r;
-	int fd, in = fe_open_in(path, e);
-
-	if (in < 0)
-		return -1;
-	snprintf(tmpl, sizeof tmpl, "%s/policy-split.XXXXXX", dir && *dir ? dir :
-	    "/tmp");
-	if ((fd = mkstemp(tmpl)) < 0) {
-		if (in > 0)
-			close(in);
-		return pt_fail(e, PT_EIO, tmpl, "%s", strerror(errno));
-	}
-	unlink(tmpl);
-	while ((r = read(in, buf, sizeof buf)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || fe_write_all(fd, "temporary file", buf, (size_t)r,
-		    e) < 0) {
-			if (r < 0)
-				pt_fail(e, PT_EIO, fe_in_name(path), "%s",
-				    strerror(errno));
-			close(fd);
-			if (in > 0)
-				close(in);
-			return -1;
-		}
-	}
-	if (in > 0)
-		close(in);
-	return fd;
 }
 
 /* ---- the verbs ----------------------------------------------------------- */
@@ -537,7 +497,14 @@ cmd_fit(const fe_args *a, pt_err *e)
 			    "files");
 			goto out;
 		}
-		if ((fd = spool(a->argc ? a->argv[0] : "-", e)) < 0)
+		const char *path = a->argc ? a->argv[0] : "-";
+		int src = fe_open_in(path, e);
+		if (src < 0)
+			goto out;
+		fd = pt_spool(src, fe_in_name(path), e);
+		if (src > 0)
+			close(src);
+		if (fd < 0)
 			goto out;
 		snprintf(spooled, sizeof spooled, "/dev/fd/%d", fd);
 		one[0] = spooled;

@@ -859,15 +859,6 @@ pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 	return pt_buf_take(&b, out, len, "forest", e);
 }
 
-static uint64_t
-rnd(uint64_t *st)
-{
-	uint64_t r = pt_splitmix64(*st);
-
-	*st += UINT64_C(0x9e3779b97f4a7c15);
-	return r;
-}
-
 pt_forest *
 pt_forest_generate(int ntrees, int depth, int nfeatures, int narms,
     uint64_t seed, pt_err *e)
@@ -912,18 +903,18 @@ pt_forest_generate(int ntrees, int depth, int nfeatures, int narms,
 			goto nomem;
 		for (i = 0; i < n; i++) {
 			if (i < ninternal) {
-				t->feature[i] = (int32_t)(rnd(&st) %
+				t->feature[i] = (int32_t)(pt_splitmix64_next(&st) %
 				    (uint64_t)nfeatures);
-				t->threshold[i] = (double)(rnd(&st) >> 54) /
+				t->threshold[i] = (double)(pt_splitmix64_next(&st) >> 54) /
 				    1024.0;
-				t->missing_left[i] = (uint8_t)(rnd(&st) >> 63);
+				t->missing_left[i] = (uint8_t)(pt_splitmix64_next(&st) >> 63);
 				t->left[i] = 2 * i + 1;
 				t->right[i] = 2 * i + 2;
 			} else {
 				t->feature[i] = t->left[i] = t->right[i] = -1;
 				for (a = 0; a < narms; a++)
 					t->value[(size_t)i * narms + a] =
-					    (double)(rnd(&st) >> 48) / 65536.0;
+					    (double)(pt_splitmix64_next(&st) >> 48) / 65536.0;
 			}
 		}
 	}

@@ -785,18 +785,8 @@ w_ioerr(pt_writer *w, pt_err *e)
 static int
 w_flush(pt_writer *w, pt_err *e)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < w->olen) {
-		n = write(w->fd, w->obuf + off, w->olen - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return w_ioerr(w, e);
-		}
-		off += (size_t)n;
-	}
+	if (pt_write_all(w->fd, w->obuf, w->olen) != 0)
+		return w_ioerr(w, e);
 	w->olen = 0;
 	return 0;
 }

@@ -27,6 +27,7 @@ int pt_parter_feed(pt_parter *p, const pt_batch *b, pt_err *e);
 /* Writes every partition's last partial frame; does not close the
  * writers.  Returns 0, or -1 with e set. */
 int pt_parter_finish(pt_parter *p, pt_err *e);
+/* Frees p and its buffers (NULL is fine); the writers stay the caller's. */
 void pt_parter_free(pt_parter *p);
 
 #endif

@@ -82,4 +82,16 @@ pt_splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* The splitmix64 generator: the output of the state, then the state
+ * advances by the golden-ratio step (the generators of synth and
+ * forest-gen). */
+static inline uint64_t
+pt_splitmix64_next(uint64_t *state)
+{
+	uint64_t z = pt_splitmix64(*state);
+
+	*state += UINT64_C(0x9e3779b97f4a7c15);
+	return z;
+}
+
 #endif

@@ -32,11 +32,12 @@ pt_rfit *pt_rfit_new(const pt_manifest *m, const pt_rspec *spec, pt_err *e);
  * returns the previous limit. */
 #define PT_RFIT_LIMIT ((uint64_t)4 << 30)
 uint64_t pt_rfit_set_limit(uint64_t bytes);
-void pt_rfit_free(pt_rfit *f);
+void pt_rfit_free(pt_rfit *f); /* NULL is fine */
 /* Adds a batch of rows; the batch's schema is checked against the
  * manifest (digest, feature order, treatment levels, outcome).  where
  * names the input in errors.  Returns 0, or -1 with e set. */
 int pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e);
+/* The rows added or merged so far. */
 uint64_t pt_rfit_rows(const pt_rfit *f);
 /* The partial (exact statistics) as YAML in a malloc'd buffer (*out, the
  * caller frees).  Returns 0, or -1 with e set. */

@@ -56,7 +56,7 @@ int pt_rmodel_write(const pt_rmodel *m, char **out, size_t *len, pt_err *e);
  * caller frees with pt_rmodel_free, or NULL with e set. */
 pt_rmodel *pt_rmodel_parse(const char *buf, size_t len, const char *name,
     pt_err *e);
-void pt_rmodel_free(pt_rmodel *m);
+void pt_rmodel_free(pt_rmodel *m); /* NULL is fine */
 /* Frees the arrays of *s (given, cost), not s itself. */
 void pt_rspec_free(pt_rspec *s);
 

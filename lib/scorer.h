@@ -37,10 +37,11 @@ typedef struct pt_scorer pt_scorer;
  * pt_scorer_free, or NULL with e set. */
 pt_scorer *pt_scorer_load(const char *buf, size_t len, const char *name,
     pt_err *e);
-void pt_scorer_free(pt_scorer *sc);
+void pt_scorer_free(pt_scorer *sc); /* NULL is fine */
 int pt_scorer_is_forest(const pt_scorer *sc);
-const pt_forest *pt_scorer_forest(const pt_scorer *sc);  /* or NULL */
-const pt_rmodel *pt_scorer_rmodel(const pt_scorer *sc);  /* or NULL */
+/* The model sc holds (owned by sc), or NULL when it holds the other kind. */
+const pt_forest *pt_scorer_forest(const pt_scorer *sc);
+const pt_rmodel *pt_scorer_rmodel(const pt_scorer *sc);
 /* Checks the input schema (manifest digest, feature order, the columns
  * the kind needs) and returns the output schema: the input's columns,
  * then one f64 score column "score:<label>" per label (owned by sc, valid

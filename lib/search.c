@@ -213,15 +213,6 @@ typedef struct maskspec {
 	uint64_t seed;
 } maskspec;
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
-}
-
 typedef struct fkey {
 	uint64_t h;
 	int f;
@@ -244,13 +235,13 @@ static int
 node_mask(const maskspec *ms, uint32_t id, int F, unsigned char *mask)
 {
 	fkey *k = malloc((size_t)F * sizeof *k);
-	uint64_t base = mix64(ms->seed ^ mix64(id));
+	uint64_t base = pt_splitmix64(ms->seed ^ pt_splitmix64(id));
 	int f;
 
 	if (k == NULL)
 		return -1;
 	for (f = 0; f < F; f++) {
-		k[f].h = mix64(base ^ (uint64_t)f);
+		k[f].h = pt_splitmix64(base ^ (uint64_t)f);
 		k[f].f = f;
 	}
 	qsort(k, (size_t)F, sizeof *k, fkey_cmp);
@@ -1372,7 +1363,7 @@ pt_search_forest_tree(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
 	uint32_t *ids = NULL;
 	pt_hist *h = NULL;
 	maskspec msk;
-	uint64_t cut, tseed = mix64(fi->seed ^ mix64((uint64_t)tree + 1));
+	uint64_t cut, tseed = pt_splitmix64(fi->seed ^ pt_splitmix64((uint64_t)tree + 1));
 
 	if (fi->subsample <= 0 || !(fi->subsample <= 1))
 		return pt_fail(e, PT_EUSAGE, "", "subsample must be in (0, 1]");
@@ -1391,7 +1382,7 @@ pt_search_forest_tree(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
 	 * order or partitioning of the input. */
 	for (i = 0; i < n; i++) {
 		int a;
-		use[i] = fi->subsample >= 1 || mix64(r->rowhash[i] ^ tseed) < cut;
+		use[i] = fi->subsample >= 1 || pt_splitmix64(r->rowhash[i] ^ tseed) < cut;
 		if (!use[i])
 			continue;
 		nused++;

@@ -33,17 +33,6 @@ typedef struct xoshiro {
 	uint64_t s[4];
 } xoshiro;
 
-/* The splitmix64 generator: the output function of the state, then the
- * state advances by the golden-ratio step. */
-static uint64_t
-splitmix64_next(uint64_t *x)
-{
-	uint64_t z = pt_splitmix64(*x);
-
-	*x += UINT64_C(0x9e3779b97f4a7c15);
-	return z;
-}
-
 static inline uint64_t
 rotl(uint64_t x, int k)
 {
@@ -197,33 +186,12 @@ typedef struct wbuf {
 static int
 wflush(wbuf *w, pt_err *e)
 {
-	const char *p = w->buf;
-	size_t left = w->len;
-	ssize_t n;
-	int saved;
-
-	while (left > 0) {
-		n = write(w->fd, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* Keep errno for the caller: EPIPE means "end
-			 * quietly" to a front end. */
-			saved = errno;
-			pt_fail(e, PT_EIO, w->name, "write: %s",
-			    strerror(saved));
-			errno = saved;
-			return -1;
-		}
-		if (n == 0) {
-			/* write(2) of a positive count returning 0 would spin
-			 * forever; call it a device error. */
-			errno = EIO;
-			return pt_fail(e, PT_EIO, w->name,
-			    "write: no progress");
-		}
-		p += n;
-		left -= (size_t)n;
+	if (pt_write_all(w->fd, w->buf, w->len) != 0) {
+		/* Keep errno for the caller. */
+		int saved = errno;
+		pt_fail(e, PT_EIO, w->name, "write: %s", strerror(saved));
+		errno = saved;
+		return -1;
 	}
 	w->len = 0;
 	return 0;
@@ -372,9 +340,9 @@ pt_synth_write(int fd, const char *name, const pt_synth_opts *o, pt_err *e)
 
 	sm = o->seed;
 	for (j = 0; j < 4; j++)
-		rm.s[j] = splitmix64_next(&sm);
+		rm.s[j] = pt_splitmix64_next(&sm);
 	for (j = 0; j < 4; j++)
-		rk.s[j] = splitmix64_next(&sm);
+		rk.s[j] = pt_splitmix64_next(&sm);
 	masking = o->missing > 0.0;
 	thr = (uint64_t)(o->missing * 0x1p53);
 	for (a = 0; a < arms; a++)

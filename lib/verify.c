@@ -251,7 +251,7 @@ typedef struct group {
 
 struct pt_signer {
 	const pt_manifest *m;
-	void (*progress)(uint64_t rows, uint64_t bytes);
+	pt_progress_fn progress;
 	uint64_t rows_seen;
 	char manifest[33];
 	group *g;
@@ -843,7 +843,7 @@ pt_drift_report(const pt_drift *d, double threshold, char **out, size_t *len,
 }
 
 void
-pt_signer_progress(pt_signer *g, void (*fn)(uint64_t rows, uint64_t bytes))
+pt_signer_progress(pt_signer *g, pt_progress_fn fn)
 {
 	g->progress = fn;
 }

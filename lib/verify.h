@@ -66,7 +66,7 @@ int pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e);
 int pt_signer_finish(pt_signer *g, pt_sig *s, pt_err *e);
 uint64_t pt_signer_bytes(const pt_signer *g);
 /* Calls fn (rows and bytes so far, over all streams) after every frame. */
-void pt_signer_progress(pt_signer *g, void (*fn)(uint64_t rows, uint64_t bytes));
+void pt_signer_progress(pt_signer *g, pt_progress_fn fn);
 void pt_signer_free(pt_signer *g);
 
 /* The signature file: writes to a malloc'd buffer; parses one. */

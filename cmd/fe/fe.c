@@ -388,18 +388,8 @@ fe_out_abort(fe_out *o)
 int
 fe_write_all(int fd, const char *name, const void *buf, size_t n, pt_err *e)
 {
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return pt_fail(e, PT_EIO, name, "%s", strerror(errno));
-		}
-		p += k;
-		n -= (size_t)k;
-	}
+	if (pt_write_all(fd, buf, n) != 0)
+		return pt_fail(e, PT_EIO, name, "%s", strerror(errno));
 	return 0;
 }
 
