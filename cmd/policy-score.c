@@ -15,7 +15,7 @@
 #include "number.h"
 #include "score.h"
 #include "gendata.h"
-#include "list.h"
+#include "names.h"
 
 enum { V_SCORE, V_FIT, V_FORESTGEN, V_GENDATA };
 #define SCORE (1u << V_SCORE)
@@ -334,8 +334,13 @@ propensity(const fe_args *a, const char *p, int nvocab, pt_rspec *spec)
 		spec->prop = PT_PROP_GIVEN;
 		/* The probabilities are a list like --cost's. */
 		v.s = p + 6;
-		if (pt_list_split(v.s, &v.list, &v.nlist, &e) != 0)
+		pt_names l;
+		if (pt_names_split(&l, v.s, &e) != 0) {
+			pt_names_free(&l);
 			return fe_usage_error("--propensity: %s", e.msg);
+		}
+		v.list = l.v;
+		v.nlist = l.n;
 		b.v[O_PROP] = v;
 		rc = num_list(&b, O_PROP, nvocab, &spec->given);
 		pt_strs_free(v.list, v.nlist);

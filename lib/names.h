@@ -16,10 +16,14 @@ typedef struct pt_names {
 	char **v;
 } pt_names;
 
-/* Splits s at every comma into l (empty pieces kept: ",NA" is "" and
- * "NA"; s == NULL gives the empty list).  Returns 0, or -1 (PT_ENOMEM)
- * with what was split so far in l.  Either way l owns its strings: free
- * them with pt_names_free. */
+/* Splits s at its commas into l (empty pieces kept: ",NA" is "" and
+ * "NA"; s == NULL gives the empty list).  An item may be double-quoted as
+ * in CSV, to hold commas and quotes: '"a,b",c' is "a,b" and "c", and a
+ * quote inside quotes is doubled ('"say ""hi"""').  l->v is
+ * NULL-terminated.  Returns 0, or -1 with what was split so far in l:
+ * PT_ENOMEM, or PT_EUSAGE for a quote left open, text after a closing
+ * quote, or a quote inside an unquoted item.  Either way l owns its
+ * strings: free them with pt_names_free. */
 int pt_names_split(pt_names *l, const char *s, pt_err *e);
 
 /* Frees the strings and the array and empties l. */

@@ -47,23 +47,25 @@ def load(path):
         return yaml.safe_load(f)
 
 
-def experiment(d, labels, rows):
-    """A CSV of rows with x1, x2, the label and an outcome that favours
-    each label in a region of (x1, x2)."""
+def experiment(d, labels, rows, x2="x2"):
+    """A CSV of rows with x1, x2 (named x2, with some values missing),
+    the label and an outcome that favours each label in a region of
+    (x1, x2)."""
     rnd = random.Random(5)
     with open(os.path.join(d, "e.csv"), "w", newline="") as f:
         w = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        w.writerow(["x1", "x2", "arm", "y"])
+        w.writerow(["x1", x2, "arm", "y"])
         for i in range(rows):
-            x1, x2 = rnd.random(), rnd.random()
+            x1, v2 = rnd.random(), rnd.random()
             a = i % len(labels)
-            y = x1 * (a % 3) + x2 * ((a + 1) % 2) + rnd.gauss(0, 0.3)
-            w.writerow(["%.6f" % x1, "%.6f" % x2, labels[a], "%.6f" % y])
+            y = x1 * (a % 3) + v2 * ((a + 1) % 2) + rnd.gauss(0, 0.3)
+            w.writerow(["%.6f" % x1, "" if i % 17 == 0 else "%.6f" % v2,
+                        labels[a], "%.6f" % y])
 
 
-def whole_run(title, labels, rows):
+def whole_run(title, labels, rows, x2="x2"):
     with tempfile.TemporaryDirectory() as d:
-        experiment(d, labels, rows)
+        experiment(d, labels, rows, x2)
         steps = [
             "policy-prep fit --treatment arm --outcome y --bins 8 "
             "--train-fraction 0.7 --seed 3 e.csv > m.yaml",
@@ -110,7 +112,9 @@ def whole_run(title, labels, rows):
            t["trees"][0]["action"])
         ok([a["action"] for a in docs["eval.yaml"]["arms"]] == want,
            "%s: eval's arms read back" % title, docs["eval.yaml"]["arms"])
-        ok(docs["drift.yaml"]["features"][0]["feature"] in ("x1", "x2"),
+        ok(docs["model.yaml"]["design"][-1] == "missing:" + x2,
+           "%s: the model's design names read back" % title)
+        ok(docs["drift.yaml"]["features"][0]["feature"] in ("x1", x2),
            "%s: the drift report reads back" % title)
         with open(os.path.join(d, "actions.csv"), newline="") as f:
             got = list(csv.reader(f))
@@ -136,5 +140,9 @@ rng = random.Random(11)
 long = ["arm %02d " % i + "".join(rng.choice("abcdefghij ,:#\"'[]{}&*!|>%@")
                                   for _ in range(113)) for i in range(30)]
 whole_run("30 arms with 120-character labels", long, 30 * 150)
+# Labels and names past the old fixed buffers (255 bytes in the tree
+# reader, 280 in design names, 299 in score:LABEL columns).
+whole_run("5,000-byte labels and a 400-byte feature name",
+          ["a" * 5000, "b" * 4999 + " "], 3000, x2="x" * 400)
 print("1..%d" % n)
 sys.exit(failed)

@@ -501,6 +501,10 @@ void
 fe_progress_enable(int on)
 {
 	progress_on = on && isatty(2);
+	/* The clock starts now, so a run too short for a redraw still ends
+	 * with its line of rows and rows/s. */
+	if (progress_on)
+		progress_t0 = progress_last = now();
 }
 
 void
@@ -564,10 +568,6 @@ fe_progress(uint64_t rows, uint64_t bytes)
 	if (!progress_on)
 		return;
 	t = now();
-	if (progress_t0 == 0) {
-		progress_t0 = progress_last = t;
-		return;
-	}
 	if (t - progress_last < 0.25)
 		return;
 	progress_last = t;
@@ -577,7 +577,7 @@ fe_progress(uint64_t rows, uint64_t bytes)
 void
 fe_progress_done(uint64_t rows, uint64_t bytes)
 {
-	if (progress_on && progress_t0 != 0)
+	if (progress_on)
 		progress_print(rows, bytes, 1);
 	progress_clear();
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fe.h"
-#include "list.h"
+#include "names.h"
 #include "number.h"
 #include "pt.h"
 
@@ -262,11 +262,16 @@ badsize:
 	case FE_LIST: {
 		pt_err e;
 		pt_err_clear(&e);
+		pt_names l;
 		pt_strs_free(v->list, v->nlist);
 		v->list = NULL;
 		v->nlist = 0;
-		if (pt_list_split(arg, &v->list, &v->nlist, &e) != 0)
+		if (pt_names_split(&l, arg, &e) != 0) {
+			pt_names_free(&l);
 			return usage_err(cli, "%s: %s", opt, e.msg);
+		}
+		v->list = l.v;
+		v->nlist = l.n;
 		return 0;
 	}
 	}
