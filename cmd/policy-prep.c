@@ -45,7 +45,7 @@ enum {
 	O_MANIFEST, O_SUBSET, O_NOHEADER, O_NOCODES, O_FRAMEROWS, O_TSV,
 	O_COLUMNS, O_PARTS, O_ROUNDROBIN, O_SHUFFLE, O_ROWS, O_NFEATURES,
 	O_NCATEGORICAL, O_ARMS, O_SHARE, O_BINARY, O_ORACLE, O_NOISE, O_OUTPUT,
-	O_PATTERN, O_LEVEL, O_FORCE
+	O_PATTERN, O_LEVEL, O_FORCE, O_DELIM
 };
 
 static const fe_opt opts[] = {
@@ -106,6 +106,8 @@ static const fe_opt opts[] = {
 	  "distinct values allowed with --bins all (default 100000)" },
 	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", APPLY, 0, 0, NULL,
 	  "the manifest to apply" },
+	{ O_DELIM, 'd', "delimiter", FE_STR, "C", FIT | APPLY, 0, 0, NULL,
+	  "the CSV's field separator: one character, or tab (default ,)" },
 	{ O_SUBSET, 0, "subset", FE_WORD, "SET", APPLY, 0, 0, "train|test|all",
 	  "the rows to keep: train, test or all (default)" },
 	{ O_NOHEADER, 0, "no-header", FE_FLAG, NULL, APPLY | CAT | SYNTH, 0, 0,
@@ -161,6 +163,28 @@ static const fe_cli cli = {
 	"exit status: 0 success, 2 usage or input trouble\n"
 };
 
+/* --delimiter: one byte other than a quote, CR or LF, or "tab". */
+static char
+delimiter(const fe_args *a)
+{
+	const char *d = fe_str(a, O_DELIM, ",");
+
+	return strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0 ? '\t' : d[0];
+}
+
+static int
+check_delimiter(const fe_args *a)
+{
+	const char *d = fe_str(a, O_DELIM, ",");
+
+	if (strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0)
+		return 0;
+	if (strlen(d) != 1 || strchr("\"\r\n", d[0]) != NULL)
+		return fe_usage_error("--delimiter: '%s' is not one character "
+		    "(other than a quote or a line end), or tab", d);
+	return 0;
+}
+
 static int
 do_fit(const fe_args *a)
 {
@@ -174,7 +198,10 @@ do_fit(const fe_args *a)
 		PT_MISS_MEDIAN, PT_MISS_REJECT };
 
 	pt_err_clear(&e);
+	if (check_delimiter(a) != 0)
+		return FE_EXIT_TROUBLE;
 	pt_fit_defaults(&fo);
+	fo.delimiter = delimiter(a);
 	fo.treatment = fe_str(a, O_TREATMENT, NULL);
 	fo.outcome = fe_str(a, O_OUTCOME, NULL);
 	fo.rewards = fe_str(a, O_REWARDS, NULL);
@@ -248,10 +275,13 @@ do_apply(const fe_args *a)
 	int n = a->argc ? a->argc : 1, rc = FE_EXIT_TROUBLE;
 	static const pt_subset subsets[] = { PT_SUBSET_TRAIN, PT_SUBSET_TEST,
 		PT_SUBSET_ALL };
-	pt_subset subset = subsets[fe_word(a, O_SUBSET, 2)];
+	pt_apply_opts ao = { !fe_flag(a, O_NOHEADER),
+		subsets[fe_word(a, O_SUBSET, 2)], delimiter(a) };
 	size_t frame_rows = (size_t)fe_u64(a, O_FRAMEROWS, 0);
 
 	pt_err_clear(&e);
+	if (check_delimiter(a) != 0)
+		return FE_EXIT_TROUBLE;
 	if (!fe_flag(a, O_MANIFEST))
 		return fe_usage_error("apply needs -m MANIFEST");
 	if ((m = pt_manifest_read(fe_str(a, O_MANIFEST, NULL), &e)) == NULL)
@@ -280,8 +310,8 @@ do_apply(const fe_args *a)
 		int fd = fe_open_in(inputs[i], &e), r;
 		if (fd < 0)
 			goto fail;
-		r = pt_prep_apply(m, fd, fe_in_name(inputs[i]),
-		    !fe_flag(a, O_NOHEADER), subset, w, b, &st, fe_progress, &e);
+		r = pt_prep_apply(m, fd, fe_in_name(inputs[i]), &ao, w, b, &st,
+		    fe_progress, &e);
 		if (fd > 0)
 			close(fd);
 		if (r != 0)

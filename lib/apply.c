@@ -17,6 +17,7 @@
 #include "hist.h"
 #include "names.h"
 #include "number.h"
+#include "rowid.h"
 #include "strmap.h"
 
 pt_schema *
@@ -61,7 +62,7 @@ typedef struct apply {
 	const pt_manifest *m;
 	asrc *src;
 	pt_names tokens;
-	int numeric_token; /* a missing token reads as a number: check first */
+	pt_rowvals rv;     /* the record's values, read once */
 	pt_err *e;
 	const char *file;
 	char where[512];
@@ -85,12 +86,6 @@ apply_init(apply *a, const pt_manifest *m, pt_err *e)
 	a->tokens.v = m->missing_tokens;
 	if (a->src == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (int i = 0; i < m->nmissing_tokens; i++) {
-		double v;
-		if (pt_parse_f64(m->missing_tokens[i], strlen(m->missing_tokens[i]),
-		    &v) == 0)
-			a->numeric_token = 1;
-	}
 	for (int i = 0; i < m->nsources; i++) {
 		const pt_source *s = &m->sources[i];
 		asrc *d = &a->src[i];
@@ -134,6 +129,7 @@ apply_free(apply *a)
 		for (int i = 0; i < a->m->nsources; i++)
 			pt_strmap_free(&a->src[i].levels);
 	free(a->src);
+	pt_rowvals_free(&a->rv);
 }
 
 /* Fills row i of the feature columns from record r.  0 or -1. */
@@ -146,21 +142,24 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 		const asrc *s = &a->src[k];
 		const char *f = r->field[s->column];
 		size_t n = r->len[s->column];
-		int missing = a->numeric_token && pt_names_has(&a->tokens, f, n);
+		int kind = a->rv.kind[s->column];
+		int missing = kind == PT_VAL_MISSING;
 
 		if (s->kind == PT_SRC_NUMERIC) {
-			double v = NAN;
-			int rc = missing ? -1 : pt_parse_f64(f, n, &v);
-			if (rc != 0) {
-				if (!missing && !pt_names_has(&a->tokens, f, n)) {
-					if (rc == 1 && !m->nonfinite_missing)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not allowed: the "
-						    "manifest forbids inf and nan", f);
-					if (rc != 1)
-						return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
-						    s->column), "'%.40s' is not a number", f);
-				}
+			double v = a->rv.v[s->column];
+			if (kind != PT_VAL_NUMBER) {
+				if (kind == PT_VAL_NONFINITE && !m->nonfinite_missing)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "'%.40s' is not allowed: the "
+					    "manifest forbids inf and nan", f);
+				if (kind == PT_VAL_RANGE)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "'%.40s' is past the range of "
+					    "doubles (it would overflow, or underflow to "
+					    "0 or a subnormal)", f);
+				if (kind == PT_VAL_TEXT)
+					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
+					    s->column), "'%.40s' is not a number", f);
 				if (s->missing == PT_MISS_REJECT)
 					return pt_fail(a->e, PT_EVALUE, aloc(a, r->line,
 					    s->column), "missing value, and the manifest's "
@@ -172,8 +171,6 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 			int fk;
 			long slot;
 			double fill = 0.0;
-			if (!missing)
-				missing = pt_names_has(&a->tokens, f, n);
 			slot = missing ? -1 : pt_strmap_find(&s->levels, f, n);
 			if (slot >= 0) {
 				fk = s->levels.val[slot];
@@ -215,17 +212,16 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 	if (m->nrewards > 0) {
 		for (int k = 0; k < m->nrewards; k++) {
 			int c = m->rewards[k];
-			if (pt_parse_f64(r->field[c], r->len[c],
-			    &PT_COL_F64(b, base + k)[i]) != 0)
+			if (a->rv.kind[c] != PT_VAL_NUMBER)
 				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
 				    "reward '%.40s' is not a finite number", r->field[c]);
+			PT_COL_F64(b, base + k)[i] = a->rv.v[c];
 		}
 		return 1;
 	} else {
 		int c = m->treatment, oc = m->outcome, code = -1;
 		const char *t = r->field[c];
 		size_t n = r->len[c];
-		int rc;
 
 		for (int k = 0; k < m->nvocab; k++)
 			if (strlen(m->vocab[k]) == n && memcmp(m->vocab[k], t, n) == 0) {
@@ -233,7 +229,7 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 				break;
 			}
 		if (code < 0) {
-			if (pt_names_has(&a->tokens, t, n)) {
+			if (a->rv.kind[c] == PT_VAL_MISSING) {
 				if (m->drop_missing)
 					return 0;
 				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
@@ -244,9 +240,9 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 			    "vocabulary of %d labels)", t, m->nvocab);
 		}
 		PT_COL_I32(b, base)[i] = code;
-		rc = pt_parse_f64(r->field[oc], r->len[oc], &PT_COL_F64(b, base + 1)[i]);
-		if (rc != 0) {
-			if (pt_names_has(&a->tokens, r->field[oc], r->len[oc])) {
+		PT_COL_F64(b, base + 1)[i] = a->rv.v[oc];
+		if (a->rv.kind[oc] != PT_VAL_NUMBER) {
+			if (a->rv.kind[oc] == PT_VAL_MISSING) {
 				if (m->drop_missing)
 					return 0;
 				return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, oc),
@@ -260,14 +256,15 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 }
 
 int
-pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
-    pt_subset subset, pt_writer *w, pt_batch *b, pt_apply_stats *st,
+pt_prep_apply(const pt_manifest *m, int fd, const char *name,
+    const pt_apply_opts *o, pt_writer *w, pt_batch *b, pt_apply_stats *st,
     pt_progress_fn progress, pt_err *e)
 {
 	apply a;
 	pt_csv *c;
 	pt_csvrec r;
-	int rc, first = header, any = 0;
+	pt_subset subset = o->subset;
+	int rc, first = o->header, any = 0;
 
 	if (apply_init(&a, m, e) != 0) {
 		apply_free(&a);
@@ -284,6 +281,7 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 		apply_free(&a);
 		return -1;
 	}
+	pt_csv_set_delimiter(c, o->delimiter ? o->delimiter : ',');
 	while ((rc = pt_csv_next(c, &r, e)) == 1) {
 		size_t i = b->nrows;
 		uint64_t h;
@@ -316,12 +314,16 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
 			goto out;
 		}
 		st->rows_in++;
-		h = pt_csv_row_hash(&r, m->key);
+		if (pt_rowvals_read(&a.rv, &r, &a.tokens, e) < 0) {
+			rc = -1;
+			goto out;
+		}
+		h = pt_rowvals_id(&a.rv, &r, m->key);
 		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
-			double sv = NAN;
+			double sv = m->split == PT_SPLIT_COLUMN ?
+			    a.rv.v[m->split_column] : NAN;
 			if (m->split == PT_SPLIT_COLUMN &&
-			    pt_parse_f64(r.field[m->split_column],
-			    r.len[m->split_column], &sv) != 0) {
+			    a.rv.kind[m->split_column] != PT_VAL_NUMBER) {
 				rc = pt_fail(e, PT_EVALUE, aloc(&a, r.line,
 				    m->split_column), "split column value '%.40s' is not a "
 				    "finite number", r.field[m->split_column]);

@@ -23,14 +23,21 @@ typedef struct pt_apply_stats {
 	uint64_t rows_in, rows_out, dropped, bytes;
 } pt_apply_stats;
 
-/* Applies m to the CSV rows read from fd (not closed; name for messages);
- * header: 1 if the input starts with a header that must match m's
- * columns.  Writes frames of the rows in subset to w, using b (made for
- * w's schema, owned by the caller) as the buffer; a last partial frame is
- * left in b for the caller to write (after pt_hist_fill_codes).  Adds to the counts in *st.  progress
- * may be NULL.  Returns 0, or -1 with e set. */
-int pt_prep_apply(const pt_manifest *m, int fd, const char *name, int header,
-    pt_subset subset, pt_writer *w, pt_batch *b, pt_apply_stats *st,
+/* How apply reads its CSV. */
+typedef struct pt_apply_opts {
+	int header;      /* 1: the input starts with a header that must match
+			  * the manifest's columns */
+	pt_subset subset;
+	char delimiter;  /* ',' unless the file uses another */
+} pt_apply_opts;
+
+/* Applies m to the CSV rows read from fd (not closed; name for messages).
+ * Writes frames of the rows in o->subset to w, using b (made for w's
+ * schema, owned by the caller) as the buffer; a last partial frame is
+ * left in b for the caller to write (after pt_hist_fill_codes).  Adds to
+ * the counts in *st.  progress may be NULL.  Returns 0, or -1 with e set. */
+int pt_prep_apply(const pt_manifest *m, int fd, const char *name,
+    const pt_apply_opts *o, pt_writer *w, pt_batch *b, pt_apply_stats *st,
     pt_progress_fn progress, pt_err *e);
 
 #endif

@@ -31,6 +31,8 @@
 #include "csvin.h"
 
 #include <csv.h>
+#include <zlib.h>
+#include <zstd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +71,17 @@ struct pt_csv {
 	size_t fcap;
 	char *rec;       /* fast path: the split copy; slow: field texts */
 	size_t reccap;
-	char *canon;     /* slow path: the canonical form */
-	size_t canoncap;
+	char delim;      /* ',' unless pt_csv_set_delimiter says otherwise */
+	int started;     /* the first bytes (BOM, compression) were looked at */
+
+	/* Compressed input (zstd or gzip), decoded as it is read. */
+	int zkind;       /* 0 none, 'z' zstd, 'g' gzip */
+	ZSTD_DCtx *zd;
+	z_stream zs;
+	unsigned char *zin;  /* raw bytes read, zin[zpos..zend) not yet fed */
+	size_t zcap, zpos, zend;
+	int zeof;        /* no more raw bytes */
+	int zframe_open; /* a zstd frame or gzip member is not yet complete */
 
 	/* libcsv and what its callbacks collected. */
 	struct csv_parser parser;
@@ -97,6 +108,7 @@ pt_csv_open(int fd, const char *name, pt_err *e)
 	}
 	c->fd = fd;
 	c->line = 1;
+	c->delim = ',';
 	c->name = pt_strdup(name ? name : "-");
 	c->cap = BLOCK;
 	c->buf = malloc(c->cap);
@@ -116,18 +128,29 @@ pt_csv_open(int fd, const char *name, pt_err *e)
 }
 
 void
+pt_csv_set_delimiter(pt_csv *c, char d)
+{
+	c->delim = d;
+	csv_set_delim(&c->parser, (unsigned char)d);
+}
+
+void
 pt_csv_close(pt_csv *c)
 {
 	if (c == NULL)
 		return;
 	csv_free(&c->parser);
+	if (c->zkind == 'z')
+		ZSTD_freeDCtx(c->zd);
+	if (c->zkind == 'g')
+		inflateEnd(&c->zs);
+	free(c->zin);
 	free(c->name);
 	free(c->buf);
 	free(c->field);
 	free(c->len);
 	free(c->off);
 	free(c->rec);
-	free(c->canon);
 	free(c);
 }
 
@@ -204,6 +227,164 @@ grow_fields(pt_csv *c, size_t n)
 	return 0;
 }
 
+static ssize_t
+raw_read(int fd, void *p, size_t n)
+{
+	ssize_t k;
+
+	do
+		k = read(fd, p, n);
+	while (k < 0 && errno == EINTR);
+	return k;
+}
+
+/*
+ * Decompressed bytes into p (at most n): -1 on a read error (errno), -2
+ * on corrupt or truncated compressed input (the error set), 0 at the end.
+ * Concatenated zstd frames and gzip members read as one stream, as zstd(1)
+ * and gzip(1) read them.
+ */
+static ssize_t
+zread(pt_csv *c, char *p, size_t n, pt_err *e)
+{
+	for (;;) {
+		size_t made = 0;
+		if (c->zpos == c->zend && !c->zeof) {
+			ssize_t k = raw_read(c->fd, c->zin, c->zcap);
+			if (k < 0)
+				return -1;
+			c->zpos = 0;
+			c->zend = (size_t)k;
+			c->zeof = k == 0;
+		}
+		if (c->zpos == c->zend && c->zeof) {
+			if (c->zframe_open) {
+				fail_at(c, e, c->line, PT_ECORRUPT, c->zkind == 'z' ?
+				    "the zstd stream is cut short" :
+				    "the gzip stream is cut short");
+				return -2;
+			}
+			return 0;
+		}
+		if (c->zkind == 'z') {
+			ZSTD_inBuffer in = { c->zin, c->zend, c->zpos };
+			ZSTD_outBuffer out = { p, n, 0 };
+			size_t r = ZSTD_decompressStream(c->zd, &out, &in);
+			if (ZSTD_isError(r)) {
+				char msg[200];
+				snprintf(msg, sizeof msg, "zstd input: %s",
+				    ZSTD_getErrorName(r));
+				fail_at(c, e, c->line, PT_ECORRUPT, msg);
+				return -2;
+			}
+			c->zpos = in.pos;
+			c->zframe_open = r != 0;
+			made = out.pos;
+		} else {
+			int r;
+			if (!c->zframe_open && c->zpos < c->zend) {
+				/* A further gzip member. */
+				if (inflateReset(&c->zs) != Z_OK)
+					goto gzbad;
+				c->zframe_open = 1;
+			}
+			c->zs.next_in = c->zin + c->zpos;
+			c->zs.avail_in = (uInt)(c->zend - c->zpos);
+			c->zs.next_out = (Bytef *)p;
+			c->zs.avail_out = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
+			r = inflate(&c->zs, Z_NO_FLUSH);
+			c->zpos = c->zend - c->zs.avail_in;
+			made = (size_t)((char *)c->zs.next_out - p);
+			if (r == Z_STREAM_END)
+				c->zframe_open = 0;
+			else if (r != Z_OK && !(r == Z_BUF_ERROR && made == 0 &&
+			    c->zpos == c->zend))
+				goto gzbad;
+		}
+		if (made > 0)
+			return (ssize_t)made;
+		continue;
+gzbad:
+		fail_at(c, e, c->line, PT_ECORRUPT, c->zs.msg ? c->zs.msg :
+		    "the gzip stream is corrupt");
+		return -2;
+	}
+}
+
+/*
+ * Looks at the first bytes once: a UTF-8 byte order mark is dropped (it is
+ * no part of the first column's name); zstd or gzip input is decoded from
+ * here on.  0, or -1 on an error.
+ */
+static int
+start(pt_csv *c, pt_err *e)
+{
+	static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	static const unsigned char gz_magic[2] = { 0x1f, 0x8b };
+	const unsigned char *b;
+	ssize_t k;
+
+	c->started = 1;
+	/* Enough bytes to see the magic numbers. */
+	while (c->end < 4 && !c->eof) {
+		k = raw_read(c->fd, c->buf + c->end, c->cap - c->end);
+		if (k < 0) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "read: %s", strerror(errno));
+			return fail_at(c, e, c->line, PT_EIO, msg);
+		}
+		c->eof = k == 0;
+		c->end += (size_t)k;
+	}
+	b = (const unsigned char *)c->buf;
+	if ((c->end >= 4 && memcmp(b, zstd_magic, 4) == 0) ||
+	    (c->end >= 2 && memcmp(b, gz_magic, 2) == 0)) {
+		c->zkind = b[0] == 0x28 ? 'z' : 'g';
+		c->zcap = BLOCK;
+		if ((c->zin = malloc(c->zcap)) == NULL)
+			return fail_at(c, e, c->line, PT_ENOMEM, "out of memory");
+		memcpy(c->zin, c->buf, c->end);
+		c->zend = c->end;
+		c->zeof = c->eof;
+		c->eof = 0;
+		c->end = 0;
+		c->zframe_open = 1;
+		if (c->zkind == 'z') {
+			if ((c->zd = ZSTD_createDCtx()) == NULL)
+				return fail_at(c, e, c->line, PT_ENOMEM,
+				    "out of memory");
+		} else {
+			memset(&c->zs, 0, sizeof c->zs);
+			/* 16: a gzip wrapper, not zlib's. */
+			if (inflateInit2(&c->zs, 16 + MAX_WBITS) != Z_OK) {
+				c->zkind = 0;
+				return fail_at(c, e, c->line, PT_ENOMEM,
+				    "out of memory");
+			}
+		}
+		/* The decoded bytes, enough of them to see a byte order mark. */
+		while (c->end < 3) {
+			ssize_t r = zread(c, c->buf + c->end, c->cap - c->end, e);
+			if (r == -2)
+				return -1;
+			if (r < 0) {
+				char msg[300];
+				snprintf(msg, sizeof msg, "read: %s",
+				    strerror(errno));
+				return fail_at(c, e, c->line, PT_EIO, msg);
+			}
+			if (r == 0) {
+				c->eof = 1;
+				break;
+			}
+			c->end += (size_t)r;
+		}
+	}
+	if (c->end >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
+		c->pos = 3;
+	return 0;
+}
+
 /*
  * Reads more input after buf[end], first moving the unconsumed bytes to the
  * front and growing the buffer when it is nearly full.  Returns 1 when
@@ -233,9 +414,10 @@ fill(pt_csv *c, pt_err *e)
 	}
 	if (c->end == c->cap) /* the callers leave room; never read 0 bytes */
 		return fail_at(c, e, c->line, PT_ELIMIT, "line too long");
-	do
-		n = read(c->fd, c->buf + c->end, c->cap - c->end);
-	while (n < 0 && errno == EINTR);
+	n = c->zkind ? zread(c, c->buf + c->end, c->cap - c->end, e) :
+	    raw_read(c->fd, c->buf + c->end, c->cap - c->end);
+	if (n == -2)
+		return -1;
 	if (n < 0) {
 		char msg[300];
 
@@ -349,25 +531,13 @@ pt_csv_quote(char *out, const char *s, size_t n)
 static int
 slow_finish(pt_csv *c, pt_csvrec *rec, pt_err *e, uint64_t start)
 {
-	size_t i, need = c->nf, k = 0;
-
-	for (i = 0; i < c->nf; i++) {
+	(void)e;
+	for (size_t i = 0; i < c->nf; i++)
 		c->field[i] = c->rec + c->off[i];
-		need += 2 * c->len[i] + 2;
-	}
-	if (need > c->canoncap && grow(&c->canon, &c->canoncap, need, 1) != 0)
-		return fail_at(c, e, start, PT_ENOMEM, "out of memory");
-	for (i = 0; i < c->nf; i++) {
-		if (i > 0)
-			c->canon[k++] = ',';
-		k += pt_csv_quote(c->canon + k, c->field[i], c->len[i]);
-	}
 	rec->nfields = c->nf;
 	rec->field = c->field;
 	rec->len = c->len;
 	rec->line = start;
-	rec->canon = c->canon;
-	rec->canonlen = k;
 	return 1;
 }
 
@@ -451,7 +621,8 @@ split_fast(pt_csv *c, const char *src, size_t n)
 	s = c->rec;
 #if defined(__SSE2__)
 	{
-		const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+		const __m128i comma = _mm_set1_epi8(c->delim);
+		const __m128i quote = _mm_set1_epi8('"');
 		const __m128i cr = _mm_set1_epi8('\r'), nul = _mm_setzero_si128();
 
 		for (; i + 16 <= n; i += 16) {
@@ -486,7 +657,7 @@ split_fast(pt_csv *c, const char *src, size_t n)
 		char ch = src[i];
 
 		s[i] = ch;
-		if (ch == ',') {
+		if (ch == c->delim) {
 			if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
 				return -2;
 			c->field[nf] = s + start;
@@ -517,6 +688,8 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 			*e = c->err;
 		return -1;
 	}
+	if (!c->started && start(c, e) < 0)
+		return -1;
 	/* Skip what libcsv skips between records: any CR and LF. */
 	for (;;) {
 		while (c->pos < c->end &&
@@ -556,8 +729,6 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 	rec->field = c->field;
 	rec->len = c->len;
 	rec->line = c->line;
-	rec->canon = c->buf + c->pos;
-	rec->canonlen = n;
 	c->pos += linelen;
 	if (nl != NULL) {
 		c->pos++;

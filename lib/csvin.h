@@ -23,17 +23,16 @@ typedef struct pt_csvrec {
 	char **field;     /* NUL-terminated, unquoted field texts */
 	size_t *len;      /* their lengths */
 	uint64_t line;    /* 1-based line number where the record starts */
-	/* The record in canonical form, for hashing: the fields joined by ','
-	 * with each field that holds a ',', '"', CR or LF quoted as RFC 4180
-	 * does (so a quote-free line is its own canonical form, CR removed). */
-	const char *canon;
-	size_t canonlen;
 } pt_csvrec;
 
 typedef struct pt_csv pt_csv;
 
-/* Reads from fd (not closed).  name is used in error locations. */
+/* Reads from fd (not closed).  name is used in error locations.  A UTF-8
+ * byte order mark at the start is dropped; input compressed with zstd or
+ * gzip (told by its magic number) is decoded as it is read. */
 pt_csv *pt_csv_open(int fd, const char *name, pt_err *e);
+/* Fields separated by d instead of ',' (before the first record). */
+void pt_csv_set_delimiter(pt_csv *c, char d);
 /* Next record: 1 and *rec filled (valid until the next call), 0 at end of
  * input, -1 on error (unterminated quote, field over PT_CSV_MAX_FIELD,
  * read error) with e->where "name:line".  Blank lines are skipped. */
@@ -42,21 +41,10 @@ const char *pt_csv_name(const pt_csv *c);
 uint64_t pt_csv_bytes(const pt_csv *c); /* bytes consumed so far */
 void pt_csv_close(pt_csv *c);
 
-/* The row hash, the _row column of frames and the input of the train/test
- * rule: of the key field when key >= 0, else of the canonical record, so
- * fit and apply classify every row alike. */
-static inline uint64_t
-pt_csv_row_hash(const pt_csvrec *r, int key)
-{
-	if (key >= 0)
-		return pt_hash64(r->field[key], r->len[key], 0);
-	return pt_hash64(r->canon, r->canonlen, 0);
-}
-
 /* Writes the n bytes at s as one CSV field: as they are, or in double
  * quotes with each " doubled when they hold a comma, double quote, CR or
- * LF (RFC 4180; the rule of the canonical form, and of what policy-prep
- * cat writes, so its output reads back to the same rows).  out needs room
+ * LF (RFC 4180; what policy-prep cat writes, so its output reads back to
+ * the same rows).  out needs room
  * for 2n + 2 bytes.  Returns the bytes written. */
 size_t pt_csv_quote(char *out, const char *s, size_t n);
 

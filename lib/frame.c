@@ -59,7 +59,9 @@ enum { F_SCHEMA = 1, F_DATA = 2, F_END = 3 };
 
 /* Limits, checked before anything is allocated (see LIMITS in the page). */
 #define MAX_COLS	(1u << 16)
-#define MAX_STR		(1u << 20)	/* a column name or level label */
+/* A column name or level label: a CSV field (at most PT_CSV_MAX_FIELD,
+ * 1 MiB) with room for the prefixes the tools add (score:, bin:). */
+#define MAX_STR		((1u << 20) + 64)
 #define MAX_LEVELS	(1u << 24)
 #define MAX_SCHEMA	(64u << 20)	/* schema payload bytes */
 #define MAX_ROWS	(1u << 26)	/* rows in one data frame */

@@ -24,6 +24,7 @@
 
 #include "csvin.h"
 #include "names.h"
+#include "rowid.h"
 #include "number.h"
 #include "spool.h"
 #include "strmap.h"
@@ -92,7 +93,10 @@ typedef struct colstat {
 	int force;         /* 0, 'n' numeric, 'c' categorical */
 	int numeric_ok;    /* every non-missing training value parsed finite */
 	uint64_t first_text_line; /* where a value first failed to parse */
+	const char *first_text_file;
 	char first_text[64];
+	int first_text_range; /* that value was a number past the range */
+	uint64_t nnum, ntext; /* values that are numbers, and that are not */
 	uint64_t nmissing, first_missing_line;
 	const char *first_missing_file;
 	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
@@ -124,6 +128,7 @@ typedef struct fit {
 	colstat *col;
 	int treatment, outcome, key, splitcol;
 	pt_names rewards, tokens, vocab_given;
+	pt_rowvals rv;     /* the record's values, read once */
 	pt_strmap vocab;
 	sample s;
 	uint64_t train_rows, dropped_rows;
@@ -409,45 +414,45 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
     const char *file, uint64_t *h)
 {
 	const pt_fit_opts *o = f->o;
+	const pt_rowvals *rv = &f->rv;
 	double sv = NAN;
 	char w[512];
 
-	*h = pt_csv_row_hash(r, f->key);
+	if (pt_rowvals_read(&f->rv, r, &f->tokens, f->e) < 0)
+		return -1;
+	*h = pt_rowvals_id(&f->rv, r, f->key);
 	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
 		int c = f->splitcol;
-		if (pt_parse_f64(r->field[c], r->len[c], &sv) != 0)
+		if (rv->kind[c] != PT_VAL_NUMBER)
 			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 			    file, r->line, f->header.v[c]), "split column value "
 			    "'%.40s' is not a finite number", r->field[c]);
+		sv = rv->v[c];
 	}
 	if (!pt_manifest_is_train(shape, *h, sv))
 		return 0;
 	if (f->treatment >= 0) {
 		int c = f->treatment, oc = f->outcome;
-		double y;
-		int rc;
-		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
-		    pt_names_has(&f->tokens, r->field[oc], r->len[oc])) {
+		if (rv->kind[c] == PT_VAL_MISSING ||
+		    rv->kind[oc] == PT_VAL_MISSING) {
 			if (o->drop_missing) {
 				f->dropped_rows++;
 				return 0;
 			}
-			c = pt_names_has(&f->tokens, r->field[c], r->len[c]) ? c : oc;
+			c = rv->kind[c] == PT_VAL_MISSING ? c : oc;
 			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 			    file, r->line, f->header.v[c]), "missing %s (use "
 			    "--drop-missing to drop such rows)",
 			    c == f->treatment ? "treatment" : "outcome");
 		}
-		rc = pt_parse_f64(r->field[oc], r->len[oc], &y);
-		if (rc != 0)
+		if (rv->kind[oc] != PT_VAL_NUMBER)
 			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 			    file, r->line, f->header.v[oc]), "outcome '%.40s' is "
 			    "not a finite number", r->field[oc]);
 	}
 	for (int k = 0; k < f->rewards.n; k++) {
 		int c = pt_names_find(&f->header, f->rewards.v[k]);
-		double y;
-		if (pt_parse_f64(r->field[c], r->len[c], &y) != 0)
+		if (rv->kind[c] != PT_VAL_NUMBER)
 			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 			    file, r->line, f->header.v[c]), "reward '%.40s' is not "
 			    "a finite number", r->field[c]);
@@ -481,12 +486,12 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		colstat *cs = &f->col[c];
 		const char *s = r->field[c];
 		size_t n = r->len[c];
-		double v = NAN;
-		int rc;
+		double v = f->rv.v[c];
+		int kind = f->rv.kind[c];
 
 		if (cs->role != R_SOURCE)
 			continue;
-		if (pt_names_has(&f->tokens, s, n)) {
+		if (kind == PT_VAL_MISSING) {
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
@@ -494,14 +499,15 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 			f->vals[cs->slot] = NAN;
 			continue;
 		}
-		rc = pt_parse_f64(s, n, &v);
-		if (rc == 1 && f->o->nonfinite_missing) {
+		if (kind == PT_VAL_NUMBER)
+			cs->nnum++;
+		if (kind == PT_VAL_NONFINITE && f->o->nonfinite_missing) {
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
 			}
 			v = NAN;
-		} else if (rc == 1) {
+		} else if (kind == PT_VAL_NONFINITE) {
 			/* inf/nan text: refused if the column proves numeric. */
 			if (cs->nonfinite_line == 0) {
 				cs->nonfinite_line = r->line;
@@ -510,18 +516,20 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 				    "%.40s", s);
 			}
 			v = NAN;
-		} else if (rc != 0) {
+		} else if (kind != PT_VAL_NUMBER) {
+			cs->ntext++;
 			if (cs->numeric_ok) {
 				cs->numeric_ok = 0;
 				cs->first_text_line = r->line;
+				cs->first_text_file = file;
+				cs->first_text_range = kind == PT_VAL_RANGE;
 				snprintf(cs->first_text, sizeof cs->first_text, "%.40s", s);
 			}
 			if (cs->force == 'n')
 				return pt_fail(f->e, PT_EVALUE, pt_csv_where(w,
 				    sizeof w, file, r->line, f->header.v[c]),
-				    rc == 1 ? "'%.40s' is not "
-				    "a finite number (inf and nan are not allowed; see "
-				    "--nonfinite)" : "'%.40s' is not a number", s);
+				    kind == PT_VAL_RANGE ? "'%.40s' is past the range of "
+				    "doubles" : "'%.40s' is not a number", s);
 			v = NAN;
 		} else if (f->o->bins == 0 && !cs->distinct_over) {
 			if (dset_add(&cs->distinct, v) != 0)
@@ -568,6 +576,60 @@ header_copy(pt_names *h, const pt_csvrec *r)
 
 /* Reads every input once, calling fn for each record after the header. */
 static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The header a manifest can be made of: at most PT_MAX_COLUMNS columns,
+ * each named (non-empty, UTF-8, as YAML holds names), no name twice; one
+ * column whose name holds another likely separator gets a hint. */
+static int
+check_header(const pt_csvrec *r, const char *file, char delim, pt_err *e)
+{
+	char w[512];
+	char **sorted;
+	int rc = 0;
+
+	if (r->nfields > PT_MAX_COLUMNS)
+		return pt_fail(e, PT_ELIMIT, pt_csv_where(w, sizeof w, file,
+		    r->line, NULL), "%zu columns: more than %d (each feature "
+		    "becomes frame columns, and a frame has at most 65,536)",
+		    r->nfields, PT_MAX_COLUMNS);
+	if (r->nfields == 1) {
+		const char *h = r->field[0];
+		const char *cand[] = { ";", "\t", "|", NULL };
+		for (int k = 0; cand[k]; k++)
+			if (*cand[k] != delim && strchr(h, *cand[k]) != NULL)
+				return pt_fail(e, PT_EFORMAT, pt_csv_where(w,
+				    sizeof w, file, r->line, NULL), "the header is "
+				    "one column, '%.60s': separated by '%s'? (give "
+				    "--delimiter '%s')", h, *cand[k] == '\t' ? "\\t" :
+				    cand[k], *cand[k] == '\t' ? "tab" : cand[k]);
+	}
+	for (size_t k = 0; k < r->nfields; k++) {
+		if (r->len[k] == 0)
+			return pt_fail(e, PT_EFORMAT, pt_csv_where(w, sizeof w, file,
+			    r->line, NULL), "column %zu has no name", k + 1);
+		if (!pt_utf8_ok(r->field[k], r->len[k]))
+			return pt_fail(e, PT_EFORMAT, pt_csv_where(w, sizeof w, file,
+			    r->line, NULL), "column %zu's name '%.60s' is not UTF-8 "
+			    "(re-encode the file as UTF-8)", k + 1, r->field[k]);
+	}
+	if ((sorted = malloc(r->nfields * sizeof *sorted)) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	memcpy(sorted, r->field, r->nfields * sizeof *sorted);
+	qsort(sorted, r->nfields, sizeof *sorted, cmp_name);
+	for (size_t k = 1; k < r->nfields && rc == 0; k++)
+		if (strcmp(sorted[k - 1], sorted[k]) == 0)
+			rc = pt_fail(e, PT_EFORMAT, pt_csv_where(w, sizeof w, file,
+			    r->line, NULL), "column '%s' appears twice in the "
+			    "header", sorted[k]);
+	free(sorted);
+	return rc;
+}
+
+static int
 fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
     const int *fds, row_fn fn)
 {
@@ -585,24 +647,20 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 			    strerror(errno));
 		if ((c = pt_csv_open(fds[i], name, f->e)) == NULL)
 			return -1;
+		pt_csv_set_delimiter(c, f->o->delimiter ? f->o->delimiter : ',');
 		while ((rc = pt_csv_next(c, &r, f->e)) == 1) {
 			if (first) {
 				first = 0;
 				if (f->header.n == 0) {
+					if (check_header(&r, name, f->o->delimiter ?
+					    f->o->delimiter : ',', f->e) != 0) {
+						rc = -1;
+						break;
+					}
 					if (header_copy(&f->header, &r) != 0) {
 						rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 						break;
 					}
-					for (int a = 0; a < f->header.n; a++)
-						for (int b = a + 1; b < f->header.n; b++)
-							if (strcmp(f->header.v[a], f->header.v[b]) == 0) {
-								rc = pt_fail(f->e, PT_EFORMAT,
-								    pt_csv_where(w, sizeof w,
-								    name, r.line, NULL),
-								    "column '%s' appears twice in the "
-								    "header", f->header.v[a]);
-								goto out;
-							}
 					if (fit_roles(f) != 0) {
 						rc = -1;
 						break;
@@ -634,7 +692,6 @@ fit_pass(fit *f, pt_manifest *shape, int n, const char *const *paths,
 			if (f->o->progress && (++rows & 0xffff) == 0)
 				f->o->progress(rows, 0);
 		}
-out:
 		if (rc == 0 && first)
 			rc = pt_fail(f->e, PT_EEMPTY, name, "empty input: no header");
 		pt_csv_close(c);
@@ -675,6 +732,70 @@ boundaries(const double *v, size_t n, int bins, double **out, int *nout)
 	*out = b;
 	*nout = k;
 	return 0;
+}
+
+/* What the frames will hold must be nameable there and in YAML: every
+ * label and level UTF-8; no frame column named as the tools name theirs
+ * (_row, action, score:..., bin:...); no two frame columns of one name
+ * (a column "c1=a" beside the one-hot feature of level a of c1). */
+static int
+check_names(fit *f, pt_manifest *m)
+{
+	int n = m->nfeatures + 3 + m->nvocab, k = 0, rc = 0;
+	const char **names = calloc((size_t)n, sizeof *names);
+	char **sorted;
+
+	(void)f;
+	if (names == NULL)
+		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < m->nvocab; i++)
+		if (!pt_utf8_ok(m->vocab[i], strlen(m->vocab[i]))) {
+			free(names);
+			return pt_fail(f->e, PT_EFORMAT, m->nrewards ? "--rewards" :
+			    m->columns[m->treatment], "label '%.60s' is not UTF-8 "
+			    "(re-encode the file as UTF-8)", m->vocab[i]);
+		}
+	for (int i = 0; i < m->nsources; i++)
+		for (int l = 0; l < m->sources[i].nlevels; l++)
+			if (!pt_utf8_ok(m->sources[i].levels[l],
+			    strlen(m->sources[i].levels[l]))) {
+				free(names);
+				return pt_fail(f->e, PT_EFORMAT, m->sources[i].name,
+				    "level '%.60s' is not UTF-8 (re-encode the file "
+				    "as UTF-8)", m->sources[i].levels[l]);
+			}
+	for (int i = 0; i < m->nfeatures; i++)
+		names[k++] = m->features[i].name;
+	if (m->nrewards > 0)
+		for (int i = 0; i < m->nvocab; i++)
+			names[k++] = m->vocab[i];
+	else {
+		names[k++] = m->columns[m->treatment];
+		names[k++] = m->columns[m->outcome];
+	}
+	for (int i = 0; i < k && rc == 0; i++)
+		if (strcmp(names[i], "_row") == 0 ||
+		    strcmp(names[i], "action") == 0 ||
+		    strncmp(names[i], "score:", 6) == 0 ||
+		    strncmp(names[i], "bin:", 4) == 0)
+			rc = pt_fail(f->e, PT_EFORMAT, names[i], "a name the tools "
+			    "give their own frame columns (_row, action, score:..., "
+			    "bin:...): rename the column, or --exclude it");
+	if (rc == 0 && (sorted = malloc((size_t)k * sizeof *sorted)) != NULL) {
+		memcpy(sorted, names, (size_t)k * sizeof *sorted);
+		qsort(sorted, (size_t)k, sizeof *sorted, cmp_name);
+		for (int i = 1; i < k && rc == 0; i++)
+			if (strcmp(sorted[i - 1], sorted[i]) == 0)
+				rc = pt_fail(f->e, PT_EFORMAT, sorted[i], "two frame "
+				    "columns of this name (a column named as a one-hot "
+				    "feature 'column=level' of another, or a role "
+				    "named as a feature): rename one, or --exclude it");
+		free(sorted);
+	} else if (rc == 0) {
+		rc = pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+	}
+	free(names);
+	return rc;
 }
 
 static int
@@ -795,6 +916,7 @@ out:
 	pt_names_free(&f.rewards);
 	pt_names_free(&f.tokens);
 	pt_names_free(&f.vocab_given);
+	pt_rowvals_free(&f.rv);
 	pt_strmap_free(&f.vocab);
 	free(f.s.rows);
 	free(f.vals);
@@ -826,8 +948,8 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 			continue;
 		ft = &f->m->features[fi];
 		src = &f->m->sources[ft->source];
-		if (pt_names_has(&f->tokens, r->field[c], r->len[c]) ||
-		    pt_parse_f64(r->field[c], r->len[c], &v) != 0)
+		v = f->rv.v[c];
+		if (f->rv.kind[c] != PT_VAL_NUMBER)
 			v = src->missing == PT_MISS_KEEP ? NAN : src->impute;
 		ft->counts[pt_feature_bin(ft, v)]++;
 	}
@@ -925,6 +1047,20 @@ build_source(fit *f, int c, pt_source *s)
 	if ((s->name = pt_strdup(name)) == NULL)
 		return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
 	categorical = cs->force == 'c' || (cs->force != 'n' && !cs->numeric_ok);
+	/* A column of numbers but for a few values is most likely numbers
+	 * with a typo or a missing-value code in it, not a category of
+	 * hundreds of levels: say so, unless told which it is. */
+	if (categorical && cs->force == 0 && cs->nnum > 0 && cs->nnum >=
+	    cs->ntext)
+		return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+		    cs->first_text_file ? cs->first_text_file : "input",
+		    cs->first_text_line, name), "'%s' is %s: the column holds "
+		    "%llu numbers and %llu values that are not (give --categorical "
+		    "'%s' to treat it as categorical, or name a missing-value "
+		    "code in --missing-tokens)", cs->first_text,
+		    cs->first_text_range ? "past the range of doubles" :
+		    "not a number", (unsigned long long)cs->nnum,
+		    (unsigned long long)cs->ntext, name);
 	s->kind = categorical ? PT_SRC_CATEGORICAL : PT_SRC_NUMERIC;
 	s->missing = cs->missing;
 	if (!cs->has_missing_for) {
@@ -1227,6 +1363,8 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 			}
 		free(order);
 	}
+	if (check_names(f, m) != 0)
+		return -1;
 	if (f->s.overflowed && fit_pass(f, m, n, paths, fds, pass2_row) != 0)
 		return -1;
 	return 0;
@@ -1244,4 +1382,5 @@ pt_fit_defaults(pt_fit_opts *o)
 	o->split = PT_SPLIT_NONE;
 	o->train_fraction = 1.0;
 	o->seed = 1;
+	o->delimiter = ',';
 }

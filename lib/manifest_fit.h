@@ -36,6 +36,7 @@ typedef struct pt_fit_opts {
 	uint64_t seed;
 	const char *split_column;
 	double until;
+	char delimiter;          /* the CSV's field separator (default ',') */
 	pt_progress_fn progress;
 } pt_fit_opts;
 

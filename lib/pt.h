@@ -15,6 +15,10 @@
 
 #define PT_VERSION "0.1.0"
 
+/* The most columns a CSV may have at fit: every frame column (a feature
+ * and its bin code, the roles, the scores) must fit a frame's 65,536. */
+#define PT_MAX_COLUMNS 30000
+
 /* Status codes.  Never renumber: scripts and tests may rely on them. */
 typedef enum pt_status {
 	PT_OK = 0,
@@ -60,6 +64,13 @@ typedef void (*pt_progress_fn)(uint64_t rows, uint64_t bytes);
  * Returns 0, or -1 with errno set (EIO when write(2) makes no progress);
  * the caller says what failed. */
 int pt_write_all(int fd, const void *p, size_t n);
+
+/* The code point of the UTF-8 sequence at p (before end), its length in
+ * *len; -1 when it is not well-formed UTF-8 (overlong, a surrogate, past
+ * U+10FFFF, cut short). */
+long pt_utf8_next(const unsigned char *p, const unsigned char *end, int *len);
+/* 1 when s[0..n) is well-formed UTF-8 (what YAML files can hold). */
+int pt_utf8_ok(const char *s, size_t n);
 
 /* Allocation helpers that never abort: they return NULL on failure. */
 char *pt_strdup(const char *s);

@@ -37,51 +37,18 @@ pt_y_plain_ok(const char *s)
 	return 1;
 }
 
-/* The code point of the UTF-8 sequence at p (its length in *len), or -1
- * when it is not well-formed UTF-8 (overlong, a surrogate, past U+10FFFF,
- * cut short). */
-static long
-utf8_next(const unsigned char *p, int *len)
-{
-	long c;
-	int n, i;
-
-	if (p[0] < 0x80) {
-		*len = 1;
-		return p[0];
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, c = p[0] & 0x07;
-	else
-		return -1;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*len = n;
-	return c;
-}
-
 static void
 quoted(pt_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *run = p;
+	const unsigned char *run = p, *end = p + strlen(s);
 
 	pt_buf_putc(b, '"');
 	while (*p) {
 		int len;
-		long c = utf8_next(p, &len);
+		long c = pt_utf8_next(p, end, &len);
 		const char *esc = NULL;
-		char tmp[16];
+		char tmp[24];
 
 		if (c < 0) {
 			pt_buf_fail(b, PT_EVALUE, "a string that is not UTF-8 "
@@ -93,10 +60,10 @@ quoted(pt_buf *b, const char *s)
 		else if (c == '\\')
 			esc = "\\\\";
 		else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-			snprintf(tmp, sizeof tmp, "\\x%02lx", c);
+			snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)c);
 			esc = tmp;
 		} else if (c == 0xfffe || c == 0xffff) {
-			snprintf(tmp, sizeof tmp, "\\u%04lx", c);
+			snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)c);
 			esc = tmp;
 		}
 		if (esc != NULL) {
