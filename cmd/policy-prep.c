@@ -462,22 +462,21 @@ do_split(const fe_args *a)
 	for (k = 0; k < n; k++)
 		outs[k].fd = -1;
 	fe_in_init(&in, a->argc, a->argv);
-	if ((s = fe_in_schema(&in, &e)) == NULL)
+	if ((s = fe_in_schema(&in, &e)) == NULL ||
+	    (p = pt_parter_new(s, n, mode, fe_u64(a, O_SEED, 0), &e)) == NULL)
 		goto fail;
 	for (k = 0; k < n; k++) {
 		char path[4096];
 		snprintf(path, sizeof path, pattern, k);
 		if (fe_out_open(&outs[k], path, 1, 1, &e) != 0 ||
-		    (w[k] = pt_writer_open(outs[k].fd, outs[k].name, s, level,
-		    &e)) == NULL)
+		    (w[k] = pt_writer_open(outs[k].fd, outs[k].name,
+		    pt_parter_schema(p), level, &e)) == NULL)
 			goto fail;
 	}
-	if ((p = pt_parter_new(s, n, mode, fe_u64(a, O_SEED, 0), w, &e)) == NULL)
-		goto fail;
 	while ((k = fe_in_next(&in, &b, &e)) == 1)
-		if (pt_parter_feed(p, b, &e) != 0)
+		if (pt_parter_feed(p, w, b, &e) != 0)
 			goto fail;
-	if (k < 0 || pt_parter_finish(p, &e) != 0)
+	if (k < 0 || pt_parter_finish(p, w, &e) != 0)
 		goto fail;
 	fe_progress_done(in.rows, in.done_bytes);
 	for (k = 0; k < n; k++) {

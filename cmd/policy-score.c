@@ -46,7 +46,7 @@ enum {
 	O_MODEL, O_KIND, O_BACKEND, O_MANIFEST, O_OUTCOME, O_LAMBDA, O_FOLDS,
 	O_FOLDSEED, O_PROP, O_PASSES, O_FLOOR, O_COST, O_MAXMEM, O_PARTIAL,
 	O_MERGE, O_TREES, O_DEPTH, O_FEATURES, O_ARMS, O_SEED, O_ROWS,
-	O_MISSING, O_FIRST, O_OUTPUT, O_LEVEL, O_FORCE
+	O_MISSING, O_FIRST, O_OUTPUT, O_LEVEL, O_FORCE, O_EXPECT, O_PARTITION
 };
 
 static const fe_opt opts[] = {
@@ -85,7 +85,14 @@ static const fe_opt opts[] = {
 	  "write the exact statistics (a partial), not a model" },
 	{ O_MERGE, 0, "merge", FE_FLAG, NULL, FIT, 0, 0, NULL,
 	  "the operands are partials: add them (in any order) and write the "
-	  "model (with --partial, the merged partial)" },
+	  "model (with --partial, the merged partial); all or nothing: a "
+	  "partition given twice is refused" },
+	{ O_EXPECT, 0, "expect", FE_INT, "N", FIT, 1, 1000000, NULL,
+	  "--merge: fail unless the partials are all N parts of a split "
+	  "(or, named by their rows, at least N partitions)" },
+	{ O_PARTITION, 0, "partition", FE_STR, "ID", FIT, 0, 0, NULL,
+	  "--partial: name the partition (1 to 63 printable bytes; default: "
+	  "its part of a split, or a hash of its rows)" },
 	{ O_TREES, 0, "trees", FE_INT, "N", FOREST, 1, 100000, NULL,
 	  "trees (default 50)" },
 	{ O_DEPTH, 0, "depth", FE_INT, "D", FOREST, 0, 20, NULL,
@@ -276,7 +283,8 @@ merge_main(const fe_args *a)
 				goto fail;
 		}
 	}
-	if (emit(a, acc, &e) < 0)
+	if ((fe_flag(a, O_EXPECT) && pt_rfit_expect(acc, (int)fe_u64(a,
+	    O_EXPECT, 0), &e) < 0) || emit(a, acc, &e) < 0)
 		goto fail;
 	pt_rfit_free(acc);
 	return FE_EXIT_OK;
@@ -367,6 +375,10 @@ fit_main(const fe_args *a)
 		pt_rfit_set_limit(fe_u64(a, O_MAXMEM, 0));
 	if (fe_flag(a, O_MERGE))
 		return merge_main(a);
+	if (fe_flag(a, O_EXPECT))
+		return fe_usage_error("--expect goes with --merge");
+	if (fe_flag(a, O_PARTITION) && !fe_flag(a, O_PARTIAL))
+		return fe_usage_error("--partition names a --partial");
 	pt_err_clear(&e);
 	memset(&spec, 0, sizeof spec);
 	spec.binary = fe_word(a, O_OUTCOME, 0) == 1;
@@ -405,6 +417,9 @@ fit_main(const fe_args *a)
 	if (k < 0)
 		goto fail;
 	fe_progress_done(in.rows, in.done_bytes);
+	if (fe_flag(a, O_PARTITION) && pt_rfit_set_part(f, fe_str(a,
+	    O_PARTITION, NULL), &e) < 0)
+		goto fail;
 	if (spec.prop == PT_PROP_LOGISTIC && logistic_passes(f, &in, &e) < 0)
 		goto fail;
 	if (emit(a, f, &e) < 0)

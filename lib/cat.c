@@ -93,9 +93,12 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 		if (sel == NULL)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	} else {
-		/* Bin codes are derived from the features: shown on request. */
+		/* Bin codes are derived from the features, and the part of a
+		 * split a row went to is no part of the row: both are shown on
+		 * request. */
 		for (int j = 0; j < s->ncols; j++)
-			if (s->cols[j].role != PT_ROLE_BIN)
+			if (s->cols[j].role != PT_ROLE_BIN &&
+			    s->cols[j].role != PT_ROLE_PART)
 				sel[nsel++] = j;
 	}
 	/* The longest a row can be: numbers take at most 24 bytes. */

@@ -141,7 +141,7 @@ type_valid(int t)
 static int
 role_valid(int r)
 {
-	return r >= PT_ROLE_OTHER && r <= PT_ROLE_BIN;
+	return r >= PT_ROLE_OTHER && r <= PT_ROLE_PART;
 }
 
 /* ---- schemas ---- */
@@ -172,6 +172,7 @@ pt_role_name(pt_role r)
 	case PT_ROLE_REWARD: return "reward";
 	case PT_ROLE_PROPENSITY: return "propensity";
 	case PT_ROLE_BIN: return "bin";
+	case PT_ROLE_PART: return "part";
 	}
 	return "unknown";
 }

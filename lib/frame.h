@@ -35,7 +35,10 @@ typedef enum pt_role {
 	PT_ROLE_ACTION = 6,    /* i32 chosen action (levels = vocabulary) */
 	PT_ROLE_REWARD = 7,    /* f64 precomputed reward of one action */
 	PT_ROLE_PROPENSITY = 8, /* f64 propensity column */
-	PT_ROLE_BIN = 9        /* u8 bin code of a feature (name "bin:FEATURE") */
+	PT_ROLE_BIN = 9,       /* u8 bin code of a feature (name "bin:FEATURE") */
+	PT_ROLE_PART = 10      /* i32 partition index (name "_part"); its N
+				* levels say how many parts policy-prep split
+				* made */
 } pt_role;
 
 typedef struct pt_colspec {

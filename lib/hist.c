@@ -74,7 +74,6 @@ struct pt_hist_acc {
 	int *widx, nwide;     /* the others */
 	int grp[2];           /* padded features per group: values, codes */
 	size_t sub[2];        /* rows per sub-block: values, codes */
-	uint64_t ph1, ph2, prows; /* partition hash */
 	uint64_t pend;        /* rows in the frame cells, not yet folded */
 	int broken;           /* a frame was refused after some of its rows */
 };
@@ -218,6 +217,7 @@ pt_hist_free(pt_hist *h)
 	free(h->ysum);
 	free(h->gsum);
 	free(h->parts);
+	pt_partid_free(&h->pid);
 	acc_free(h->acc);
 	free(h);
 }
@@ -948,7 +948,6 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) : NULL;
 	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
 	const double *g[64];
-	const uint64_t *rowh = c->row >= 0 ? PT_COL_U64(b, c->row) : NULL;
 	const int *nd = node_of != NULL ? node_of + i0 : NULL;
 
 	for (k = 0; k < A; k++)
@@ -1054,10 +1053,6 @@ add:
 	a->pend += nb;
 	if (mrows == 0)
 		return 0;
-	if (rowh != NULL)
-		K->part_hash(dense ? rowh + i0 : rowh, dense ? NULL : a->ri,
-		    mrows, &a->ph1, &a->ph2);
-	a->prows += mrows;
 	add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG, a->KY),
 	    node_of == NULL ? NULL : a->gro);
 	return 0;
@@ -1078,6 +1073,14 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		return 0;
 	if (A > 64)
 		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
+	/* Which partition: from every row of the frame (partid.h). */
+	if (!h->pid_bound) {
+		if (pt_partid_bind(&h->pid, b->schema, e) < 0)
+			return -1;
+		h->pid_bound = 1;
+	}
+	if (pt_partid_add(&h->pid, b, e) < 0)
+		return -1;
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
 	for (i0 = 0; i0 < n; i0 += BLK) {
@@ -1113,45 +1116,28 @@ pt_hist_folded(const pt_hist *h, pt_err *e)
 	return 0;
 }
 
-static int
-part_cmp(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
 int
 pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 {
-	char buf[64], (*parts)[64];
+	char (*parts)[PT_PARTID_LEN];
+	int n = 1;
 
 	if (pt_hist_flush(h, e) < 0)
 		return -1;
-
+	/* The new ids first: on failure h keeps its old ones. */
 	if (id == NULL) {
-		struct pt_hist_acc *a = h->acc;
-		if (a == NULL || a->prows == 0)
-			snprintf(buf, sizeof buf, "empty");
-		else
-			snprintf(buf, sizeof buf, "%" PRIu64 "-%016" PRIx64
-			    "%016" PRIx64, a->prows, a->ph1, a->ph2);
+		if (pt_partid_ids(&h->pid, &parts, &n, e) < 0)
+			return -1;
 	} else {
-		size_t i, n = strlen(id);
-		if (n == 0 || n >= sizeof buf)
-			return pt_fail(e, PT_EUSAGE, "", "partition id must be "
-			    "1 to 63 bytes");
-		for (i = 0; i < n; i++)
-			if (id[i] <= ' ' || id[i] > '~')
-				return pt_fail(e, PT_EUSAGE, "", "partition id "
-				    "may not hold blanks or control bytes");
-		snprintf(buf, sizeof buf, "%s", id);
+		if (pt_partid_check(id, e) < 0)
+			return -1;
+		if ((parts = malloc(sizeof *parts)) == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		snprintf(parts[0], sizeof parts[0], "%s", id);
 	}
-	/* The new id first: on failure h keeps its old ones. */
-	if ((parts = malloc(sizeof *parts)) == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	memcpy(parts[0], buf, sizeof buf);
 	free(h->parts);
 	h->parts = parts;
-	h->nparts = 1;
+	h->nparts = n;
 	return 0;
 }
 
@@ -1236,31 +1222,17 @@ int
 pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 {
 	size_t i, n, nn, r1, r2;
-	int k, np, d, old = dst->scale, fail = 0;
-	char (*parts)[64];
+	int np, d, old = dst->scale, fail = 0;
+	char (*parts)[PT_PARTID_LEN];
 
 	if (same_shape(dst, src, e) < 0)
 		return -1;
 	if (pt_hist_folded(dst, e) < 0 || pt_hist_folded(src, e) < 0)
 		return -1;
-	/* Partitions: a sorted union; a repeat is an error (empty ones are
-	 * all alike and may repeat). */
-	np = dst->nparts + src->nparts;
-	parts = malloc(((size_t)np + 1) * sizeof *parts);
-	if (parts == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	memcpy(parts, dst->parts, (size_t)dst->nparts * sizeof *parts);
-	memcpy(parts + dst->nparts, src->parts, (size_t)src->nparts *
-	    sizeof *parts);
-	qsort(parts, (size_t)np, sizeof *parts, part_cmp);
-	for (k = 1; k < np; k++)
-		if (strcmp(parts[k], parts[k - 1]) == 0 &&
-		    strcmp(parts[k], "empty") != 0) {
-			pt_fail(e, PT_EMISMATCH, "", "partition %s seen twice",
-			    parts[k]);
-			free(parts);
-			return -1;
-		}
+	/* Partitions: a sorted union; a repeat is an error (partid.h). */
+	if (pt_partid_union(dst->parts, dst->nparts, src->parts, src->nparts,
+	    &parts, &np, e) < 0)
+		return -1;
 	n = (size_t)dst->nnodes * dst->ncells * dst->narms;
 	nn = (size_t)dst->nnodes * dst->ncells;
 	if (src->scale != INT_MAX) {

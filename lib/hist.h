@@ -24,6 +24,7 @@
 #include "bincode.h"
 #include "frame.h"
 #include "manifest.h"
+#include "partid.h"
 #include "pt.h"
 #include "wide.h"
 
@@ -51,7 +52,9 @@ typedef struct pt_hist {
 	pt_wide *ysum, *gsum;
 	uint64_t rows;    /* rows added (in open nodes or not) */
 	int nparts;
-	char (*parts)[64]; /* partition ids, sorted */
+	char (*parts)[PT_PARTID_LEN]; /* partition ids, sorted (partid.h) */
+	pt_partid pid;     /* the partition of the frames added */
+	int pid_bound;
 	int has_treatment; /* 0 in bring-your-own-rewards mode */
 	struct pt_hist_acc *acc; /* per-frame accumulators, while adding */
 } pt_hist;

@@ -445,10 +445,28 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
 			    "feature '%s': %d counts, expected %d (one per bin "
 			    "and the missing bin)", f->name, pt_ynode_len(x), f->nbounds + 2);
-		for (int k = 0; k < f->nbounds + 2; k++)
-			if (to_u64(r, pt_ynode_item(&r->doc, x, k), "counts",
-			    &f->counts[k]) != 0)
-				return -1;
+		{
+			uint64_t sum = 0;
+			for (int k = 0; k < f->nbounds + 2; k++) {
+				if (to_u64(r, pt_ynode_item(&r->doc, x, k), "counts",
+				    &f->counts[k]) != 0)
+					return -1;
+				sum += f->counts[k];
+				if (sum < f->counts[k])
+					sum = UINT64_MAX; /* saturate: refused below */
+			}
+			/* Every training row falls in one bin of every feature. */
+			if (sum != m->train_rows)
+				return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
+				    "feature '%s': its counts add up to %llu, not the "
+				    "%llu training rows", f->name,
+				    (unsigned long long)sum,
+				    (unsigned long long)m->train_rows);
+		}
+		if (m->bins > 0 && f->nbounds > m->bins - 1)
+			return pt_yfail(r->e, &r->doc, pt_ynode_get(&r->doc, it,
+			    "boundaries"), PT_EFORMAT, "feature '%s': %d boundaries, "
+			    "more than %d bins make", f->name, f->nbounds, m->bins);
 	}
 	return 0;
 }

@@ -371,7 +371,7 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 		int c = i > 0 ? strcmp(parts[i], parts[i - 1]) : 1;
 		/* Sorted, each once; only empty partitions share their id. */
 		if (k == 0 || k >= sizeof h->parts[i] || c < 0 || (c == 0 &&
-		    strcmp(parts[i], "empty") != 0)) {
+		    strncmp(parts[i], "empty", 5) != 0)) {
 			pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to %zu "
 			    "bytes, sorted, each once but empty", sizeof h->parts[i] -
 			    1);

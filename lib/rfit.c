@@ -48,6 +48,12 @@ struct pt_rfit {
 	pt_xsum *grad;      /* folds * (nvocab - 1) * p */
 	int lpasses;
 	double *eta, *pr;   /* scratch, nvocab */
+	/* Which partitions the statistics hold (partid.h): counted while
+	 * rows are added, or read back and merged. */
+	pt_partid pid;
+	int pid_bound;
+	char (*parts)[PT_PARTID_LEN];
+	int nparts;
 };
 
 void
@@ -75,6 +81,8 @@ pt_rfit_free(pt_rfit *f)
 	free(f->grad);
 	free(f->eta);
 	free(f->pr);
+	pt_partid_free(&f->pid);
+	free(f->parts);
 	pt_rspec_free(&f->spec);
 	free(f);
 }
@@ -256,6 +264,17 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		}
 		f->bound = s;
 	}
+	if (!f->pid_bound) {
+		if (pt_partid_bind(&f->pid, s, e) < 0) {
+			pt_err_where(e, "%.250s", where);
+			return -1;
+		}
+		f->pid_bound = 1;
+	}
+	if (pt_partid_add(&f->pid, b, e) < 0) {
+		pt_err_where(e, "%.250s", where);
+		return -1;
+	}
 	if (f->blk == NULL) {
 		f->blk = malloc(ng * (size_t)f->p * RBLK * sizeof *f->blk);
 		f->bly = malloc(ng * RBLK * sizeof *f->bly);
@@ -321,13 +340,27 @@ pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e)
 {
 	pt_buf b = PT_BUF_INIT;
 	char t[PT_XSUM_TEXT];
-	int nz = f->p * (f->p + 1) / 2;
+	char (*parts)[PT_PARTID_LEN] = f->parts, (*own)[PT_PARTID_LEN] = NULL;
+	int nz = f->p * (f->p + 1) / 2, np = f->nparts;
 
+	/* The partitions: as read or merged, else of the rows added. */
+	if (parts == NULL) {
+		if (pt_partid_ids(&f->pid, &own, &np, e) < 0)
+			return -1;
+		parts = own;
+	}
 	pt_fhead_write(&b, "policy-model-partial", f->manifest, f->nfeatures,
 	    f->features, f->nvocab, f->vocab);
 	pt_rsettings_write(&b, &f->spec, f->nfeatures, f->features, f->missing,
 	    f->p, f->nvocab);
-	pt_buf_printf(&b, "rows: %" PRIu64 "\nstats:\n", f->rows);
+	pt_buf_printf(&b, "rows: %" PRIu64 "\npartitions: [", f->rows);
+	for (int i = 0; i < np; i++) {
+		if (i)
+			pt_buf_puts(&b, ", ");
+		pt_y_str(&b, parts[i], PT_Y_PLAIN_WHEN_SAFE);
+	}
+	pt_buf_puts(&b, "]\nstats:\n");
+	free(own);
 	for (int k = 0; k < f->spec.folds; k++)
 		for (int a = 0; a < f->nvocab; a++) {
 			const pt_ridge *r = &f->st[k * f->nvocab + a];
@@ -368,12 +401,45 @@ read_sum(pt_ydoc *d, yaml_node_t *s, pt_xsum *x, pt_err *e)
 	    "sum") : 0;
 }
 
+/* The partitions of a partial: ids, sorted, each once (but empty ones). */
+static int
+read_parts(pt_ydoc *d, yaml_node_t *root, pt_rfit *f, pt_err *e)
+{
+	yaml_node_t *n = pt_ynode_need(d, root, "partitions", e);
+	char **v;
+	int cnt, rc = 0;
+
+	if ((v = pt_ynode_strs(d, n, "partitions", &cnt, e)) == NULL)
+		return -1;
+	if (cnt < 1) {
+		pt_strs_free(v, cnt);
+		return pt_yfail(e, d, n, PT_EFORMAT, "partitions: none");
+	}
+	if ((f->parts = calloc((size_t)cnt, sizeof *f->parts)) == NULL) {
+		pt_strs_free(v, cnt);
+		return pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+	}
+	f->nparts = cnt;
+	for (int i = 0; i < cnt && rc == 0; i++) {
+		int c = i > 0 ? strcmp(v[i], v[i - 1]) : 1;
+		if (strlen(v[i]) >= PT_PARTID_LEN || v[i][0] == '\0' || c < 0 ||
+		    (c == 0 && strncmp(v[i], "empty", 5) != 0))
+			rc = pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to "
+			    "%d bytes, sorted, each once but empty",
+			    PT_PARTID_LEN - 1);
+		else
+			snprintf(f->parts[i], sizeof f->parts[i], "%s", v[i]);
+	}
+	pt_strs_free(v, cnt);
+	return rc;
+}
+
 pt_rfit *
 pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-model-partial", NULL };
 	static const char *const keys[] = { PT_FHEAD_KEYS, PT_RSETTINGS_KEYS,
-		"rows", "stats", NULL };
+		"rows", "partitions", "stats", NULL };
 	static const char *const statkeys[] = { "fold", "arm", "rows", "zy",
 		"zz", NULL };
 	pt_ydoc d;
@@ -403,7 +469,8 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	f->vocab = h.vocab;
 	h.features = h.vocab = NULL;
 	if (pt_ynode_u64(&d, pt_ynode_need(&d, root, "rows", e), "rows", &rows,
-	    e) < 0 || (stats = pt_ynode_need(&d, root, "stats", e)) == NULL ||
+	    e) < 0 || read_parts(&d, root, f, e) < 0 ||
+	    (stats = pt_ynode_need(&d, root, "stats", e)) == NULL ||
 	    pt_ynode_seq(&d, stats, "stats (one entry per fold and arm)",
 	    f->spec.folds * f->nvocab, e) < 0)
 		goto fail;
@@ -484,9 +551,61 @@ pt_rfit_merge(pt_rfit *dst, const pt_rfit *src, const char *srcname,
 	if (!same)
 		return pt_fail(e, PT_EMISMATCH, srcname, "a partial of another "
 		    "manifest, feature order or fit settings");
+	{
+		/* Each partition once: a partial given twice, or two that
+		 * overlap, are refused before anything is added. */
+		char (*pa)[PT_PARTID_LEN] = dst->parts, (*pb)[PT_PARTID_LEN] =
+		    src->parts, (*u)[PT_PARTID_LEN], (*oa)[PT_PARTID_LEN] = NULL,
+		    (*ob)[PT_PARTID_LEN] = NULL;
+		int na = dst->nparts, nb = src->nparts, nu, rc = 0;
+		if ((pa == NULL && pt_partid_ids(&dst->pid, &oa, &na, e) < 0) ||
+		    (pb == NULL && pt_partid_ids(&src->pid, &ob, &nb, e) < 0))
+			rc = -1;
+		if (rc == 0)
+			rc = pt_partid_union(pa ? pa : oa, na, pb ? pb : ob, nb, &u,
+			    &nu, e);
+		free(oa);
+		free(ob);
+		if (rc < 0) {
+			pt_err_where(e, "%.250s", srcname);
+			return -1;
+		}
+		free(dst->parts);
+		dst->parts = u;
+		dst->nparts = nu;
+	}
 	for (i = 0; i < dst->spec.folds * dst->nvocab; i++)
 		pt_ridge_merge(&dst->st[i], &src->st[i]);
 	dst->rows += src->rows;
+	return 0;
+}
+
+int
+pt_rfit_expect(const pt_rfit *f, int n, pt_err *e)
+{
+	char (*own)[PT_PARTID_LEN] = NULL;
+	int np = f->nparts, rc;
+
+	if (f->parts == NULL && pt_partid_ids(&f->pid, &own, &np, e) < 0)
+		return -1;
+	rc = pt_partid_expect(f->parts ? f->parts : own, np, n, e);
+	free(own);
+	return rc;
+}
+
+int
+pt_rfit_set_part(pt_rfit *f, const char *id, pt_err *e)
+{
+	char (*p)[PT_PARTID_LEN];
+
+	if (pt_partid_check(id, e) < 0)
+		return -1;
+	if ((p = malloc(sizeof *p)) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	snprintf(p[0], sizeof p[0], "%s", id);
+	free(f->parts);
+	f->parts = p;
+	f->nparts = 1;
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "manifest.h"
 #include "pt.h"
+#include "partid.h"
 #include "rmodel.h"
 
 /* A fit in progress, or a partial read back. */
@@ -39,6 +40,12 @@ void pt_rfit_free(pt_rfit *f); /* NULL is fine */
 int pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e);
 /* The rows added or merged so far. */
 uint64_t pt_rfit_rows(const pt_rfit *f);
+/* Names the partition of a fit's partial (--partition ID) instead of the
+ * name its rows give it (partid.h).  0 or -1. */
+int pt_rfit_set_part(pt_rfit *f, const char *id, pt_err *e);
+/* --expect N: fails (PT_EMISMATCH) unless the merged partials are all N
+ * parts of a split (or, named by their rows, at least N).  0 or -1. */
+int pt_rfit_expect(const pt_rfit *f, int n, pt_err *e);
 /* The partial (exact statistics) as YAML in a malloc'd buffer (*out, the
  * caller frees).  Returns 0, or -1 with e set. */
 int pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e);
@@ -46,7 +53,8 @@ int pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e);
  * set. */
 pt_rfit *pt_rfit_parse(const char *buf, size_t len, const char *name,
     pt_err *e);
-/* dst += src; refuses partials of other settings (PT_EMISMATCH).  Returns
+/* dst += src; refuses partials of other settings, and a partition in both
+ * (PT_EMISMATCH), leaving dst as it was.  Returns
  * 0, or -1 with e set. */
 int pt_rfit_merge(pt_rfit *dst, const pt_rfit *src, const char *srcname,
     pt_err *e);

@@ -655,6 +655,28 @@ pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
 		else
 			rm_score_vector(sc, in);
 	}
+	/* A score that overflowed (a coefficient of 1e308 times a value,
+	 * say) is never written: every later sum would be inf or nan. */
+	for (j = 0; j < A; j++) {
+		const double *g = sc->score[j];
+		uint64_t bad = 0;
+		/* An all-ones exponent is inf or nan; integer ORs vectorize. */
+		for (i = 0; i < in->nrows; i++) {
+			uint64_t u;
+			memcpy(&u, &g[i], sizeof u);
+			bad |= (~u & UINT64_C(0x7ff0000000000000)) == 0;
+		}
+		if (bad)
+			for (i = 0; i < in->nrows; i++)
+				if (!isfinite(g[i])) {
+					char *const *vocab = sc->forest ?
+					    sc->forest->vocab : sc->rm->vocab;
+					return pt_fail(e, PT_EVALUE, where, "row %zu: "
+					    "the score of '%s' is %g: the model and "
+					    "the row's values overflow a double", i + 1,
+					    vocab[j], g[i]);
+				}
+	}
 	for (j = 0; j < sc->nin; j++)
 		sc->ocol[j] = in->col[j];
 	for (j = 0; j < A; j++)

@@ -482,6 +482,33 @@ read_nodes(pt_ydoc *d, yaml_node_t *tr, pt_ptree *t, pt_err *e)
 			}
 		}
 	}
+	/* What the nodes count must add up: a split's rows are its
+	 * children's; a node's rows are those of its arms (none in rewards
+	 * mode, where there are no arms' rows). */
+	for (int i = 0; i < t->nnodes; i++) {
+		const pt_pnode *p = &t->nodes[i];
+		uint64_t arms = 0;
+		for (int a = 0; a < t->narms; a++)
+			arms += p->count[a];
+		if (arms != 0 && arms != p->rows) {
+			pt_yfail(e, d, tr, PT_EFORMAT, "node %d: its arms' counts "
+			    "add up to %llu, not its %llu rows", i,
+			    (unsigned long long)arms, (unsigned long long)p->rows);
+			goto out;
+		}
+		if (p->feature >= 0) {
+			const pt_pnode *l = &t->nodes[pt_ptree_find(t, 2 * p->id)];
+			const pt_pnode *rt = &t->nodes[pt_ptree_find(t, 2 * p->id +
+			    1)];
+			if (l->rows + rt->rows != p->rows) {
+				pt_yfail(e, d, tr, PT_EFORMAT, "node %d: its children "
+				    "hold %llu rows, not its %llu", i,
+				    (unsigned long long)(l->rows + rt->rows),
+				    (unsigned long long)p->rows);
+				goto out;
+			}
+		}
+	}
 	rc = 0;
 out:
 	rawnodes_free(&r);

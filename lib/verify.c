@@ -301,8 +301,10 @@ pt_signer_bytes(const pt_signer *g)
 static int
 is_input(pt_role r)
 {
-	/* Bin codes follow from the features and the manifest. */
-	return r != PT_ROLE_SCORE && r != PT_ROLE_ACTION && r != PT_ROLE_BIN;
+	/* Bin codes follow from the features and the manifest; which part of
+	 * a split a row went to is no part of the row. */
+	return r != PT_ROLE_SCORE && r != PT_ROLE_ACTION && r != PT_ROLE_BIN &&
+	    r != PT_ROLE_PART;
 }
 
 static group *
