@@ -39,3 +39,10 @@ policy-score -M model.yaml test.pf > test-scored.pf
 policy-split fit -m m.yaml -M model.yaml --depth 2 scored.pf > tree.yaml
 policy-split hist -m m.yaml -M model.yaml scored.pf > root.part
 policy-verify sign -m m.yaml -M model.yaml -t tree.yaml scored.pf > run.sig
+
+# $F/redigest: a filter giving a file a fresh final digest line, for inputs
+# wrong in one way (a version, a YAML error) that must pass the digest check.
+test -x "$PT_UNIT/t-manifest"
+printf '#!/bin/sh\nexec "%s/t-manifest" --redigest\n' "$PT_UNIT" > redigest
+chmod +x redigest
+
