@@ -1,6 +1,7 @@
 #!/bin/sh
 # policy-prep end to end: fit, apply, cat, split, check and synth, on
 # generated data always and on the shared real data sets when present.
+# Single commands (each option of fit, refusals): testdata/cli/prep/*.case.
 . "$(dirname "$0")/lib.sh"
 
 # ---- generated data ------------------------------------------------------
@@ -94,40 +95,7 @@ check "shuffle: same seed same files, another seed other files, rows kept" \
 	 policy-prep split -n 2 --shuffle --seed 6 -o $T/z.%d.pf $T/s.pf &&
 	 cmp $T/x.0.pf $T/y.0.pf && ! cmp -s $T/x.0.pf $T/z.0.pf &&
 	 policy-prep cat $T/x.1.pf $T/x.0.pf | sort | cmp - $T/b"
-check "split refuses a pattern without %d" \
-	"! policy-prep split -n 2 -o $T/nopattern.pf $T/s.pf 2>/dev/null && ! ls $T/nopattern* 2>/dev/null"
 
-# options of fit
-check "--bins all: every distinct value but the largest is a boundary" \
-	"printf 'x,arm,y\n3,a,1\n1,b,2\n2,a,3\n2,b,4\n5,a,5\n' | policy-prep fit --treatment arm --outcome y --bins all |
-	 grep -q 'boundaries: \[1, 2, 3\]'"
-check "--drop-missing drops and counts rows missing treatment or outcome" \
-	"printf 'x,arm,y\n3,a,1\n1,,2\n2,a,NA\n2,b,4\n' | policy-prep fit --treatment arm --outcome y --drop-missing 2>$T/err |
-	 grep -q 'dropped_rows: 2' && grep -q 'dropped 2 rows' $T/err"
-check "--missing median imputes the lower median of training values" \
-	"printf 'x,arm,y\n3,a,1\nNA,b,2\n1,a,3\n2,b,4\n10,a,5\n' | policy-prep fit --treatment arm --outcome y --missing median |
-	 grep -q 'impute: 2\$'"
-check "--vocabulary and --control fix the vocabulary order and control" \
-	"policy-prep fit $F --vocabulary t2,control,t1 --control control $T/s.csv |
-	 grep -q '^vocabulary: \[\"t2\", \"control\", \"t1\"\]' &&
-	 policy-prep fit $F --vocabulary t2,control,t1 --control control $T/s.csv | grep -q '^control: \"control\"'"
-check "--key: rows with the same key share the row hash" \
-	"printf 'id,x,arm,y\nk1,1,a,1\nk2,2,b,2\nk1,3,a,3\n' > $T/k.csv &&
-	 policy-prep fit --treatment arm --outcome y --key id $T/k.csv > $T/k.yaml &&
-	 policy-prep apply -m $T/k.yaml $T/k.csv | policy-prep cat --columns _row | sort | uniq -c | grep -q '^ *2 '"
-check "--rewards: reward columns instead of treatment and outcome" \
-	"printf 'x,ra,rb\n1,0.5,1\n2,1,0.25\n' | policy-prep fit --rewards ra,rb > $T/rw.yaml &&
-	 grep -q '^vocabulary: \[\"ra\", \"rb\"\]' $T/rw.yaml &&
-	 printf 'x,ra,rb\n1,0.5,1\n2,1,0.25\n' | policy-prep apply -m $T/rw.yaml | policy-prep cat | grep -q '^[0-9]*,2,1,0.25\$'"
-check "--split-column/--train-until: a temporal split" \
-	"printf 't,x,arm,y\n1,5,a,1\n2,6,b,2\n3,7,a,3\n4,8,b,4\n' > $T/ts.csv &&
-	 policy-prep fit --treatment arm --outcome y --split-column t --train-until 2 $T/ts.csv > $T/ts.yaml &&
-	 grep -q 'train_rows: 2' $T/ts.yaml &&
-	 policy-prep apply -m $T/ts.yaml --subset test $T/ts.csv | policy-prep cat --columns x | tail -n +2 | tr '\n' ' ' | grep -q '^7 8 \$'"
-check "--help and --version answer on stdout with status 0" \
-	"policy-prep --help | grep -q '^usage: policy-prep fit' && policy-prep --version | grep -q '^policy-prep '"
-check "a closed pipe ends cat quietly" \
-	"policy-prep cat $T/s.pf 2>$T/pipe-err | head -1 >/dev/null; test ! -s $T/pipe-err"
 
 # ---- real data (skipped when ../shared/data is absent) ----------------------
 H=$DATA/hillstrom.csv

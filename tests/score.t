@@ -3,10 +3,8 @@
 # reward models on generated data and on Hillstrom), partition independence
 # of fit (1 partition vs 8 partials merged in shuffled order), the DR
 # formula against an independent computation (exact rational ridge in
-# Python), and bad input refused with one line, exit 2, no output file.
+# Python).  Bad input refused: testdata/cli/score/*.case.
 . "$(dirname "$0")/lib.sh"
-REDIGEST=${PT_UNIT:-$top/build/release/tests}/t-manifest
-D=$top/testdata/score
 
 # --- forests ---
 policy-score forest-gen --trees 20 --depth 6 --features 12 --arms 4 --seed 5 \
@@ -230,75 +228,6 @@ else
 	skip 4 "hillstrom.csv not found"
 fi
 
-# --- bad input: one line, exit 2, no output file ---
-refuse() { # refuse NAME PATTERN COMMAND...
-	name=$1 pat=$2
-	shift 2
-	rm -f "$T/out"
-	sh -c "$*" > "$T/bad.out" 2> "$T/bad.err"
-	st=$?
-	if [ $st -eq 2 ] && [ "$(wc -l < "$T/bad.err")" -eq 1 ] &&
-	    grep -q -- "$pat" "$T/bad.err" && [ ! -e "$T/out" ] &&
-	    ! ls "$T"/out.tmp.* > /dev/null 2>&1; then
-		ok 0 "$name"
-	else
-		ok 1 "$name (exit $st)"
-		sed 's/^/#   /' "$T/bad.err" | head -5
-	fi
-}
-policy-prep synth --rows 500 --seed 8 > "$T/o.csv" &&
-	policy-prep fit --treatment arm --outcome y --bins 8 "$T/o.csv" > "$T/om.yaml" &&
-	policy-prep apply -m "$T/om.yaml" "$T/o.csv" > "$T/o.pf"
-refuse "a model for another manifest" "manifest" \
-	"policy-score -M $T/model.yaml -o $T/out $T/o.pf"
-head -c 2000 "$T/model.yaml" > "$T/trunc.yaml"
-refuse "a truncated model" "policy-score: $T/trunc.yaml" \
-	"policy-score -M $T/trunc.yaml -o $T/out $T/x.pf"
-sed 's/^format: policy-model$/format: policy-model\n  bad: [/' "$T/model.yaml" > "$T/ed.yaml"
-refuse "an edited model (its digest line no longer matches)" "digest does not match" \
-	"policy-score -M $T/ed.yaml -o $T/out $T/x.pf"
-# Edited and given a fresh digest line, so that the other checks are reached.
-"$REDIGEST" --redigest < "$T/ed.yaml" > "$T/corrupt.yaml"
-refuse "corrupt model YAML" "YAML" \
-	"policy-score -M $T/corrupt.yaml -o $T/out $T/x.pf"
-sed 's/^version: 1$/version: 9/' "$T/model.yaml" | "$REDIGEST" --redigest > "$T/v9.yaml"
-refuse "a model of another version" "version 9" \
-	"policy-score -M $T/v9.yaml -o $T/out $T/x.pf"
-sed '$d' "$T/p.1.part" > "$T/nodigest.part"
-refuse "a partial without its digest line" "no final digest line" \
-	"policy-score fit --merge -o $T/out $T/p.0.part $T/nodigest.part"
-refuse "a forest with a feature index out of range" "out of range" \
-	"policy-score -M $D/bad-feature.yaml -o $T/out $T/g.pf"
-refuse "a forest with a cycle" "twice" \
-	"policy-score -M $D/cycle.yaml -o $T/out $T/g.pf"
-refuse "frames lacking a column the forest needs" "lack column 'x12'" \
-	"policy-score gen-data --rows 10 --features 11 | policy-score -M $T/f.yaml -o $T/out"
-refuse "an arm with no training rows" "no training rows" \
-	"policy-prep fit --treatment arm --outcome y --vocabulary control,t1,t2,t9 $T/o.csv > $T/m9.yaml &&
-	 policy-prep apply -m $T/m9.yaml $T/o.csv > $T/o9.pf &&
-	 policy-score fit -m $T/m9.yaml --folds 1 -o $T/out $T/o9.pf"
-refuse "a singular fit (lambda 0, an empty missing indicator)" "singular" \
-	"policy-score fit -m $T/om.yaml --lambda 0 --folds 1 -o $T/out $T/o.pf"
-refuse "partials of other settings" "another" \
-	"policy-score fit $M --partial --lambda 2 $T/p.0.pf > $T/l2.part &&
-	 policy-score fit --merge -o $T/out $T/p.1.part $T/l2.part"
-refuse "a partial given as a model" "partial" \
-	"policy-score -M $T/p.1.part -o $T/out $T/x.pf"
-refuse "logistic propensities from stdin" "name files" \
-	"policy-score fit $M --propensity logistic -o $T/out < $T/x.pf"
-refuse "logistic propensities as partials" "partials" \
-	"policy-score fit $M --propensity logistic --partial -o $T/out $T/x.pf"
-refuse "--kind nonsense" "kind" "policy-score -M $T/model.yaml --kind xyz $T/x.pf"
-refuse "statistics over --max-memory, refused before any input is read" \
-	"exact statistics would take .* over the 100.0 KiB limit" \
-	"policy-score fit $M --max-memory 100K -o $T/out $T/x.pf $T/no-such.pf"
-refuse "a merge of partials over --max-memory" "over the 1.0 KiB limit" \
-	"policy-score fit --merge --max-memory 1K -o $T/out $T/p.1.part $T/p.0.part"
-refuse "an outcome that is not 0 or 1 for a binary model, naming the row" \
-	"policy-score: $T/x.pf: row [0-9]*: outcome .* is not 0 or 1" \
-	"policy-score fit $M --outcome binary -o $T/out $T/x.pf"
-refuse "--max-memory that is not a size" "not a size" \
-	"policy-score fit $M --max-memory 12Q -o $T/out $T/x.pf"
 check "the memory limit does not change the model: no limit, the default and 1G agree" \
 	"policy-score fit $M --max-memory 0 $T/x.pf > $T/mm0 &&
 	 policy-score fit $M --max-memory 1G $T/x.pf > $T/mm1 &&

@@ -2,7 +2,8 @@
 # policy-split end to end on generated data with a planted policy, using the
 # oracle's expected outcomes as bring-your-own rewards (so the test does not
 # depend on policy-score): the hist/merge/best loop equals fit, partitions
-# do not matter, the planted policy is recovered, bad input is refused.
+# do not matter, the planted policy is recovered.  Bad input refused:
+# testdata/cli/split/*.case.
 . "$(dirname "$0")/lib.sh"
 
 policy-prep synth --rows 20000 --seed 11 --missing 0.03 --oracle > "$T/s.csv"
@@ -112,42 +113,6 @@ check "a forest from 16 partitions equals the forest from one file" \
 	   --seed 5 $T/s.pf > $T/fa &&
 	 policy-split fit $M --depth 3 --trees 4 --subsample 0.5 --mtry 2 \
 	   --seed 5 $T/p.1[0-5].pf $T/p.[0-9].pf > $T/fb && cmp $T/fa $T/fb"
-policy-prep fit --treatment arm --outcome y --features x1,x2 --bins 16 \
-	"$T/s.csv" > "$T/mt.yaml"
-ok $? "a treatment manifest"
-
-# Bad input: one line on stderr, exit 2, nothing on stdout.
-bad() { # bad NAME COMMAND
-	sh -c "$2" > "$T/bad.out" 2> "$T/bad.err"
-	st=$?
-	if [ $st -eq 2 ] && [ ! -s "$T/bad.out" ] && [ "$(wc -l < "$T/bad.err")" -eq 1 ]; then
-		ok 0 "$1: $(cat "$T/bad.err")"
-	else
-		ok 1 "$1 (exit $st)"
-		sed 's/^/#   /' "$T/bad.err" | head -3
-	fi
-}
-head -c 300 "$T/h0" > "$T/trunc.h"
-sed 's/^level: 0$/level: 1/' "$T/h0" > "$T/lev.h"
-bad "merge of a partition twice" "policy-split merge $T/p.1.h $T/p.1.h"
-bad "merge of partials of different levels" "policy-split merge $T/h0 $T/h1"
-bad "merge --expect with a partition missing" "policy-split merge --expect 16 $T/ga"
-bad "a truncated partial" "policy-split merge $T/trunc.h"
-bad "a corrupted partial" "policy-split merge $T/lev.h"
-bad "best on a partial of another tree" "policy-split best $M -t $T/t1 $T/h0"
-bad "depth 0" "policy-split fit $M --depth 0 $T/s.pf"
-bad "negative depth" "policy-split fit $M --depth -1 $T/s.pf"
-bad "--min-node-size larger than the data" "policy-split fit $M --min-node-size 50000 $T/s.pf"
-bad "frames of another manifest" "policy-split hist -m $T/mt.yaml $T/s.pf"
-policy-prep apply -m "$T/mt.yaml" "$T/s.csv" > "$T/t.pf" 2>/dev/null
-bad "treatment frames without score columns" "policy-split hist -m $T/mt.yaml $T/t.pf"
-bad "a tree of another manifest" "policy-split hist -m $T/mt.yaml -t $T/t1 $T/t.pf"
-sed 's/^depth: 2$/depth: 3/' "$T/tf" > "$T/edited"
-bad "an edited tree" "policy-split show -t $T/edited"
-bad "apply to frames of another manifest" "policy-split apply -t $T/tf $T/t.pf"
-bad "--subsample 0" "policy-split fit $M --trees 2 --subsample 0 $T/s.pf"
-bad "--trees with --exact" "policy-split fit $M --trees 2 --exact $T/s.pf"
-
 # Every distinct value a candidate (--bins all): the exact search runs.
 policy-prep synth --rows 3000 --seed 4 --missing 0.05 --oracle > "$T/a.csv" &&
 	policy-prep fit --rewards mu_control,mu_t1,mu_t2 --exclude arm,y,best \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # policy-verify: signatures are the same under repartitioning, coalescing
 # and shuffling; each single change drifts exactly its component (and those
-# that depend on it); compare's and drift's exit statuses; bad files.
+# that depend on it).  compare's and drift's exit statuses and bad files:
+# testdata/cli/verify/*.case.
 . "$(dirname "$0")/lib.sh"
 REDIGEST=${PT_UNIT:-$top/build/release/tests}/t-manifest
 
@@ -72,54 +73,4 @@ awk -F, 'NR == 3 { $1 = $1 "1" } { print }' OFS=, "$T/x.csv" > "$T/xv.csv"
 policy-prep apply -m "$T/m.yaml" "$T/xv.csv" | policy-verify sign -m "$T/m.yaml" - > "$T/new.sig"
 drifted rows; ok $? "one feature value changed in its last digit: rows drift"
 
-# statuses and bad files
-policy-verify compare "$T/base.sig" "$T/base.sig" > /dev/null
-ok $? "compare: 0 when the same"
-policy-verify compare "$T/base.sig" "$T/new.sig" > /dev/null
-[ $? -eq 1 ]; ok $? "compare: 1 when drifted"
-policy-verify sign -m "$T/m.yaml" > "$T/mo.sig"
-policy-verify compare "$T/base.sig" "$T/mo.sig" > "$T/cmp"
-[ $? -eq 0 ] && grep -q '^rows *absent in B' "$T/cmp"
-ok $? "compare: components on one side only are named, and are no drift"
-sed 's/^version: 1$/version: 2/' "$T/base.sig" | "$REDIGEST" --redigest > "$T/v2.sig"
-policy-verify compare "$T/base.sig" "$T/v2.sig" 2> "$T/err" > /dev/null
-[ $? -eq 2 ] && grep -q 'v2.sig:3: signature version 2 is not supported' "$T/err"
-ok $? "compare: 2 for a signature of another version"
-head -n 5 "$T/base.sig" > "$T/cut.sig"
-policy-verify compare "$T/base.sig" "$T/cut.sig" 2> "$T/err" > /dev/null
-[ $? -eq 2 ] && grep -q 'truncated' "$T/err"
-ok $? "compare: 2 for a truncated signature"
-sed 's/^\(  rows: \)./\10/' "$T/base.sig" > "$T/ed.sig"
-policy-verify compare "$T/base.sig" "$T/ed.sig" 2> "$T/err" > /dev/null
-[ $? -eq 2 ] && grep -q 'edited or damaged' "$T/err"
-ok $? "compare: 2 for an edited signature"
-policy-prep apply -m "$T/mv.yaml" "$T/x.csv" > "$T/xv.pf"
-policy-verify sign "$T/x.pf" "$T/xv.pf" -o "$T/out.sig" 2> "$T/err"
-[ $? -eq 2 ] && grep -q 'frames of manifest' "$T/err" && [ ! -e "$T/out.sig" ]
-ok $? "sign: 2 for frames of two manifests, and no output"
-policy-score fit -m "$T/m.yaml" "$T/x.pf" > "$T/model.yaml" &&
-	policy-score -M "$T/model.yaml" "$T/x.pf" |
-	policy-split fit -m "$T/m.yaml" -M "$T/model.yaml" --depth 2 > "$T/tree.yaml" &&
-	policy-verify sign -m "$T/m.yaml" -M "$T/model.yaml" -t "$T/tree.yaml" > "$T/mt.sig"
-ok $? "sign: a model and a tree"
-head -c 300 "$T/model.yaml" > "$T/cut-model.yaml"
-policy-verify sign -m "$T/m.yaml" -M "$T/cut-model.yaml" -o "$T/out.sig" 2> "$T/err"
-[ $? -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q 'cut-model.yaml' "$T/err" &&
-	[ ! -e "$T/out.sig" ]
-ok $? "sign: 2 for a truncated model, which it would otherwise have signed"
-sed 's/^digest: \(.\)/digest: 0\1/' "$T/tree.yaml" > "$T/bad-tree.yaml"
-policy-verify sign -t "$T/bad-tree.yaml" -o "$T/out.sig" 2> "$T/err"
-[ $? -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q 'bad-tree.yaml' "$T/err" &&
-	[ ! -e "$T/out.sig" ] && ! cmp -s "$T/tree.yaml" "$T/bad-tree.yaml"
-ok $? "sign: 2 for a tree whose digest line does not match it"
-
-# drift
-policy-verify drift -m "$T/m.yaml" "$T/p.3.pf" > "$T/drift"
-ok $? "drift: 0 for a partition of the training rows"
-awk -F, 'NR == 1 || $1 > 0.6' "$T/x.csv" > "$T/shift.csv"
-policy-prep apply -m "$T/m.yaml" "$T/shift.csv" | policy-verify drift -m "$T/m.yaml" > "$T/drift"
-[ $? -eq 1 ] && sed -n 5p "$T/drift" | grep -q '^  - {feature: x1, psi: .*, status: drifted}$'
-ok $? "drift: 1 when x1 shifts, and x1 leads the report"
-policy-prep apply -m "$T/m.yaml" "$T/shift.csv" | policy-verify drift -m "$T/m.yaml" --threshold 1e9 > /dev/null
-ok $? "drift: --threshold"
 done_testing

@@ -39,3 +39,28 @@ policy-score -M model.yaml test.pf > test-scored.pf
 policy-split fit -m m.yaml -M model.yaml --depth 2 scored.pf > tree.yaml
 policy-split hist -m m.yaml -M model.yaml scored.pf > root.part
 policy-verify sign -m m.yaml -M model.yaml -t tree.yaml scored.pf > run.sig
+
+# $F/redigest: a filter giving a file a fresh final digest line, for inputs
+# wrong in one way (a version, a YAML error) that must pass the digest check.
+test -x "$PT_UNIT/t-manifest"
+printf '#!/bin/sh\nexec "%s/t-manifest" --redigest\n' "$PT_UNIT" > redigest
+chmod +x redigest
+
+# Partitions: two hash partitions of the scored rows and their root
+# partials; the open level-1 tree grown from the whole root partial, and
+# the level-1 partial.  Two of x.pf and their policy-score partials.
+policy-prep split -n 2 -o scored.%d.pf scored.pf
+for k in 0 1; do
+	policy-split hist -m m.yaml -M model.yaml scored.$k.pf > root.$k.part
+done
+policy-split best -m m.yaml --depth 2 root.part > tree1.yaml
+policy-split hist -m m.yaml -M model.yaml -t tree1.yaml scored.pf > level1.part
+policy-prep split -n 2 -o x.%d.pf x.pf
+for k in 0 1; do
+	policy-score fit -m m.yaml --partial x.$k.pf > x.$k.part
+done
+
+# A generated forest of 12 features and 100 generated rows it scores.
+policy-score forest-gen --trees 2 --depth 3 --features 12 --arms 4 --seed 5 \
+	> forest.yaml
+policy-score gen-data --rows 100 --features 12 --seed 9 > gen.pf

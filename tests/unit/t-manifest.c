@@ -172,6 +172,38 @@ replace(const char *s, const char *from, const char *to)
 	return out;
 }
 
+/* Damage to one line of a valid manifest (text from -> to) and a piece of
+ * the message that must refuse it. */
+static const struct {
+	const char *what, *from, *to, *msg;
+} damage[] = {
+	{ "wrong version", "version: 1", "version: 2",
+	    "version 2 is not supported" },
+	{ "unsorted boundaries",
+	    "boundaries: [-1.7976931348623157e+308, -1e+308",
+	    "boundaries: [-1e+308, -1.7976931348623157e+308",
+	    "strictly increasing" },
+	{ "no features (a key misspelt)", "features:\n", "feature:\n",
+	    "unknown key 'feature'" },
+	{ "a feature of an unknown source", "source: \"c\"", "source: \"z\"",
+	    "not among the sources" },
+	{ "one-hot features out of level order", "level: \"yes\"",
+	    "level: \"1) $0 - $100\"", "consecutive, one per level" },
+	{ "counts of the wrong length", "counts: [0, 0, 18446744073709551615]",
+	    "counts: [0, 18446744073709551615]", "counts, expected" },
+	{ "counts that are not the training rows",
+	    "counts: [0, 0, 18446744073709551615]",
+	    "counts: [0, 1, 18446744073709551614]", "add up to" },
+	{ "a control outside the vocabulary", "control: \"No E-Mail\"",
+	    "control: \"Nope\"", "not in the vocabulary" },
+	{ "a NaN boundary", "0.1, 0.30000000000000004", "0.1, nan",
+	    "finite number" },
+	{ "a role naming no column", "treatment: \"arm\"",
+	    "treatment: \"nope\"", "not one of the manifest's columns" },
+	{ "another format", "format: policy-manifest", "format: something",
+	    "not a policy manifest" },
+};
+
 int
 main(int argc, char **argv)
 {
@@ -248,48 +280,14 @@ main(int argc, char **argv)
 	ok(pt_manifest_parse(t1, l1 - 20, "m.yaml", &e) == NULL,
 	    "a truncated manifest is refused: %s", e.msg);
 	ok(pt_manifest_parse("", 0, "m.yaml", &e) == NULL, "an empty one too");
-	bad = replace(t1, "version: 1", "version: 2");
-	ok(strstr(parse_error(bad, &e), "version 2 is not supported") != NULL,
-	    "wrong version: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "boundaries: [-1.7976931348623157e+308, -1e+308",
-	    "boundaries: [-1e+308, -1.7976931348623157e+308");
-	ok(strstr(parse_error(bad, &e), "strictly increasing") != NULL,
-	    "unsorted boundaries: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "features:\n", "feature:\n");
-	ok(strstr(parse_error(bad, &e), "unknown key 'feature'") != NULL,
-	    "no features (a key misspelt): %s", e.msg);
-	free(bad);
-	bad = replace(t1, "source: \"c\"", "source: \"z\"");
-	ok(strstr(parse_error(bad, &e), "not among the sources") != NULL,
-	    "a feature of an unknown source: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "level: \"yes\"", "level: \"1) $0 - $100\"");
-	ok(strstr(parse_error(bad, &e), "consecutive, one per level") != NULL,
-	    "one-hot features out of level order: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "counts: [0, 0, 18446744073709551615]",
-	    "counts: [0, 18446744073709551615]");
-	ok(strstr(parse_error(bad, &e), "counts, expected") != NULL,
-	    "counts of the wrong length: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "control: \"No E-Mail\"", "control: \"Nope\"");
-	ok(strstr(parse_error(bad, &e), "not in the vocabulary") != NULL,
-	    "a control outside the vocabulary: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "0.1, 0.30000000000000004", "0.1, nan");
-	ok(strstr(parse_error(bad, &e), "finite number") != NULL,
-	    "a NaN boundary: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "treatment: \"arm\"", "treatment: \"nope\"");
-	ok(strstr(parse_error(bad, &e), "not one of the manifest's columns") != NULL,
-	    "a role naming no column: %s", e.msg);
-	free(bad);
-	bad = replace(t1, "format: policy-manifest", "format: something");
-	ok(strstr(parse_error(bad, &e), "not a policy manifest") != NULL,
-	    "another format: %s", e.msg);
-	free(bad);
+	/* One line of the valid manifest replaced, the digest made to match
+	 * again: each must be refused with its own message. */
+	for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+		bad = replace(t1, damage[i].from, damage[i].to);
+		ok(strstr(parse_error(bad, &e), damage[i].msg) != NULL, "%s: %s",
+		    damage[i].what, e.msg);
+		free(bad);
+	}
 	bad = replace(t1, "columns: [", "columns: [[");
 	ok(*parse_error(bad, &e) != '\0' && strstr(e.where, "m.yaml:") != NULL,
 	    "broken YAML names file and line: %s: %s", e.where, e.msg);
