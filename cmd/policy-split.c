@@ -120,6 +120,16 @@ static const fe_cli cli = {
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Names path in the error when the library could not (it names what it
+ * knows: the partial, the frames' name; the file behind them is ours). */
+static int
+where(pt_err *e, const char *path)
+{
+	if (e->where[0] == '\0')
+		snprintf(e->where, sizeof e->where, "%s", fe_in_name(path));
+	return -1;
+}
+
 static pt_manifest *
 load_manifest(const fe_args *a, pt_err *e)
 {
@@ -240,6 +250,10 @@ cmd_hist(const fe_args *a, pt_err *e)
 	if ((fe_flag(a, O_TREE) && (t = load_tree(fe_str(a, O_TREE, NULL),
 	    e)) == NULL) || model_digest(a, model, e) < 0)
 		goto out;
+	if (t != NULL && pt_ptree_check_manifest(t, m, e) < 0) {
+		where(e, fe_str(a, O_TREE, NULL));
+		goto out;
+	}
 	if ((h = level_pass(&in, m, t, model, fe_str(a, O_PARTITION, NULL),
 	    e)) == NULL)
 		goto out;
@@ -329,8 +343,14 @@ cmd_best(const fe_args *a, pt_err *e)
 		goto out;
 	t = fe_flag(a, O_TREE) ? load_tree(fe_str(a, O_TREE, NULL), e) :
 	    new_tree(a, m, NULL, e);
-	if (t == NULL || pt_grow_level(t, h, m, e) < 0)
+	if (t == NULL)
 		goto out;
+	if (pt_grow_level(t, h, m, e) < 0) {
+		/* What does not fit is the partial, given to this tree. */
+		if (e->code == PT_EMISMATCH)
+			where(e, a->argc ? a->argv[0] : "-");
+		goto out;
+	}
 	rc = write_tree(a, t, e);
 out:
 	pt_hist_free(h);
@@ -541,10 +561,14 @@ cmd_apply(const fe_args *a, pt_err *e)
 	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
 		return -1;
 	fe_in_init(&in, a->argc, a->argv);
-	if ((s = fe_in_schema(&in, e)) == NULL ||
-	    (p = pt_policy_new(t, s, e)) == NULL ||
-	    (os = pt_policy_out_schema(p, e)) == NULL ||
-	    fe_out_open(&out, fe_str(a, O_OUTPUT, NULL), 1, fe_flag(a, O_FORCE),
+	if ((s = fe_in_schema(&in, e)) == NULL)
+		goto out;
+	if ((p = pt_policy_new(t, s, e)) == NULL ||
+	    (os = pt_policy_out_schema(p, e)) == NULL) {
+		where(e, in.paths[0]);
+		goto out;
+	}
+	if (fe_out_open(&out, fe_str(a, O_OUTPUT, NULL), 1, fe_flag(a, O_FORCE),
 	    e) < 0 ||
 	    (w = pt_writer_open(out.fd, out.name, os, fe_frame_level(out.fd,
 	    fe_flag(a, O_LEVEL) ? (int)fe_u64(a, O_LEVEL, 0) : -1), e)) == NULL)
@@ -588,9 +612,12 @@ cmd_eval(const fe_args *a, pt_err *e)
 	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
 		return -1;
 	fe_in_init(&in, a->argc, a->argv);
-	if ((s = fe_in_schema(&in, e)) == NULL ||
-	    (p = pt_policy_new(t, s, e)) == NULL)
+	if ((s = fe_in_schema(&in, e)) == NULL)
 		goto out;
+	if ((p = pt_policy_new(t, s, e)) == NULL) {
+		where(e, in.paths[0]);
+		goto out;
+	}
 	while ((k = fe_in_next(&in, &b, e)) == 1)
 		if (pt_policy_eval_add(p, b, e) < 0) {
 			if (e->where[0] == '\0')
