@@ -39,12 +39,17 @@ fe_quiet(int on)
 
 static void progress_clear(void);
 
-/* s with every control character (and DEL) written as an escape, so that
- * whatever a label or a file name holds, a message stays one line. */
+/* s with every control character (and DEL) and every byte that is not part
+ * of valid UTF-8 written as an escape, so that whatever a label or a file
+ * name holds, a message stays one line of text a terminal can show. */
 static void
 put_clean(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
+	int len;
+
+	while (p < end) {
 		if (*p == '\n')
 			fputs("\\n", stderr);
 		else if (*p == '\r')
@@ -53,8 +58,15 @@ put_clean(const char *s)
 			fputs("\\t", stderr);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(stderr, "\\x%02x", *p);
-		else
+		else if (*p < 0x80)
 			fputc(*p, stderr);
+		else if (pt_utf8_next(p, end, &len) >= 0) {
+			fwrite(p, 1, (size_t)len, stderr);
+			p += len;
+			continue;
+		} else
+			fprintf(stderr, "\\x%02x", *p);
+		p++;
 	}
 }
 

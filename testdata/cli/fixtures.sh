@@ -11,6 +11,7 @@ policy-prep fit --treatment arm --outcome y --bins 4 good.csv > good.yaml
 policy-prep fit --treatment arm --outcome y --bins 2 good.csv > other.yaml
 policy-prep apply -m good.yaml --frame-rows 2 -l 0 good.csv > good.pf
 policy-prep apply -m other.yaml -l 0 good.csv > other.pf
+policy-prep cat good.pf > good-cat.csv
 
 # Damaged frames: cut in a frame, cut at a frame boundary (the end frame
 # dropped), one bit flipped, two manifests in one stream.
@@ -59,6 +60,7 @@ policy-prep split -n 2 -o x.%d.pf x.pf
 for k in 0 1; do
 	policy-score fit -m m.yaml --partial x.$k.pf > x.$k.part
 done
+policy-score fit -m m.yaml x.pf > model5.yaml  # what the two parts merge to
 
 # A generated forest of 12 features and 100 generated rows it scores.
 policy-score forest-gen --trees 2 --depth 3 --features 12 --arms 4 --seed 5 \
