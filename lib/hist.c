@@ -2624,10 +2624,29 @@ part_cmp(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
+/* Why s[0..n) is not a partition id (1 to 63 bytes, none of them a blank
+ * or a control byte), or NULL when it is one.  The reader holds the ids
+ * of a partial to the same rule as --partition: a NUL byte would cut an
+ * id short, so the partial would not write back as it was read. */
+static const char *
+part_id_bad(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n >= sizeof ((pt_hist *)NULL)->parts[0])
+		return "partition id must be 1 to 63 bytes";
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return "partition id may not hold blanks or control "
+			    "bytes";
+	return NULL;
+}
+
 int
 pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 {
 	char buf[64];
+	const char *why;
 
 	if (pt_hist_flush(h, e) < 0)
 		return -1;
@@ -2640,14 +2659,8 @@ pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 			snprintf(buf, sizeof buf, "%" PRIu64 "-%016" PRIx64
 			    "%016" PRIx64, a->prows, a->ph1, a->ph2);
 	} else {
-		size_t i, n = strlen(id);
-		if (n == 0 || n >= sizeof buf)
-			return pt_fail(e, PT_EUSAGE, "", "partition id must be "
-			    "1 to 63 bytes");
-		for (i = 0; i < n; i++)
-			if (id[i] <= ' ' || id[i] > '~')
-				return pt_fail(e, PT_EUSAGE, "", "partition id "
-				    "may not hold blanks or control bytes");
+		if ((why = part_id_bad(id, strlen(id))) != NULL)
+			return pt_fail(e, PT_EUSAGE, "", "%s", why);
 		snprintf(buf, sizeof buf, "%s", id);
 	}
 	free(h->parts);
@@ -3067,8 +3080,12 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	for (i = 0; i < nparts; i++) {
 		for (q = pos; q < len && buf[q] != '\n'; q++)
 			;
-		if (q >= len || q == pos || q - pos >= 64)
+		if (q >= len)
 			goto bad;
+		if (part_id_bad(buf + pos, q - pos) != NULL) {
+			why = "malformed partition id";
+			goto bad;
+		}
 		memcpy(h->parts[i], buf + pos, q - pos);
 		h->parts[i][q - pos] = '\0';
 		if (i > 0 && strcmp(h->parts[i], h->parts[i - 1]) < 0) {
