@@ -2,13 +2,14 @@
 #
 #   make                 build bin/policy-*
 #   make check           unit, CLI and bad-input tests, then the same suite
-#                        again under AddressSanitizer + UndefinedBehaviorSanitizer
+#                        again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                        then the fuzzers' committed inputs (make fuzz-regress)
 #   make demo            the main job end to end on generated data
 #   make fuzz            build the libFuzzer harnesses (tests/fuzz/) with
 #                        clang, ASan and UBSan into build/fuzz, and fuzz each
 #                        target for FUZZ_SECONDS (default 60) from a copy of
 #                        its seeds (testdata/fuzz/TARGET); fails on a crash,
-#                        hang or leak
+#                        hang or leak.  FUZZ_TARGETS="csv frames" picks targets
 #   make fuzz-regress    run each harness once over its committed inputs
 #                        (part of make check; skipped without libFuzzer)
 #   make install PREFIX=/usr/local DESTDIR=
