@@ -47,10 +47,12 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 FUZZ_TARGETS = csv forest frames manifest model number partial rfit \
                signature tree
 FUZZ_SECONDS ?= 60
-# PT_CSV_BLOCK: 4 KiB reads, so records cross read blocks in small inputs.
+# Small buffers, so that inputs of a few KB cross them: CSV read blocks
+# (PT_CSV_BLOCK), the frame reader's buffer and the size past which a
+# frame skips it (PT_FRAME_RBUF, PT_FRAME_BIG).
 FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all -fsanitize=fuzzer-no-link \
-             -DPT_CSV_BLOCK=4096
+             -DPT_CSV_BLOCK=4096 -DPT_FRAME_RBUF=1024 -DPT_FRAME_BIG=2048
 FUZZ_HARNESSES = $(patsubst %,$(BINDIR)/fuzz-%,$(FUZZ_TARGETS))
 # Whether clang links a libFuzzer program (Debian: libclang-rt-N-dev).
 FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\
