@@ -2,12 +2,21 @@
 #
 #   make                 build bin/policy-*
 #   make check           unit, CLI and bad-input tests, then the same suite
-#                        again under AddressSanitizer + UndefinedBehaviorSanitizer
+#                        again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                        then the fuzzers' committed inputs (make fuzz-regress)
 #   make demo            the main job end to end on generated data
+#   make fuzz            build the libFuzzer harnesses (tests/fuzz/) with
+#                        clang, ASan and UBSan into build/fuzz, and fuzz each
+#                        target for FUZZ_SECONDS (default 60) from a copy of
+#                        its seeds (testdata/fuzz/TARGET); fails on a crash,
+#                        hang or leak.  FUZZ_TARGETS="csv frames" picks targets
+#   make fuzz-regress    run each harness once over its committed inputs
+#                        (part of make check; skipped without libFuzzer)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Objects go to $(O); programs to $(BINDIR).  The sanitizer run uses its own
-# $(O) and $(BINDIR), so it never mixes objects with the normal build.
+# $(O) and $(BINDIR), so it never mixes objects with the normal build; so
+# does the fuzzing build (build/fuzz).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -36,7 +45,24 @@ MAN      = $(wildcard man/*.1 man/*.5 man/*.7)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
-.PHONY: all deps check test test-asan demo install uninstall clean bench
+# libFuzzer harnesses: tests/fuzz/TARGET.c, seeds in testdata/fuzz/TARGET.
+FUZZ_TARGETS = csv forest frames manifest model number partial rfit \
+               signature tree
+FUZZ_SECONDS ?= 60
+# Small buffers, so that inputs of a few KB cross them: CSV read blocks
+# (PT_CSV_BLOCK), the frame reader's buffer and the size past which a
+# frame skips it (PT_FRAME_RBUF, PT_FRAME_BIG).
+FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all -fsanitize=fuzzer-no-link \
+             -DPT_CSV_BLOCK=4096 -DPT_FRAME_RBUF=1024 -DPT_FRAME_BIG=2048
+FUZZ_HARNESSES = $(patsubst %,$(BINDIR)/fuzz-%,$(FUZZ_TARGETS))
+# Whether clang links a libFuzzer program (Debian: libclang-rt-N-dev).
+FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\
+  { return 0; }\n' | clang -x c -fsanitize=fuzzer,address,undefined \
+  -o /dev/null - 2>/dev/null
+
+.PHONY: all deps check test test-asan demo install uninstall clean bench \
+        fuzz fuzz-regress fuzz-build
 all: $(PROGS) $(UNITS)
 
 deps:
@@ -80,6 +106,32 @@ check: deps
 	$(MAKE) test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(MAKE) test-asan
+	$(MAKE) fuzz-regress
+
+# The harnesses link with -fsanitize=fuzzer (libFuzzer's main); the
+# library and harness objects are built for it (fuzzer-no-link) in their
+# own $(O).
+fuzz-build: $(FUZZ_HARNESSES)
+.SECONDARY: $(patsubst %,$(O)/tests/fuzz/%.o,fuzz $(FUZZ_TARGETS))
+
+$(BINDIR)/fuzz-%: $(O)/tests/fuzz/%.o $(O)/tests/fuzz/fuzz.o $(LIB_A)
+	@mkdir -p $(BINDIR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+FUZZ_MAKE = $(MAKE) CC=clang O=build/fuzz BINDIR=build/fuzz/bin \
+	CFLAGS="$(FUZZ_FLAGS)" LDFLAGS= fuzz-build
+
+fuzz: deps
+	@$(FUZZ_PROBE) || { echo "fuzz: clang cannot link libFuzzer" \
+	  "(Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
+	$(FUZZ_MAKE)
+	sh scripts/fuzz-run --seconds $(FUZZ_SECONDS) build/fuzz/bin $(FUZZ_TARGETS)
+
+fuzz-regress:
+	@if $(FUZZ_PROBE); then \
+	  $(FUZZ_MAKE) && \
+	  sh scripts/fuzz-run --regress build/fuzz/bin $(FUZZ_TARGETS); \
+	else echo "fuzz-regress: skipped: clang cannot link libFuzzer"; fi
 
 demo: deps
 	$(MAKE) all

@@ -68,9 +68,18 @@ enum { F_SCHEMA = 1, F_DATA = 2, F_END = 3 };
 #define MAX_RAW		(1u << 30)	/* raw column bytes in one data frame */
 #define MAX_DIGEST	32		/* manifest digest characters */
 
-#define RBUFSZ		(128u << 10)	/* reader's input buffer */
+/* The fuzzing build (make fuzz) makes the next two small, so that frames
+ * of a few kilobytes cross the reader's buffer and take the large-frame
+ * paths of reader and writer. */
+#ifndef PT_FRAME_RBUF
+#define PT_FRAME_RBUF	(128u << 10)
+#endif
+#ifndef PT_FRAME_BIG
+#define PT_FRAME_BIG	(256u << 10)
+#endif
+#define RBUFSZ		PT_FRAME_RBUF	/* reader's input buffer */
 #define WFLUSH		(256u << 10)	/* writer flushes past this much */
-#define BIGFRAME	(256u << 10)	/* frames this large skip the buffers */
+#define BIGFRAME	PT_FRAME_BIG	/* frames this large skip the buffers */
 #define PIPESZ		(1u << 20)	/* pipe capacity we ask for */
 #define MAXIOV		512		/* iovecs per writev, under IOV_MAX */
 

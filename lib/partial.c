@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "hist_impl.h"
+#include "partid.h"
 #include "yamlin.h"
 #include "yamlout.h"
 
@@ -272,7 +273,7 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 	yaml_node_t *n;
 	int64_t v, arms, level;
 	uint64_t u;
-	int mode, nb, np;
+	int mode, nb, np = 0;
 	int64_t *bins = NULL, *nodes = NULL;
 	char **parts = NULL;
 	pt_hist *h = NULL;
@@ -375,6 +376,12 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 			pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to %zu "
 			    "bytes, sorted, each once but empty", sizeof h->parts[i] -
 			    1);
+			goto out;
+		}
+		/* The rule --partition follows: no blanks or control bytes. */
+		pt_err why;
+		if (pt_partid_check(parts[i], &why) < 0) {
+			pt_yfail(e, d, n, PT_EFORMAT, "partitions: %s", why.msg);
 			goto out;
 		}
 		memcpy(h->parts[i], parts[i], k + 1);

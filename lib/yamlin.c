@@ -201,6 +201,20 @@ build(pt_ydoc *d, yaml_parser_t *p, pt_err *e)
 					    "2 GiB");
 					goto out;
 				}
+				/* Every accessor hands out C strings: a NUL
+				 * ("\0" in a quoted scalar) would cut a value
+				 * short, so two different values could read
+				 * as one and nothing would write back as it
+				 * was read. */
+				if (memchr(ev.data.scalar.value, '\0',
+				    ev.data.scalar.length) != NULL) {
+					char where[256];
+					snprintf(where, sizeof where, "%s:%zu",
+					    d->name, ev.start_mark.line + 1);
+					pt_fail(e, PT_EFORMAT, where, "a value "
+					    "holding a NUL byte");
+					goto out;
+				}
 				id = yaml_document_add_scalar(&d->doc, NULL,
 				    ev.data.scalar.value, (int)ev.data.scalar.length,
 				    ev.data.scalar.style);
