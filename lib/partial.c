@@ -358,34 +358,15 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 	    (parts = pt_ynode_strs(d, (n = pt_ynode_need(d, root, "partitions",
 	    e)), "partitions", &np, e)) == NULL)
 		goto out;
-	if (np < 1) {
-		pt_yfail(e, d, n, PT_EFORMAT, "partitions: none");
-		goto out;
-	}
-	if ((h->parts = calloc((size_t)np, sizeof *h->parts)) == NULL) {
-		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
+	if (pt_partid_list(parts, np, &h->parts, e) < 0) {
+		if (e->code != PT_ENOMEM) {
+			char msg[sizeof e->msg];
+			memcpy(msg, e->msg, sizeof msg);
+			pt_yfail(e, d, n, PT_EFORMAT, "%s", msg);
+		}
 		goto out;
 	}
 	h->nparts = np;
-	for (int i = 0; i < np; i++) {
-		size_t k = strlen(parts[i]);
-		int c = i > 0 ? strcmp(parts[i], parts[i - 1]) : 1;
-		/* Sorted, each once; only empty partitions share their id. */
-		if (k == 0 || k >= sizeof h->parts[i] || c < 0 || (c == 0 &&
-		    strncmp(parts[i], "empty", 5) != 0)) {
-			pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to %zu "
-			    "bytes, sorted, each once but empty", sizeof h->parts[i] -
-			    1);
-			goto out;
-		}
-		/* The rule --partition follows: no blanks or control bytes. */
-		pt_err why;
-		if (pt_partid_check(parts[i], &why) < 0) {
-			pt_yfail(e, d, n, PT_EFORMAT, "partitions: %s", why.msg);
-			goto out;
-		}
-		memcpy(h->parts[i], parts[i], k + 1);
-	}
 	if (pt_ynode_u64(d, pt_ynode_need(d, root, "body", e), "body", &u,
 	    e) < 0)
 		goto out;

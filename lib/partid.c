@@ -111,6 +111,34 @@ pt_partid_check(const char *id, pt_err *e)
 	return 0;
 }
 
+int
+pt_partid_list(char *const *v, int n, char (**out)[PT_PARTID_LEN], pt_err *e)
+{
+	char (*ids)[PT_PARTID_LEN];
+
+	*out = NULL;
+	if (n < 1)
+		return pt_fail(e, PT_EFORMAT, "", "partitions: none");
+	if ((ids = calloc((size_t)n, sizeof *ids)) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (int i = 0; i < n; i++) {
+		int c = i > 0 ? strcmp(v[i], v[i - 1]) : 1;
+		pt_err why;
+		if (pt_partid_check(v[i], &why) < 0) {
+			free(ids);
+			return pt_fail(e, PT_EFORMAT, "", "partitions: %s", why.msg);
+		}
+		if (c < 0 || (c == 0 && strncmp(v[i], "empty", 5) != 0)) {
+			free(ids);
+			return pt_fail(e, PT_EFORMAT, "", "partitions: not sorted, "
+			    "or '%s' twice", v[i]);
+		}
+		memcpy(ids[i], v[i], strlen(v[i]) + 1);
+	}
+	*out = ids;
+	return 0;
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {

@@ -42,6 +42,13 @@ void pt_partid_free(pt_partid *p);
 /* Checks a user's --partition ID: 1 to 63 printable bytes, no blank. */
 int pt_partid_check(const char *id, pt_err *e);
 
+/* A partial's list of ids as read: each a valid id (pt_partid_check),
+ * sorted bytewise, each once but empty ones ("empty", "empty/N").
+ * *out malloc'd (caller frees).  0, or -1 with e's message saying what is
+ * wrong (no where). */
+int pt_partid_list(char *const *v, int n, char (**out)[PT_PARTID_LEN],
+    pt_err *e);
+
 /* The union of two sorted id lists, sorted: fails (PT_EMISMATCH) on an id
  * in both (but "empty") and on parts of splits into different numbers of
  * parts.  *out malloc'd.  0 or -1. */

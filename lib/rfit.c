@@ -411,24 +411,14 @@ read_parts(pt_ydoc *d, yaml_node_t *root, pt_rfit *f, pt_err *e)
 
 	if ((v = pt_ynode_strs(d, n, "partitions", &cnt, e)) == NULL)
 		return -1;
-	if (cnt < 1) {
-		pt_strs_free(v, cnt);
-		return pt_yfail(e, d, n, PT_EFORMAT, "partitions: none");
-	}
-	if ((f->parts = calloc((size_t)cnt, sizeof *f->parts)) == NULL) {
-		pt_strs_free(v, cnt);
-		return pt_fail(e, PT_ENOMEM, d->name, "out of memory");
-	}
-	f->nparts = cnt;
-	for (int i = 0; i < cnt && rc == 0; i++) {
-		int c = i > 0 ? strcmp(v[i], v[i - 1]) : 1;
-		if (strlen(v[i]) >= PT_PARTID_LEN || v[i][0] == '\0' || c < 0 ||
-		    (c == 0 && strncmp(v[i], "empty", 5) != 0))
-			rc = pt_yfail(e, d, n, PT_EFORMAT, "partitions: ids of 1 to "
-			    "%d bytes, sorted, each once but empty",
-			    PT_PARTID_LEN - 1);
-		else
-			snprintf(f->parts[i], sizeof f->parts[i], "%s", v[i]);
+	if (pt_partid_list(v, cnt, &f->parts, e) == 0)
+		f->nparts = cnt;
+	else if (e->code == PT_ENOMEM)
+		rc = -1;
+	else {
+		char msg[sizeof e->msg];
+		memcpy(msg, e->msg, sizeof msg);
+		rc = pt_yfail(e, d, n, PT_EFORMAT, "%s", msg);
 	}
 	pt_strs_free(v, cnt);
 	return rc;
