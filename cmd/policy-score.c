@@ -369,6 +369,7 @@ fit_main(const fe_args *a)
 	pt_rspec spec;
 	fe_in in;
 	const pt_batch *b;
+	const pt_schema *is;
 	int k, rc;
 
 	if (fe_flag(a, O_MAXMEM))
@@ -410,6 +411,10 @@ fit_main(const fe_args *a)
 		}
 	}
 	if ((f = pt_rfit_new(m, &spec, &e)) == NULL)
+		goto fail;
+	/* The stream's schema first: frames of no rows are checked too. */
+	if ((is = fe_in_schema(&in, &e)) == NULL ||
+	    pt_rfit_bind(f, is, in.name, &e) < 0)
 		goto fail;
 	while ((k = fe_in_next(&in, &b, &e)) == 1)
 		if (pt_rfit_add(f, b, in.name, &e) < 0)

@@ -213,12 +213,20 @@ level_pass(fe_in *in, const pt_manifest *m, const pt_ptree *t,
     const char *model, const char *partition, pt_err *e)
 {
 	pt_level *l = pt_level_new(m, t, model, e);
+	const pt_schema *s;
 	const pt_batch *b;
 	pt_hist *h = NULL;
 	int k;
 
 	if (l == NULL)
 		return NULL;
+	/* The stream's schema first: frames of no rows are checked too. */
+	if ((s = fe_in_schema(in, e)) == NULL || pt_level_bind(l, s, e) < 0) {
+		if (e->where[0] == '\0')
+			snprintf(e->where, sizeof e->where, "%s", in->name);
+		pt_level_free(l);
+		return NULL;
+	}
 	while ((k = fe_in_next(in, &b, e)) == 1)
 		if (pt_level_add(l, b, e) < 0) {
 			k = -1;

@@ -357,8 +357,10 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name,
 				progress(st->rows_in, st->bytes + pt_csv_bytes(c));
 		}
 	}
-	if (rc == 0 && !any)
-		rc = pt_fail(e, PT_EEMPTY, name, "empty input");
+	/* With a header, an empty file is not the file meant (it has no
+	 * header to check); without one it is a partition of no rows. */
+	if (rc == 0 && !any && o->header)
+		rc = pt_fail(e, PT_EEMPTY, name, "empty input: no header");
 out:
 	st->bytes += pt_csv_bytes(c);
 	pt_csv_close(c);

@@ -93,13 +93,22 @@ fail:
 }
 
 int
+pt_level_bind(pt_level *l, const pt_schema *s, pt_err *e)
+{
+	if (l->bound)
+		return 0;
+	if (pt_hist_bind(l->h, l->m, s, &l->cols, e) < 0 ||
+	    pt_hist_bind_part(l->h, s, e) < 0)
+		return -1;
+	l->bound = 1;
+	return 0;
+}
+
+int
 pt_level_add(pt_level *l, const pt_batch *b, pt_err *e)
 {
-	if (!l->bound) {
-		if (pt_hist_bind(l->h, l->m, b->schema, &l->cols, e) < 0)
-			return -1;
-		l->bound = 1;
-	}
+	if (pt_level_bind(l, b->schema, e) < 0)
+		return -1;
 	if (l->t == NULL)
 		return pt_hist_add(l->h, l->m, &l->cols, b, NULL, e);
 	if (b->nrows > l->cap) {

@@ -26,6 +26,10 @@ pt_level *pt_level_new(const pt_manifest *m, const pt_ptree *t,
 /* Adds the rows of a frame, each to the open node it reaches (rows that
  * reach a closed leaf are counted only).  The first frame's schema binds
  * the columns; later frames must have the same schema. */
+/* Checks the stream's schema s (columns, manifest, _part) before its
+ * rows, so that a stream of no rows is checked too; pt_level_add binds
+ * its first frame's schema itself when this was not called. */
+int pt_level_bind(pt_level *l, const pt_schema *s, pt_err *e);
 int pt_level_add(pt_level *l, const pt_batch *b, pt_err *e);
 /* Ends the level: the partial, named partition (NULL: named by a hash of
  * its rows).  The caller owns it; l is spent (free it). */

@@ -1059,6 +1059,17 @@ add:
 }
 
 int
+pt_hist_bind_part(pt_hist *h, const pt_schema *s, pt_err *e)
+{
+	if (h->pid_bound)
+		return 0;
+	if (pt_partid_bind(&h->pid, s, e) < 0)
+		return -1;
+	h->pid_bound = 1;
+	return 0;
+}
+
+int
 pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
 {
@@ -1074,11 +1085,8 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 	if (A > 64)
 		return pt_fail(e, PT_ELIMIT, "", "%d actions (at most 64)", A);
 	/* Which partition: from every row of the frame (partid.h). */
-	if (!h->pid_bound) {
-		if (pt_partid_bind(&h->pid, b->schema, e) < 0)
-			return -1;
-		h->pid_bound = 1;
-	}
+	if (pt_hist_bind_part(h, b->schema, e) < 0)
+		return -1;
 	if (pt_partid_add(&h->pid, b, e) < 0)
 		return -1;
 	if (n > UINT32_MAX)

@@ -91,6 +91,9 @@ int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 /* Frees c's arrays (not c itself); calling it twice is fine. */
 void pt_hist_cols_free(pt_hist_cols *c);
 
+/* Which partition the frames of schema s are (their _part column, or
+ * their rows): bound once, by the first schema given. */
+int pt_hist_bind_part(pt_hist *h, const pt_schema *s, pt_err *e);
 /* Adds a frame's rows.  node_of[i] is the slot (index into h->nodes) of
  * row i, or -1 to skip it; NULL means every row is in slot 0.  The row
  * hashes of the kept rows (the _row column) go into the partition hash

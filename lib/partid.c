@@ -61,7 +61,7 @@ pt_partid_ids(const pt_partid *p, char (**ids)[PT_PARTID_LEN], int *n,
 	char (*v)[PT_PARTID_LEN];
 	int k = 0;
 
-	if (p->partcol >= 0) {
+	if (p->of > 0) {
 		int width = snprintf(NULL, 0, "%d", p->of - 1), cnt = 0;
 		for (int i = 0; i < p->of; i++)
 			cnt += p->seen[i];

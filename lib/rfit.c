@@ -242,14 +242,9 @@ rfit_flush(pt_rfit *f, int g)
 }
 
 int
-pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
+pt_rfit_bind(pt_rfit *f, const pt_schema *s, const char *where, pt_err *e)
 {
-	const pt_schema *s = b->schema;
-	double *x = NULL, y;
-	int32_t w;
-	size_t i, ng = (size_t)f->spec.folds * f->nvocab;
-	int j, need = 3 | (f->spec.folds > 1 ? 4 : 0), fold, g, rc = 0;
-	const uint64_t *rh;
+	int need = 3 | (f->spec.folds > 1 ? 4 : 0);
 
 	/* The propensity column is checked here too, so that a model is
 	 * never fitted for frames it could not score. */
@@ -271,6 +266,20 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		}
 		f->pid_bound = 1;
 	}
+	return 0;
+}
+
+int
+pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
+{
+	double *x = NULL, y;
+	int32_t w;
+	size_t i, ng = (size_t)f->spec.folds * f->nvocab;
+	int j, fold, g, rc = 0;
+	const uint64_t *rh;
+
+	if (pt_rfit_bind(f, b->schema, where, e) < 0)
+		return -1;
 	if (pt_partid_add(&f->pid, b, e) < 0) {
 		pt_err_where(e, "%.250s", where);
 		return -1;

@@ -37,6 +37,12 @@ void pt_rfit_free(pt_rfit *f); /* NULL is fine */
 /* Adds a batch of rows; the batch's schema is checked against the
  * manifest (digest, feature order, treatment levels, outcome).  where
  * names the input in errors.  Returns 0, or -1 with e set. */
+/* Checks that frames of schema s can be fitted (the columns the fit
+ * needs, the manifest, a _part column): call it with the stream's schema
+ * before its rows, so that a stream of no rows is checked too.
+ * pt_rfit_add binds its frames' schema itself. */
+int pt_rfit_bind(pt_rfit *f, const pt_schema *s, const char *where,
+    pt_err *e);
 int pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e);
 /* The rows added or merged so far. */
 uint64_t pt_rfit_rows(const pt_rfit *f);
