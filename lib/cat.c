@@ -34,8 +34,8 @@ ob_flush(obuf *o, pt_err *e)
 	return 0;
 }
 
-/* A text field: CSV quoted as csvin reads it back; TSV cannot quote, so
- * tabs and line ends become spaces. */
+/* A text field: CSV quoted as csvin reads it back; TSV as it is (a text
+ * TSV cannot hold was refused before the first byte, see tsv_refuses). */
 static void
 ob_text(obuf *o, const char *s, size_t n, int tsv)
 {
@@ -45,12 +45,46 @@ ob_text(obuf *o, const char *s, size_t n, int tsv)
 		o->n += pt_csv_quote(o->p + o->n, s, n);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '\t' || ch == '\n' || ch == '\r')
-			ch = ' ';
-		o->p[o->n++] = ch;
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+/* TSV has no quoting: a tab, CR or LF in a name or a label could only be
+ * written as something else, so it is refused, naming it. */
+static int
+tsv_bad(const char *t)
+{
+	return strpbrk(t, "\t\r\n") != NULL;
+}
+
+static int
+tsv_refuses(const pt_schema *s, const int *sel, int nsel, pt_err *e)
+{
+	for (int k = 0; k < nsel; k++) {
+		const pt_colspec *cs = &s->cols[sel[k]];
+		if (tsv_bad(cs->name))
+			return pt_fail(e, PT_EVALUE, "--tsv", "column name '%s' "
+			    "holds a tab or a line end, which TSV cannot hold "
+			    "(write CSV)", cs->name);
+		for (int l = 0; l < cs->nlevels; l++)
+			if (tsv_bad(cs->levels[l]))
+				return pt_fail(e, PT_EVALUE, "--tsv", "%s: label '%s' "
+				    "holds a tab or a line end, which TSV cannot "
+				    "hold (write CSV)", cs->name, cs->levels[l]);
 	}
+	return 0;
+}
+
+/* Whether a missing value of column cs, written NA, would read back as
+ * its level "NA" (possible when the manifest's missing tokens leave NA
+ * out): such a value is refused rather than written as another. */
+static int
+na_is_level(const pt_colspec *cs)
+{
+	for (int l = 0; l < cs->nlevels; l++)
+		if (strcmp(cs->levels[l], "NA") == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -100,6 +134,10 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 			if (s->cols[j].role != PT_ROLE_BIN &&
 			    s->cols[j].role != PT_ROLE_PART)
 				sel[nsel++] = j;
+	}
+	if (o->tsv && tsv_refuses(s, sel, nsel, e) < 0) {
+		free(sel);
+		return -1;
 	}
 	/* The longest a row can be: numbers take at most 24 bytes. */
 	for (int k = 0; k < nsel; k++) {
@@ -157,12 +195,23 @@ pt_prep_cat(pt_reader *r, int fd, const char *outname, const pt_cat_opts *o,
 						ob_text(&ob, cs->levels[v], strlen(cs->levels[v]),
 						    o->tsv);
 					else if (v < 0 && cs->nlevels > 0) {
+						if (na_is_level(cs)) {
+							rc = pt_fail(e, PT_EVALUE, "",
+							    "%s: a missing value, and "
+							    "'NA' is one of its labels: "
+							    "written NA it would read "
+							    "back as that label",
+							    cs->name);
+							break;
+						}
 						memcpy(ob.p + ob.n, "NA", 2);
 						ob.n += 2;
 					} else
 						ob.n += (size_t)sprintf(ob.p + ob.n, "%d", (int)v);
 				}
 			}
+			if (rc < 0)
+				break;
 			ob.p[ob.n++] = '\n';
 			if (ob.n + rowmax > ob.cap && ob_flush(&ob, e) != 0) {
 				rc = -1;
