@@ -11,12 +11,79 @@
 #include "number.h"
 #include "xsum.h"
 
+/* Which lengths the missing tokens have (bit n for a token of n < 63
+ * bytes, bit 63 for any longer one), so that most fields, numbers longer
+ * than every token, are told apart from the tokens with one test. */
+static uint64_t
+token_mask(const pt_names *tokens)
+{
+	uint64_t m = 0;
+
+	for (int i = 0; i < tokens->n; i++) {
+		size_t n = strlen(tokens->v[i]);
+		m |= UINT64_C(1) << (n < 63 ? n : 63);
+	}
+	return m;
+}
+
+static int
+is_token(const pt_rowvals *rv, const pt_names *tokens, const char *f,
+    size_t n)
+{
+	if (!(rv->tokmask >> (n < 63 ? n : 63) & 1))
+		return 0;
+	return pt_names_has(tokens, f, n);
+}
+
+/* x's 8 bytes, little endian, at p. */
+static void
+put_u64le(unsigned char *p, uint64_t u)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &u, 8);
+#else
+	for (int k = 0; k < 8; k++)
+		p[k] = (unsigned char)(u >> (8 * k));
+#endif
+}
+
+/* Writes a value's identity bytes at p: 'M' for missing; 'N' and the
+ * double's 8 bytes (-0 as 0, every NaN as one); 'S', the length (8 bytes)
+ * and the bytes of text.  Returns how many. */
+static size_t
+put_value(unsigned char *p, int kind, double x, const char *f, size_t n)
+{
+	uint64_t u;
+
+	switch (kind) {
+	case PT_VAL_MISSING:
+		p[0] = 'M';
+		return 1;
+	case PT_VAL_NUMBER:
+	case PT_VAL_NONFINITE:
+		if (x == 0)
+			x = 0.0;   /* -0 is 0 */
+		if (isnan(x))
+			x = NAN;   /* one NaN */
+		memcpy(&u, &x, 8);
+		p[0] = 'N';
+		put_u64le(p + 1, u);
+		return 9;
+	default:
+		p[0] = 'S';
+		put_u64le(p + 1, (uint64_t)n);
+		memcpy(p + 9, f, n);
+		return 9 + n;
+	}
+}
+
 int
 pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
     pt_err *e)
 {
-	size_t need = 0;
+	size_t len = 0;
 
+	rv->id_ok = 0;
 	if (r->nfields > rv->cap) {
 		size_t cap = r->nfields + 8;
 		double *v = realloc(rv->v, cap * sizeof *v);
@@ -29,82 +96,70 @@ pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
 		rv->kind = k;
 		rv->cap = cap;
 	}
+	if (rv->tokens != tokens) {
+		rv->tokens = tokens;
+		rv->tokmask = token_mask(tokens);
+	}
 	rv->n = r->nfields;
+	/* The identity's bytes are written as the values are read: at most
+	 * 9 + n a field. */
 	for (size_t i = 0; i < r->nfields; i++) {
 		const char *f = r->field[i];
 		size_t n = r->len[i];
-		int rc;
-		if (pt_names_has(tokens, f, n)) {
+		int rc, kind;
+		if (len + 9 + n > rv->bufcap) {
+			size_t cap = 2 * (len + 9 + n) + 256;
+			unsigned char *b = realloc(rv->buf, cap);
+			if (b == NULL)
+				return pt_fail(e, PT_ENOMEM, "", "out of memory");
+			rv->buf = b;
+			rv->bufcap = cap;
+		}
+		if (is_token(rv, tokens, f, n)) {
 			rv->kind[i] = PT_VAL_MISSING;
-			need += 1;
+			rv->buf[len++] = 'M';
 			continue;
 		}
 		rc = pt_parse_f64(f, n, &rv->v[i]);
-		rv->kind[i] = rc == PT_NUM_OK ? PT_VAL_NUMBER :
+		kind = rc == PT_NUM_OK ? PT_VAL_NUMBER :
 		    rc == PT_NUM_NONFINITE ? PT_VAL_NONFINITE :
 		    rc == PT_NUM_RANGE ? PT_VAL_RANGE : PT_VAL_TEXT;
-		need += rc >= 0 ? 9 : 9 + n;
+		rv->kind[i] = (unsigned char)kind;
+		len += put_value(rv->buf + len, kind, rv->v[i], f, n);
 	}
-	/* Room for the identity's bytes, so pt_rowvals_id cannot fail. */
-	if (need > rv->bufcap) {
-		unsigned char *b = realloc(rv->buf, need + 64);
-		if (b == NULL)
-			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		rv->buf = b;
-		rv->bufcap = need + 64;
-	}
+	rv->idlen = len;
+	rv->id_ok = 1;
 	return 0;
 }
 
-/* Appends field i's value: a tag, then the number's 8 bytes (little
- * endian) or the text's length and bytes. */
+/* The bytes field i's value took in rv->buf. */
 static size_t
-put_value(const pt_rowvals *rv, const pt_csvrec *r, size_t i,
-    unsigned char *p)
+value_size(const pt_rowvals *rv, const pt_csvrec *r, size_t i)
 {
-	uint64_t u;
-	double x;
-	size_t n;
-
 	switch (rv->kind[i]) {
 	case PT_VAL_MISSING:
-		p[0] = 'M';
 		return 1;
 	case PT_VAL_NUMBER:
 	case PT_VAL_NONFINITE:
-		x = rv->v[i];
-		if (x == 0)
-			x = 0.0;   /* -0 is 0 */
-		if (isnan(x))
-			x = NAN;   /* one NaN */
-		memcpy(&u, &x, 8);
-		p[0] = 'N';
-		for (int k = 0; k < 8; k++)
-			p[1 + k] = (unsigned char)(u >> (8 * k));
 		return 9;
 	default:
-		n = r->len[i];
-		p[0] = 'S';
-		for (int k = 0; k < 8; k++)
-			p[1 + k] = (unsigned char)((uint64_t)n >> (8 * k));
-		memcpy(p + 9, r->field[i], n);
-		return 9 + n;
+		return 9 + r->len[i];
 	}
 }
 
 uint64_t
 pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key)
 {
-	size_t len = 0;
+	size_t off = 0;
 
-	if (rv->buf == NULL)
+	if (!rv->id_ok)
 		return 0;
-	if (key >= 0)
-		len = put_value(rv, r, (size_t)key, rv->buf);
-	else
-		for (size_t i = 0; i < rv->n; i++)
-			len += put_value(rv, r, i, rv->buf + len);
-	return pt_hash64(rv->buf, len, 0);
+	if (key < 0)
+		return pt_hash64(rv->buf, rv->idlen, 0);
+	/* The key field's value alone, where pt_rowvals_read wrote it. */
+	for (size_t i = 0; i < (size_t)key; i++)
+		off += value_size(rv, r, i);
+	return pt_hash64(rv->buf + off, value_size(rv, r, (size_t)key), 0);
 }
 
 void

@@ -38,17 +38,20 @@ typedef struct pt_rowvals {
 	size_t n, cap;
 	double *v;           /* per field: its value when NUMBER or NONFINITE */
 	unsigned char *kind; /* per field: PT_VAL_* */
-	unsigned char *buf;  /* the identity's bytes, reused */
-	size_t bufcap;
+	unsigned char *buf;  /* the identity's bytes of the record read */
+	size_t bufcap, idlen;
+	int id_ok;           /* buf holds a whole record's bytes */
+	const pt_names *tokens; /* the missing tokens tokmask was made of */
+	uint64_t tokmask;    /* the tokens' lengths (rowid.c) */
 } pt_rowvals;
 
 /* Reads every field of r: missing when it is one of tokens, else a number
  * (policy-prep's grammar), else text.  0, or -1 (PT_ENOMEM). */
 int pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
     pt_err *e);
-/* The row identity of the record rv was read from: the hash of every
- * field's value, or of the key field's alone when key >= 0.  0 when out of
- * memory (pt_rowvals_read has reserved what it needs, so never after it). */
+/* The row identity of the record rv was read from (r, as given to
+ * pt_rowvals_read): the hash of every field's value, or of the key
+ * field's alone when key >= 0.  0 before a successful pt_rowvals_read. */
 uint64_t pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key);
 void pt_rowvals_free(pt_rowvals *rv);
 
