@@ -62,6 +62,7 @@ typedef struct apply {
 	const pt_manifest *m;
 	asrc *src;
 	pt_names tokens;
+	pt_strmap vocab;   /* treatment label -> code */
 	pt_rowvals rv;     /* the record's values, read once */
 	pt_err *e;
 	const char *file;
@@ -86,6 +87,10 @@ apply_init(apply *a, const pt_manifest *m, pt_err *e)
 	a->tokens.v = m->missing_tokens;
 	if (a->src == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (int k = 0; k < m->nvocab; k++)
+		if (pt_strmap_add(&a->vocab, m->vocab[k], strlen(m->vocab[k]),
+		    k) < 0)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	for (int i = 0; i < m->nsources; i++) {
 		const pt_source *s = &m->sources[i];
 		asrc *d = &a->src[i];
@@ -129,6 +134,7 @@ apply_free(apply *a)
 		for (int i = 0; i < a->m->nsources; i++)
 			pt_strmap_free(&a->src[i].levels);
 	free(a->src);
+	pt_strmap_free(&a->vocab);
 	pt_rowvals_free(&a->rv);
 }
 
@@ -223,11 +229,9 @@ apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 		const char *t = r->field[c];
 		size_t n = r->len[c];
 
-		for (int k = 0; k < m->nvocab; k++)
-			if (strlen(m->vocab[k]) == n && memcmp(m->vocab[k], t, n) == 0) {
-				code = k;
-				break;
-			}
+		long slot = pt_strmap_find(&a->vocab, t, n);
+		if (slot >= 0)
+			code = a->vocab.val[slot];
 		if (code < 0) {
 			if (a->rv.kind[c] == PT_VAL_MISSING) {
 				if (m->drop_missing)

@@ -49,6 +49,51 @@ is_blank(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+/* Digits four at a time (SWAR), on little-endian hosts: whether the four
+ * bytes of v (read little endian from the text) are all ASCII digits, and
+ * their value. */
+static inline int
+swar_digits4(uint32_t v)
+{
+	return ((v & 0xF0F0F0F0u) | (((v + 0x06060606u) & 0xF0F0F0F0u) >> 4)) ==
+	    0x33333333u;
+}
+
+static inline uint32_t
+swar_value4(uint32_t v)
+{
+	v = (v & 0x0F0F0F0Fu) * 2561 >> 8;
+	return (v & 0x00FF00FFu) * 6553601 >> 16;
+}
+
+/* Reads the digits at *pp (before end) into *w, as w * 10 + d for each
+ * would, and moves *pp past them: four at a time while the text has four
+ * more, then one at a time. */
+static inline void
+read_digits(const unsigned char **pp, const unsigned char *end, uint64_t *w)
+{
+	const unsigned char *p = *pp;
+	uint64_t x = *w;
+	unsigned d;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		if (!swar_digits4(v))
+			break;
+		x = x * 10000 + swar_value4(v);
+		p += 4;
+	}
+#endif
+	while (p < end && (d = (unsigned)*p - '0') < 10) {
+		x = x * 10 + d;
+		p++;
+	}
+	*pp = p;
+	*w = x;
+}
+
 /*
  * Clinger's fast path.  Returns 0 with *out set when s[0..n) (n > 0) is
  * [+-]digits[.digits][(e|E)[+-]digits] with at least one mantissa digit,
@@ -73,10 +118,7 @@ parse_fast(const char *s, size_t n, double *out)
 	while (p < end && *p == '0')
 		p++;
 	sig = p;
-	while (p < end && (d = (unsigned)*p - '0') < 10) {
-		w = w * 10 + d;
-		p++;
-	}
+	read_digits(&p, end, &w);
 	nsig = (size_t)(p - sig);
 	if (p < end && *p == '.') {
 		const unsigned char *frac = ++p;
@@ -85,10 +127,7 @@ parse_fast(const char *s, size_t n, double *out)
 			while (p < end && *p == '0')
 				p++;
 		sig = p;
-		while (p < end && (d = (unsigned)*p - '0') < 10) {
-			w = w * 10 + d;
-			p++;
-		}
+		read_digits(&p, end, &w);
 		nsig += (size_t)(p - sig);
 		q = -(int)(p - frac);
 		if (p - mant == 1) /* only the point: "." or "-." */
@@ -182,7 +221,8 @@ nonfinite_word(const char *s, size_t n, double *out)
 	return 0;
 }
 
-static int
+/* Out of line: the fast path stays a small leaf with no stack buffer. */
+static __attribute__((noinline)) int
 parse_slow(const char *s, size_t n, int subnormal_ok, double *out)
 {
 	char stackbuf[STACK_COPY], *buf = stackbuf, *end;
@@ -226,7 +266,16 @@ parse(const char *s, size_t len, int subnormal_ok, double *out)
 		return PT_NUM_BAD;
 	if (PT_FAST_DECIMAL && parse_fast(s, len, out) == 0)
 		return PT_NUM_OK;
-	return parse_slow(s, len, subnormal_ok, out);
+	/* Text (a label) is told at its first byte: a number of the grammar
+	 * starts with a digit, a sign or a point, inf and nan with i or n. */
+	switch (s[0] | 0x20) {
+	case '0': case '1': case '2': case '3': case '4': case '5': case '6':
+	case '7': case '8': case '9': case '+': case '-':
+	case '.': case 'i': case 'n':
+		return parse_slow(s, len, subnormal_ok, out);
+	default:
+		return PT_NUM_BAD;
+	}
 }
 
 int
