@@ -65,7 +65,7 @@ static const fe_verb verbs[] = {
 enum {
 	O_MANIFEST, O_TREE, O_MODEL, O_PARTITION, O_EXPECT, O_DEPTH,
 	O_CRITERION, O_MINNODE, O_EXACT, O_TREES, O_SUBSAMPLE, O_MTRY, O_SEED,
-	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE
+	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE, O_PAIRS, O_THREADS, O_MAXMEM
 };
 
 static const fe_opt opts[] = {
@@ -90,8 +90,18 @@ static const fe_opt opts[] = {
 	{ O_MINNODE, 0, "min-node-size", FE_INT, "N", BEST | FIT, 1,
 	  9007199254740992.0, NULL,
 	  "both sides of every split hold at least N rows (default 1)" },
-	{ O_EXACT, 0, "exact", FE_FLAG, NULL, FIT, 0, 0, NULL,
-	  "the globally optimal depth-2 tree, not the greedy one" },
+	{ O_EXACT, 0, "exact", FE_FLAG, NULL, BEST | FIT, 0, 0, NULL,
+	  "the globally optimal tree of the depth, not the greedy one (best: "
+	  "from a merged pair partial, depth 1 or 2)" },
+	{ O_PAIRS, 0, "pairs", FE_FLAG, NULL, HIST, 0, 0, NULL,
+	  "a pair partial, for best --exact: cells per feature pair, bin pair "
+	  "and arm (the root only)" },
+	{ O_THREADS, 0, "threads", FE_INT, "N", BEST | FIT, 1, 1024, NULL,
+	  "--exact: threads to search with (default: every core); the tree "
+	  "does not depend on N" },
+	{ O_MAXMEM, 0, "max-memory", FE_SIZE, "SIZE", HIST | BEST | FIT, 0, 0,
+	  NULL, "--exact, --pairs: refuse, before starting, a search or pair "
+	  "partial that needs more than SIZE bytes (default 8G)" },
 	{ O_TREES, 0, "trees", FE_INT, "T", FIT, 1, 100000, NULL,
 	  "a forest of T trees instead of one tree" },
 	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", FIT, 0x1p-53, 1, NULL,

@@ -56,6 +56,7 @@ typedef struct pt_hist {
 	pt_partid pid;     /* the partition of the frames added */
 	int pid_bound;
 	int has_treatment; /* 0 in bring-your-own-rewards mode */
+	int pairs;         /* a pair partial (below) */
 	struct pt_hist_acc *acc; /* per-frame accumulators, while adding */
 } pt_hist;
 
@@ -146,6 +147,33 @@ int pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e);
  * PT_ECORRUPT, PT_ENOMEM). */
 pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
     pt_err *e);
+
+/*
+ * Pair partials (hist --pairs), for the exact depth-2 search over
+ * partitions: a root partial whose open "nodes" are every (feature f1,
+ * bin b1) of the manifest, missing bins included, in cell order: slot
+ * off[f1] + b1 holds the ordinary histogram (every feature f2, bin b2,
+ * arm) of the rows whose f1 value falls in bin b1.  So cell (f2, b2) of
+ * slot (f1, b1) counts the rows in bin b1 of f1 and bin b2 of f2.  Node
+ * ids are PT_PAIR_ID(f1, b1); level is 0, tree "".  Pair partials merge
+ * with pair partials only, all or nothing, like any partial.
+ */
+#define PT_PAIR_ID(f, b) ((((uint32_t)(f) + 1) << 17) | (uint32_t)(b))
+#define PT_PAIR_FEATURE(id) ((int)((id) >> 17) - 1)
+#define PT_PAIR_BIN(id) ((int)((id) & 0x1FFFFu))
+
+/* Bytes a pair partial of manifest m (nvocab arms) holds in memory, to be
+ * said (and checked against --max-memory) before it is made. */
+double pt_hist_pairs_bytes(const pt_manifest *m);
+/* An empty pair partial of manifest m; model may be NULL.  Returns it, or
+ * NULL with e set. */
+pt_hist *pt_hist_new_pairs(const pt_manifest *m, const char *model,
+    pt_err *e);
+/* Adds a frame's rows to pair partial h: each row into slot (f1, its bin
+ * of f1) for every feature f1.  Counts each row once in h->rows and in the
+ * partition's hash, as pt_hist_add does.  Returns 0, or -1 with e set. */
+int pt_hist_add_pairs(pt_hist *h, const pt_manifest *m,
+    const pt_hist_cols *c, const pt_batch *b, pt_err *e);
 
 /* A digest of manifest m's feature names and bin counts, in feature
  * order, as 32 hex digits into out; out is "" when out of memory (the
