@@ -70,6 +70,44 @@ size_t pt_exact_memory(const pt_manifest *m, size_t nrows, int narms);
 int pt_search_exact2(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
     pt_err *e);
 
+/*
+ * The exact search at any depth (lib/exact.c).  The globally optimal tree
+ * of depth t->depth (1 or more) under t->criterion over the manifest's
+ * boundaries, defined recursively: a node whose rows admit a valid split
+ * (both sides min-node-size rows; for ddp also every arm on both sides)
+ * splits, on the split whose subtree value is the highest, ties to the
+ * lowest (feature, boundary index, missing side: right 0 before left 1);
+ * its children are the optimal subtrees of one depth less.  Value of a
+ * subtree: welfare, the sum over its leaves of the best arm's total score
+ * (exact); ddp, the sum over its splits of the ddp criterion, computed as
+ * ddp(split) + value(left) + value(right) in that order (doubles), 0 for a
+ * leaf.  A node with no valid split is a leaf.  Same-action siblings are
+ * then pruned, as in greedy growth.
+ */
+typedef struct pt_exact_plan {
+	double work;     /* estimated operations (about 1e9 a second) */
+	double memory;   /* bytes beyond the rows */
+	int method;      /* internal: which sweep */
+} pt_exact_plan;
+
+/* The plan (work, memory) of the exact search of depth `depth` over
+ * nrows rows of manifest m (nrows 0: the part that needs no rows). */
+void pt_exact_estimate(const pt_manifest *m, size_t nrows, int narms,
+    int depth, int criterion, pt_exact_plan *plan);
+
+/* The exact search on rows in memory into t (fresh from pt_ptree_new with
+ * the depth, criterion and min-node-size wanted), with `threads` threads
+ * (1 or more; the tree does not depend on it).  Returns 0, or -1 with e
+ * set. */
+int pt_search_exact(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
+    int threads, pt_err *e);
+
+/* The same search from a merged pair partial h (hist.h, hist --pairs):
+ * depth 1 or 2.  Gives the bytes pt_search_exact gives on the rows the
+ * partials were made from. */
+int pt_search_exact_pairs(pt_ptree *t, const pt_hist *h,
+    const pt_manifest *m, int threads, pt_err *e);
+
 /* Grows tree number `tree` of a forest (t fresh from pt_ptree_new) to its
  * depth by the greedy search on the rows in memory: the rows whose
  * splitmix64(_row ^ h(seed, tree)) falls under subsample * 2^64 (all when
