@@ -13,23 +13,34 @@
  * ddp_score, and a subtree's ddp value is ddp(split) + value(left) +
  * value(right) in that order, so its doubles are the library's bit for
  * bit.  The oracle's tree is then pruned of same-action sibling leaves as
- * the library prunes.
+ * the library prunes.  No incremental sums, no bounds, no bins.
  *
- * On random small problems (missing values, integer and duplicated scores
- * that force ties, min-node-size up to N/3, wide scores), for depths 1, 2,
- * 3 and both criteria:
- *   (a) pt_search_exact gives the same bytes with 1 and 2 threads;
- *   (b) its tree is the oracle's, node by node (split or leaf, feature,
- *       threshold, missing side, action, rows);
+ * Problems (prob_make): 300 random ones (N 10..200, F 1..4, A 2..4, 1..6
+ * boundaries per feature, missing values, integer, duplicated, planted
+ * and wide scores, copied and mirrored features, min-node-size up to
+ * N/3), 60 of a feature and its mirror with real outcomes (where ddp
+ * picks a split over its mirror by the order of its sum alone), and 60
+ * with many boundaries (7..40) and few rows (the other depth-2 sweep).
+ * For depths 1, 2, 3 (4 where the oracle is cheap enough) and both
+ * criteria:
+ *   (a) pt_search_exact gives the same bytes with 1 and with 2 (or 4)
+ *       threads;
+ *   (b) its tree is the oracle's, node by node: split or leaf, feature,
+ *       threshold, missing side, action, and the node's statistics (rows,
+ *       per arm count, outcome mean, mean score);
  *   (c) its value, from the rows routed through it, is the oracle's
  *       optimum (welfare exactly; ddp when pruning did not change the
  *       oracle's tree);
  *   (d) at depth 1 it is the greedy tree (hist + grow), byte for byte but
- *       for the search label; at depth 2 welfare, pt_search_exact2's tree.
- * The oracle itself is checked against greedy depth 1 (both criteria) and
- * pt_search_exact2 (depth 2 welfare) so that it does not rest on the code
- * it tests.  Counters of real ties and of min-node-size and arm cuts at
- * the oracle's chosen nodes are checked to be non-zero, so the problems
+ *       for the search label; at depth 2 welfare, pt_search_exact2's.
+ * Welfare on scores spanning more than 2^128 may be refused as too wide
+ * (PT_ELIMIT); nothing else may be.
+ * The oracle itself is checked against greedy depth 1 (both criteria),
+ * pt_search_exact2 (depth 2 welfare) and greedy welfare at any depth (no
+ * better than the optimum), so that it does not rest on the code it
+ * tests.  Counters of what the oracle met at its chosen nodes (real ties,
+ * min-node-size and arm cuts, ddp choices made by the sum's order,
+ * perfect trees, pruning) are checked to be non-zero, so the problems
  * cannot silently miss what they are meant to exercise.
  *
  * PT_EXACT_SEED=n runs only problem n and prints its trees.
@@ -52,14 +63,21 @@
 
 #define MAXF 4
 #define MAXA 4
-#define MAXD 3
-#define MAXID 64    /* heap ids of a tree of depth MAXD (and some room) */
+#define MAXD 4      /* depth 4 only on problems small enough */
+#define MAXID 32    /* heap ids of a tree of depth MAXD */
+/* Depth 4 when (2 * boundaries)^4 * N is at most this (oracle work). */
+#define D4_WORK 2e6
+#define D3_WORK 3e7
+/* Problems from these seeds on are of the mirrored and the many-bins
+ * families (prob_make). */
+#define SYM_BASE 1000000
+#define BINS_BASE 2000000
 
 /* ---- problems --------------------------------------------------------- */
 
 typedef struct prob {
 	uint64_t seed;
-	int N, F, A, kind, dup, control;
+	int N, F, A, kind, dup, control, fmode;
 	int B[MAXF];
 	double pmiss[MAXF];
 	uint64_t minsize;
@@ -98,13 +116,21 @@ prob_free(prob *p)
  *   kind 0: integer scores -2..2 and outcomes 0..2 (many ties);
  *   kind 1: real scores and outcomes of mixed magnitudes;
  *   kind 2: scores spanning more than 2^128;
- *   kind 3: scores 0/1 with the last arm a copy of the first, and
- *   (as in any kind when dup is set) rows copied from earlier rows.
+ *   kind 3: scores 0/1 with the last arm a copy of the first;
+ *   kind 4: score 1 for the arm a random depth-3 tree of the features
+ *   assigns, 0 for the others (but on a tenth of the rows in half the
+ *   problems), so that perfect trees exist and many trees tie;
+ * and in any kind: rows copied from earlier rows (dup), and with two
+ * features or more, the last one a copy of the first, or its mirror
+ * (B+1 - x on an integer grid), so that a split with its sides swapped
+ * exists: its ddp value is then the same sum in another order.
  */
 static int
 prob_make(prob *p, uint64_t seed)
 {
-	int f, a, i, N, F, A;
+	int fam = seed >= BINS_BASE ? 2 : seed >= SYM_BASE;
+	int f, a, i, N, F, A, pl_f[8], pl_k[8], pl_ml[8], pl_a[8], pl_act = 0;
+	double pl_noise;
 	char name[32];
 
 	memset(p, 0, sizeof *p);
@@ -113,16 +139,36 @@ prob_make(prob *p, uint64_t seed)
 	p->N = N = 10 + (int)(rn() % 191);
 	p->F = F = 1 + (int)(rn() % MAXF);
 	p->A = A = 2 + (int)(rn() % (MAXA - 1));
-	p->kind = (int)(rn() % 4);
+	p->kind = (int)(rn() % 5);
 	p->dup = p->kind == 3 || rn() % 4 == 0;
+	p->fmode = F >= 2 ? (int)(rn() % 4) : 0; /* 1 mirror, 2 copy */
+	if (fam == 1) {
+		/* A feature and its mirror, real outcomes: the ddp values of
+		 * the two ways of each cut are sums in other orders. */
+		p->F = F = 2;
+		p->fmode = 1;
+		p->kind = 1;
+		p->minsize = 1 + rn() % 4;
+	}
+	if (fam == 2) {
+		/* Many boundaries, fewer rows: the other depth-2 sweep. */
+		p->N = N = 10 + (int)(rn() % 70);
+		p->F = F = 1 + (int)(rn() % 3);
+		p->fmode = 0;
+		p->minsize = 1 + rn() % (uint64_t)(N / 3);
+	}
 	p->control = rn() % 2 ? 0 : (int)(rn() % (uint64_t)A);
 	p->minsize = 1 + rn() % (uint64_t)(N / 3 > 1 ? N / 3 : 1);
 	for (f = 0; f < F; f++) {
 		static const double pm[8] = { 0, 0, 0, 0.1, 0.1, 0.3, 0.3, 1 };
-		p->B[f] = 1 + (int)(rn() % 6);
+		p->B[f] = fam == 2 ? 7 + (int)(rn() % 34) : 1 + (int)(rn() % 6);
 		p->pmiss[f] = pm[rn() % 8];
 		if (p->pmiss[f] == 1 && rn() % 3)
 			p->pmiss[f] = 0;
+	}
+	if (p->fmode == 1 || p->fmode == 2) {
+		p->B[F - 1] = p->B[0];
+		p->pmiss[F - 1] = p->pmiss[0];
 	}
 
 	p->m = pt_manifest_new();
@@ -161,6 +207,15 @@ prob_make(prob *p, uint64_t seed)
 	}
 	p->b = pt_batch_new(p->s, (size_t)N);
 	p->b->nrows = (size_t)N;
+	/* kind 4: the planted tree (ids 1..7 split, 8..15 leaves). */
+	for (i = 1; i < 8; i++) {
+		pl_f[i] = (int)(rn() % (uint64_t)F);
+		pl_k[i] = (int)(rn() % (uint64_t)p->B[pl_f[i]]);
+		pl_ml[i] = (int)(rn() % 2);
+	}
+	for (i = 0; i < 8; i++)
+		pl_a[i] = (int)(rn() % (uint64_t)A);
+	pl_noise = rn() % 2 ? 0.0 : 0.1;
 	p->x = calloc((size_t)N * F, sizeof *p->x);
 	p->g = calloc((size_t)N * A, sizeof *p->g);
 	p->w = calloc((size_t)N, sizeof *p->w);
@@ -170,15 +225,32 @@ prob_make(prob *p, uint64_t seed)
 		    -1;
 		for (f = 0; f < F; f++)
 			p->x[i * F + f] = src >= 0 ? p->x[src * F + f] :
-			    unif() < p->pmiss[f] ? NAN :
+			    unif() < p->pmiss[f] ? NAN : p->fmode == 1 && f == 0 ?
+			    (double)(rn() % ((uint64_t)p->B[f] + 2)) :
 			    (double)(rn() % (2 * (uint64_t)p->B[f] + 3)) * 0.5;
+		if (p->fmode == 1)
+			p->x[i * F + F - 1] = p->B[0] + 1 - p->x[i * F];
+		if (p->fmode == 2)
+			p->x[i * F + F - 1] = p->x[i * F];
 		p->w[i] = src >= 0 ? p->w[src] : (int)(rn() % (uint64_t)A);
 		p->y[i] = src >= 0 ? p->y[src] : p->kind == 1 || p->kind == 2 ?
 		    ldexp(unif(), (int)(rn() % 20) - 10) : (double)(rn() % 3);
+		if (p->kind == 4) {
+			uint32_t id = 1;
+			while (id < 8) {
+				double v = p->x[i * F + pl_f[id]];
+				id = 2 * id + !(isnan(v) ? pl_ml[id] : v <=
+				    p->m->features[pl_f[id]].bounds[pl_k[id]]);
+			}
+			pl_act = pl_a[id - 8];
+		}
 		for (a = 0; a < A; a++) {
 			double v;
 			if (src >= 0)
 				v = p->g[src * A + a];
+			else if (p->kind == 4)
+				v = unif() < pl_noise ? (double)(rn() % 2) :
+				    a == pl_act;
 			else if (p->kind == 0)
 				v = (double)((int)(rn() % 5) - 2);
 			else if (p->kind == 1)
@@ -326,6 +398,8 @@ partition(const prob *p, const int *rows, int n, int f, double thr, int ml,
 typedef struct ostat {
 	int ties;      /* best split tied by a split of other sides */
 	int atie;      /* a leaf's best arm tied */
+	int oties;     /* ddp: the best split beats an earlier one only by
+	                * the order of its sum (d + (vl + vr) would tie) */
 	int mcut;      /* a split with rows on both sides under min-node-size */
 	int mleaf;     /* a node left a leaf by min-node-size alone */
 	int acut;      /* ddp: a split without every arm on both sides */
@@ -368,9 +442,10 @@ opt(const orc *o, const int *rows, int n, int depth, oval *v, int *bf,
 {
 	const prob *p = o->p;
 	osum s, sl, sr;
-	int f, k, ml, found = 0, tie = 0, anyboth = 0;
+	int f, k, ml, found = 0, tie = 0, otie = 0, anyboth = 0;
 	int *L, *R;
 	uint64_t bh = 0;
+	double balt = 0;
 
 	osum_rows(p, rows, n, &s);
 	v->w = s.g[osum_best(&s, p->A, NULL)];
@@ -383,8 +458,8 @@ opt(const orc *o, const int *rows, int n, int depth, oval *v, int *bf,
 	for (f = 0; f < p->F; f++)
 		for (k = 0; k < p->B[f]; k++)
 			for (ml = 0; ml < 2; ml++) {
-				double thr = p->m->features[f].bounds[k], d = 0;
-				int nl, nr, cf, ck, cm, better, same;
+				double thr = p->m->features[f].bounds[k], d = 0, alt;
+				int nl, nr, cf, ck, cm, better, same, flip;
 				oval vl, vr, cv;
 				uint64_t h;
 				nl = partition(p, rows, n, f, thr, ml, L, R, &nr);
@@ -421,13 +496,19 @@ opt(const orc *o, const int *rows, int n, int depth, oval *v, int *bf,
 					same = pt_wide_cmp(&cv.w, &v->w) == 0;
 				}
 				h = side_hash(L, nl);
+				/* The same terms summed as d + (vl + vr). */
+				alt = d + (vl.d + vr.d);
+				flip = found && o->crit == PT_CRIT_DDP &&
+				    alt == balt && better;
 				if (!found || better) {
+					otie = flip;
 					found = 1;
 					*v = cv;
 					*bf = f;
 					*bk = k;
 					*bml = ml;
 					bh = h;
+					balt = alt;
 					tie = 0;
 				} else if (same && h != bh) {
 					tie = 1;
@@ -435,6 +516,7 @@ opt(const orc *o, const int *rows, int n, int depth, oval *v, int *bf,
 			}
 	if (st != NULL) {
 		st->ties += tie;
+		st->oties += otie;
 		st->mleaf += !found && anyboth && o->crit == PT_CRIT_WELFARE;
 		st->splits += found;
 	}
@@ -449,6 +531,7 @@ opt(const orc *o, const int *rows, int n, int depth, oval *v, int *bf,
 typedef struct onode {
 	int used, leaf, f, k, ml, action;
 	uint64_t rows;
+	osum s;        /* the node's sums, for its statistics */
 } onode;
 
 /* The oracle's tree: at each node the split opt chooses, its children the
@@ -469,6 +552,7 @@ build(const orc *o, const int *rows, int n, int depth, onode *nodes,
 	nd->leaf = f < 0;
 	nd->action = osum_best(&s, p->A, &tie);
 	nd->rows = (uint64_t)n;
+	nd->s = s;
 	if (f < 0) {
 		st->atie += tie;
 		return;
@@ -547,12 +631,14 @@ tree_print(const pt_ptree *t)
 }
 
 /* The tree equals the oracle's nodes: the same ids, splits, leaves'
- * actions and rows per node. */
+ * actions, and each node's statistics (rows; per arm the rows that
+ * received it, their outcome mean and the arm's mean score, means of the
+ * exact sums rounded once). */
 static int
 same_tree(const prob *p, const pt_ptree *t, const onode *nodes)
 {
 	uint32_t id;
-	int used = 0, i;
+	int used = 0, i, a;
 
 	for (id = 1; id < MAXID; id++) {
 		const onode *nd = &nodes[id];
@@ -569,6 +655,16 @@ same_tree(const prob *p, const pt_ptree *t, const onode *nodes)
 			return 0;
 		if (nd->leaf != (n->feature < 0))
 			return 0;
+		for (a = 0; a < p->A; a++) {
+			const osum *s = &nd->s;
+			double mean = s->cnt[a] ? pt_wide_round(&s->y[a], p->scale) /
+			    (double)s->cnt[a] : 0.0;
+			double value = s->n ? pt_wide_round(&s->g[a], p->scale) /
+			    (double)s->n : 0.0;
+			if (n->count[a] != s->cnt[a] || n->mean[a] != mean ||
+			    n->value[a] != value)
+				return 0;
+		}
 		if (!nd->leaf && (n->feature != nd->f || n->missing_left !=
 		    nd->ml || n->threshold !=
 		    p->m->features[nd->f].bounds[nd->k]))
@@ -635,16 +731,24 @@ tree_ddp(const prob *p, const pt_ptree *t, uint32_t id, const int *rows, int n)
 /* pt_search_exact is not in every branch yet: a weak reference, so this
  * test builds (and checks the oracle) before it lands. */
 #pragma weak pt_search_exact
+#pragma weak pt_exact_estimate
+
+/* A refusal the search may make: welfare on scores spanning more than
+ * 2^128 (kind 2), too wide for its 128-bit sums, said as such. */
+static int
+wide_refusal(const prob *p, int crit, const pt_err *e)
+{
+	return p->kind == 2 && crit == PT_CRIT_WELFARE &&
+	    e->code == PT_ELIMIT && strstr(e->msg, "too wide") != NULL;
+}
 
 static pt_ptree *
 lib_exact(const prob *p, const pt_rowset *r, int depth, int crit,
-    int threads, char *why, size_t whylen)
+    int threads, pt_err *e)
 {
-	pt_err e;
-	pt_ptree *t = pt_ptree_new(p->m, NULL, crit, depth, p->minsize, &e);
+	pt_ptree *t = pt_ptree_new(p->m, NULL, crit, depth, p->minsize, e);
 
-	if (t == NULL || pt_search_exact(t, r, p->m, threads, &e) < 0) {
-		snprintf(why, whylen, "%s", e.msg);
+	if (t == NULL || pt_search_exact(t, r, p->m, threads, e) < 0) {
 		pt_ptree_free(t);
 		return NULL;
 	}
@@ -652,13 +756,12 @@ lib_exact(const prob *p, const pt_rowset *r, int depth, int crit,
 }
 
 static pt_ptree *
-lib_exact2(const prob *p, const pt_rowset *r)
+lib_exact2(const prob *p, const pt_rowset *r, pt_err *e)
 {
-	pt_err e;
 	pt_ptree *t = pt_ptree_new(p->m, NULL, PT_CRIT_WELFARE, 2, p->minsize,
-	    &e);
+	    e);
 
-	if (t == NULL || pt_search_exact2(t, r, p->m, &e) < 0) {
+	if (t == NULL || pt_search_exact2(t, r, p->m, e) < 0) {
 		pt_ptree_free(t);
 		return NULL;
 	}
@@ -707,12 +810,13 @@ typedef struct tally {
 	int oracle_x2, oracle_x2_ok;            /* oracle vs exact2 */
 	int oracle_ge, oracle_ge_ok;            /* oracle welfare >= greedy */
 	int lib, threads_ok, tree_ok, value_n, value_ok;
-	int d1, d1_ok, x2, x2_ok;
-	int refused, rootleaf;
+	int d1, d1_ok, x2, x2_ok, d4;
+	int refused, wide_refused, rootleaf;
+	unsigned methods;  /* plan methods seen at depth 2 (bit per method) */
 	int pruned, wide;
 	ostat st;
 	int tie_problems, atie_problems, mcut_problems, mleaf_problems,
-	    acut_problems;
+	    acut_problems, otie_problems, perfect;
 	/* the smallest failing run */
 	int fails;
 	uint64_t fseed;
@@ -726,9 +830,9 @@ fail(tally *ty, const prob *p, int depth, int crit, const char *what,
 	ty->fails++;
 	if (ty->fails <= 5 || verbose) {
 		diag("MISMATCH (%s): problem %llu: N %d F %d A %d kind %d dup %d "
-		    "control %d min-node-size %llu depth %d %s", what,
+		    "fmode %d control %d min-node-size %llu depth %d %s", what,
 		    (unsigned long long)p->seed, p->N, p->F, p->A, p->kind,
-		    p->dup, p->control, (unsigned long long)p->minsize, depth,
+		    p->dup, p->fmode, p->control, (unsigned long long)p->minsize, depth,
 		    crit == PT_CRIT_DDP ? "ddp" : "welfare");
 		if (nodes != NULL)
 			onodes_print(p, nodes);
@@ -752,7 +856,8 @@ run(uint64_t seed, tally *ty, int verbose)
 	pt_hist_cols c;
 	pt_hist *h;
 	pt_err e;
-	int *rows, i, depth, crit, got_tie = 0, got_atie = 0, got_mcut = 0,
+	int *rows, i, depth, crit, maxd, got_otie = 0, got_tie = 0, got_atie = 0,
+	    got_mcut = 0,
 	    got_mleaf = 0, got_acut = 0;
 
 	if (prob_make(&p, seed) < 0) {
@@ -776,12 +881,20 @@ run(uint64_t seed, tally *ty, int verbose)
 	for (i = 0; i < p.N; i++)
 		rows[i] = i;
 	if (verbose)
-		diag("problem %llu: N %d F %d A %d kind %d dup %d control %d "
-		    "min-node-size %llu", (unsigned long long)seed, p.N, p.F, p.A,
-		    p.kind, p.dup, p.control, (unsigned long long)p.minsize);
+		diag("problem %llu: N %d F %d A %d kind %d dup %d fmode %d "
+		    "control %d min-node-size %llu", (unsigned long long)seed, p.N,
+		    p.F, p.A, p.kind, p.dup, p.fmode, p.control,
+		    (unsigned long long)p.minsize);
 
+	{
+		int sb = 0, f;
+		for (f = 0; f < p.F; f++)
+			sb += p.B[f];
+		maxd = pow(2.0 * sb, 4) * p.N <= D4_WORK ? 4 :
+		    pow(2.0 * sb, 3) * p.N <= D3_WORK ? 3 : 2;
+	}
 	for (crit = 0; crit < 2; crit++)
-		for (depth = 1; depth <= MAXD; depth++) {
+		for (depth = 1; depth <= maxd; depth++) {
 			orc o = { &p, crit, p.minsize };
 			onode full[MAXID], nodes[MAXID];
 			ostat st;
@@ -789,7 +902,9 @@ run(uint64_t seed, tally *ty, int verbose)
 			pt_xsum bx, got;
 			int pruned;
 			pt_ptree *t1 = NULL, *t2 = NULL, *gt;
-			char why[1024] = "";
+			pt_err e1, e2;
+			/* threads 1, 2, and 4 on every third problem */
+			int th2 = seed % 3 == 0 ? 4 : 2;
 
 			ty->runs++;
 			memset(full, 0, sizeof full);
@@ -800,6 +915,8 @@ run(uint64_t seed, tally *ty, int verbose)
 			ty->pruned += pruned;
 			pt_wide_to_xsum(&best.w, p.scale, &bx);
 			got_tie |= st.ties > 0;
+			got_otie |= st.oties > 0;
+			ty->st.oties += st.oties;
 			got_atie |= st.atie > 0;
 			got_mcut |= st.mcut > 0;
 			got_mleaf |= st.mleaf > 0;
@@ -811,6 +928,19 @@ run(uint64_t seed, tally *ty, int verbose)
 			ty->st.acut += st.acut;
 			ty->st.splits += st.splits;
 			ty->rootleaf += full[1].leaf;
+			if (crit == PT_CRIT_WELFARE && depth >= 2) {
+				pt_wide all;
+				memset(&all, 0, sizeof all);
+				for (i = 0; i < p.N; i++) {
+					int a, b = 0;
+					for (a = 1; a < p.A; a++)
+						if (pt_wide_cmp(&p.G[i * p.A + a],
+						    &p.G[i * p.A + b]) > 0)
+							b = a;
+					pt_wide_add(&all, &p.G[i * p.A + b]);
+				}
+				ty->perfect += pt_wide_cmp(&all, &best.w) == 0;
+			}
 			if (verbose) {
 				diag("depth %d %s: oracle (ties %d, min-node-size "
 				    "cuts %d, arm cuts %d, pruned %d):", depth,
@@ -842,8 +972,9 @@ run(uint64_t seed, tally *ty, int verbose)
 				pt_ptree_free(gt);
 			}
 			if (depth == 2 && crit == PT_CRIT_WELFARE && !full[1].leaf) {
-				pt_ptree *x2 = lib_exact2(&p, &r);
-				ty->oracle_x2++;
+				pt_ptree *x2 = lib_exact2(&p, &r, &e1);
+				ty->oracle_x2 += x2 != NULL || !wide_refusal(&p, crit,
+				    &e1);
 				if (x2 != NULL) {
 					tree_welfare(&p, x2, &got);
 					if (same_tree(&p, x2, nodes) &&
@@ -852,7 +983,8 @@ run(uint64_t seed, tally *ty, int verbose)
 					else
 						fail(ty, &p, depth, crit, "oracle vs "
 						    "exact2", x2, nodes, verbose);
-				} else {
+				} else if (!wide_refusal(&p, crit, &e1)) {
+					diag("exact2: %s", e1.msg);
 					fail(ty, &p, depth, crit, "exact2 refused",
 					    NULL, nodes, verbose);
 				}
@@ -862,14 +994,27 @@ run(uint64_t seed, tally *ty, int verbose)
 			/* The search under test. */
 			if (pt_search_exact == NULL)
 				continue;
+			if (depth == 2) {
+				pt_exact_plan plan;
+				pt_exact_estimate(p.m, (size_t)p.N, p.A, depth, crit,
+				    &plan);
+				if (plan.method >= 0 && plan.method < 32)
+					ty->methods |= 1u << plan.method;
+			}
+			t1 = lib_exact(&p, &r, depth, crit, 1, &e1);
+			t2 = lib_exact(&p, &r, depth, crit, th2, &e2);
+			if (t1 == NULL && t2 == NULL && wide_refusal(&p, crit, &e1) &&
+			    wide_refusal(&p, crit, &e2)) {
+				ty->wide_refused++;
+				continue;
+			}
 			ty->lib++;
-			t1 = lib_exact(&p, &r, depth, crit, 1, why, sizeof why);
-			t2 = lib_exact(&p, &r, depth, crit, 2, why, sizeof why);
+			ty->d4 += depth == 4;
 			if (t1 == NULL || t2 == NULL) {
 				ty->refused++;
 				diag("problem %llu depth %d %s: refused: %s",
 				    (unsigned long long)seed, depth,
-				    crit ? "ddp" : "welfare", why);
+				    crit ? "ddp" : "welfare", t1 ? e2.msg : e1.msg);
 				fail(ty, &p, depth, crit, "refused", NULL, nodes,
 				    verbose);
 				pt_ptree_free(t1);
@@ -882,8 +1027,8 @@ run(uint64_t seed, tally *ty, int verbose)
 			if (same_bytes(t1, t2))
 				ty->threads_ok++;
 			else
-				fail(ty, &p, depth, crit, "threads 1 vs 2", t2, NULL,
-				    verbose);
+				fail(ty, &p, depth, crit, "threads 1 vs more", t2,
+				    NULL, verbose);
 			/* (b) */
 			if (same_tree(&p, t1, nodes))
 				ty->tree_ok++;
@@ -925,7 +1070,7 @@ run(uint64_t seed, tally *ty, int verbose)
 				pt_ptree_free(gt);
 			}
 			if (depth == 2 && crit == PT_CRIT_WELFARE) {
-				pt_ptree *x2 = lib_exact2(&p, &r);
+				pt_ptree *x2 = lib_exact2(&p, &r, &e1);
 				if (x2 != NULL) {
 					ty->x2++;
 					if (same_bytes(x2, t1))
@@ -940,6 +1085,7 @@ run(uint64_t seed, tally *ty, int verbose)
 			pt_ptree_free(t2);
 		}
 	ty->tie_problems += got_tie;
+	ty->otie_problems += got_otie;
 	ty->atie_problems += got_atie;
 	ty->mcut_problems += got_mcut;
 	ty->mleaf_problems += got_mleaf;
@@ -955,6 +1101,8 @@ main(void)
 	tally ty;
 	const char *one = getenv("PT_EXACT_SEED");
 	int nprob = getenv("PT_SANITIZE") ? 40 : 300, k;
+	int nsym = getenv("PT_SANITIZE") ? 10 : 60;
+	int nbins = getenv("PT_SANITIZE") ? 8 : 60;
 
 	memset(&ty, 0, sizeof ty);
 	if (one != NULL) {
@@ -964,6 +1112,10 @@ main(void)
 	}
 	for (k = 0; k < nprob; k++)
 		run((uint64_t)k, &ty, 0);
+	for (k = 0; k < nsym; k++)
+		run(SYM_BASE + (uint64_t)k, &ty, 0);
+	for (k = 0; k < nbins; k++)
+		run(BINS_BASE + (uint64_t)k, &ty, 0);
 
 	diag("%d problems (%d with scores wider than 2^128), %d searches; "
 	    "oracle's chosen trees: %d splits, %d pruned, %d root leaves",
@@ -972,15 +1124,20 @@ main(void)
 	diag("at the chosen nodes: %d real split ties (%d problems), %d arm "
 	    "ties at leaves (%d problems), %d min-node-size cuts (%d problems), "
 	    "%d leaves by min-node-size alone (%d problems), %d ddp arm cuts "
-	    "(%d problems)", ty.st.ties, ty.tie_problems, ty.st.atie,
+	    "(%d problems), %d ddp bests by the order of their sum alone (%d "
+	    "problems); %d welfare optima of depth 2+ giving every row its "
+	    "best arm", ty.st.ties, ty.tie_problems, ty.st.atie,
 	    ty.atie_problems, ty.st.mcut, ty.mcut_problems, ty.st.mleaf,
-	    ty.mleaf_problems, ty.st.acut, ty.acut_problems);
+	    ty.mleaf_problems, ty.st.acut, ty.acut_problems, ty.st.oties,
+	    ty.otie_problems, ty.perfect);
 	ok(ty.tie_problems > 0 && ty.atie_problems > 0 && ty.mcut_problems > 0 &&
 	    ty.mleaf_problems > 0 && ty.acut_problems > 0 && ty.pruned > 0 &&
-	    ty.wide > 0, "the problems exercise ties (%d), min-node-size (%d, "
-	    "%d), ddp arm rules (%d), pruning (%d), wide scores (%d)",
-	    ty.tie_problems, ty.mcut_problems, ty.mleaf_problems,
-	    ty.acut_problems, ty.pruned, ty.wide);
+	    ty.wide > 0 && ty.otie_problems > 0 && ty.perfect > 0,
+	    "the problems exercise ties (%d), min-node-size (%d, %d), ddp arm "
+	    "rules (%d), ddp sum order (%d), pruning (%d), wide scores (%d), "
+	    "perfect trees (%d)", ty.tie_problems, ty.mcut_problems,
+	    ty.mleaf_problems, ty.acut_problems, ty.otie_problems, ty.pruned,
+	    ty.wide, ty.perfect);
 	ok(ty.oracle_greedy_ok == ty.oracle_greedy && ty.oracle_greedy > 0,
 	    "oracle: depth 1 is the greedy tree (%d/%d)", ty.oracle_greedy_ok,
 	    ty.oracle_greedy);
@@ -988,15 +1145,18 @@ main(void)
 	    "oracle: depth 2 welfare is pt_search_exact2's tree and value "
 	    "(%d/%d)", ty.oracle_x2_ok, ty.oracle_x2);
 	ok(ty.oracle_ge_ok == ty.oracle_ge && ty.oracle_ge > 0,
-	    "oracle: welfare at depths 2 and 3 no lower than greedy's (%d/%d)",
+	    "oracle: welfare at depths 2 to 4 no lower than greedy's (%d/%d)",
 	    ty.oracle_ge_ok, ty.oracle_ge);
 	if (pt_search_exact == NULL) {
 		diag("pt_search_exact is not linked in: only the oracle checked");
 	} else {
-		ok(ty.refused == 0, "pt_search_exact: no problem refused (%d)",
-		    ty.refused);
+		diag("pt_search_exact: %d searches (%d of depth 4), %d refused "
+		    "as scores too wide (welfare on scores spanning over 2^128)",
+		    ty.lib, ty.d4, ty.wide_refused);
+		ok(ty.refused == 0, "pt_search_exact: no other search refused "
+		    "(%d)", ty.refused);
 		ok(ty.threads_ok == ty.lib - ty.refused, "pt_search_exact: threads "
-		    "1 and 2 give the same bytes (%d/%d)", ty.threads_ok,
+		    "1 and 2 (or 4) give the same bytes (%d/%d)", ty.threads_ok,
 		    ty.lib - ty.refused);
 		ok(ty.tree_ok == ty.lib - ty.refused, "pt_search_exact: the "
 		    "oracle's tree, node by node (%d/%d)", ty.tree_ok,
@@ -1005,6 +1165,9 @@ main(void)
 		    "the oracle's value (%d/%d)", ty.value_ok, ty.value_n);
 		ok(ty.d1_ok == ty.d1 && ty.d1 > 0, "pt_search_exact: depth 1 is "
 		    "greedy's tree, byte for byte (%d/%d)", ty.d1_ok, ty.d1);
+		ok(__builtin_popcount(ty.methods) >= 2, "pt_search_exact: its "
+		    "depth-2 plans use more than one sweep (methods seen: %#x)",
+		    ty.methods);
 		ok(ty.x2_ok == ty.x2 && ty.x2 > 0, "pt_search_exact: depth 2 "
 		    "welfare is pt_search_exact2's tree, byte for byte (%d/%d)",
 		    ty.x2_ok, ty.x2);
