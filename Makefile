@@ -29,7 +29,7 @@ CFLAGS  ?= -O2 -g
 # same bits as the row-at-a-time reference (DESIGN 3.5).
 PT_CFLAGS = -std=c11 -Wall -Wextra -Werror -ffp-contract=off -fno-fast-math \
             -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Icmd/fe -MMD -MP
-LDLIBS  = -lcsv -lzstd -lz -lyaml -lxxhash -lm
+LDLIBS  = -lcsv -lzstd -lz -lyaml -lxxhash -lm -pthread
 
 PROGS    = $(patsubst cmd/%.c,$(BINDIR)/%,$(wildcard cmd/*.c))
 LIB_SRC  = $(wildcard lib/*.c)

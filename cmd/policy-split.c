@@ -392,46 +392,68 @@ load_rows(fe_in *in, pt_rowload *rl, pt_err *e)
 	return k;
 }
 
+/* Threads for --exact: --threads, else every online core. */
+static int
+threads(const fe_args *a)
+{
+	long n;
+
+	if (fe_flag(a, O_THREADS))
+		return (int)fe_u64(a, O_THREADS, 1);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* Refuses a plan over --max-memory or the work limit; says it otherwise.
+ * nrows 0: before the rows are read. */
+static int
+exact_plan(const fe_args *a, const pt_manifest *m, size_t nrows, int depth,
+    int crit, int nthreads, pt_err *e)
+{
+	pt_exact_plan p;
+	double limit = (double)fe_u64(a, O_MAXMEM, (uint64_t)8 << 30), mem;
+
+	pt_exact_estimate(m, nrows, m->nvocab, depth, crit, &p);
+	/* The rows (bins, scores) and each thread's buffers. */
+	mem = p.memory * nthreads + (double)nrows * (4.0 * m->nfeatures +
+	    8.0 * m->nvocab + 24);
+	if (limit > 0 && mem > limit)
+		return pt_fail(e, PT_ELIMIT, "", "--exact at depth %d needs "
+		    "about %.3g bytes%s, over --max-memory %.3g; use fewer "
+		    "bins, a smaller depth or the greedy search", depth, mem,
+		    nrows ? "" : " before any row", limit);
+	if (p.work > EXACT_LIMIT)
+		return pt_fail(e, PT_ELIMIT, "", "--exact at depth %d: about "
+		    "%.3g operations%s: too big (limit %.3g, about %.0f "
+		    "minutes); use fewer bins, a smaller depth or the greedy "
+		    "search", depth, p.work, nrows ? "" : " before any row",
+		    EXACT_LIMIT, EXACT_LIMIT / 1e9 / 60);
+	if (nrows > 0)
+		fe_warnx("exact depth-%d search: %zu rows, %d features, %d "
+		    "thread%s, at most about %.0f MB and %.3g operations", depth,
+		    nrows, m->nfeatures, nthreads, nthreads == 1 ? "" : "s",
+		    mem / 1e6, p.work);
+	return 0;
+}
+
 static int
 fit_exact(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
     pt_err *e)
 {
 	pt_rowload rl;
 	pt_ptree *t = NULL;
-	double cost;
-	int rc = -1;
+	int rc = -1, depth = (int)fe_u64(a, O_DEPTH, 2), nt = threads(a);
 
 	pt_rowload_init(&rl, m);
-	if (fe_u64(a, O_DEPTH, 2) != 2) {
-		pt_fail(e, PT_EUSAGE, "", "--exact searches depth 2 only");
+	/* What does not depend on the rows, before reading them. */
+	if (exact_plan(a, m, 0, depth, criterion(a), nt, e) < 0)
 		goto out;
-	}
-	if (criterion(a) != PT_CRIT_WELFARE) {
-		pt_fail(e, PT_EUSAGE, "", "--exact uses the welfare criterion");
-		goto out;
-	}
-	/* The cost bound that does not depend on the rows, before reading. */
-	cost = pt_exact_cost(m, 0, m->nvocab);
-	if (cost > EXACT_LIMIT) {
-		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g operations for "
-		    "this manifest's boundaries: too big (limit %.3g); use "
-		    "fewer bins or the greedy search", cost, EXACT_LIMIT);
-		goto out;
-	}
 	if (load_rows(in, &rl, e) < 0)
 		goto out;
-	cost = pt_exact_cost(m, rl.rows.n, m->nvocab);
-	if (cost > EXACT_LIMIT) {
-		pt_fail(e, PT_ELIMIT, "", "--exact: about %.3g operations for "
-		    "%zu rows: too big (limit %.3g)", cost, rl.rows.n, EXACT_LIMIT);
+	if (exact_plan(a, m, rl.rows.n, depth, criterion(a), nt, e) < 0)
 		goto out;
-	}
-	fe_warnx("exact depth-2 search: %zu rows, %d features, about %.0f MB "
-	    "and %.3g operations", rl.rows.n, m->nfeatures,
-	    (double)pt_exact_memory(m, rl.rows.n, m->nvocab) / 1e6, cost);
-	if ((t = pt_ptree_new(m, model, PT_CRIT_WELFARE, 2,
-	    fe_u64(a, O_MINNODE, 1), e)) == NULL ||
-	    pt_search_exact2(t, &rl.rows, m, e) < 0)
+	if ((t = new_tree(a, m, model, e)) == NULL ||
+	    pt_search_exact(t, &rl.rows, m, nt, e) < 0)
 		goto out;
 	rc = write_tree(a, t, e);
 out:

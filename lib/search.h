@@ -58,15 +58,8 @@ int pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, pt_err *e);
 void pt_rowset_free(pt_rowset *r);
 
-/* Work estimate of the exact depth-2 search (segment-tree operations,
- * about 1e9 a second); the front end refuses problems over a limit before
- * starting.  nrows 0 gives the part that does not depend on the rows. */
-double pt_exact_cost(const pt_manifest *m, size_t nrows, int narms);
-/* Bytes the exact search needs beyond the rows. */
-size_t pt_exact_memory(const pt_manifest *m, size_t nrows, int narms);
-
-/* The globally optimal depth-2 tree (welfare) over the manifest's
- * boundaries, into t (a fresh tree from pt_ptree_new with depth 2). */
+/* pt_search_exact at depth 2, welfare, one thread (t fresh from
+ * pt_ptree_new with depth 2). */
 int pt_search_exact2(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
     pt_err *e);
 

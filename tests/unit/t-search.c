@@ -55,8 +55,8 @@ prob_free(prob *p)
 }
 
 /* kind 0: integer scores and grid features (many ties); 1: real scores of
- * mixed magnitudes; 2: scores spanning more than 2^128 (the exact search's
- * histogram sweep instead of its 128-bit segment trees). */
+ * mixed magnitudes; 2: scores spanning more than 2^128 (which the exact
+ * search's 128-bit sums refuse, and the greedy search takes). */
 static void
 prob_make(prob *p, int N, int F, int A, int B, double pmiss, int kind)
 {
@@ -365,6 +365,8 @@ tree_value(prob *p, const pt_ptree *t, pt_xsum *v)
 	free(cols);
 }
 
+static int exact_refused; /* exact() refused scores too wide */
+
 static pt_ptree *
 exact(prob *p, uint64_t minsize)
 {
@@ -378,7 +380,10 @@ exact(prob *p, uint64_t minsize)
 	pt_hist_bind(h, p->m, p->s, &c, &e);
 	pt_rowset_add(&r, p->m, &c, p->b, &e);
 	if (pt_search_exact2(t, &r, p->m, &e) < 0) {
-		diag("exact: %s", e.msg);
+		if (e.code == PT_ELIMIT && strstr(e.msg, "too wide"))
+			exact_refused++;
+		else
+			diag("exact: %s", e.msg);
 		pt_ptree_free(t);
 		t = NULL;
 	}
@@ -559,7 +564,7 @@ int
 main(void)
 {
 	int trial, ntrial = getenv("PT_SANITIZE") ? 12 : 40;
-	int okg = 0, oke = 0, okroot = 0, nexact = 0;
+	int okg = 0, oke = 0, okroot = 0, nexact = 0, nwide = 0;
 
 	for (trial = 0; trial < ntrial; trial++) {
 		prob p;
@@ -590,6 +595,13 @@ main(void)
 		    6 : 20)) {
 			pt_xsum best, got;
 			int rf = -1, rk = -1, rml = -1;
+			if (kind == 2) {
+				nwide++;
+				pt_ptree_free(exact(&p, minsize));
+				free(rows);
+				prob_free(&p);
+				continue;
+			}
 			nexact++;
 			exhaustive2(&p, minsize, &best, &rf, &rk, &rml);
 			t = exact(&p, minsize);
@@ -628,6 +640,12 @@ main(void)
 			prob_free(&p);
 			continue;
 		}
+		if (trial % 3 == 2) {
+			nwide++;
+			pt_ptree_free(exact(&p, minsize));
+			prob_free(&p);
+			continue;
+		}
 		nexact++;
 		exhaustive2(&p, minsize, &best, &rf, &rk, &rml);
 		t = exact(&p, minsize);
@@ -653,5 +671,8 @@ main(void)
 	    "optimum (%d/%d)", oke, nexact);
 	ok(okroot == nexact, "exact depth 2 picks the exhaustive search's root "
 	    "under the tie rule (%d/%d)", okroot, nexact);
+	ok(nwide > 0 && exact_refused == nwide, "exact refuses scores too wide "
+	    "for its 128-bit sums, with a message (%d/%d)", exact_refused,
+	    nwide);
 	return done_testing();
 }
