@@ -89,7 +89,7 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(LIB_A)
 
 # The suite: C unit tests (TAP) and shell tests (tests/*.t, TAP) under prove.
 test: $(PROGS) $(UNITS)
-	PT_SANITIZE=$(PT_SANITIZE) PT_O=$(O) PT_BIN=$(abspath $(BINDIR)) PT_UNIT=$(abspath $(O)/tests) PT_TOP=$(CURDIR) \
+	$(if $(PT_SANITIZE),PT_SANITIZE=$(PT_SANITIZE)) PT_O=$(O) PT_BIN=$(abspath $(BINDIR)) PT_UNIT=$(abspath $(O)/tests) PT_TOP=$(CURDIR) \
 	  prove -f $(UNITS) tests/*.t
 
 # The sanitizer pass builds with clang when clang can link a sanitized
