@@ -269,7 +269,19 @@ max_memory(const fe_args *a)
 	return fe_u64(a, O_MAXMEM, UINT64_C(8) << 30);
 }
 
-/* Refuses a pair partial of m bigger than --max-memory. */
+/* The cells of m: the sum of its features' bins. */
+static size_t
+pairs_bins(const pt_manifest *m)
+{
+	size_t n = 0;
+
+	for (int f = 0; f < m->nfeatures; f++)
+		n += (size_t)m->features[f].nbounds + 2;
+	return n;
+}
+
+/* Says how much memory a pair partial of m needs, and refuses one bigger
+ * than --max-memory. */
 static int
 pairs_fit(const fe_args *a, const pt_manifest *m, pt_err *e)
 {
@@ -280,6 +292,8 @@ pairs_fit(const fe_args *a, const pt_manifest *m, pt_err *e)
 		return pt_fail(e, PT_ELIMIT, "", "--pairs: a pair partial of "
 		    "this manifest needs about %.0f bytes (%.3g MB), more than "
 		    "--max-memory %" PRIu64 " bytes", need, need / 1e6, lim);
+	fe_warnx("pair partial: %zu bins, %d actions, at most %.0f MB",
+	    pairs_bins(m), m->nvocab, need / 1e6);
 	return 0;
 }
 
