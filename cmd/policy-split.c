@@ -401,8 +401,7 @@ new_tree(const fe_args *a, const pt_manifest *m, const char *model, pt_err *e)
 	    fe_u64(a, O_MINNODE, 1), e);
 }
 
-#ifdef PT_HAVE_EXACT_PAIRS
-/* Threads for the exact search: --threads, else every online core. */
+/* Threads for --exact: --threads, else every online core. */
 static int
 threads(const fe_args *a)
 {
@@ -411,9 +410,9 @@ threads(const fe_args *a)
 	if (fe_flag(a, O_THREADS))
 		return (int)fe_u64(a, O_THREADS, 1);
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
-#endif
+
 
 /* best --exact: the whole tree from the merged pair partial h (of the
  * file path), or the refusal of a pair partial without --exact or of an
@@ -434,21 +433,27 @@ best_exact(const fe_args *a, const pt_manifest *m, const pt_hist *h,
 		    "reads the merged partials of hist --pairs");
 		return where(e, path);
 	}
+	{
+		/* The partial's cells as 128-bit sums, and per thread five
+		 * histograms of one slot. */
+		double c = (double)h->ncells, A = h->narms, nt = threads(a);
+		double per = criterion(a) == PT_CRIT_DDP ? 24 * A : 16 * A;
+		double need = c * c * (8 + per) + nt * 5 * c * (8 + per);
+		double limit = (double)fe_u64(a, O_MAXMEM, (uint64_t)8 << 30);
+		if (limit > 0 && need > limit) {
+			pt_fail(e, PT_ELIMIT, "", "best --exact needs about %.3g "
+			    "bytes, over --max-memory %.3g", need, limit);
+			return where(e, path);
+		}
+	}
 	if ((t = new_tree(a, m, h->model, e)) == NULL)
 		return -1;
-#ifdef PT_HAVE_EXACT_PAIRS
 	if (pt_search_exact_pairs(t, h, m, threads(a), e) < 0) {
 		if (e->code == PT_EMISMATCH)
 			where(e, path);
 		goto out;
 	}
 	rc = write_tree(a, t, e);
-#else
-	/* The search itself (lib/exact.c) is not on this branch yet. */
-	pt_fail(e, PT_EUSAGE, "", "best --exact: the exact search from pair "
-	    "partials is not in this build");
-	goto out;
-#endif
 out:
 	pt_ptree_free(t);
 	return rc;
@@ -507,18 +512,6 @@ load_rows(fe_in *in, pt_rowload *rl, pt_err *e)
 	if (k == 0 && rl->rows.n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows");
 	return k;
-}
-
-/* Threads for --exact: --threads, else every online core. */
-static int
-threads(const fe_args *a)
-{
-	long n;
-
-	if (fe_flag(a, O_THREADS))
-		return (int)fe_u64(a, O_THREADS, 1);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* Refuses a plan over --max-memory or the work limit; says it otherwise.

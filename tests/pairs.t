@@ -3,7 +3,7 @@
 # generated rows with bring-your-own rewards: partitions merged in any
 # order and grouping give the body of one partition; bin codes or not, the
 # same bytes; merge is all or nothing as for any partial; best takes a
-# pair partial only with --exact.  That each cell counts what it should
+# pair partial only with --exact, and finds fit --exact's tree.  That each cell counts what it should
 # is t-hist's job (against a row-by-row count); bad input refused:
 # testdata/cli/split/*pairs*.case.
 . "$(dirname "$0")/lib.sh"
@@ -64,14 +64,24 @@ check "hist --pairs -t: refused" \
 	 ! policy-split hist --pairs $M -t $T/t1 -o $T/x5 $T/s.pf 2> $T/e6 &&
 	 test ! -e $T/x5 && grep -q 'no -t TREE' $T/e6"
 
-# The exact search from pair partials (lib/exact.c) is not on every
-# branch: where best --exact runs, it must give fit --exact's tree.
-if policy-split best $M --exact $T/m1 > $T/te 2> /dev/null; then
-	check "best --exact on 7 merged pair partials equals fit --exact" \
-		"policy-split fit $M --depth 2 --exact $T/s.pf 2> /dev/null |
-		   cmp - $T/te"
-else
-	skip 1 "best --exact is not in this build"
-fi
+# The exact search from merged pair partials gives fit --exact's tree on
+# the same rows, byte for byte: from one partition and from seven, at
+# depths 1 and 2; and the number of threads changes nothing.
+check "best --exact on 1 and on 7 merged pair partials equals fit --exact" \
+	"policy-split fit $M --depth 2 --exact $T/s.pf 2> /dev/null > $T/tf &&
+	 policy-split best $M --exact $T/m1 > $T/te &&
+	 policy-split best $M --exact --threads 1 $T/whole > $T/t1p &&
+	 cmp $T/tf $T/te && cmp $T/tf $T/t1p &&
+	 grep -q '^search: exact\$' $T/te"
+check "at depth 1 too" \
+	"policy-split fit $M --depth 1 --exact $T/s.pf 2> /dev/null > $T/tf1 &&
+	 policy-split best $M --exact --depth 1 $T/m1 | cmp - $T/tf1"
+check "depth 3 over pair partials: refused, no output" \
+	"! policy-split best $M --exact --depth 3 -o $T/x6 $T/m1 2> $T/e7 &&
+	 test ! -e $T/x6 && grep -q 'depth 1 to 2' $T/e7"
+check "fit --exact: 1 thread and 2 give the same bytes, at depth 3" \
+	"policy-split fit $M --depth 3 --exact --threads 1 $T/s.pf 2> /dev/null > $T/d1 &&
+	 policy-split fit $M --depth 3 --exact --threads 2 $T/s.pf 2> /dev/null > $T/d2 &&
+	 cmp $T/d1 $T/d2 && grep -q '^depth: 3\$' $T/d1"
 
 done_testing
