@@ -2,13 +2,16 @@
  * policy-split: collect-less split search (man/policy-split.1).
  *
  *   hist -m M [-t TREE]      scored frames -> partial of the open nodes
+ *   hist -m M --pairs        scored frames -> pair partial (for best --exact)
  *   merge [--expect N] P...  partials -> one partial, all or nothing
  *   best -m M [-t TREE]      merged partial -> TREE grown by one level
+ *   best -m M --exact        merged pair partial -> the exact tree
  *   fit -m M --depth K       scored frames -> tree, one process
  *   apply -t TREE            frames -> frames + action column
  *   show -t TREE [--dot]     the tree as text or Graphviz
  *   eval -t TREE             scored frames -> policy value and arms' values
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +43,19 @@ enum { V_HIST, V_MERGE, V_BEST, V_FIT, V_APPLY, V_SHOW, V_EVAL };
 
 static const fe_verb verbs[] = {
 	{ "hist", "-m MANIFEST [-t TREE] [-M MODEL] [--partition ID] "
+	  "[FRAMES...]\n"
+	  "-m MANIFEST --pairs [--max-memory SIZE] [-M MODEL] [--partition ID] "
 	  "[FRAMES...]", 0, -1,
 	  "scored frames (one partition) -> a partial for the open nodes of "
-	  "TREE (the root without one)" },
+	  "TREE (the root without one), or a pair partial for best --exact" },
 	{ "merge", "[--expect N] PARTIAL...", 1, -1,
 	  "partials -> one partial, all or nothing" },
 	{ "best", "-m MANIFEST [-t TREE] [--depth K] [--criterion C] "
-	  "[--min-node-size N] [PARTIAL]", 0, 1,
-	  "a merged partial -> TREE grown by one level" },
+	  "[--min-node-size N] [PARTIAL]\n"
+	  "-m MANIFEST --exact [--depth K] [--criterion C] [--min-node-size N] "
+	  "[--threads N] [PAIR-PARTIAL]", 0, 1,
+	  "a merged partial -> TREE grown by one level; a merged pair partial "
+	  "-> the exact tree (--exact)" },
 	{ "fit", "-m MANIFEST --depth K [--exact] [--criterion C] "
 	  "[--min-node-size N] [-M MODEL] [FRAMES...]\n"
 	  "-m MANIFEST --trees T [--subsample S] [--mtry K] [--seed N] "
@@ -217,12 +225,14 @@ write_partial(const fe_args *a, const pt_hist *h, pt_err *e)
 	return rc;
 }
 
-/* One pass over the frames of in: the partial of t's open nodes. */
+/* One pass over the frames of in: the partial of t's open nodes, or with
+ * pairs the pair partial of the root. */
 static pt_hist *
 level_pass(fe_in *in, const pt_manifest *m, const pt_ptree *t,
-    const char *model, const char *partition, pt_err *e)
+    const char *model, const char *partition, int pairs, pt_err *e)
 {
-	pt_level *l = pt_level_new(m, t, model, e);
+	pt_level *l = pairs ? pt_level_new_pairs(m, model, e) :
+	    pt_level_new(m, t, model, e);
 	const pt_schema *s;
 	const pt_batch *b;
 	pt_hist *h = NULL;
@@ -252,6 +262,41 @@ level_pass(fe_in *in, const pt_manifest *m, const pt_ptree *t,
 
 /* ---- the verbs ----------------------------------------------------------- */
 
+/* The --max-memory limit (default 8G). */
+static uint64_t
+max_memory(const fe_args *a)
+{
+	return fe_u64(a, O_MAXMEM, UINT64_C(8) << 30);
+}
+
+/* The cells of m: the sum of its features' bins. */
+static size_t
+pairs_bins(const pt_manifest *m)
+{
+	size_t n = 0;
+
+	for (int f = 0; f < m->nfeatures; f++)
+		n += (size_t)m->features[f].nbounds + 2;
+	return n;
+}
+
+/* Says how much memory a pair partial of m needs, and refuses one bigger
+ * than --max-memory. */
+static int
+pairs_fit(const fe_args *a, const pt_manifest *m, pt_err *e)
+{
+	double need = pt_hist_pairs_bytes(m);
+	uint64_t lim = max_memory(a);
+
+	if (need > (double)lim)
+		return pt_fail(e, PT_ELIMIT, "", "--pairs: a pair partial of "
+		    "this manifest needs about %.0f bytes (%.3g MB), more than "
+		    "--max-memory %" PRIu64 " bytes", need, need / 1e6, lim);
+	fe_warnx("pair partial: %zu bins, %d actions, at most %.0f MB",
+	    pairs_bins(m), m->nvocab, need / 1e6);
+	return 0;
+}
+
 static int
 cmd_hist(const fe_args *a, pt_err *e)
 {
@@ -260,11 +305,20 @@ cmd_hist(const fe_args *a, pt_err *e)
 	pt_hist *h = NULL;
 	char model[33];
 	fe_in in;
-	int rc = -1;
+	int rc = -1, pairs = fe_flag(a, O_PAIRS);
 
 	if (m == NULL)
 		return -1;
 	fe_in_init(&in, a->argc, a->argv);
+	if (pairs && fe_flag(a, O_TREE)) {
+		pt_fail(e, PT_EUSAGE, "", "--pairs makes a partial of the root: "
+		    "no -t TREE");
+		goto out;
+	}
+	/* A pair partial's size depends on the manifest only: said and
+	 * checked before a row is read. */
+	if (pairs && pairs_fit(a, m, e) < 0)
+		goto out;
 	if ((fe_flag(a, O_TREE) && (t = load_tree(fe_str(a, O_TREE, NULL),
 	    e)) == NULL) || model_digest(a, model, e) < 0)
 		goto out;
@@ -273,7 +327,7 @@ cmd_hist(const fe_args *a, pt_err *e)
 		goto out;
 	}
 	if ((h = level_pass(&in, m, t, model, fe_str(a, O_PARTITION, NULL),
-	    e)) == NULL)
+	    pairs, e)) == NULL)
 		goto out;
 	fe_progress_done(in.rows, in.done_bytes);
 	rc = write_partial(a, h, e);
@@ -347,18 +401,86 @@ new_tree(const fe_args *a, const pt_manifest *m, const char *model, pt_err *e)
 	    fe_u64(a, O_MINNODE, 1), e);
 }
 
+/* Threads for --exact: --threads, else every online core. */
+static int
+threads(const fe_args *a)
+{
+	long n;
+
+	if (fe_flag(a, O_THREADS))
+		return (int)fe_u64(a, O_THREADS, 1);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+
+/* best --exact: the whole tree from the merged pair partial h (of the
+ * file path), or the refusal of a pair partial without --exact or of an
+ * ordinary one with it. */
+static int
+best_exact(const fe_args *a, const pt_manifest *m, const pt_hist *h,
+    const char *path, pt_err *e)
+{
+	pt_ptree *t;
+	int rc = -1;
+
+	if (!fe_flag(a, O_EXACT)) {
+		pt_fail(e, PT_EUSAGE, "", "a pair partial is for best --exact");
+		return where(e, path);
+	}
+	if (!h->pairs) {
+		pt_fail(e, PT_EUSAGE, "", "not a pair partial: best --exact "
+		    "reads the merged partials of hist --pairs");
+		return where(e, path);
+	}
+	{
+		/* The partial's cells as 128-bit sums, and per thread five
+		 * histograms of one slot. */
+		double c = (double)h->ncells, A = h->narms, nt = threads(a);
+		double per = criterion(a) == PT_CRIT_DDP ? 24 * A : 16 * A;
+		double need = c * c * (8 + per) + nt * 5 * c * (8 + per);
+		double limit = (double)fe_u64(a, O_MAXMEM, (uint64_t)8 << 30);
+		if (limit > 0 && need > limit) {
+			pt_fail(e, PT_ELIMIT, "", "best --exact needs about %.3g "
+			    "bytes, over --max-memory %.3g", need, limit);
+			return where(e, path);
+		}
+	}
+	if ((t = new_tree(a, m, h->model, e)) == NULL)
+		return -1;
+	if (pt_search_exact_pairs(t, h, m, threads(a), e) < 0) {
+		if (e->code == PT_EMISMATCH)
+			where(e, path);
+		goto out;
+	}
+	rc = write_tree(a, t, e);
+out:
+	pt_ptree_free(t);
+	return rc;
+}
+
 static int
 cmd_best(const fe_args *a, pt_err *e)
 {
 	pt_manifest *m = load_manifest(a, e);
+	const char *path = a->argc ? a->argv[0] : "-";
 	pt_ptree *t = NULL;
 	pt_hist *h = NULL;
 	int rc = -1;
 
 	if (m == NULL)
 		return -1;
-	if ((h = read_partial(a->argc ? a->argv[0] : "-", e)) == NULL)
+	if (fe_flag(a, O_EXACT) && fe_flag(a, O_TREE)) {
+		pt_fail(e, PT_EUSAGE, "", "best --exact grows the whole tree "
+		    "from a pair partial: no -t TREE");
 		goto out;
+	}
+	if ((h = read_partial(path, e)) == NULL)
+		goto out;
+	if (fe_flag(a, O_EXACT) || h->pairs) {
+		rc = best_exact(a, m, h, path, e);
+		goto out;
+	}
 	t = fe_flag(a, O_TREE) ? load_tree(fe_str(a, O_TREE, NULL), e) :
 	    new_tree(a, m, NULL, e);
 	if (t == NULL)
@@ -366,7 +488,7 @@ cmd_best(const fe_args *a, pt_err *e)
 	if (pt_grow_level(t, h, m, e) < 0) {
 		/* What does not fit is the partial, given to this tree. */
 		if (e->code == PT_EMISMATCH)
-			where(e, a->argc ? a->argv[0] : "-");
+			where(e, path);
 		goto out;
 	}
 	rc = write_tree(a, t, e);
@@ -390,18 +512,6 @@ load_rows(fe_in *in, pt_rowload *rl, pt_err *e)
 	if (k == 0 && rl->rows.n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows");
 	return k;
-}
-
-/* Threads for --exact: --threads, else every online core. */
-static int
-threads(const fe_args *a)
-{
-	long n;
-
-	if (fe_flag(a, O_THREADS))
-		return (int)fe_u64(a, O_THREADS, 1);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* Refuses a plan over --max-memory or the work limit; says it otherwise.
@@ -519,7 +629,7 @@ fit_greedy(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
 		pt_hist *h;
 		if (level > 0 && fe_in_rewind(in, e) < 0)
 			goto out;
-		h = level_pass(in, m, level ? t : NULL, model, NULL, e);
+		h = level_pass(in, m, level ? t : NULL, model, NULL, 0, e);
 		if (h == NULL)
 			goto out;
 		rc = pt_grow_level(t, h, m, e);

@@ -1793,6 +1793,11 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 	int s, k, rc = -1;
 
 	memset(&W, 0, sizeof W);
+	if (t->depth > 2)
+		return pt_fail(e, PT_EUSAGE, "", "the exact search over pair "
+		    "partials takes depth 1 to 2 (depth %d would need cells per "
+		    "feature triple and bin triple; see policy-split(1), EXACT "
+		    "SEARCH)", t->depth);
 	if (tree_check(t, 2, e) < 0)
 		return -1;
 	if (ex_shape(&x, m, h->narms, t->criterion, t->min_node_size, e) < 0 ||

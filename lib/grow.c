@@ -92,6 +92,23 @@ fail:
 	return NULL;
 }
 
+pt_level *
+pt_level_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
+{
+	pt_level *l = calloc(1, sizeof *l);
+
+	if (l == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	l->m = m;
+	if ((l->h = pt_hist_new_pairs(m, model, e)) == NULL) {
+		pt_level_free(l);
+		return NULL;
+	}
+	return l;
+}
+
 int
 pt_level_bind(pt_level *l, const pt_schema *s, pt_err *e)
 {
@@ -109,6 +126,8 @@ pt_level_add(pt_level *l, const pt_batch *b, pt_err *e)
 {
 	if (pt_level_bind(l, b->schema, e) < 0)
 		return -1;
+	if (l->h->pairs)
+		return pt_hist_add_pairs(l->h, l->m, &l->cols, b, e);
 	if (l->t == NULL)
 		return pt_hist_add(l->h, l->m, &l->cols, b, NULL, e);
 	if (b->nrows > l->cap) {

@@ -23,8 +23,13 @@ typedef struct pt_level pt_level;
  * tree.  NULL with e set. */
 pt_level *pt_level_new(const pt_manifest *m, const pt_ptree *t,
     const char *model, pt_err *e);
+/* Starts the pair partial (hist.h) of the root under manifest m, for
+ * the exact search over partitions.  NULL with e set. */
+pt_level *pt_level_new_pairs(const pt_manifest *m, const char *model,
+    pt_err *e);
 /* Adds the rows of a frame, each to the open node it reaches (rows that
- * reach a closed leaf are counted only).  The first frame's schema binds
+ * reach a closed leaf are counted only; in a pair partial, to its slot of
+ * every feature).  The first frame's schema binds
  * the columns; later frames must have the same schema. */
 /* Checks the stream's schema s (columns, manifest, _part) before its
  * rows, so that a stream of no rows is checked too; pt_level_add binds

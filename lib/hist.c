@@ -1,7 +1,8 @@
 /*
  * hist.c: the partial histogram itself: making one, adding frames to it,
  * folding what was added into its exact sums, its partition ids, merging
- * two.  What it builds on has files of its own: the exact sums (wide.c),
+ * two; pair partials (hist.h) too, whose every row goes into one slot per
+ * feature through the same blocks and kernels.  What it builds on has files of its own: the exact sums (wide.c),
  * the per-block work of adding (hist_kernels.c, hist_kernels_x86.c), bin
  * codes (bincode.c) and the file form (partial.c).
  *
@@ -74,6 +75,9 @@ struct pt_hist_acc {
 	int *widx, nwide;     /* the others */
 	int grp[2];           /* padded features per group: values, codes */
 	size_t sub[2];        /* rows per sub-block: values, codes */
+	uint8_t *pbins;       /* pairs, per block: the padded features' bins */
+	uint16_t *pwide;      /* pairs, per block: the other features' bins */
+	size_t *pyro;         /* pairs, per block: Y offsets of a row's slot */
 	uint64_t pend;        /* rows in the frame cells, not yet folded */
 	int broken;           /* a frame was refused after some of its rows */
 };
@@ -121,6 +125,12 @@ pt_hist_alloc_cells(pt_hist *h, pt_err *e)
 {
 	size_t nc = (size_t)h->nnodes * h->ncells;
 
+	/* A pair partial's nodes are its cells: their product, times the
+	 * arms, must not wrap. */
+	if (h->ncells != 0 && ((size_t)h->nnodes > SIZE_MAX / h->ncells ||
+	    nc > SIZE_MAX / sizeof(pt_wide) / ((size_t)h->narms + 1) - 1))
+		return pt_fail(e, PT_ENOMEM, "", "out of memory for %d x %zu "
+		    "cells", h->nnodes, h->ncells);
 	h->n = calloc(nc + 1, sizeof *h->n);
 	h->cnt = calloc(nc * h->narms + 1, sizeof *h->cnt);
 	h->ysum = calloc(nc * h->narms + 1, sizeof *h->ysum);
@@ -130,24 +140,26 @@ pt_hist_alloc_cells(pt_hist *h, pt_err *e)
 	return 0;
 }
 
-pt_hist *
-pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
+/* A partial of manifest m for the given open nodes (nnodes of them; NULL
+ * means the root), with no limit on their number. */
+static pt_hist *
+hist_make(const pt_manifest *m, const char *model, const char *tree,
     int level, const uint32_t *nodes, int nnodes, pt_err *e)
 {
 	pt_hist *h;
 	int i;
 
-	if (nodes == NULL || nnodes == 0)
-		nnodes = 1;
-	if (nnodes > PT_HIST_MAXNODES) {
-		pt_fail(e, PT_ELIMIT, "", "%d open nodes (at most %d)", nnodes,
-		    PT_HIST_MAXNODES);
-		return NULL;
-	}
 	if (m->nvocab < 1 || m->nfeatures < 1) {
 		pt_fail(e, PT_EFORMAT, "", "manifest has no features or actions");
 		return NULL;
 	}
+	for (i = 0; i < m->nfeatures; i++)
+		if (m->features[i].nbounds > 65000) {
+			pt_fail(e, PT_ELIMIT, "", "feature %s: %d boundaries (at "
+			    "most 65000)", m->features[i].name,
+			    m->features[i].nbounds);
+			return NULL;
+		}
 	h = pt_hist_alloc(m->nfeatures, m->nvocab, nnodes, e);
 	if (h == NULL)
 		return NULL;
@@ -164,20 +176,98 @@ pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
 			pt_fail(e, PT_EUSAGE, "", "open nodes not ascending");
 			return NULL;
 		}
-	for (i = 0; i < m->nfeatures; i++)
-		if (m->features[i].nbounds > 65000) {
-			pt_hist_free(h);
-			pt_fail(e, PT_ELIMIT, "", "feature %s: %d boundaries (at "
-			    "most 65000)", m->features[i].name,
-			    m->features[i].nbounds);
-			return NULL;
-		}
 	make_shape(h, m);
+	return h;
+}
+
+pt_hist *
+pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
+    int level, const uint32_t *nodes, int nnodes, pt_err *e)
+{
+	pt_hist *h;
+
+	if (nodes == NULL || nnodes == 0) {
+		nodes = NULL;
+		nnodes = 1;
+	}
+	if (nnodes > PT_HIST_MAXNODES) {
+		pt_fail(e, PT_ELIMIT, "", "%d open nodes (at most %d)", nnodes,
+		    PT_HIST_MAXNODES);
+		return NULL;
+	}
+	if ((h = hist_make(m, model, tree, level, nodes, nnodes, e)) == NULL)
+		return NULL;
 	if (pt_hist_alloc_cells(h, e) < 0) {
 		pt_hist_free(h);
 		return NULL;
 	}
 	return h;
+}
+
+pt_hist *
+pt_hist_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
+{
+	uint32_t *ids;
+	size_t ncells = 0, k = 0;
+	pt_hist *h;
+	int f, b;
+
+	/* PT_PAIR_ID holds the feature in 15 bits; the slots are counted
+	 * by an int. */
+	if (m->nfeatures > 32766) {
+		pt_fail(e, PT_ELIMIT, "", "%d features: too many for a pair "
+		    "partial (at most 32766)", m->nfeatures);
+		return NULL;
+	}
+	for (f = 0; f < m->nfeatures; f++)
+		ncells += (size_t)m->features[f].nbounds + 2;
+	if (ncells > INT_MAX) {
+		pt_fail(e, PT_ELIMIT, "", "%zu bins: too many for a pair partial",
+		    ncells);
+		return NULL;
+	}
+	if ((ids = malloc((ncells + 1) * sizeof *ids)) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	for (f = 0; f < m->nfeatures; f++)
+		for (b = 0; b < m->features[f].nbounds + 2; b++)
+			ids[k++] = PT_PAIR_ID(f, b);
+	h = hist_make(m, model, NULL, 0, ids, (int)ncells, e);
+	free(ids);
+	if (h == NULL)
+		return NULL;
+	h->pairs = 1;
+	if (pt_hist_alloc_cells(h, e) < 0) {
+		pt_hist_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+double
+pt_hist_pairs_bytes(const pt_manifest *m)
+{
+	double ncells = 0, atot = 0, A = m->nvocab, KG, KY, nsl;
+	int f, treated = m->nrewards == 0;
+
+	for (f = 0; f < m->nfeatures; f++) {
+		double nb = m->features[f].nbounds + 2;
+		ncells += nb;
+		atot += m->features[f].nbounds <= 31 ? PAD_BINS : nb;
+	}
+	/* The frame cells at their widest (LMAX limbs a value; most data
+	 * takes one or two) and the lanes chunk_unit gives them. */
+	KG = (double)(((int)A * LMAX + 1) & ~1);
+	KY = treated ? (double)((1 + LMAX + 1) & ~1) : 1;
+	nsl = treated ? A + 1 : 1;
+	/* The exact sums (n; cnt, ysum, gsum per arm) of every slot's
+	 * cells, the frame cells, and per block the rows' vectors, offsets
+	 * and bins. */
+	return ncells * ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
+	    ncells * atot * (KG + nsl * KY) * 8 +
+	    BLK * ((KG + KY) * 8 + 5 * sizeof(size_t) + 3 * m->nfeatures) +
+	    ncells * (sizeof(uint32_t) + 1);
 }
 
 static void
@@ -201,6 +291,9 @@ acc_free(struct pt_hist_acc *a)
 	free(a->ptab);
 	free(a->pidx);
 	free(a->widx);
+	free(a->pbins);
+	free(a->pwide);
+	free(a->pyro);
 	free(a);
 }
 
@@ -593,6 +686,19 @@ acc_reserve(pt_hist *h, const pt_manifest *m, int KG, int KY, int nsl,
 			else
 				a->widx[a->nwide++] = f;
 		}
+		/* A pair partial bins a block once for every feature's
+		 * pass (add_pairs). */
+		if (h->pairs) {
+			a->pbins = malloc((size_t)a->npad * BLK + 1);
+			a->pwide = malloc(((size_t)a->nwide * BLK + 1) *
+			    sizeof *a->pwide);
+			a->pyro = malloc(BLK * sizeof *a->pyro);
+			if (!a->pbins || !a->pwide || !a->pyro) {
+				acc_free(a);
+				h->acc = NULL;
+				return pt_fail(e, PT_ENOMEM, "", "out of memory");
+			}
+		}
 	}
 	/* The frame cells stay zero between frames (the fold clears them);
 	 * they are reallocated, zeroed, only when the lane counts change. */
@@ -787,6 +893,75 @@ add_block(pt_hist *h, const hk_table *K, const pt_manifest *m,
 		}
 		pt_hk_acc_any(a->bin, mrows, a->G + a->aoff[f] * KG, a->rg, gro,
 		    a->Y + a->aoff[f] * KY, a->ry, a->yro, KG, KY);
+	}
+}
+
+/*
+ * A pair partial's adds of the block's rows i0 .. i0+mrows-1 (all kept;
+ * their vectors in a->rg, a->ry, their Y slot offsets in a->yro): every
+ * feature's bins are made once; then for each feature f1 every row is
+ * added, by the same row kernels as add_block's, into the cells of every
+ * feature of its slot (f1, its bin of f1), all padded features in one
+ * group (smaller groups, or rows sorted by slot so that the adds stay in
+ * one slot's cells, measured no faster at F = 10 and 20).  The rows'
+ * counts and the partition hash are the caller's, once per row.
+ */
+static void
+add_pairs(pt_hist *h, const hk_table *K, const pt_manifest *m,
+    const pt_hist_cols *c, const pt_batch *b, size_t i0, size_t mrows,
+    rows_fn *rk)
+{
+	struct pt_hist_acc *a = h->acc;
+	int KG = a->KG, KY = a->KY, q, f1;
+	size_t j, k, gnode = a->atot * KG, ynode = a->atot * KY;
+
+	for (q = 0; q < a->npad; q++) {
+		int f = a->pidx[q];
+		uint8_t *dst = a->pbins + (size_t)q * BLK;
+		if (c->code[f] >= 0)
+			memcpy(dst, PT_COL_U8(b, c->code[f]) + i0, mrows);
+		else
+			K->bin32(a->tab + (size_t)f * 32, a->ptab + (size_t)f *
+			    PTAB, PT_COL_F64(b, c->feature[f]) + i0, mrows, dst);
+	}
+	for (q = 0; q < a->nwide; q++) {
+		int f = a->widx[q];
+		const pt_feature *pf = &m->features[f];
+		uint16_t *dst = a->pwide + (size_t)q * BLK;
+		if (c->code[f] >= 0) {
+			const uint8_t *col = PT_COL_U8(b, c->code[f]) + i0;
+			for (j = 0; j < mrows; j++)
+				dst[j] = col[j];
+		} else
+			pt_hk_bin_any(pf->bounds, pf->nbounds, PT_COL_F64(b,
+			    c->feature[f]) + i0, mrows, dst);
+	}
+	for (q = 0; q < a->npad + a->nwide; q++) {
+		int pad = q < a->npad;
+		f1 = pad ? a->pidx[q] : a->widx[q - a->npad];
+		/* Slot (f1, bin) is cell off[f1] + bin; bin32 puts missing
+		 * values at 32, codes at nbounds + 1, both the missing bin. */
+		for (j = 0; j < mrows; j++) {
+			size_t bin = pad ? a->pbins[(size_t)q * BLK + j] :
+			    a->pwide[(size_t)(q - a->npad) * BLK + j];
+			size_t node = h->off[f1] + (bin == PAD_BINS - 1 && pad ?
+			    (size_t)h->nbins[f1] - 1 : bin);
+			a->gro[j] = node * gnode;
+			a->pyro[j] = node * ynode + a->yro[j];
+			a->touched[node] = 1;
+		}
+		if (a->npad > 0 && rk != NULL)
+			rk(a->pbins, BLK, a->npad, mrows, a->G, a->rg, a->gro, a->Y,
+			    a->ry, a->pyro);
+		else if (a->npad > 0)
+			pt_hk_rows_any(a->pbins, BLK, a->npad, mrows, a->G, a->rg,
+			    a->gro, a->Y, a->ry, a->pyro, KG, KY);
+		for (k = 0; k < (size_t)a->nwide; k++) {
+			int f = a->widx[k];
+			pt_hk_acc_any(a->pwide + k * BLK, mrows, a->G + a->aoff[f] *
+			    KG, a->rg, a->gro, a->Y + a->aoff[f] * KY, a->ry,
+			    a->pyro, KG, KY);
+		}
 	}
 }
 
@@ -1053,8 +1228,11 @@ add:
 	a->pend += nb;
 	if (mrows == 0)
 		return 0;
-	add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG, a->KY),
-	    node_of == NULL ? NULL : a->gro);
+	if (h->pairs)
+		add_pairs(h, K, m, c, b, i0, mrows, pt_hk_rows(K, a->KG, a->KY));
+	else
+		add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG,
+		    a->KY), node_of == NULL ? NULL : a->gro);
 	return 0;
 }
 
@@ -1069,8 +1247,10 @@ pt_hist_bind_part(pt_hist *h, const pt_schema *s, pt_err *e)
 	return 0;
 }
 
-int
-pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+/* The rows of a frame: node_of as pt_hist_add says (NULL for a pair
+ * partial, whose every row goes to a slot per feature). */
+static int
+add_frame(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
     const pt_batch *b, const int *node_of, pt_err *e)
 {
 	const hk_table *K = pt_hk_table();
@@ -1102,6 +1282,25 @@ pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		}
 	}
 	return 0;
+}
+
+int
+pt_hist_add(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, const int *node_of, pt_err *e)
+{
+	if (h->pairs)
+		return pt_fail(e, PT_EUSAGE, "", "a pair partial takes rows "
+		    "through pt_hist_add_pairs");
+	return add_frame(h, m, c, b, node_of, e);
+}
+
+int
+pt_hist_add_pairs(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
+    const pt_batch *b, pt_err *e)
+{
+	if (!h->pairs)
+		return pt_fail(e, PT_EUSAGE, "", "not a pair partial");
+	return add_frame(h, m, c, b, NULL, e);
 }
 
 int
@@ -1146,6 +1345,12 @@ pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 	free(h->parts);
 	h->parts = parts;
 	h->nparts = n;
+	/* A pair partial's frame cells, about as big as its sums, are freed
+	 * before it is written (pt_hist_pairs_bytes counts them once). */
+	if (h->pairs) {
+		acc_free(h->acc);
+		h->acc = NULL;
+	}
 	return 0;
 }
 
@@ -1154,6 +1359,9 @@ same_shape(const pt_hist *a, const pt_hist *b, pt_err *e)
 {
 	int i;
 
+	if (a->pairs != b->pairs)
+		return pt_fail(e, PT_EMISMATCH, "", "a pair partial (hist "
+		    "--pairs) and an ordinary partial do not merge");
 	if (strcmp(a->manifest, b->manifest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "partial of manifest %s, "
 		    "not %s", b->manifest, a->manifest);

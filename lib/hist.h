@@ -156,22 +156,33 @@ pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
  * arm) of the rows whose f1 value falls in bin b1.  So cell (f2, b2) of
  * slot (f1, b1) counts the rows in bin b1 of f1 and bin b2 of f2.  Node
  * ids are PT_PAIR_ID(f1, b1); level is 0, tree "".  Pair partials merge
- * with pair partials only, all or nothing, like any partial.
+ * with pair partials only, all or nothing, like any partial.  There may
+ * be more than PT_HIST_MAXNODES slots: the bound is memory (their cells
+ * are C^2 for C cells of the manifest), pt_hist_pairs_bytes.
  */
 #define PT_PAIR_ID(f, b) ((((uint32_t)(f) + 1) << 17) | (uint32_t)(b))
 #define PT_PAIR_FEATURE(id) ((int)((id) >> 17) - 1)
 #define PT_PAIR_BIN(id) ((int)((id) & 0x1FFFFu))
 
 /* Bytes a pair partial of manifest m (nvocab arms) holds in memory, to be
- * said (and checked against --max-memory) before it is made. */
+ * said (and checked against --max-memory) before it is made: its exact
+ * sums, C^2 (8 + A (8 + 2 sizeof(pt_wide))) bytes for C cells (the sum of
+ * the features' bins) and A arms, and while rows are added its frame
+ * cells, counted at their widest (five limbs a value; most data takes one
+ * or two), which pt_hist_set_part frees before the partial is written.
+ * An upper bound of the partial's own memory (the frames being read
+ * come on top). */
 double pt_hist_pairs_bytes(const pt_manifest *m);
 /* An empty pair partial of manifest m; model may be NULL.  Returns it, or
- * NULL with e set. */
+ * NULL with e set (PT_ELIMIT past 32766 features, PT_ENOMEM). */
 pt_hist *pt_hist_new_pairs(const pt_manifest *m, const char *model,
     pt_err *e);
 /* Adds a frame's rows to pair partial h: each row into slot (f1, its bin
  * of f1) for every feature f1.  Counts each row once in h->rows and in the
- * partition's hash, as pt_hist_add does.  Returns 0, or -1 with e set. */
+ * partition's hash, as pt_hist_add does, which otherwise it is (checks,
+ * blocks, a refused frame; pt_hist_flush after the last).  Returns 0, or
+ * -1 with e set (PT_EUSAGE when h is not a pair partial; pt_hist_add
+ * refuses one). */
 int pt_hist_add_pairs(pt_hist *h, const pt_manifest *m,
     const pt_hist_cols *c, const pt_batch *b, pt_err *e);
 

@@ -227,7 +227,12 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 	pt_buf_printf(&hb, "arms: %d\nbins: [", h->narms);
 	for (i = 0; i < h->nfeatures; i++)
 		pt_buf_printf(&hb, i ? ", %d" : "%d", h->nbins[i]);
-	pt_buf_puts(&hb, "]\nnodes: [");
+	pt_buf_puts(&hb, "]\n");
+	/* Only pair partials say so: the bytes of the others stay as they
+	 * were. */
+	if (h->pairs)
+		pt_buf_puts(&hb, "pairs: 1\n");
+	pt_buf_puts(&hb, "nodes: [");
 	for (i = 0; i < h->nnodes; i++)
 		pt_buf_printf(&hb, i ? ", %" PRIu32 : "%" PRIu32, h->nodes[i]);
 	pt_buf_printf(&hb, "]\nrows: %" PRIu64 "\npartitions: [", h->rows);
@@ -268,8 +273,8 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
     size_t len, pt_err *e)
 {
 	static const char *const keys[] = { "format", "version", "manifest",
-		"model", "tree", "level", "mode", "arms", "bins", "nodes", "rows",
-		"partitions", "body", NULL };
+		"model", "tree", "level", "mode", "arms", "bins", "pairs", "nodes",
+		"rows", "partitions", "body", NULL };
 	yaml_node_t *n;
 	int64_t v, arms, level;
 	uint64_t u;
@@ -330,12 +335,29 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 		}
 		h->ncells = off;
 	}
+	/* A pair partial (pairs: 1, no other value) is of the root. */
+	if ((n = pt_ynode_get(d, root, "pairs")) != NULL) {
+		if (pt_ynode_int(d, n, "pairs", 1, 1, &v, e) < 0)
+			goto out;
+		h->pairs = 1;
+		if (h->level != 0 || h->tree[0] != '\0') {
+			pt_yfail(e, d, n, PT_EFORMAT, "pairs: a pair partial is "
+			    "of the root (level 0, tree none)");
+			goto out;
+		}
+	}
 	if ((nodes = pt_ynode_i64s(d, (n = pt_ynode_need(d, root, "nodes", e)),
 	    "nodes", -1, &np, e)) == NULL)
 		goto out;
-	if (np < 1 || np > PT_HIST_MAXNODES) {
-		pt_yfail(e, d, n, PT_EFORMAT, "nodes: 1 to %d open nodes",
-		    PT_HIST_MAXNODES);
+	if (h->pairs ? np != (int64_t)h->ncells : np < 1 ||
+	    np > PT_HIST_MAXNODES) {
+		if (h->pairs)
+			pt_yfail(e, d, n, PT_EFORMAT, "nodes: a pair partial has "
+			    "a node per bin of every feature (%zu), not %d",
+			    h->ncells, np);
+		else
+			pt_yfail(e, d, n, PT_EFORMAT, "nodes: 1 to %d open nodes",
+			    PT_HIST_MAXNODES);
 		goto out;
 	}
 	free(h->nodes);
@@ -353,6 +375,17 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 		}
 		h->nodes[i] = (uint32_t)nodes[i];
 	}
+	/* A pair partial's nodes: (feature, bin) of every cell, in cell
+	 * order. */
+	for (int f = 0, i = 0; h->pairs && f < h->nfeatures; f++)
+		for (int b = 0; b < h->nbins[f]; b++, i++)
+			if (h->nodes[i] != PT_PAIR_ID(f, b)) {
+				pt_yfail(e, d, n, PT_EFORMAT, "nodes: node %d of a "
+				    "pair partial is %" PRIu32 ", not %" PRIu32
+				    " (feature %d, bin %d)", i + 1, h->nodes[i],
+				    PT_PAIR_ID(f, b), f + 1, b);
+				goto out;
+			}
 	if (pt_ynode_u64(d, pt_ynode_need(d, root, "rows", e), "rows",
 	    &h->rows, e) < 0 ||
 	    (parts = pt_ynode_strs(d, (n = pt_ynode_need(d, root, "partitions",

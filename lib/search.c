@@ -378,6 +378,9 @@ pt_search_grow(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		return -1;
 	if (pt_hist_folded(h, e) < 0)
 		return -1;
+	if (h->pairs)
+		return pt_fail(e, PT_EUSAGE, "", "a pair partial is for the "
+		    "exact search (best --exact)");
 	if (strcmp(h->manifest, t->manifest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "partial of manifest %s, the "
 		    "tree's is %s", h->manifest, t->manifest);

@@ -28,7 +28,7 @@ cat good.pf other.pf > mixed.pf
   printf ',a,t1,1\n'; } > huge.csv
 
 # A run: 2,000 generated rows, a manifest, frames, a model, scores, a tree,
-# a partial and a signature.
+# a partial, a pair partial and a signature.
 policy-prep synth --rows 2000 --categorical 1 --missing 0.05 --seed 7 > x.csv
 policy-prep fit --treatment arm --outcome y --bins 8 --train-fraction 0.7 \
 	x.csv > m.yaml
@@ -39,6 +39,7 @@ policy-score -M model.yaml x.pf > scored.pf
 policy-score -M model.yaml test.pf > test-scored.pf
 policy-split fit -m m.yaml -M model.yaml --depth 2 scored.pf > tree.yaml
 policy-split hist -m m.yaml -M model.yaml scored.pf > root.part
+policy-split hist -q -m m.yaml -M model.yaml --pairs scored.pf > pairs.part
 policy-verify sign -m m.yaml -M model.yaml -t tree.yaml scored.pf > run.sig
 
 # $F/redigest: a filter giving a file a fresh final digest line, for inputs

@@ -13,13 +13,17 @@
  *     open nodes with skipped rows, rewards mode, and the SIMD and portable
  *     kernels, all exact and byte-identical;
  *   - the SIMD value scan: vector tails (frames of 1 to 9 rows), a frame
- *     of 65536 rows, skipped rows, NaN in kept and skipped rows.
+ *     of 65536 rows, skipped rows, NaN in kept and skipped rows;
+ *   - pair partials: every slot's cells against a row-by-row count, 1
+ *     partition against 7 merged, the file form, the refusals.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "hist.h"
 #include "search.h"
@@ -37,6 +41,7 @@ static int regime;                         /* value distribution */
 static long bad_code_at = -1; /* row whose x1 code hist_nodes corrupts */
 static pt_hist *refused;      /* set: hist_nodes keeps a refused partial */
 static int keep_refused;
+static int pairs_mode;        /* set: hist_nodes makes pair partials */
 
 static pt_manifest *
 make_manifest(void)
@@ -198,7 +203,8 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 
 	for (i = 0; i < 8; i++)
 		ids[i] = (uint32_t)i + 1;
-	h = pt_hist_new(m, NULL, NULL, 0, node_of ? ids : NULL, nnodes, &e);
+	h = pairs_mode ? pt_hist_new_pairs(m, NULL, &e) : pt_hist_new(m, NULL,
+	    NULL, 0, node_of ? ids : NULL, nnodes, &e);
 	pt_hist_bind(h, m, s, &c, &e);
 	for (i0 = 0; i0 < n; i0 += frame) {
 		size_t nb = n - i0 < frame ? n - i0 : frame;
@@ -221,7 +227,8 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 		    (size_t)bad_code_at < i0 + nb)
 			PT_COL_U8(b, pt_schema_find(s, "bin:x1"))[bad_code_at - i0] =
 			    (uint8_t)(nbs[0] + 2);
-		if (pt_hist_add(h, m, &c, b, node_of ? slot : NULL, &e) < 0) {
+		if ((pairs_mode ? pt_hist_add_pairs(h, m, &c, b, &e) :
+		    pt_hist_add(h, m, &c, b, node_of ? slot : NULL, &e)) < 0) {
 			diag("hist_add: %s", e.msg);
 			if (keep_refused)
 				refused = h;
@@ -513,6 +520,365 @@ out:
 	free(y);
 	free(w);
 	return bad;
+}
+
+/* a and b hold the same exact sums and counts in every cell of every
+ * slot (whatever their scales); returns how many values differ. */
+static int
+same_cells(const pt_hist *a, const pt_hist *b)
+{
+	size_t i, nc, na;
+	int bad = 0;
+
+	if (a->nnodes != b->nnodes || a->ncells != b->ncells ||
+	    a->narms != b->narms)
+		return -1;
+	nc = (size_t)a->nnodes * a->ncells;
+	na = nc * (size_t)a->narms;
+	for (i = 0; i < nc; i++)
+		bad += a->n[i] != b->n[i];
+	for (i = 0; i < na; i++) {
+		pt_xsum x, y;
+		bad += a->cnt[i] != b->cnt[i];
+		pt_wide_to_xsum(&a->gsum[i], a->scale, &x);
+		pt_wide_to_xsum(&b->gsum[i], b->scale, &y);
+		bad += pt_xsum_cmp(&x, &y) != 0;
+		pt_wide_to_xsum(&a->ysum[i], a->scale, &x);
+		pt_wide_to_xsum(&b->ysum[i], b->scale, &y);
+		bad += pt_xsum_cmp(&x, &y) != 0;
+	}
+	return bad;
+}
+
+/* Every slot (f1, b1) of pair partial h against the rows of r whose f1
+ * value falls in bin b1, counted here row by row (check_exact); returns
+ * the number of values that differ. */
+static int
+check_pairs(const pt_manifest *m, const pt_hist *h, const rows *r,
+    int rewards)
+{
+	int *slot = malloc(r->n * sizeof *slot), f1, b1, bad = 0;
+	size_t i;
+
+	for (f1 = 0; f1 < F; f1++) {
+		for (i = 0; i < r->n; i++)
+			slot[i] = (int)h->off[f1] + pt_feature_bin(&m->features[f1],
+			    r->x[i * F + f1]);
+		for (b1 = 0; b1 < h->nbins[f1]; b1++)
+			bad += check_exact(m, h, r, slot, (int)h->off[f1] + b1,
+			    rewards);
+	}
+	free(slot);
+	return bad;
+}
+
+/* buf (a written partial) with the first `from` of its header made `to`
+ * and a checksum that matches again: wrong in that one way only. */
+static char *
+edit_partial(const char *buf, size_t len, const char *from, const char *to,
+    size_t *nlen)
+{
+	const char *body = strstr(buf, "\nbody: ");
+	const char *p = strstr(buf, from);
+	size_t lf = strlen(from), lt = strlen(to), k;
+	char *out, hex[17];
+
+	if (p == NULL || body == NULL || p > body)
+		return NULL;
+	*nlen = len - lf + lt;
+	out = malloc(*nlen);
+	k = (size_t)(p - buf);
+	memcpy(out, buf, k);
+	memcpy(out + k, to, lt);
+	memcpy(out + k + lt, p + lf, len - k - lf);
+	snprintf(hex, sizeof hex, "%016" PRIx64, (uint64_t)XXH3_64bits(out,
+	    *nlen - 28));
+	memcpy(out + *nlen - 17, hex, 16);
+	return out;
+}
+
+/*
+ * Pair partials (hist --pairs): every slot's cells equal a count made
+ * row by row, on values and on codes, in treatment and rewards mode;
+ * each row counted once; the kernels agree; 1 partition against 7 merged
+ * in a random order; the file form round trip; refusals.
+ */
+static void
+pairs_tests(pt_manifest *m, const pt_schema *s, const rows *r,
+    const size_t *idx, size_t N)
+{
+	pt_err e;
+	pt_schema *sc = pt_hist_code_schema(m, s, &e);
+	pt_schema *sr = make_schema(m, 1);
+	pt_schema *src = pt_hist_code_schema(m, sr, &e);
+	pt_hist *h, *o, *p0, *p2;
+	char *b0 = NULL, *b2 = NULL, *buf = NULL, *buf2 = NULL;
+	size_t l0 = 0, l2 = 0, len, len2, i, ncells = 0;
+	int pass, bad, f, b, k, nodes_ok;
+
+	for (f = 0; f < F; f++)
+		ncells += (size_t)nbs[f] + 2;
+	pairs_mode = 1;
+	regime = 0;
+	for (pass = 0; pass < 4; pass++) {
+		int rw = pass >= 2;
+		const pt_schema *ps = pass == 0 ? s : pass == 1 ? sc : pass == 2 ?
+		    sr : src;
+		size_t fr = 1 + rn() % 5000;
+		m->nrewards = rw ? A : 0;
+		h = hist_nodes(m, ps, r, idx, N, fr, NULL, NULL, 1);
+		m->nrewards = 0;
+		nodes_ok = h != NULL && h->pairs && h->level == 0 &&
+		    h->tree[0] == '\0' && (size_t)h->nnodes == ncells;
+		for (f = 0, k = 0; nodes_ok && f < F; f++)
+			for (b = 0; b < nbs[f] + 2; b++, k++)
+				nodes_ok &= h->nodes[k] == PT_PAIR_ID(f, b) &&
+				    PT_PAIR_FEATURE(h->nodes[k]) == f &&
+				    PT_PAIR_BIN(h->nodes[k]) == b &&
+				    h->off[f] + (size_t)b == (size_t)k;
+		ok(nodes_ok, "pair partial (%s, %s): a slot per (feature, bin) "
+		    "in cell order, %zu of them, ids PT_PAIR_ID", rw ? "rewards" :
+		    "treatment", pass % 2 ? "codes" : "values", ncells);
+		bad = h ? check_pairs(m, h, r, rw) : -1;
+		ok(bad == 0, "  every cell of every slot equals the counts and "
+		    "exact sums made row by row (frames of %zu rows; %d differ)",
+		    fr, bad);
+		ok(h && h->rows == N && h->nparts == 1, "  each row counted once: "
+		    "%" PRIu64 " rows", h ? h->rows : 0);
+		pt_hist_free(h);
+	}
+	/* Values of one and two limbs (the floating-point limb kernels),
+	 * with the portable and the widest kernels. */
+	for (pass = 0; pass < 4; pass++) {
+		rows q;
+		int lv = pass % 2 ? 0 : 2;
+		regime = 1 + pass / 2;
+		make_rows(&q, N);
+		pt_hist_simd(lv);
+		h = hist_nodes(m, pass / 2 ? sc : s, &q, idx, N, 1 + rn() % 5000,
+		    NULL, NULL, 1);
+		pt_hist_simd(2);
+		bad = h ? check_pairs(m, h, &q, 0) : -1;
+		ok(bad == 0, "pair partial of %s values (%s, kernel level %d): "
+		    "every cell exact (%d differ)", regime == 1 ? "two-limb" :
+		    "one-limb", pass / 2 ? "codes" : "values", lv, bad);
+		pt_hist_free(h);
+		rows_free(&q);
+	}
+	regime = 0;
+	/* The partition id is the one an ordinary partial of the rows gets;
+	 * the portable and SIMD kernels give the same partial. */
+	pairs_mode = 0;
+	o = hist_of(m, s, r, idx, N, 4096, NULL);
+	pairs_mode = 1;
+	pt_hist_simd(0);
+	p0 = hist_nodes(m, s, r, idx, N, 3000, NULL, NULL, 1);
+	pt_hist_simd(2);
+	p2 = hist_nodes(m, s, r, idx, N, 777, NULL, NULL, 1);
+	ok(o && p0 && p2 && strcmp(o->parts[0], p0->parts[0]) == 0 &&
+	    strcmp(o->parts[0], p2->parts[0]) == 0, "the pair partial's "
+	    "partition id is the ordinary partial's: %s", o ? o->parts[0] : "");
+	b0 = p0 ? body_of(p0, &l0) : NULL;
+	b2 = p2 ? body_of(p2, &l2) : NULL;
+	ok(b0 && b2 && l0 == l2 && memcmp(b0, b2, l0) == 0, "portable and "
+	    "SIMD kernels, other framings: the same pair partial");
+	free(b0);
+	free(b2);
+
+	/* 1 partition against 7, merged one by one in a random order
+	 * through the file form. */
+	{
+		size_t *pidx[7], pn[7], *sh = malloc(N * sizeof *sh);
+		pt_hist *parts[7], *acc = NULL;
+		int order[7];
+		char name[8];
+		memcpy(sh, idx, N * sizeof *sh);
+		for (i = 0; i < N; i++) {
+			size_t j = rn() % (i + 1), t = sh[i];
+			sh[i] = sh[j];
+			sh[j] = t;
+		}
+		for (k = 0; k < 7; k++) {
+			pidx[k] = malloc(N * sizeof **pidx);
+			pn[k] = 0;
+			order[k] = k;
+		}
+		for (i = 0; i < N; i++) {
+			k = (int)(rn() % 7);
+			pidx[k][pn[k]++] = sh[i];
+		}
+		for (k = 0; k < 7; k++) {
+			snprintf(name, sizeof name, "q%d", k);
+			parts[k] = roundtrip(hist_nodes(m, s, r, pidx[k], pn[k],
+			    1 + rn() % 2000, name, NULL, 1));
+			free(pidx[k]);
+		}
+		for (k = 6; k > 0; k--) {
+			int j = (int)(rn() % (uint64_t)(k + 1)), t = order[k];
+			order[k] = order[j];
+			order[j] = t;
+		}
+		bad = 0;
+		for (k = 0; k < 7; k++) {
+			if (parts[order[k]] == NULL) {
+				bad++;
+				continue;
+			}
+			if (acc == NULL) {
+				acc = parts[order[k]];
+				continue;
+			}
+			if (pt_hist_merge(acc, parts[order[k]], &e) < 0) {
+				diag("merge: %s", e.msg);
+				bad++;
+			}
+			pt_hist_free(parts[order[k]]);
+			acc = roundtrip(acc);
+		}
+		pt_hist_flush(p2, &e);
+		k = acc ? same_cells(acc, p2) : -1;
+		ok(bad == 0 && k == 0 && acc->nparts == 7 && acc->rows == N &&
+		    acc->pairs, "1 partition vs 7 merged in a random order: the "
+		    "same counts and exact sums in every cell (%d differ)", k);
+		b0 = acc ? body_of(acc, &l0) : NULL;
+		b2 = body_of(p2, &l2);
+		ok(b0 && b2 && l0 == l2 && memcmp(b0, b2, l0) == 0, "  and "
+		    "byte-identical bodies");
+		free(b0);
+		free(b2);
+		/* A partition merged twice is refused, all or nothing. */
+		if (acc != NULL) {
+			pt_hist *again = hist_nodes(m, s, r, idx, 5, 5, "q3", NULL,
+			    1);
+			uint64_t rows0 = acc->rows;
+			ok(again && pt_hist_merge(acc, again, &e) < 0 &&
+			    e.code == PT_EMISMATCH && acc->rows == rows0,
+			    "a partition seen twice is refused: %s", e.msg);
+			pt_hist_free(again);
+		}
+		pt_hist_free(acc);
+		free(sh);
+	}
+
+	/* The file form: a round trip gives the same bytes; "pairs: 1" is
+	 * written for pair partials only. */
+	pt_hist_write(p2, &buf, &len, &e);
+	h = pt_hist_read(buf, len, "mem", &e);
+	if (h != NULL)
+		pt_hist_write(h, &buf2, &len2, &e);
+	ok(h && h->pairs && buf2 && len == len2 && memcmp(buf, buf2, len) == 0,
+	    "a pair partial written, read and written again: the same bytes");
+	ok(strstr(buf, "\npairs: 1\n") != NULL, "  its header says pairs: 1");
+	free(buf2);
+	buf2 = NULL;
+	pt_hist_free(h);
+	pt_hist_write(o, &buf2, &len2, &e);
+	ok(buf2 && strstr(buf2, "pairs") == NULL, "an ordinary partial's "
+	    "header does not name pairs");
+	free(buf2);
+
+	/* A pair partial and an ordinary one do not merge, either way. */
+	pt_hist_set_part(o, "ordinary", &e);
+	ok(pt_hist_merge(o, p2, &e) < 0 && e.code == PT_EMISMATCH &&
+	    strstr(e.msg, "pair") != NULL, "an ordinary partial refuses a pair "
+	    "partial: %s", e.msg);
+	ok(pt_hist_merge(p2, o, &e) < 0 && e.code == PT_EMISMATCH &&
+	    strstr(e.msg, "pair") != NULL, "and a pair partial an ordinary "
+	    "one: %s", e.msg);
+	/* Rows go in through the right call only. */
+	{
+		pt_hist_cols c;
+		pt_batch *bt = pt_batch_new(s, 1);
+		pt_hist_bind(o, m, s, &c, &e);
+		bt->nrows = 0;
+		ok(pt_hist_add(p2, m, &c, bt, NULL, &e) < 0 && e.code ==
+		    PT_EUSAGE && pt_hist_add_pairs(o, m, &c, bt, &e) < 0 &&
+		    e.code == PT_EUSAGE, "pt_hist_add refuses a pair partial, "
+		    "pt_hist_add_pairs an ordinary one");
+		pt_hist_cols_free(&c);
+		pt_batch_free(bt);
+	}
+
+	/* Headers wrong in one way (the checksum made to match) are
+	 * refused with a message saying what is wrong. */
+	{
+		char from[64], to[64], *x;
+		size_t lx;
+		uint32_t last = PT_PAIR_ID(F - 1, nbs[F - 1] + 1);
+		static const char *what[] = { "the last node id changed",
+			"a node left out", "level 1", "a tree named", "pairs: 2",
+			"pairs: 1 in an ordinary partial" };
+		pt_hist *x1;
+		char *ob;
+		size_t ol;
+		pt_hist_write(o, &ob, &ol, &e);
+		for (k = 0; k < 6; k++) {
+			const char *src = buf;
+			size_t sl = len;
+			switch (k) {
+			case 0:
+				snprintf(from, sizeof from, ", %" PRIu32 "]", last);
+				snprintf(to, sizeof to, ", %" PRIu32 "]", last + 1);
+				break;
+			case 1:
+				snprintf(from, sizeof from, "nodes: [%" PRIu32 ", ",
+				    PT_PAIR_ID(0, 0));
+				snprintf(to, sizeof to, "nodes: [");
+				break;
+			case 2:
+				snprintf(from, sizeof from, "level: 0\n");
+				snprintf(to, sizeof to, "level: 1\n");
+				break;
+			case 3:
+				snprintf(from, sizeof from, "tree: none\n");
+				snprintf(to, sizeof to, "tree: "
+				    "0123456789abcdef0123456789abcdef\n");
+				break;
+			case 4:
+				snprintf(from, sizeof from, "pairs: 1\n");
+				snprintf(to, sizeof to, "pairs: 2\n");
+				break;
+			default:
+				snprintf(from, sizeof from, "nodes: [");
+				snprintf(to, sizeof to, "pairs: 1\nnodes: [");
+				src = ob;
+				sl = ol;
+				break;
+			}
+			x = edit_partial(src, sl, from, to, &lx);
+			x1 = x ? pt_hist_read(x, lx, "mem", &e) : NULL;
+			ok(x && x1 == NULL && e.code == PT_EFORMAT, "%s: refused: "
+			    "%s", what[k], x ? e.msg : "(no edit)");
+			pt_hist_free(x1);
+			free(x);
+		}
+		free(ob);
+		/* And random single-byte corruptions. */
+		bad = 0;
+		for (k = 0; k < 100; k++) {
+			size_t at = rn() % len;
+			char keep = buf[at];
+			buf[at] ^= (char)(1 + rn() % 255);
+			x1 = pt_hist_read(buf, len, "mem", &e);
+			bad += x1 != NULL;
+			pt_hist_free(x1);
+			buf[at] = keep;
+		}
+		ok(bad == 0, "100 single-byte corruptions of a pair partial all "
+		    "refused");
+	}
+	/* The memory estimate covers the sums at least. */
+	ok(pt_hist_pairs_bytes(m) > (double)ncells * ncells * (8 + A * (8 +
+	    2 * sizeof(pt_wide))), "pt_hist_pairs_bytes: %.0f bytes",
+	    pt_hist_pairs_bytes(m));
+	free(buf);
+	pt_hist_free(o);
+	pt_hist_free(p0);
+	pt_hist_free(p2);
+	pt_schema_free(sc);
+	pt_schema_free(sr);
+	pt_schema_free(src);
+	pairs_mode = 0;
 }
 
 int
@@ -1129,6 +1495,7 @@ main(void)
 		    "(PT_ELIMIT)");
 		pt_hist_free(h);
 	}
+	pairs_tests(m, s, &r, idx, N);
 	pt_hist_free(one);
 	rows_free(&r);
 	free(idx);

@@ -1,7 +1,7 @@
 /*
- * t-nomem.c: allocation failures in partial histograms.  The library must
- * report them (PT_ENOMEM) and never crash, and a call that fails must
- * leave the partial as it was.
+ * t-nomem.c: allocation failures in partial histograms (pair partials
+ * too).  The library must report them (PT_ENOMEM) and never crash, and a
+ * call that fails must leave the partial as it was.
  *
  * The test is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
  * (Makefile), so every allocation libpolicy makes goes through the
@@ -99,14 +99,12 @@ make_manifest(void)
 	return m;
 }
 
-/* A partial of n random rows named part. */
-static pt_hist *
-make_partial(const pt_manifest *m, size_t n, const char *part)
+/* A frame of n random rows (schema in *sp, the caller's to free). */
+static pt_batch *
+make_frame(const pt_manifest *m, size_t n, pt_schema **sp)
 {
 	pt_schema *s = pt_schema_new(m->digest);
 	pt_batch *b;
-	pt_hist *h = pt_hist_new(m, NULL, NULL, 0, NULL, 0, NULL);
-	pt_hist_cols c;
 	char name[32];
 	size_t i;
 	int f, a;
@@ -132,6 +130,41 @@ make_partial(const pt_manifest *m, size_t n, const char *part)
 		for (a = 0; a < A; a++)
 			PT_COL_F64(b, 3 + F + a)[i] = unif() - 0.5;
 	}
+	*sp = s;
+	return b;
+}
+
+/* The partial (a pair partial with pairs) of frame b named part, written
+ * into *out; -1 with e set when a step fails. */
+static int
+partial_of(const pt_manifest *m, const pt_batch *b, const char *part,
+    int pairs, char **out, size_t *len, pt_err *e)
+{
+	pt_hist *h = pairs ? pt_hist_new_pairs(m, NULL, e) : pt_hist_new(m,
+	    NULL, NULL, 0, NULL, 0, e);
+	pt_hist_cols c;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	if (h != NULL && pt_hist_bind(h, m, b->schema, &c, e) == 0 &&
+	    (pairs ? pt_hist_add_pairs(h, m, &c, b, e) : pt_hist_add(h, m, &c,
+	    b, NULL, e)) == 0 && pt_hist_set_part(h, part, e) == 0 &&
+	    pt_hist_write(h, out, len, e) == 0)
+		rc = 0;
+	pt_hist_cols_free(&c);
+	pt_hist_free(h);
+	return rc;
+}
+
+/* A partial of n random rows named part. */
+static pt_hist *
+make_partial(const pt_manifest *m, size_t n, const char *part)
+{
+	pt_schema *s;
+	pt_batch *b = make_frame(m, n, &s);
+	pt_hist *h = pt_hist_new(m, NULL, NULL, 0, NULL, 0, NULL);
+	pt_hist_cols c;
+
 	if (pt_hist_bind(h, m, s, &c, NULL) < 0 ||
 	    pt_hist_add(h, m, &c, b, NULL, NULL) < 0 ||
 	    pt_hist_set_part(h, part, NULL) < 0) {
@@ -244,6 +277,38 @@ main(void)
 
 	free(out);
 	free(buf);
+
+	/* A pair partial made, filled, named and written under every
+	 * allocation failure: PT_ENOMEM, or without one the same bytes. */
+	{
+		pt_schema *s;
+		pt_batch *b = make_frame(m, 700, &s);
+		char *ref = NULL;
+		size_t rlen = 0;
+		ok(partial_of(m, b, "p", 1, &ref, &rlen, &e) == 0 && strstr(ref,
+		    "\npairs: 1\n") != NULL, "a pair partial of 700 rows");
+		nbad = 0;
+		for (k = 0; k < 1000; k++) {
+			out = NULL;
+			arm(k);
+			rc = partial_of(m, b, "p", 1, &out, &olen, &e);
+			fired = disarm();
+			if (!fired) {
+				nbad += rc != 0 || olen != rlen || memcmp(out, ref,
+				    rlen) != 0;
+				free(out);
+				break;
+			}
+			nbad += rc == 0 || e.code != PT_ENOMEM;
+		}
+		ok(nbad == 0 && k > 0, "pt_hist_new_pairs, pt_hist_add_pairs, "
+		    "pt_hist_set_part and pt_hist_write fail with PT_ENOMEM at "
+		    "each of their %ld allocations, and give the same bytes "
+		    "without failures", k);
+		free(ref);
+		pt_batch_free(b);
+		pt_schema_free(s);
+	}
 	pt_hist_free(h);
 	pt_hist_free(h2);
 	pt_manifest_free(m);
