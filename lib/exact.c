@@ -41,7 +41,13 @@
 
 __extension__ typedef __int128 i128;
 
-enum { M_HIST, M_SEG };
+enum { M_HIST, M_SEG, M_PAIRS };
+
+/* pt_exact_force: 0 the cheaper sweep, 1 rows only, 2 segment/pairs. */
+static int force_how;
+
+/* Bytes of pair tables a thread may hold for depth-3 sweeps (five). */
+#define PAIRS_BUDGET ((double)(1u << 30))
 
 /* A candidate split and its subtree's value (w: welfare, d: ddp). */
 typedef struct cand {
@@ -109,8 +115,11 @@ typedef struct lvl {
 /* One thread's workspace. */
 typedef struct ws {
 	const ex *x;
+	const hs *pt;        /* the pair table of depth-2 sweeps on no rows */
 	hs H, HL, M, L, R;
 	int hs_ok;
+	hs PT, PL, PM, PX, PR; /* depth 3 on pair tables: S, left, missing */
+	int pt_ok;
 	lvl lv[PT_PTREE_MAXDEPTH + 1];
 	xseg seg;
 	int seg_ok;
@@ -142,9 +151,9 @@ r128(i128 v, int scale)
 }
 
 static int
-hs_alloc(hs *h, const ex *x)
+hs_alloc_n(hs *h, const ex *x, size_t nc)
 {
-	size_t nc = x->ncells, A = (size_t)x->A;
+	size_t A = (size_t)x->A;
 
 	memset(h, 0, sizeof *h);
 	h->n = calloc(nc, sizeof *h->n);
@@ -155,6 +164,12 @@ hs_alloc(hs *h, const ex *x)
 	}
 	h->g = calloc(nc * A, sizeof *h->g);
 	return h->n && h->g ? 0 : -1;
+}
+
+static int
+hs_alloc(hs *h, const ex *x)
+{
+	return hs_alloc_n(h, x, x->ncells);
 }
 
 static void
@@ -168,9 +183,9 @@ hs_free(hs *h)
 }
 
 static void
-hs_zero(hs *h, const ex *x)
+hs_zero_n(hs *h, const ex *x, size_t nc)
 {
-	size_t nc = x->ncells, A = (size_t)x->A;
+	size_t A = (size_t)x->A;
 
 	memset(h->n, 0, nc * sizeof *h->n);
 	if (h->c)
@@ -181,11 +196,17 @@ hs_zero(hs *h, const ex *x)
 		memset(h->y, 0, nc * A * sizeof *h->y);
 }
 
-/* d = a + s * b (s = 1 or -1); b may be NULL for d = a. */
 static void
-hs_comb(hs *d, const hs *a, const hs *b, int s, const ex *x)
+hs_zero(hs *h, const ex *x)
 {
-	size_t i, nc = x->ncells, nA = nc * (size_t)x->A;
+	hs_zero_n(h, x, x->ncells);
+}
+
+/* d = a + s * b (s = 1 or -1) over nc cells; b may be NULL for d = a. */
+static void
+hs_comb_n(hs *d, const hs *a, const hs *b, int s, const ex *x, size_t nc)
+{
+	size_t i, nA = nc * (size_t)x->A;
 
 	if (b == NULL) {
 		memcpy(d->n, a->n, nc * sizeof *d->n);
@@ -207,6 +228,12 @@ hs_comb(hs *d, const hs *a, const hs *b, int s, const ex *x)
 			d->c[i] = s > 0 ? a->c[i] + b->c[i] : a->c[i] - b->c[i];
 			d->y[i] = s > 0 ? a->y[i] + b->y[i] : a->y[i] - b->y[i];
 		}
+}
+
+static void
+hs_comb(hs *d, const hs *a, const hs *b, int s, const ex *x)
+{
+	hs_comb_n(d, a, b, s, x, x->ncells);
 }
 
 /* h += row i (every feature's cell). */
@@ -232,22 +259,49 @@ hs_row(hs *h, const ex *x, uint32_t i)
 	}
 }
 
-/* h += slot s of the pair partial. */
+/* h += slot s of pair table P (slot (f1, b1), then cell (f2, b2)). */
 static void
-hs_slot(hs *h, const ex *x, size_t s)
+hs_slot(hs *h, const ex *x, const hs *P, size_t s)
 {
 	size_t i, nc = x->ncells, nA = nc * (size_t)x->A, b = s * nc;
 
 	for (i = 0; i < nc; i++)
-		h->n[i] += x->P.n[b + i];
+		h->n[i] += P->n[b + i];
 	if (h->g)
 		for (i = 0; i < nA; i++)
-			h->g[i] += x->P.g[b * x->A + i];
+			h->g[i] += P->g[b * x->A + i];
 	else
 		for (i = 0; i < nA; i++) {
-			h->c[i] += x->P.c[b * x->A + i];
-			h->y[i] += x->P.y[b * x->A + i];
+			h->c[i] += P->c[b * x->A + i];
+			h->y[i] += P->y[b * x->A + i];
 		}
+}
+
+/* P += row i: slot (f1, its bin) cell (f2, its bin) for every f1, f2. */
+static void
+hs_pair_row(hs *P, const ex *x, uint32_t i)
+{
+	const uint32_t *bin = x->r->bin + (size_t)i * x->F;
+	size_t nc = x->ncells;
+	int f1, f2, a, A = x->A;
+
+	for (f1 = 0; f1 < x->F; f1++) {
+		size_t sb = (x->off[f1] + bin[f1]) * nc;
+		for (f2 = 0; f2 < x->F; f2++) {
+			size_t cell = sb + x->off[f2] + bin[f2];
+			P->n[cell]++;
+			if (P->g) {
+				const i128 *g = x->G + (size_t)i * A;
+				i128 *d = P->g + cell * A;
+				for (a = 0; a < A; a++)
+					d[a] += g[a];
+			} else if (x->r->w[i] >= 0) {
+				size_t q = cell * A + (size_t)x->r->w[i];
+				P->c[q]++;
+				P->y[q] += x->Y[i];
+			}
+		}
+	}
 }
 
 /* The totals of a histogram (feature 0's cells). */
@@ -493,7 +547,7 @@ hist2_f1(ws *W, const uint32_t *S, size_t ns, int f1, cand *c)
 		for (i = l->start[mbin]; i < l->start[mbin + 1]; i++)
 			hs_row(&W->M, x, l->ord[i]);
 	} else
-		hs_slot(&W->M, x, x->off[f1] + mbin);
+		hs_slot(&W->M, x, W->pt, x->off[f1] + mbin);
 	hs_tot(&W->M, x, &Mt);
 	nmiss = Mt.n;
 	for (k = 0; k < nb - 2; k++) {
@@ -503,9 +557,9 @@ hist2_f1(ws *W, const uint32_t *S, size_t ns, int f1, cand *c)
 				hs_row(&W->HL, x, l->ord[i]);
 			nk = l->start[k + 1] - l->start[k];
 		} else {
-			nk = x->P.n[(x->off[f1] + (size_t)k) * x->ncells +
+			nk = W->pt->n[(x->off[f1] + (size_t)k) * x->ncells +
 			    x->off[f1] + (size_t)k];
-			hs_slot(&W->HL, x, x->off[f1] + (size_t)k);
+			hs_slot(&W->HL, x, W->pt, x->off[f1] + (size_t)k);
 		}
 		Pn += nk;
 		if (k > 0 && nk == 0)
@@ -900,13 +954,15 @@ static double log2up(double v);
 
 /* Which depth-2 sweep for a set of ns rows: the cheaper (welfare). */
 static int
-method2(const ex *x, size_t ns)
+method2(const ex *x, const uint32_t *S, size_t ns)
 {
 	double h = 0, s = 0, W = (double)x->A * x->A, n = (double)ns;
 	int f;
 
-	if (x->crit == PT_CRIT_DDP || x->ph != NULL)
+	if (x->crit == PT_CRIT_DDP || S == NULL || force_how == 1)
 		return M_HIST;
+	if (force_how == 2)
+		return M_SEG;
 	for (f = 0; f < x->F; f++) {
 		double K = x->nb[f] - 2;
 		if (K > n)
@@ -919,6 +975,65 @@ method2(const ex *x, size_t ns)
 
 static int solve(ws *W, int d, const uint32_t *S, size_t ns, cand *c,
     i128 *vw, double *vd);
+
+int
+pt_exact_force(int how)
+{
+	int old = force_how;
+
+	force_how = how;
+	return old;
+}
+
+static double
+pair_table_bytes(const ex *x)
+{
+	double nc = (double)x->ncells;
+
+	return nc * nc * (8 + (x->crit == PT_CRIT_DDP ? 24.0 : 16.0) * x->A);
+}
+
+/*
+ * Which depth-3 sweep for a set of ns rows.  On rows, each side of every
+ * first split is solved at depth 2 from its rows: about 2 K (n p^2 A)
+ * per first feature.  On pair tables, the left side's table grows by the
+ * rows of each bin (n p^2 (1 + A) per first feature in all) and each side
+ * is solved from its table, at a cost that does not depend on n: 2 K
+ * (2 C^2 A + 12 p K C A), C the cells.  Pair tables when they cost less
+ * and five of them fit the budget.
+ */
+static int
+method3(const ex *x, size_t ns)
+{
+	double n = (double)ns, F = x->F, A = x->A, C = (double)x->ncells;
+	double K = x->maxnb - 2.0, rows, tabs;
+
+	if (5 * pair_table_bytes(x) > PAIRS_BUDGET || force_how == 1)
+		return M_HIST;
+	if (force_how == 2)
+		return M_PAIRS;
+	rows = 2 * K * (n * F * F * A);
+	tabs = n * F * F * (1 + A) + 2 * K * (2 * C * C * A + 12 * F * K * C *
+	    A);
+	return tabs < rows ? M_PAIRS : M_HIST;
+}
+
+static int
+ws_pairs(ws *W)
+{
+	size_t nc = W->x->ncells * W->x->ncells;
+
+	if (W->pt_ok)
+		return 0;
+	if (hs_alloc_n(&W->PT, W->x, nc) < 0 ||
+	    hs_alloc_n(&W->PL, W->x, nc) < 0 ||
+	    hs_alloc_n(&W->PM, W->x, nc) < 0 ||
+	    hs_alloc_n(&W->PX, W->x, nc) < 0 ||
+	    hs_alloc_n(&W->PR, W->x, nc) < 0)
+		return -1;
+	W->pt_ok = 1;
+	return 0;
+}
 
 /* The leaf value of rows S (welfare: the best arm's total). */
 static i128
@@ -938,10 +1053,14 @@ leaf_rows(const ex *x, const uint32_t *S, size_t ns)
 	return best_arm(g, A);
 }
 
-/* The best split of rows S on first feature f1 at depth d >= 3. */
+/* The best split of rows S on first feature f1 at depth d >= 3; with
+ * method M_PAIRS (d 3), each side solved from its pair table. */
 static int
-deep_f1(ws *W, int d, const uint32_t *S, size_t ns, int f1, cand *c)
+deep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
+    cand *c)
 {
+	size_t ncc = W->x->ncells * W->x->ncells;
+	int usep = method == M_PAIRS;
 	const ex *x = W->x;
 	lvl *l = &W->lv[d];
 	int nb = x->nb[f1], k, ms, a, A = x->A;
@@ -960,6 +1079,12 @@ deep_f1(ws *W, int d, const uint32_t *S, size_t ns, int f1, cand *c)
 	for (a = 0; a < A; a++) {
 		cP[a] = cM[a] = cS[a] = 0;
 		yP[a] = yM[a] = yS[a] = 0;
+	}
+	if (usep) {
+		hs_zero_n(&W->PL, x, ncc);
+		hs_zero_n(&W->PM, x, ncc);
+		for (i = st[mbin]; i < ns; i++)
+			hs_pair_row(&W->PM, x, l->ord[i]);
 	}
 	for (i = 0; i < ns; i++) {
 		uint32_t q = l->ord[i];
@@ -984,6 +1109,8 @@ deep_f1(ws *W, int d, const uint32_t *S, size_t ns, int f1, cand *c)
 		size_t nl = st[k + 1];
 		for (i = st[k]; i < st[k + 1]; i++) {
 			uint32_t q = l->ord[i];
+			if (usep)
+				hs_pair_row(&W->PL, x, q);
 			if (x->crit == PT_CRIT_DDP) {
 				if (x->r->w[q] >= 0) {
 					cP[x->r->w[q]]++;
@@ -1018,23 +1145,41 @@ deep_f1(ws *W, int d, const uint32_t *S, size_t ns, int f1, cand *c)
 					continue;
 			} else if (c->found && oS <= c->w)
 				return 0; /* nothing here can beat it */
-			if (ms) {
-				memcpy(l->tmp, l->ord, nl * sizeof *l->tmp);
-				for (i = st[mbin], j = nl; i < ns; i++, j++)
-					l->tmp[j] = l->ord[i];
-				Ls = l->tmp;
-				Rs = l->ord + nl;
+			if (usep) {
+				const hs *Lt = &W->PL;
+				if (ms) {
+					hs_comb_n(&W->PX, &W->PL, &W->PM, 1, x, ncc);
+					Lt = &W->PX;
+				}
+				hs_comb_n(&W->PR, &W->PT, Lt, -1, x, ncc);
+				W->pt = Lt;
+				if (solve(W, 2, NULL, nL, &cl, &vl, &dl) < 0)
+					return -1;
+				if (x->crit == PT_CRIT_WELFARE && c->found &&
+				    vl + (oS - oL - (ms ? oM : 0)) <= c->w)
+					continue;
+				W->pt = &W->PR;
+				if (solve(W, 2, NULL, nR, &cr, &vr, &dr) < 0)
+					return -1;
 			} else {
-				Ls = l->ord;
-				Rs = l->ord + nl;
+				if (ms) {
+					memcpy(l->tmp, l->ord, nl * sizeof *l->tmp);
+					for (i = st[mbin], j = nl; i < ns; i++, j++)
+						l->tmp[j] = l->ord[i];
+					Ls = l->tmp;
+					Rs = l->ord + nl;
+				} else {
+					Ls = l->ord;
+					Rs = l->ord + nl;
+				}
+				if (solve(W, d - 1, Ls, nL, &cl, &vl, &dl) < 0)
+					return -1;
+				if (x->crit == PT_CRIT_WELFARE && c->found &&
+				    vl + (oS - oL - (ms ? oM : 0)) <= c->w)
+					continue; /* the right side cannot make up */
+				if (solve(W, d - 1, Rs, nR, &cr, &vr, &dr) < 0)
+					return -1;
 			}
-			if (solve(W, d - 1, Ls, nL, &cl, &vl, &dl) < 0)
-				return -1;
-			if (x->crit == PT_CRIT_WELFARE && c->found &&
-			    vl + (oS - oL - (ms ? oM : 0)) <= c->w)
-				continue; /* the right side cannot make up */
-			if (solve(W, d - 1, Rs, nR, &cr, &vr, &dr) < 0)
-				return -1;
 			if (better(x, c, vl + vr, dd + dl + dr))
 				take(c, f1, k, ms, vl + vr, dd + dl + dr);
 		}
@@ -1050,9 +1195,18 @@ prepare(ws *W, int d, const uint32_t *S, size_t ns, int *method)
 	const ex *x = W->x;
 	size_t i;
 
-	*method = d == 2 ? method2(x, ns) : M_HIST;
+	*method = d == 2 ? method2(x, S, ns) : d == 3 ? method3(x, ns) :
+	    M_HIST;
 	if (lvl_need(&W->lv[d], x, ns) < 0)
 		return -1;
+	if (*method == M_PAIRS) {
+		if (ws_pairs(W) < 0)
+			return -1;
+		hs_zero_n(&W->PT, x, x->ncells * x->ncells);
+		for (i = 0; i < ns; i++)
+			hs_pair_row(&W->PT, x, S[i]);
+		return 0;
+	}
 	if (d > 2)
 		return 0;
 	if (*method == M_SEG)
@@ -1063,7 +1217,7 @@ prepare(ws *W, int d, const uint32_t *S, size_t ns, int *method)
 	if (S == NULL) {
 		int b;
 		for (b = 0; b < x->nb[0]; b++)
-			hs_slot(&W->H, x, x->off[0] + (size_t)b);
+			hs_slot(&W->H, x, W->pt, x->off[0] + (size_t)b);
 	} else
 		for (i = 0; i < ns; i++)
 			hs_row(&W->H, x, S[i]);
@@ -1075,7 +1229,7 @@ sweep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
     cand *c)
 {
 	if (d > 2)
-		return deep_f1(W, d, S, ns, f1, c);
+		return deep_f1(W, d, method, S, ns, f1, c);
 	if (method == M_SEG)
 		return seg2_f1(W, S, ns, f1, c);
 	return hist2_f1(W, S, ns, f1, c);
@@ -1102,7 +1256,7 @@ solve(ws *W, int d, const uint32_t *S, size_t ns, cand *c, i128 *vw,
 		if (S == NULL) {
 			int b;
 			for (b = 0; b < x->nb[0]; b++)
-				hs_slot(&W->H, x, x->off[0] + (size_t)b);
+				hs_slot(&W->H, x, W->pt, x->off[0] + (size_t)b);
 		} else
 			for (size_t i = 0; i < ns; i++)
 				hs_row(&W->H, x, S[i]);
@@ -1153,6 +1307,11 @@ ws_free(ws *W)
 	hs_free(&W->M);
 	hs_free(&W->L);
 	hs_free(&W->R);
+	hs_free(&W->PT);
+	hs_free(&W->PL);
+	hs_free(&W->PM);
+	hs_free(&W->PX);
+	hs_free(&W->PR);
 	for (d = 0; d <= PT_PTREE_MAXDEPTH; d++) {
 		free(W->lv[d].ord);
 		free(W->lv[d].tmp);
@@ -1225,6 +1384,7 @@ solve_top(const ex *x, int threads, int d, const uint32_t *S, size_t ns,
 		ws W;
 		memset(&W, 0, sizeof W);
 		W.x = x;
+		W.pt = &x->P;
 		rc = solve(&W, d, S, ns, c, vw, vd);
 		ws_free(&W);
 		if (rc < 0)
@@ -1249,6 +1409,7 @@ solve_top(const ex *x, int threads, int d, const uint32_t *S, size_t ns,
 	for (t = 0; t < threads; t++) {
 		wk[t].j = &j;
 		wk[t].W.x = x;
+		wk[t].W.pt = &x->P;
 	}
 	for (t = 0; t < threads; t++) {
 		if (pthread_create(&th[t], NULL, work, &wk[t]) != 0)
@@ -1687,8 +1848,8 @@ pt_exact_estimate(const pt_manifest *m, size_t nrows, int narms, int depth,
 {
 	double n = nrows ? (double)nrows : 1, F = m->nfeatures, A = narms;
 	double cells = 0, Wd, hmem, smem, L = 1, maxK = 0;
-	double w1, w2h = 0, w2s = 0;
-	int f, d;
+	double w1, w2h = 0, w2s = 0, ptab;
+	int f, d, pairs = 0;
 
 	for (f = 0; f < m->nfeatures; f++) {
 		double nb = m->features[f].nbounds + 2.0;
@@ -1709,18 +1870,28 @@ pt_exact_estimate(const pt_manifest *m, size_t nrows, int narms, int depth,
 	}
 	plan->method = criterion == PT_CRIT_DDP || w2h <= w2s ? M_HIST : M_SEG;
 	Wd = depth == 1 ? w1 : plan->method == M_HIST ? w2h : w2s;
+	ptab = cells * cells * (8 + (criterion == PT_CRIT_DDP ? 24 : 16) * A);
 	for (d = 3; d <= depth; d++) {
-		double c = 0;
-		for (f = 0; f < m->nfeatures; f++)
-			c += 2 * (m->features[f].nbounds < n ?
-			    m->features[f].nbounds : n);
+		double c = 0, wp = 0;
+		for (f = 0; f < m->nfeatures; f++) {
+			double K = m->features[f].nbounds < n ?
+			    m->features[f].nbounds : n;
+			c += 2 * K;
+			wp += n * F * F * (1 + A) + 2 * K * (2 * cells * cells *
+			    A + 12 * F * maxK * cells * A);
+		}
 		Wd = n * F + c * Wd;
+		/* Depth 3 on pair tables, when five fit (method3). */
+		if (d == 3 && 5 * ptab <= PAIRS_BUDGET && wp < Wd) {
+			Wd = wp;
+			pairs = 1;
+		}
 	}
 	plan->work = Wd;
 	hmem = 5 * cells * (8 + (criterion == PT_CRIT_DDP ? 24 : 16) * A);
 	smem = 2 * L * (A * A) * 16 + 4 * maxK * 17;
 	plan->memory = (plan->method == M_SEG && depth >= 2 ? smem : 0) + hmem +
-	    depth * (2 * n * 4 + (maxK + 3) * 8) +
+	    (pairs ? 5 * ptab : 0) + depth * (2 * n * 4 + (maxK + 3) * 8) +
 	    n * (criterion == PT_CRIT_DDP ? 16 : 16 * (A + 1));
 }
 
@@ -1804,6 +1975,7 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 	    ex_pairs(&x, h, e) < 0)
 		goto out;
 	W.x = &x;
+	W.pt = &x.P;
 	if (solve_top(&x, threads < 1 ? 1 : threads, t->depth, NULL, 0, &top,
 	    &vw, &vd, e) < 0)
 		goto out;
@@ -1822,7 +1994,8 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 			hs_zero(&W.H, &x);
 			for (b = 0; b < x.nb[top.f]; b++)
 				if (on_side(&x, &top, b, s))
-					hs_slot(&W.H, &x, x.off[top.f] + (size_t)b);
+					hs_slot(&W.H, &x, &x.P, x.off[top.f] +
+					    (size_t)b);
 			hs_tot(&W.H, &x, &T);
 			depth1(&x, &W.H, &T, &ch[s]);
 			if (ch[s].found && set_split(t, m, pt_ptree_find(t,

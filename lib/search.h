@@ -88,6 +88,13 @@ typedef struct pt_exact_plan {
 void pt_exact_estimate(const pt_manifest *m, size_t nrows, int narms,
     int depth, int criterion, pt_exact_plan *plan);
 
+/* Which sweeps the exact search uses: 0 (the default) the cheaper by
+ * its estimate; 1 the histogram sweeps and the recursion on rows only; 2
+ * the segment sweep (welfare, on rows) at depth 2 and pair tables at
+ * depth 3.  Every choice gives the same tree.  For tests and benchmarks;
+ * not thread-safe.  Returns the previous setting. */
+int pt_exact_force(int how);
+
 /* The exact search on rows in memory into t (fresh from pt_ptree_new with
  * the depth, criterion and min-node-size wanted), with `threads` threads
  * (1 or more; the tree does not depend on it).  Returns 0, or -1 with e

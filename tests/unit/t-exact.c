@@ -857,6 +857,7 @@ typedef struct tally {
 	int d1, d1_ok, x2, x2_ok, d4, pairs, pairs_ok, pairs_wide;
 	int refused, wide_refused, rootleaf;
 	unsigned methods;  /* plan methods seen at depth 2 (bit per method) */
+	int forced, forced_ok; /* searches with a sweep forced */
 	int pruned, wide;
 	ostat st;
 	int tie_problems, atie_problems, mcut_problems, mleaf_problems,
@@ -1071,6 +1072,26 @@ run(uint64_t seed, tally *ty, int verbose)
 			else
 				fail(ty, &p, depth, crit, "threads 1 vs more", t2,
 				    NULL, verbose);
+			/* Every sweep the search can choose gives the same
+			 * bytes: forced to the rows' histogram sweeps and
+			 * recursion, then to the segment sweep and pair tables. */
+			if (depth >= 2) {
+				int how;
+				for (how = 1; how <= 2; how++) {
+					pt_ptree *tf;
+					pt_exact_force(how);
+					tf = lib_exact(&p, &r, depth, crit, th2, &e2);
+					pt_exact_force(0);
+					ty->forced++;
+					if (tf != NULL && same_bytes(t1, tf))
+						ty->forced_ok++;
+					else
+						fail(ty, &p, depth, crit, how == 1 ?
+						    "forced rows" : "forced segment/"
+						    "pair tables", tf, NULL, verbose);
+					pt_ptree_free(tf);
+				}
+			}
 			/* (b) */
 			if (same_tree(&p, t1, nodes))
 				ty->tree_ok++;
@@ -1236,6 +1257,9 @@ main(void)
 		    "the oracle's value (%d/%d)", ty.value_ok, ty.value_n);
 		ok(ty.d1_ok == ty.d1 && ty.d1 > 0, "pt_search_exact: depth 1 is "
 		    "greedy's tree, byte for byte (%d/%d)", ty.d1_ok, ty.d1);
+		ok(ty.forced_ok == ty.forced && ty.forced > 0, "pt_search_exact: "
+		    "every sweep it can choose gives the same bytes (%d/%d)",
+		    ty.forced_ok, ty.forced);
 		ok(__builtin_popcount(ty.methods) >= 2, "pt_search_exact: its "
 		    "depth-2 plans use more than one sweep (methods seen: %#x)",
 		    ty.methods);
