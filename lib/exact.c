@@ -484,12 +484,22 @@ lvl_need(lvl *l, const ex *x, size_t n)
 	return 0;
 }
 
+/* The set's histogram only (depth 1). */
+static int
+ws_hist1(ws *W)
+{
+	if (W->H.n == NULL && hs_alloc(&W->H, W->x) < 0)
+		return -1;
+	return 0;
+}
+
+/* The five histograms of the depth-2 sweep. */
 static int
 ws_hist(ws *W)
 {
 	if (W->hs_ok)
 		return 0;
-	if (hs_alloc(&W->H, W->x) < 0 || hs_alloc(&W->HL, W->x) < 0 ||
+	if (ws_hist1(W) < 0 || hs_alloc(&W->HL, W->x) < 0 ||
 	    hs_alloc(&W->M, W->x) < 0 || hs_alloc(&W->L, W->x) < 0 ||
 	    hs_alloc(&W->R, W->x) < 0)
 		return -1;
@@ -1250,7 +1260,7 @@ solve(ws *W, int d, const uint32_t *S, size_t ns, cand *c, i128 *vw,
 	c->found = 0;
 	if (d == 1) {
 		tot T;
-		if (ws_hist(W) < 0)
+		if (ws_hist1(W) < 0)
 			return -1;
 		hs_zero(&W->H, x);
 		if (S == NULL) {
@@ -1987,7 +1997,7 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		for (s = 0; t->depth == 2 && s < 2; s++) {
 			tot T;
 			int b;
-			if (ws_hist(&W) < 0) {
+			if (ws_hist1(&W) < 0) {
 				pt_fail(e, PT_ENOMEM, "", "out of memory");
 				goto out;
 			}

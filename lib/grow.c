@@ -195,9 +195,13 @@ int
 pt_rowload_add(pt_rowload *l, const pt_batch *b, pt_err *e)
 {
 	if (!l->bound) {
-		if ((l->shape = pt_hist_new(l->m, NULL, NULL, 0, NULL, 0,
-		    e)) == NULL ||
-		    pt_hist_bind(l->shape, l->m, b->schema, &l->cols, e) < 0)
+		/* The columns only: no cells, so no limit on bins. */
+		pt_hist shape;
+		memset(&shape, 0, sizeof shape);
+		shape.nfeatures = l->m->nfeatures;
+		shape.narms = l->m->nvocab;
+		shape.has_treatment = l->m->nrewards == 0;
+		if (pt_hist_bind(&shape, l->m, b->schema, &l->cols, e) < 0)
 			return -1;
 		l->bound = 1;
 	}
@@ -208,7 +212,6 @@ void
 pt_rowload_free(pt_rowload *l)
 {
 	pt_hist_cols_free(&l->cols);
-	pt_hist_free(l->shape);
 	pt_rowset_free(&l->rows);
 	memset(l, 0, sizeof *l);
 }

@@ -52,7 +52,6 @@ int pt_grow_level(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 typedef struct pt_rowload {
 	pt_rowset rows;
 	const pt_manifest *m;
-	pt_hist *shape;
 	pt_hist_cols cols;
 	int bound;
 } pt_rowload;

@@ -84,4 +84,15 @@ check "fit --exact: 1 thread and 2 give the same bytes, at depth 3" \
 	 policy-split fit $M --depth 3 --exact --threads 2 $T/s.pf 2> /dev/null > $T/d2 &&
 	 cmp $T/d1 $T/d2 && grep -q '^depth: 3\$' $T/d1"
 
+# No cap on boundaries but memory: a feature with more than 65,000 (every
+# distinct value of 70,000 rows) is searched.
+awk 'BEGIN { srand(3); print "x,r0,r1";
+	for (i = 0; i < 70000; i++)
+		printf "%d,%.3f,%.3f\n", i, (i % 7) - 3 + rand(), rand() }' > "$T/big.csv"
+check "fit --exact: a feature of 70,000 boundaries" \
+	"policy-prep fit --rewards r0,r1 --bins all $T/big.csv > $T/big.yaml &&
+	 policy-prep apply -m $T/big.yaml $T/big.csv > $T/big.pf &&
+	 policy-split fit -m $T/big.yaml --depth 2 --exact $T/big.pf > $T/bt 2> $T/be &&
+	 grep -q '^search: exact\$' $T/bt && grep -q '70000 rows' $T/be"
+
 done_testing
