@@ -56,8 +56,10 @@ static const fe_verb verbs[] = {
 	  "[--threads N] [PAIR-PARTIAL]", 0, 1,
 	  "a merged partial -> TREE grown by one level; a merged pair partial "
 	  "-> the exact tree (--exact)" },
-	{ "fit", "-m MANIFEST --depth K [--exact] [--criterion C] "
-	  "[--min-node-size N] [-M MODEL] [FRAMES...]\n"
+	{ "fit", "-m MANIFEST --depth K [--criterion C] [--min-node-size N] "
+	  "[-M MODEL] [FRAMES...]\n"
+	  "-m MANIFEST --depth K --exact [--threads N] [--max-memory SIZE] "
+	  "[--criterion C] [--min-node-size N] [-M MODEL] [FRAMES...]\n"
 	  "-m MANIFEST --trees T [--subsample S] [--mtry K] [--seed N] "
 	  "[--depth K] [FRAMES...]", 0, -1,
 	  "scored frames -> the tree (or a forest), in one process" },
