@@ -403,6 +403,15 @@ new_tree(const fe_args *a, const pt_manifest *m, const char *model, pt_err *e)
 	    fe_u64(a, O_MINNODE, 1), e);
 }
 
+/* The progress line of the exact search. */
+static void
+exact_step(void *arg, int done, int total)
+{
+	(void)arg;
+	fe_progress_step("exact search: first feature", (uint64_t)done,
+	    (uint64_t)total);
+}
+
 /* Threads for --exact: --threads, else every online core. */
 static int
 threads(const fe_args *a)
@@ -564,6 +573,7 @@ fit_exact(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
 		goto out;
 	if (exact_plan(a, m, rl.rows.n, depth, criterion(a), nt, e) < 0)
 		goto out;
+	pt_exact_progress(exact_step, NULL);
 	if ((t = new_tree(a, m, model, e)) == NULL ||
 	    pt_search_exact(t, &rl.rows, m, nt, e) < 0)
 		goto out;

@@ -46,6 +46,17 @@ enum { M_HIST, M_SEG, M_PAIRS };
 /* pt_exact_force: 0 the cheaper sweep, 1 rows only, 2 segment/pairs. */
 static int force_how;
 
+/* pt_exact_progress: told of each first feature of the root done. */
+static void (*prog_fn)(void *, int, int);
+static void *prog_arg;
+
+void
+pt_exact_progress(void (*fn)(void *arg, int done, int total), void *arg)
+{
+	prog_fn = fn;
+	prog_arg = arg;
+}
+
 /* Bytes of pair tables a thread may hold for depth-3 sweeps (five). */
 #define PAIRS_BUDGET ((double)(1u << 30))
 
@@ -1337,7 +1348,7 @@ ws_free(ws *W)
 /* The top node's first features, shared among threads. */
 typedef struct job {
 	ws *W;
-	int d, next, fail;
+	int d, next, fail, done, report;
 	const uint32_t *S;
 	size_t ns;
 	cand *res;           /* per first feature */
@@ -1376,21 +1387,27 @@ work(void *arg)
 			pthread_mutex_unlock(&j->mu);
 			break;
 		}
+		pthread_mutex_lock(&j->mu);
+		j->done++;
+		if (j->report && prog_fn != NULL)
+			prog_fn(prog_arg, j->done, k->W.x->F);
+		pthread_mutex_unlock(&j->mu);
 	}
 	return NULL;
 }
 
-/* solve() with the first features shared among `threads` threads. */
+/* solve() with the first features shared among `threads` threads (one:
+ * this one); report: say each first feature done (the root's search). */
 static int
 solve_top(const ex *x, int threads, int d, const uint32_t *S, size_t ns,
-    cand *c, i128 *vw, double *vd, pt_err *e)
+    cand *c, i128 *vw, double *vd, int report, pt_err *e)
 {
 	worker *wk = NULL;
 	pthread_t *th = NULL;
 	job j;
 	int t, f1, started = 0, rc = -1;
 
-	if (d < 2 || threads < 2 || x->F < 2) {
+	if (d < 2) {
 		ws W;
 		memset(&W, 0, sizeof W);
 		W.x = x;
@@ -1407,6 +1424,7 @@ solve_top(const ex *x, int threads, int d, const uint32_t *S, size_t ns,
 	j.d = d;
 	j.S = S;
 	j.ns = ns;
+	j.report = report;
 	if (pthread_mutex_init(&j.mu, NULL) != 0)
 		return pt_fail(e, PT_ENOMEM, "", "cannot make a mutex");
 	wk = calloc((size_t)threads, sizeof *wk);
@@ -1421,13 +1439,18 @@ solve_top(const ex *x, int threads, int d, const uint32_t *S, size_t ns,
 		wk[t].W.x = x;
 		wk[t].W.pt = &x->P;
 	}
-	for (t = 0; t < threads; t++) {
-		if (pthread_create(&th[t], NULL, work, &wk[t]) != 0)
-			break;
-		started++;
+	if (threads == 1) {
+		work(&wk[0]);
+		started = 1;
+	} else {
+		for (t = 0; t < threads; t++) {
+			if (pthread_create(&th[t], NULL, work, &wk[t]) != 0)
+				break;
+			started++;
+		}
+		for (t = 0; t < started; t++)
+			pthread_join(th[t], NULL);
 	}
-	for (t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
 	if (started == 0) {
 		pt_fail(e, PT_ENOMEM, "", "cannot start a thread");
 		goto out;
@@ -1630,7 +1653,7 @@ grow_rows(pt_ptree *t, const ex *x, int threads, uint32_t id, uint32_t *S,
 		return 0;
 	if (given != NULL)
 		c = *given;
-	else if (solve_top(x, threads, d, S, ns, &c, &vw, &vd, e) < 0)
+	else if (solve_top(x, threads, d, S, ns, &c, &vw, &vd, id == 1, e) < 0)
 		return -1;
 	if (!c.found)
 		return 0;
@@ -1987,7 +2010,7 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 	W.x = &x;
 	W.pt = &x.P;
 	if (solve_top(&x, threads < 1 ? 1 : threads, t->depth, NULL, 0, &top,
-	    &vw, &vd, e) < 0)
+	    &vw, &vd, 1, e) < 0)
 		goto out;
 	ch[0].found = ch[1].found = 0;
 	if (top.found) {

@@ -95,6 +95,12 @@ void pt_exact_estimate(const pt_manifest *m, size_t nrows, int narms,
  * not thread-safe.  Returns the previous setting. */
 int pt_exact_force(int how);
 
+/* Calls fn(arg, done, total) as the search of the root finishes each of
+ * its `total` first features (from whichever thread finished it, one call
+ * at a time), for a progress line; NULL: none.  Not thread-safe to set. */
+void pt_exact_progress(void (*fn)(void *arg, int done, int total),
+    void *arg);
+
 /* The exact search on rows in memory into t (fresh from pt_ptree_new with
  * the depth, criterion and min-node-size wanted), with `threads` threads
  * (1 or more; the tree does not depend on it).  Returns 0, or -1 with e

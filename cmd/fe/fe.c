@@ -587,6 +587,28 @@ fe_progress(uint64_t rows, uint64_t bytes)
 }
 
 void
+fe_progress_step(const char *what, uint64_t done, uint64_t total)
+{
+	double t, el;
+
+	if (!progress_on || total == 0)
+		return;
+	t = now();
+	if (done < total && t - progress_last < 0.25)
+		return;
+	progress_last = t;
+	el = t - progress_t0;
+	fprintf(stderr, "\r\033[K%s: %s %llu of %llu, %.0f s", fe_prog, what,
+	    (unsigned long long)done, (unsigned long long)total, el);
+	if (done > 0 && done < total)
+		fprintf(stderr, ", about %.0f s left", el / (double)done *
+		    (double)(total - done));
+	progress_drawn = 1;
+	if (done == total)
+		progress_clear();
+}
+
+void
 fe_progress_done(uint64_t rows, uint64_t bytes)
 {
 	if (progress_on)

@@ -130,5 +130,8 @@ void fe_progress_total(uint64_t bytes);
 uint64_t fe_inputs_size(int n, char **paths);
 void fe_progress(uint64_t rows, uint64_t bytes);
 void fe_progress_done(uint64_t rows, uint64_t bytes);
+/* A step of a long computation: "WHAT DONE of TOTAL, S s, about S s
+ * left"; cleared when done reaches total. */
+void fe_progress_step(const char *what, uint64_t done, uint64_t total);
 
 #endif
