@@ -4,11 +4,11 @@
  * Two tokenizers, one answer.  libcsv (strict) is the reference: every
  * record that holds a double quote, a CR other than the one ending its
  * line, or a NUL byte, or whose line is very long, goes through it.  All
- * other lines take the fast path: find the '\n' with memchr, copy the line
- * while looking for ',' (SSE2 when there), split the copy in place.  The
- * line itself stays in the read buffer as the record's canonical form.
- * For those lines libcsv would give the same fields, so the tests compare
- * both on random documents (pt_csv_force_slow).
+ * other lines take the fast path: find the '\n' with memchr, look for ','
+ * (SSE2 when there) and split the line in place in the read buffer, a NUL
+ * over each ',' and over the line end.  For those lines libcsv would give
+ * the same fields, so the tests compare both on random documents
+ * (pt_csv_force_slow).
  *
  * libcsv is configured so that its defaults match RFC 4180 and the fast
  * path:
@@ -74,7 +74,7 @@ struct pt_csv {
 	size_t *len;
 	size_t *off;     /* slow path: field offsets in rec, which may move */
 	size_t fcap;
-	char *rec;       /* fast path: the split copy; slow: field texts */
+	char *rec;       /* slow path: the field texts */
 	size_t reccap;
 	char delim;      /* ',' unless pt_csv_set_delimiter says otherwise */
 	int started;     /* the first bytes (BOM, compression) were looked at */
@@ -609,49 +609,53 @@ slow_record(pt_csv *c, pt_csvrec *rec, pt_err *e)
 /* ---- the fast path ---- */
 
 /*
- * Copies the line src[0..n) to c->rec and splits the copy on ',' in place.
- * Returns the number of fields, -1 when the line needs libcsv (a '"', CR
- * or NUL), -2 when out of memory.  The hot loop of the reader: it copies
- * and classifies 16 bytes at a time, and the field arrays are grown once
- * per 16 bytes rather than once per field.
+ * Splits the line src[0..n) in place: each delimiter, and the byte after
+ * the line (its CR or LF, or the buffer's spare byte), becomes a NUL, and
+ * the fields point into the read buffer.  Returns the number of fields,
+ * -1 when the line needs libcsv (a '"', CR or NUL; the delimiters already
+ * overwritten are put back, so libcsv reads the line as it was), -2 when
+ * out of memory.  The hot loop of the reader: it classifies 16 bytes at a
+ * time (the last, partial block as the 16 bytes ending the line, which
+ * overlap the block before), and the field arrays are grown once per 16
+ * bytes rather than once per field.
  */
 static long
-split_fast(pt_csv *c, const char *src, size_t n)
+split_fast(pt_csv *c, char *src, size_t n)
 {
 	size_t i = 0, start = 0, nf = 0;
-	char *s;
 
-	if (n + 1 > c->reccap && grow(&c->rec, &c->reccap, n + 1, 1) != 0)
-		return -2;
-	s = c->rec;
 #if defined(__SSE2__)
-	{
+	if (n >= 16) {
 		const __m128i comma = _mm_set1_epi8(c->delim);
 		const __m128i quote = _mm_set1_epi8('"');
 		const __m128i cr = _mm_set1_epi8('\r'), nul = _mm_setzero_si128();
 
-		for (; i + 16 <= n; i += 16) {
+		while (i < n) {
+			/* The block at b; the bytes below i in it are done. */
+			size_t b = i + 16 <= n ? i : n - 16;
 			__m128i x = _mm_loadu_si128(
-			    (const __m128i *)(const void *)(src + i));
+			    (const __m128i *)(const void *)(src + b));
 			__m128i odd = _mm_or_si128(_mm_or_si128(
 			    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, cr)),
 			    _mm_cmpeq_epi8(x, nul));
-			unsigned m;
+			/* Bytes below i may be NULs put there already. */
+			unsigned todo = 0xFFFFu << (i - b), m;
 
-			if (_mm_movemask_epi8(odd) != 0)
-				return -1;
-			_mm_storeu_si128((__m128i *)(void *)(s + i), x);
-			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma));
+			if ((_mm_movemask_epi8(odd) & todo) != 0)
+				goto odd;
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma)) &
+			    todo;
+			i = b + 16;
 			if (m == 0)
 				continue;
 			if (nf + 17 > c->fcap && grow_fields(c, nf + 17) != 0)
 				return -2;
 			do {
-				size_t j = i + (size_t)__builtin_ctz(m);
+				size_t j = b + (size_t)__builtin_ctz(m);
 
-				c->field[nf] = s + start;
+				c->field[nf] = src + start;
 				c->len[nf++] = j - start;
-				s[j] = '\0';
+				src[j] = '\0';
 				start = j + 1;
 				m &= m - 1;
 			} while (m != 0);
@@ -661,23 +665,28 @@ split_fast(pt_csv *c, const char *src, size_t n)
 	for (; i < n; i++) {
 		char ch = src[i];
 
-		s[i] = ch;
 		if (ch == c->delim) {
 			if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
 				return -2;
-			c->field[nf] = s + start;
+			c->field[nf] = src + start;
 			c->len[nf++] = i - start;
-			s[i] = '\0';
+			src[i] = '\0';
 			start = i + 1;
 		} else if (ch == '"' || ch == '\r' || ch == '\0')
-			return -1;
+			goto odd;
 	}
 	if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
 		return -2;
-	s[n] = '\0';
-	c->field[nf] = s + start;
+	src[n] = '\0';
+	c->field[nf] = src + start;
 	c->len[nf++] = n - start;
 	return (long)nf;
+odd:
+	while (nf > 0) {
+		nf--;
+		c->field[nf][c->len[nf]] = c->delim;
+	}
+	return -1;
 }
 
 int
@@ -723,7 +732,9 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 	n = linelen;
 	if (n > 0 && c->buf[c->pos + n - 1] == '\r')
 		n--;
-	if (n > FAST_LINE_MAX)
+	/* The byte after the line takes its last field's NUL: at the end of
+	 * input without a line end that may be past the buffer. */
+	if (n > FAST_LINE_MAX || c->pos + n >= c->cap)
 		return slow_record(c, rec, e);
 	nf = split_fast(c, c->buf + c->pos, n);
 	if (nf == -2)

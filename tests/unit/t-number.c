@@ -119,6 +119,18 @@ static const char *const specials[] = {
 	"000000000000000000000000123.456", "123.456789", "-999999.999999",
 	"18446744073709551615", "18446744073709551616", "9999999999999999999",
 	"99999999999999999999", "1000000000000000000000.0", "1E-22", "1e-23",
+	/* eight bytes after an optional sign: the 8-byte SWAR path */
+	"0.000000", "-0.000000", "+0.000000", "00000000", "-0000000",
+	".0000000", "-.0000000", "0000000.", "-0000000.", "9.999999",
+	"-9.999999", "99999999", "-99999999", ".9999999", "9999999.",
+	"0.702921", "-2.435202", "+1.000000", "12.34567", "123.4567",
+	"1234.567", "12345.67", "123456.7", "1234567.", "00000001",
+	"0.00000001", "1.2345e7", "1.23e-07", "1.234567e", "1..23456",
+	"1.23.456", "..123456", "1.23456.", " 1.23456", "1.23456 ",
+	"\t1.23456", "1.2345\t6", "1,234567", "1.234567\r", "-+1.23456",
+	"+-1.23456", "--1.23456", "1-234567", "1+234567", "1/234567",
+	"1:234567", "1e234567", "0x123456", "1.2\0003456", "nan.1234",
+	"infinity",
 };
 
 /* Writes a random number-like text into buf; returns its length. */
@@ -248,6 +260,66 @@ test_differential(long iters)
 	    rcm2 > iters / 1000, "the mix covers numbers (%ld), inf/nan (%ld), "
 	    "non-numbers (%ld), numbers out of range (%ld)", fast0, rc1, rcm1,
 	    rcm2);
+}
+
+/*
+ * The 8-byte path of the parser (number.c, parse_fast8): texts of eight
+ * bytes after an optional sign, digits with at most one point anywhere,
+ * each against strtod; then the same texts with one byte spoiled (a
+ * second point, a blank, an exponent letter, a sign, a byte just outside
+ * '0'..'9', NUL, a high byte), which must fall to the general path and
+ * agree there too.
+ */
+static void
+test_fast8(long iters)
+{
+	static const char spoil[] = ". \te+-/:xE\0\x80\xff\x2e\x29\x3a";
+	char buf[16];
+	long i, bad = 0, nums = 0, zeros = 0, spoiled = 0;
+
+	for (i = 0; i < iters; i++) {
+		size_t n = 0, j;
+		unsigned k = rn(9), sign = rn(4);
+		double a = 0, b = 0;
+		int ra, rb;
+
+		if (sign == 0)
+			buf[n++] = '-';
+		else if (sign == 1)
+			buf[n++] = '+';
+		/* k < 8: the point's place; 8: none.  Sometimes all zeros,
+		 * sometimes all nines, sometimes leading zeros. */
+		for (j = 0; j < 8; j++) {
+			unsigned r = rn(16), z = (unsigned)(i % 16);
+			buf[n + j] = (char)(z == 0 ? '0' : z == 1 ? '9' :
+			    z == 2 && j < 4 ? '0' : '0' + (r < 10 ? r : rn(10)));
+		}
+		if (k < 8)
+			buf[n + k] = '.';
+		n += 8;
+		if (i % 3 == 2) { /* spoil one byte */
+			buf[(size_t)(sign < 2) + rn(8)] =
+			    spoil[rn(sizeof spoil - 1)];
+			spoiled++;
+		}
+		ra = pt_parse_f64(buf, n, &a);
+		rb = ref_parse(buf, n, &b);
+		if (ra != rb || (ra >= 0 && !same_double(a, b))) {
+			if (bad++ < 10)
+				diag("8-byte path: \"%.*s\": got %d %.17g, "
+				    "strtod %d %.17g", (int)n, buf, ra, a, rb, b);
+		}
+		nums += ra == 0;
+		zeros += ra == 0 && a == 0;
+		/* pt_parse_f64_exact shares the path. */
+		if (ra == 0 && (pt_parse_f64_exact(buf, n, &b) != 0 ||
+		    !same_double(a, b)) && bad++ < 10)
+			diag("8-byte path, exact: \"%.*s\"", (int)n, buf);
+	}
+	ok(bad == 0, "%ld texts of the 8-byte shape (%ld numbers, %ld zeros, "
+	    "%ld spoiled) agree with strtod", iters, nums, zeros, spoiled);
+	ok(nums > iters / 2 && zeros > iters / 40 && nums < iters,
+	    "the 8-byte mix covers numbers, zeros and non-numbers");
 }
 
 static void
@@ -445,6 +517,7 @@ main(void)
 	test_fixed();
 	test_specials();
 	test_differential(san ? 300000 : 1200000);
+	test_fast8(san ? 300000 : 2000000);
 	test_fmt(san ? 20000 : 300000);
 	speed(san ? 20000 : 400000);
 	return done_testing();
