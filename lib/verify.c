@@ -21,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-/* The state's layout, so it can live on the stack: no allocation, so no
- * allocation to fail and leave a component silently unhashed. */
-#define XXH_STATIC_LINKING_ONLY
+#include <pthread.h>
+/* Inline: the state's layout, so it can live on the stack (no allocation
+ * to fail and leave a component silently unhashed), and the hash of short
+ * rows compiled into the loops that lay them out. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 static const char *const names[PT_SIG_N + 1] = {
@@ -239,15 +241,45 @@ pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
 
 /* ---- frames ---------------------------------------------------------------- */
 
+/* An input column as the rows take it: where it is, its type and, for a
+ * coded column, the word of each of its labels. */
+typedef struct incol {
+	int j;
+	pt_type type;
+	int nwords;
+	uint64_t *word;
+} incol;
+
 typedef struct group {
 	pt_schema *schema;
 	pt_mset rows, scores, policy;
-	int nscores, action;
+	int nscores;
 	int *scorecol;     /* the score columns, in vocabulary order */
-	int *incol, nin;   /* input columns, sorted by name */
+	incol *in, action; /* input columns sorted by name; action (j -1: none) */
+	int nin;
 	pt_h128 shape;     /* hash of their names and types */
 	const char *first_name;
 } group;
+
+/* Rows are hashed BLOCK at a time: laid out row-major in a scratch block
+ * small enough to stay in the first-level cache, filled one column at a
+ * time, then hashed row by row. */
+#define BLOCK 128
+#define MAXTHREADS 16
+
+/* One thread's share of a frame: rows [lo, hi) of b, its scratch blocks
+ * and its sums (added to the group's after the frame; the sums do not
+ * depend on how the rows were shared). */
+typedef struct part {
+	const group *gr;
+	const pt_batch *b;
+	size_t lo, hi;
+	unsigned char *rowbuf, *scorebuf;
+	size_t rowcap, scorecap;
+	pt_mset rows, scores, policy;
+	struct pt_signer *owner;
+	uint64_t seen;     /* the last frame a worker took */
+} part;
 
 struct pt_signer {
 	const pt_manifest *m;
@@ -257,8 +289,16 @@ struct pt_signer {
 	group *g;
 	int ng;
 	uint64_t bytes;
-	unsigned char *buf;
-	size_t bufcap;
+	/* Threads: part[0] is the caller's, part[k] worker k's.  A frame is
+	 * handed out by bumping gen; each worker does its part and counts
+	 * pending down. */
+	int nthreads, nstarted;
+	part part[MAXTHREADS];
+	pthread_t th[MAXTHREADS];
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	int have_sync, quit, pending;
+	uint64_t gen;
 };
 
 pt_signer *
@@ -271,9 +311,50 @@ pt_signer_new(const pt_manifest *m, pt_err *e)
 		return NULL;
 	}
 	g->m = m;
+	g->nthreads = 1;
 	if (m != NULL)
 		memcpy(g->manifest, m->digest, sizeof g->manifest);
 	return g;
+}
+
+void
+pt_signer_threads(pt_signer *g, int n)
+{
+	if (g->nstarted > 0)
+		return;
+	g->nthreads = n < 1 ? 1 : n > MAXTHREADS ? MAXTHREADS : n;
+}
+
+static void
+stop_workers(pt_signer *g)
+{
+	if (g->nstarted > 0) {
+		pthread_mutex_lock(&g->mu);
+		g->quit = 1;
+		pthread_cond_broadcast(&g->go);
+		pthread_mutex_unlock(&g->mu);
+		for (int k = 1; k <= g->nstarted; k++)
+			pthread_join(g->th[k], NULL);
+		g->nstarted = 0;
+	}
+	if (g->have_sync) {
+		pthread_cond_destroy(&g->done);
+		pthread_cond_destroy(&g->go);
+		pthread_mutex_destroy(&g->mu);
+		g->have_sync = 0;
+	}
+}
+
+static void
+free_group(group *gr)
+{
+	pt_schema_free(gr->schema);
+	free(gr->scorecol);
+	if (gr->in != NULL)
+		for (int k = 0; k < gr->nin; k++)
+			free(gr->in[k].word);
+	free(gr->in);
+	free(gr->action.word);
 }
 
 void
@@ -281,13 +362,14 @@ pt_signer_free(pt_signer *g)
 {
 	if (g == NULL)
 		return;
-	for (int i = 0; i < g->ng; i++) {
-		pt_schema_free(g->g[i].schema);
-		free(g->g[i].scorecol);
-		free(g->g[i].incol);
-	}
+	stop_workers(g);
+	for (int i = 0; i < g->ng; i++)
+		free_group(&g->g[i]);
 	free(g->g);
-	free(g->buf);
+	for (int k = 0; k < MAXTHREADS; k++) {
+		free(g->part[k].rowbuf);
+		free(g->part[k].scorebuf);
+	}
 	free(g);
 }
 
@@ -307,6 +389,46 @@ is_input(pt_role r)
 	    r != PT_ROLE_PART;
 }
 
+/* The 8 bytes that stand for code v of a coded column: the hash of its
+ * label (so the row does not depend on the code), or of the bare code
+ * when it has no label. */
+static uint64_t
+code_word(const pt_colspec *cs, int32_t v)
+{
+	if (v >= 0 && v < cs->nlevels)
+		return pt_hash64(cs->levels[v], strlen(cs->levels[v]), 0x6c6162656cULL);
+	return 0xffffffff00000000ULL | (uint32_t)v;
+}
+
+/* Column j of s as an input column: for a coded one, the word of each
+ * label, computed once. */
+static int
+make_incol(incol *c, const pt_schema *s, int j)
+{
+	const pt_colspec *cs = &s->cols[j];
+
+	c->j = j;
+	c->type = cs->type;
+	c->nwords = 0;
+	c->word = NULL;
+	if (cs->type != PT_I32 || cs->nlevels <= 0)
+		return 0;
+	if ((c->word = malloc(sizeof *c->word * (size_t)cs->nlevels)) == NULL)
+		return -1;
+	for (int v = 0; v < cs->nlevels; v++)
+		c->word[v] = code_word(cs, v);
+	c->nwords = cs->nlevels;
+	return 0;
+}
+
+/* code_word() from the table. */
+static inline uint64_t
+word_of(const incol *c, int32_t v)
+{
+	return (uint32_t)v < (uint32_t)c->nwords ? c->word[v] :
+	    0xffffffff00000000ULL | (uint32_t)v;
+}
+
 static group *
 find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 {
@@ -323,42 +445,44 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	g->g = ng;
 	ng = &g->g[g->ng];
 	memset(ng, 0, sizeof *ng);
-	if ((ng->schema = pt_schema_clone(s)) == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
+	ng->action.j = -1;
+	if ((ng->schema = pt_schema_clone(s)) == NULL)
+		goto oom;
 	pt_mset_init(&ng->rows);
 	pt_mset_init(&ng->scores);
 	pt_mset_init(&ng->policy);
 	ng->nscores = pt_schema_count_role(s, PT_ROLE_SCORE);
-	ng->action = pt_schema_find_role(s, PT_ROLE_ACTION, 0);
-	if ((ng->scorecol = malloc(sizeof(int) * ((size_t)ng->nscores + 1))) == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
+	if ((ng->scorecol = malloc(sizeof(int) * ((size_t)ng->nscores + 1))) == NULL)
+		goto oom;
 	for (int k = 0; k < ng->nscores; k++)
 		ng->scorecol[k] = pt_schema_find_role(s, PT_ROLE_SCORE, k);
+	{
+		int a = pt_schema_find_role(s, PT_ROLE_ACTION, 0);
+		if (a >= 0 && make_incol(&ng->action, s, a) != 0)
+			goto oom;
+	}
 	/* A row is its input columns by name, whatever their order in the
 	 * frames, and a coded column by its label, whatever the code. */
-	if ((ng->incol = malloc(sizeof(int) * ((size_t)s->ncols + 1))) == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		return NULL;
-	}
+	if ((ng->in = calloc((size_t)s->ncols + 1, sizeof *ng->in)) == NULL)
+		goto oom;
 	for (int j = 0; j < s->ncols; j++)
 		if (is_input(s->cols[j].role))
-			ng->incol[ng->nin++] = j;
+			ng->in[ng->nin++].j = j;
 	for (int a = 1; a < ng->nin; a++)
-		for (int b = a; b > 0 && strcmp(s->cols[ng->incol[b - 1]].name,
-		    s->cols[ng->incol[b]].name) > 0; b--) {
-			int t = ng->incol[b];
-			ng->incol[b] = ng->incol[b - 1];
-			ng->incol[b - 1] = t;
+		for (int b = a; b > 0 && strcmp(s->cols[ng->in[b - 1].j].name,
+		    s->cols[ng->in[b].j].name) > 0; b--) {
+			int t = ng->in[b].j;
+			ng->in[b].j = ng->in[b - 1].j;
+			ng->in[b - 1].j = t;
 		}
+	for (int k = 0; k < ng->nin; k++)
+		if (make_incol(&ng->in[k], s, ng->in[k].j) != 0)
+			goto oom;
 	{
 		hstate h;
 		h_begin(&h);
 		for (int k = 0; k < ng->nin; k++) {
-			const pt_colspec *cs = &s->cols[ng->incol[k]];
+			const pt_colspec *cs = &s->cols[ng->in[k].j];
 			h_str(&h, cs->name);
 			h_u64(&h, (uint64_t)cs->type);
 		}
@@ -367,11 +491,14 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	ng->first_name = name;
 	g->ng++;
 	return ng;
+oom:
+	free_group(ng);
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+	return NULL;
 }
 
-
 /* Little-endian 8 bytes at p: a plain copy on little-endian hosts. */
-static void
+static inline void
 put64(unsigned char *p, uint64_t v)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -382,28 +509,229 @@ put64(unsigned char *p, uint64_t v)
 #endif
 }
 
-/* The 8 bytes that stand for code v of a coded column: the hash of its
- * label (so the row does not depend on the code), or of the bare code
- * when it has no label. */
-static uint64_t
-code_word(const pt_colspec *cs, int32_t v)
+/* Adds h to a sum kept in two words (lo, hi): modulo 2^128. */
+#define ADD128(lo, hi, h) do { \
+	(lo) += (h).low64; \
+	(hi) += (h).high64 + ((lo) < (h).low64); \
+} while (0)
+
+static void
+mset_addsum(pt_mset *m, uint64_t lo, uint64_t hi, uint64_t count)
 {
-	if (v >= 0 && v < cs->nlevels)
-		return pt_hash64(cs->levels[v], strlen(cs->levels[v]), 0x6c6162656cULL);
-	return 0xffffffff00000000ULL | (uint32_t)v;
+	pt_mset s;
+
+	s.sum.lo = lo;
+	s.sum.hi = hi;
+	s.count = count;
+	pt_mset_merge(m, &s);
 }
 
-/* Rows are laid out row-major in a scratch buffer, filled one column at a
- * time (so the inner loops are plain strided copies), then hashed one by
- * one: [shape 16][input columns by name, 8 bytes each].  Scores hash as
- * [row hash 16][score bits 8 each], actions as [row hash 16][label word 8]. */
+/* Rows [p->lo, p->hi) of p->b, BLOCK at a time: each row as
+ * [shape 16][input columns by name, 8 bytes each], its scores as
+ * [row hash 16][score bits 8 each], its action as [row hash 16][word 8]. */
+static void
+sign_part(part *p)
+{
+	const group *gr = p->gr;
+	const pt_batch *b = p->b;
+	const size_t stride = 16 + 8 * (size_t)gr->nin;
+	const size_t sstride = 16 + 8 * (size_t)gr->nscores;
+	const int nin = gr->nin, ns = gr->nscores;
+	uint64_t rlo = 0, rhi = 0, slo = 0, shi = 0, plo = 0, phi = 0;
+	XXH128_hash_t rh[BLOCK];
+	unsigned char *rb = p->rowbuf, *sb = p->scorebuf;
+
+	for (size_t i = 0; i < BLOCK; i++) {
+		put64(rb + i * stride, gr->shape.lo);
+		put64(rb + i * stride + 8, gr->shape.hi);
+	}
+	for (size_t i0 = p->lo; i0 < p->hi; i0 += BLOCK) {
+		size_t n = p->hi - i0 < BLOCK ? p->hi - i0 : BLOCK;
+		for (int k = 0; k < nin; k++) {
+			const incol *c = &gr->in[k];
+			unsigned char *q = rb + 16 + 8 * (size_t)k;
+			if (c->type == PT_I32) {
+				const int32_t *v = PT_COL_I32(b, c->j) + i0;
+				for (size_t i = 0; i < n; i++)
+					put64(q + i * stride, word_of(c, v[i]));
+			} else if (c->type == PT_U8) {
+				const uint8_t *v = PT_COL_U8(b, c->j) + i0;
+				for (size_t i = 0; i < n; i++)
+					put64(q + i * stride, v[i]);
+			} else {
+				const uint64_t *v = PT_COL_U64(b, c->j) + i0;
+				for (size_t i = 0; i < n; i++)
+					put64(q + i * stride, v[i]);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			rh[i] = XXH3_128bits(rb + i * stride, stride);
+			ADD128(rlo, rhi, rh[i]);
+		}
+		if (ns > 0) {
+			for (size_t i = 0; i < n; i++) {
+				put64(sb + i * sstride, rh[i].low64);
+				put64(sb + i * sstride + 8, rh[i].high64);
+			}
+			for (int k = 0; k < ns; k++) {
+				const uint64_t *v = PT_COL_U64(b, gr->scorecol[k]) + i0;
+				unsigned char *q = sb + 16 + 8 * (size_t)k;
+				for (size_t i = 0; i < n; i++)
+					put64(q + i * sstride, v[i]);
+			}
+			for (size_t i = 0; i < n; i++) {
+				XXH128_hash_t h = XXH3_128bits(sb + i * sstride, sstride);
+				ADD128(slo, shi, h);
+			}
+		}
+		if (gr->action.j >= 0) {
+			const int32_t *v = PT_COL_I32(b, gr->action.j) + i0;
+			for (size_t i = 0; i < n; i++) {
+				unsigned char rec[24];
+				XXH128_hash_t h;
+				put64(rec, rh[i].low64);
+				put64(rec + 8, rh[i].high64);
+				put64(rec + 16, word_of(&gr->action, v[i]));
+				h = XXH3_128bits(rec, 24);
+				ADD128(plo, phi, h);
+			}
+		}
+	}
+	mset_addsum(&p->rows, rlo, rhi, p->hi - p->lo);
+	if (ns > 0)
+		mset_addsum(&p->scores, slo, shi, p->hi - p->lo);
+	if (gr->action.j >= 0)
+		mset_addsum(&p->policy, plo, phi, p->hi - p->lo);
+}
+
+/* Worker k: waits for a frame, signs its part, says so. */
+static void *
+worker(void *arg)
+{
+	part *p = arg;
+	pt_signer *g = p->owner;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		while (!g->quit && g->gen == p->seen)
+			pthread_cond_wait(&g->go, &g->mu);
+		if (g->quit)
+			break;
+		p->seen = g->gen;
+		pthread_mutex_unlock(&g->mu);
+		sign_part(p);
+		pthread_mutex_lock(&g->mu);
+		if (--g->pending == 0)
+			pthread_cond_signal(&g->done);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* Starts the workers, once; with fewer (or none) when threads cannot be
+ * made: they only share the work. */
+static void
+start_workers(pt_signer *g)
+{
+	if (g->nthreads < 2 || g->have_sync)
+		return;
+	if (pthread_mutex_init(&g->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&g->go, NULL) != 0) {
+		pthread_mutex_destroy(&g->mu);
+		return;
+	}
+	if (pthread_cond_init(&g->done, NULL) != 0) {
+		pthread_cond_destroy(&g->go);
+		pthread_mutex_destroy(&g->mu);
+		return;
+	}
+	g->have_sync = 1;
+	for (int k = 1; k < g->nthreads; k++) {
+		part *p = &g->part[k];
+		p->owner = g;
+		p->seen = g->gen;
+		if (pthread_create(&g->th[k], NULL, worker, p) != 0)
+			break;
+		g->nstarted = k;
+	}
+}
+
+/* Scratch blocks for part p and rows of strides rs and ss. */
+static int
+part_room(part *p, size_t rs, size_t ss)
+{
+	if (BLOCK * rs > p->rowcap) {
+		free(p->rowbuf);
+		p->rowcap = 0;
+		if ((p->rowbuf = malloc(BLOCK * rs)) == NULL)
+			return -1;
+		p->rowcap = BLOCK * rs;
+	}
+	if (BLOCK * ss > p->scorecap) {
+		free(p->scorebuf);
+		p->scorecap = 0;
+		if ((p->scorebuf = malloc(BLOCK * ss)) == NULL)
+			return -1;
+		p->scorecap = BLOCK * ss;
+	}
+	return 0;
+}
+
+/* Frames of fewer rows than this a part are signed by the caller alone. */
+#define PART_MIN 4096
+
+/* Signs batch b of group gr: shared among the threads when it is big
+ * enough, each thread a run of rows. */
+static int
+sign_batch(pt_signer *g, group *gr, const pt_batch *b, pt_err *e)
+{
+	size_t n = b->nrows, rs = 16 + 8 * (size_t)gr->nin;
+	size_t ss = 16 + 8 * (size_t)gr->nscores;
+	int np = 1 + g->nstarted;
+
+	if (n < 2 * (size_t)PART_MIN)
+		np = 1;
+	for (int k = 0; k < np; k++) {
+		part *p = &g->part[k];
+		if (part_room(p, rs, ss) != 0)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		p->gr = gr;
+		p->b = b;
+		p->lo = n * (size_t)k / (size_t)np;
+		p->hi = n * (size_t)(k + 1) / (size_t)np;
+		pt_mset_init(&p->rows);
+		pt_mset_init(&p->scores);
+		pt_mset_init(&p->policy);
+	}
+	if (np > 1) {
+		pthread_mutex_lock(&g->mu);
+		g->pending = np - 1;
+		g->gen++;
+		pthread_cond_broadcast(&g->go);
+		pthread_mutex_unlock(&g->mu);
+	}
+	sign_part(&g->part[0]);
+	if (np > 1) {
+		pthread_mutex_lock(&g->mu);
+		while (g->pending > 0)
+			pthread_cond_wait(&g->done, &g->mu);
+		pthread_mutex_unlock(&g->mu);
+	}
+	for (int k = 0; k < np; k++) {
+		pt_mset_merge(&gr->rows, &g->part[k].rows);
+		pt_mset_merge(&gr->scores, &g->part[k].scores);
+		pt_mset_merge(&gr->policy, &g->part[k].policy);
+	}
+	return 0;
+}
+
 int
 pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 {
 	const pt_schema *s = pt_reader_schema(r);
 	const pt_batch *b;
 	group *gr;
-	size_t stride, sstride;
 	int rc;
 
 	if (g->manifest[0] == '\0')
@@ -414,98 +742,13 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		    "the first input's", g->manifest);
 	if ((gr = find_group(g, s, name, e)) == NULL)
 		return -1;
-	stride = 16 + 8 * (size_t)gr->nin;
-	sstride = 16 + 8 * (size_t)(gr->nscores > 0 ? gr->nscores : 1);
+	start_workers(g);
 	while ((rc = pt_reader_next(r, &b, e)) == 1) {
-		size_t n = b->nrows, need = n * (stride > sstride ? stride : sstride);
-		if (need > g->bufcap) {
-			free(g->buf);
-			g->bufcap = need + need / 4;
-			if ((g->buf = malloc(g->bufcap)) == NULL) {
-				g->bufcap = 0;
-				rc = pt_fail(e, PT_ENOMEM, "", "out of memory");
-				break;
-			}
+		if (sign_batch(g, gr, b, e) != 0) {
+			rc = -1;
+			break;
 		}
-		for (size_t i = 0; i < n; i++) {
-			put64(g->buf + i * stride, gr->shape.lo);
-			put64(g->buf + i * stride + 8, gr->shape.hi);
-		}
-		for (int k = 0; k < gr->nin; k++) {
-			int j = gr->incol[k];
-			const pt_colspec *cs = &s->cols[j];
-			unsigned char *p = g->buf + 16 + 8 * (size_t)k;
-			if (cs->type == PT_I32) {
-				const int32_t *v = PT_COL_I32(b, j);
-				/* Few distinct codes: hash each label once per run of
-				 * equal codes (the first row always computes it). */
-				int32_t last = 0;
-				uint64_t w = 0;
-				for (size_t i = 0; i < n; i++, p += stride) {
-					if (i == 0 || v[i] != last) {
-						last = v[i];
-						w = code_word(cs, last);
-					}
-					put64(p, w);
-				}
-			} else if (cs->type == PT_U8) {
-				const uint8_t *v = PT_COL_U8(b, j);
-				for (size_t i = 0; i < n; i++, p += stride)
-					put64(p, v[i]);
-			} else {
-				const uint64_t *v = b->col[j];
-				for (size_t i = 0; i < n; i++, p += stride)
-					put64(p, v[i]);
-			}
-		}
-		/* Hash rows in place: row i's hash goes to the first 16 bytes of
-		 * its score record, which is laid out over the same buffer
-		 * afterwards, so keep the row hashes aside first. */
-		{
-			pt_h128 *rh = malloc(sizeof *rh * (n + 1));
-			if (rh == NULL) {
-				rc = pt_fail(e, PT_ENOMEM, "", "out of memory");
-				break;
-			}
-			for (size_t i = 0; i < n; i++) {
-				rh[i] = pt_hash128(g->buf + i * stride, stride, 0);
-				pt_mset_add_hash(&gr->rows, rh[i]);
-			}
-			if (gr->nscores > 0) {
-				for (size_t i = 0; i < n; i++) {
-					unsigned char *p = g->buf + i * sstride;
-					put64(p, rh[i].lo);
-					put64(p + 8, rh[i].hi);
-				}
-				for (int k = 0; k < gr->nscores; k++) {
-					const uint64_t *v = b->col[gr->scorecol[k]];
-					unsigned char *p = g->buf + 16 + 8 * (size_t)k;
-					for (size_t i = 0; i < n; i++, p += sstride)
-						put64(p, v[i]);
-				}
-				for (size_t i = 0; i < n; i++)
-					pt_mset_add(&gr->scores, g->buf + i * sstride, sstride);
-			}
-			if (gr->action >= 0) {
-				const pt_colspec *cs = &s->cols[gr->action];
-				const int32_t *v = PT_COL_I32(b, gr->action);
-				unsigned char rec[24];
-				int32_t last = 0;
-				uint64_t w = 0;
-				for (size_t i = 0; i < n; i++) {
-					if (i == 0 || v[i] != last) {
-						last = v[i];
-						w = code_word(cs, last);
-					}
-					put64(rec, rh[i].lo);
-					put64(rec + 8, rh[i].hi);
-					put64(rec + 16, w);
-					pt_mset_add(&gr->policy, rec, 24);
-				}
-			}
-			free(rh);
-		}
-		g->rows_seen += n;
+		g->rows_seen += b->nrows;
 		if (g->progress)
 			g->progress(g->rows_seen, g->bytes + pt_reader_bytes(r));
 	}
@@ -541,7 +784,7 @@ pt_signer_finish(pt_signer *g, pt_sig *s, pt_err *e)
 				    scores->first_name);
 			scores = gr;
 		}
-		if (gr->action >= 0) {
+		if (gr->action.j >= 0) {
 			if (policy != NULL && !mset_eq(&policy->policy, &gr->policy))
 				return pt_fail(e, PT_EMISMATCH, gr->first_name, "these "
 				    "frames hold other actions than %s",

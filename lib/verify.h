@@ -65,6 +65,9 @@ pt_signer *pt_signer_new(const pt_manifest *m, pt_err *e);
 int pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e);
 int pt_signer_finish(pt_signer *g, pt_sig *s, pt_err *e);
 uint64_t pt_signer_bytes(const pt_signer *g);
+/* Signs each frame with n threads (the caller's and n - 1 more, at most
+ * 16; default 1): any n gives the same digests.  Before the first feed. */
+void pt_signer_threads(pt_signer *g, int n);
 /* Calls fn (rows and bytes so far, over all streams) after every frame. */
 void pt_signer_progress(pt_signer *g, pt_progress_fn fn);
 void pt_signer_free(pt_signer *g);
