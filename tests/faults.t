@@ -75,20 +75,34 @@ with tempfile.TemporaryDirectory() as d:
             os.unlink(os.path.join(w, f))
         os.rmdir(w)
 
-    # split writes many files at once: a signal removes them all.
+    # split writes many files at once: a signal removes them all.  The
+    # signal must land while split runs: a run that ended first proves
+    # nothing, so the input grows until one is cut.
     w = os.path.join(d, "split")
     os.mkdir(w)
     big = os.path.join(d, "big.pf")
-    run("policy-prep synth --rows %d --seed 4 > big.csv && policy-prep apply "
-        "-m m.yaml big.csv > big.pf && rm big.csv" % (rows // 20))
-    p = subprocess.Popen("exec policy-prep split -n 8 -o part.%%d.pf %s" % big,
-                         shell=True, cwd=w, env=env, preexec_fn=defaults,
-                         stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    p.send_signal(signal.SIGTERM)
-    p.wait()
-    ok(os.listdir(w) == [], "SIGTERM during split leaves none of its parts",
-       os.listdir(w))
+    nrows = rows // 20
+    for attempt in range(4):
+        run("policy-prep synth --rows %d --seed 4 > big.csv && policy-prep "
+            "apply -m m.yaml big.csv > big.pf && rm big.csv" % nrows)
+        p = subprocess.Popen("exec policy-prep split -n 8 -o part.%%d.pf %s" %
+                             big, shell=True, cwd=w, env=env,
+                             preexec_fn=defaults, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait()
+        done = sorted(os.listdir(w)) == ["part.%d.pf" % k for k in range(8)]
+        # Every part in place: split had finished (a sanitizer build's
+        # exit can take longer than the work, so the signal may land
+        # after it).  Try again on more rows.
+        if not done:
+            break
+        for f in os.listdir(w):
+            os.unlink(os.path.join(w, f))
+        nrows *= 4
+    ok(rc != 0 and os.listdir(w) == [],
+       "SIGTERM during split leaves none of its parts",
+       "status %s, left %s" % (rc, os.listdir(w)))
 
     # -o to what is not a regular file.
     if os.geteuid() == 0 or os.access("/dev/null", os.W_OK):
