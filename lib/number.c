@@ -94,75 +94,6 @@ read_digits(const unsigned char **pp, const unsigned char *end, uint64_t *w)
 	*w = x;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define PT_SWAR8 1
-#else
-#define PT_SWAR8 0
-#endif
-
-/* Eight digits at once, as swar_digits4 and swar_value4: whether the eight
- * bytes of v (read little endian) are all ASCII digits, and their value
- * (the first byte the most significant digit). */
-static inline int
-swar_digits8(uint64_t v)
-{
-	return ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
-	    (((v + UINT64_C(0x0606060606060606)) &
-	    UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) == UINT64_C(0x3333333333333333);
-}
-
-static inline uint32_t
-swar_value8(uint64_t v)
-{
-	const uint64_t mask = UINT64_C(0x000000FF000000FF);
-	const uint64_t mul1 = 100 + (UINT64_C(1000000) << 32);
-	const uint64_t mul2 = 1 + (UINT64_C(10000) << 32);
-
-	v -= UINT64_C(0x3030303030303030);
-	v = v * 10 + (v >> 8);
-	return (uint32_t)(((v & mask) * mul1 + ((v >> 16) & mask) * mul2) >> 32);
-}
-
-/*
- * The shape of most CSV numbers, eight bytes (after the sign) of digits
- * with at most one point anywhere among them: "0.702921", "12.34567",
- * "12345678", ".1234567", "1234567.".  One 8-byte load finds the point
- * (the lowest '.' byte, exact with the borrow trick below), squeezes it
- * out and reads the remaining seven or eight digits at once.  Returns 0
- * with *out set, or -1 when p[0..8) is not of the shape (the general
- * path decides then).  The mantissa is below 10^8 < 2^53 and the scale at
- * most 10^7, so one division is Clinger's exact case.
- */
-static inline int
-parse_fast8(const unsigned char *p, int neg, double *out)
-{
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t highs = UINT64_C(0x8080808080808080);
-	uint64_t u, x, dots, v;
-	int q = 0;
-	double d;
-
-	memcpy(&u, p, 8);
-	/* Zero bytes of u ^ '.'...: the lowest flagged byte is the first
-	 * point (a borrow only flags bytes above a true zero byte). */
-	x = u ^ UINT64_C(0x2E2E2E2E2E2E2E2E);
-	dots = (x - ones) & ~x & highs;
-	v = u;
-	if (dots != 0) {
-		unsigned k = (unsigned)__builtin_ctzll(dots) >> 3;
-		uint64_t lo = (UINT64_C(1) << (8 * k)) - 1;
-
-		/* Drop byte k and put a '0' in front: eight digits again. */
-		v = (((u & lo) | ((u >> 8) & ~lo)) << 8) | '0';
-		q = (int)k - 7;
-	}
-	if (!swar_digits8(v))
-		return -1;
-	d = (double)swar_value8(v) / pow10_exact[-q];
-	*out = neg ? -d : d;
-	return 0;
-}
-
 /*
  * Clinger's fast path.  Returns 0 with *out set when s[0..n) (n > 0) is
  * [+-]digits[.digits][(e|E)[+-]digits] with at least one mantissa digit,
@@ -333,35 +264,27 @@ parse(const char *s, size_t len, int subnormal_ok, double *out)
 		len--;
 	if (len == 0)
 		return PT_NUM_BAD;
-	if (PT_FAST_DECIMAL && parse_fast(s, len, out) == 0)
-		return PT_NUM_OK;
-	/* Text (a label) is told at its first byte: a number of the grammar
-	 * starts with a digit, a sign or a point, inf and nan with i or n. */
+	/* Text (a label) is told at its first byte, before any parsing: a
+	 * number of the grammar starts with a digit, a sign or a point, inf
+	 * and nan with i or n. */
 	switch (s[0] | 0x20) {
 	case '0': case '1': case '2': case '3': case '4': case '5': case '6':
 	case '7': case '8': case '9': case '+': case '-':
-	case '.': case 'i': case 'n':
+	case '.':
+		if (PT_FAST_DECIMAL && parse_fast(s, len, out) == 0)
+			return PT_NUM_OK;
+		return parse_slow(s, len, subnormal_ok, out);
+	case 'i': case 'n':
 		return parse_slow(s, len, subnormal_ok, out);
 	default:
 		return PT_NUM_BAD;
 	}
 }
 
-/* "0.702921", "-1.234567": eight bytes after an optional sign, before
- * anything else (a blank is no digit, so such a text has none to trim). */
-static inline int
-try_fast8(const char *s, size_t len, double *out)
-{
-	return PT_FAST_DECIMAL && PT_SWAR8 && (len == 8 || (len == 9 &&
-	    (s[0] == '-' || s[0] == '+'))) &&
-	    parse_fast8((const unsigned char *)s + len - 8, s[0] == '-',
-	    out) == 0;
-}
-
 int
 pt_parse_f64(const char *s, size_t len, double *out)
 {
-	if (try_fast8(s, len, out))
+	if (PT_FAST_DECIMAL && pt_parse_f64_fast8(s, len, out))
 		return PT_NUM_OK;
 	return parse(s, len, 0, out);
 }
@@ -369,7 +292,7 @@ pt_parse_f64(const char *s, size_t len, double *out)
 int
 pt_parse_f64_exact(const char *s, size_t len, double *out)
 {
-	if (try_fast8(s, len, out))
+	if (PT_FAST_DECIMAL && pt_parse_f64_fast8(s, len, out))
 		return PT_NUM_OK;
 	return parse(s, len, 1, out);
 }

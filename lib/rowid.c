@@ -15,22 +15,30 @@
  * bytes, bit 63 for any longer one), so that most fields, numbers longer
  * than every token, are told apart from the tokens with one test. */
 static uint64_t
-token_mask(const pt_names *tokens)
+token_mask(const pt_names *tokens, uint64_t first[4])
 {
 	uint64_t m = 0;
 
+	memset(first, 0, 4 * sizeof *first);
 	for (int i = 0; i < tokens->n; i++) {
 		size_t n = strlen(tokens->v[i]);
+		unsigned char c = (unsigned char)tokens->v[i][0];
 		m |= UINT64_C(1) << (n < 63 ? n : 63);
+		first[c >> 6] |= UINT64_C(1) << (c & 63);
 	}
 	return m;
 }
 
+/* Whether field f (n bytes) is a missing token.  Most fields are told
+ * apart by their length or first byte alone, before any comparison. */
 static int
 is_token(const pt_rowvals *rv, const pt_names *tokens, const char *f,
     size_t n)
 {
-	if (!(rv->tokmask >> (n < 63 ? n : 63) & 1))
+	unsigned char c = n ? (unsigned char)f[0] : 0;
+
+	if (!(rv->tokmask >> (n < 63 ? n : 63) & 1) ||
+	    !(rv->tokfirst[c >> 6] >> (c & 63) & 1))
 		return 0;
 	return pt_names_has(tokens, f, n);
 }
@@ -98,7 +106,7 @@ pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
 	}
 	if (rv->tokens != tokens) {
 		rv->tokens = tokens;
-		rv->tokmask = token_mask(tokens);
+		rv->tokmask = token_mask(tokens, rv->tokfirst);
 	}
 	rv->n = r->nfields;
 	/* The identity's bytes are written as the values are read: at most
@@ -124,7 +132,8 @@ pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
 			len++;
 			continue;
 		}
-		rc = pt_parse_f64(f, n, &x);
+		rc = pt_parse_f64_fast8(f, n, &x) ? PT_NUM_OK :
+		    pt_parse_f64(f, n, &x);
 		rv->v[i] = x;
 		if (rc == PT_NUM_OK) {
 			uint64_t u;

@@ -43,6 +43,7 @@ typedef struct pt_rowvals {
 	int id_ok;           /* buf holds a whole record's bytes */
 	const pt_names *tokens; /* the missing tokens tokmask was made of */
 	uint64_t tokmask;    /* the tokens' lengths (rowid.c) */
+	uint64_t tokfirst[4]; /* the tokens' first bytes (rowid.c) */
 } pt_rowvals;
 
 /* Reads every field of r: missing when it is one of tokens, else a number
