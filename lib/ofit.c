@@ -4,11 +4,18 @@
  */
 #include "ofit.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "partid.h"
 #include "wide.h"
+#include "xsum.h"
+#include "yamlin.h"
+#include "yamlout.h"
 
 /* Node states of a tree being grown; nodes are heap ids (root 1, children
  * 2i and 2i + 1), as in partials. */
@@ -42,6 +49,7 @@ struct pt_oflevel {
 	int bound;
 	int *node_of;
 	size_t cap;
+	pt_partid pid;      /* which partitions the rows are (partid.h) */
 };
 
 static void
@@ -100,6 +108,7 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 		f->mtry = k < F ? k : F;
 	} else
 		f->mtry = s->mtry < F ? s->mtry : F;
+	f->s.mtry = f->mtry; /* the spec as written and compared: resolved */
 	if ((f->t = calloc((size_t)s->trees, sizeof *f->t)) == NULL)
 		goto nomem;
 	for (int k = 0; k < s->trees; k++) {
@@ -203,6 +212,8 @@ pt_oflevel_free(pt_oflevel *l)
 	free(l->h);
 	free(l->slot);
 	pt_hist_cols_free(&l->cols);
+	if (l->bound)
+		pt_partid_free(&l->pid);
 	free(l->node_of);
 	free(l);
 }
@@ -266,6 +277,10 @@ pt_oflevel_bind(pt_oflevel *l, const pt_schema *s, pt_err *e)
 		return pt_fail(e, PT_EMISMATCH, "", "forest: frames lack the "
 		    "_row column (rows are sampled by their identity)");
 	}
+	if (pt_partid_bind(&l->pid, s, e) < 0) {
+		pt_hist_cols_free(&l->cols);
+		return -1;
+	}
 	l->bound = 1;
 	return 0;
 }
@@ -286,6 +301,8 @@ pt_oflevel_add(pt_oflevel *l, const pt_batch *b, pt_err *e)
 	size_t n = b->nrows;
 
 	if (!l->bound && pt_oflevel_bind(l, b->schema, e) < 0)
+		return -1;
+	if (pt_partid_add(&l->pid, b, e) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -524,8 +541,8 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 	return 0;
 }
 
-int
-pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
+static int
+grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 {
 	int A = f->m->nvocab, F = f->m->nfeatures, rc = 0;
 	scratch x;
@@ -552,7 +569,7 @@ pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
 	x.feats = ints;
 	x.idx = ints + F;
 	for (int k = 0; k < f->s.trees && rc == 0; k++) {
-		pt_hist *h = l->h[k];
+		pt_hist *h = hs[k];
 		if (h == NULL)
 			continue;
 		if (pt_hist_flush(h, e) < 0) {
@@ -568,6 +585,21 @@ pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
 	if (rc == 0)
 		f->level++;
 	return rc;
+}
+
+int
+pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
+{
+	return grow_hists(f, l->h, e);
+}
+
+/* Whether two specs are the same fit's. */
+static int
+spec_eq(const pt_ofspec *a, const pt_ofspec *b)
+{
+	return a->trees == b->trees && a->depth == b->depth &&
+	    a->min_leaf == b->min_leaf && a->mtry == b->mtry &&
+	    a->subsample == b->subsample && a->seed == b->seed;
 }
 
 pt_forest *
@@ -651,4 +683,558 @@ fail:
 	free(map);
 	pt_forest_free(out);
 	return NULL;
+}
+
+/* ---- the state between levels, and partials over partitions ---------- */
+
+#define STATE_HEAD "# policy-tools: an outcome forest being grown, level by " \
+	"level; see policy-model(5).\n"
+#define PART_HEAD "# policy-score forest partial: a YAML header, one " \
+	"policy-split partial per tree with open nodes, a checksum.\n"
+
+/* The state's text into b (ends with its digest line). */
+static void
+state_text(const pt_ofit *f, pt_buf *b, char digest[33])
+{
+	int A = f->m->nvocab;
+
+	pt_buf_puts(b, STATE_HEAD);
+	pt_buf_puts(b, "format: policy-forest-fit\nversion: 1\nmanifest: ");
+	pt_buf_puts(b, f->m->digest);
+	pt_buf_printf(b, "\ntrees: %d\ndepth: %d\nmin_leaf: ", f->s.trees,
+	    f->s.depth);
+	pt_y_u64(b, f->s.min_leaf);
+	pt_buf_printf(b, "\nmtry: %d\nsubsample: ", f->mtry);
+	pt_y_f64(b, f->s.subsample);
+	pt_buf_puts(b, "\nseed: ");
+	pt_y_u64(b, f->s.seed);
+	pt_buf_printf(b, "\nlevel: %d\nforest:\n", f->level);
+	for (int k = 0; k < f->s.trees; k++) {
+		const otree *t = &f->t[k];
+		const char *sep = "";
+		pt_buf_puts(b, "  - nodes: [");
+		for (uint32_t id = 1; id < f->maxn; id++)
+			if (t->state[id] != N_ABSENT) {
+				pt_buf_printf(b, "%s%u, %u, %d, %d, %u, ", sep,
+				    (unsigned)id, (unsigned)t->state[id],
+				    (int)t->feat[id], (int)t->bin[id],
+				    (unsigned)t->mleft[id]);
+				pt_y_u64(b, t->rows[id]);
+				sep = ", ";
+			}
+		pt_buf_puts(b, "]\n    value: [");
+		sep = "";
+		for (uint32_t id = 1; id < f->maxn; id++)
+			if (t->state[id] != N_ABSENT)
+				for (int a = 0; a < A; a++) {
+					pt_buf_puts(b, sep);
+					pt_y_f64(b, t->val[(size_t)id * A + a]);
+					sep = ", ";
+				}
+		pt_buf_puts(b, "]\n");
+	}
+	pt_y_digest(b, digest);
+}
+
+void
+pt_ofit_digest(const pt_ofit *f, char out[33])
+{
+	pt_buf b = PT_BUF_INIT;
+
+	out[0] = '\0';
+	state_text(f, &b, out);
+	if (b.err)
+		out[0] = '\0';
+	pt_buf_free(&b);
+}
+
+int
+pt_ofit_write(const pt_ofit *f, char **out, size_t *len, pt_err *e)
+{
+	pt_buf b = PT_BUF_INIT;
+
+	state_text(f, &b, NULL);
+	return pt_buf_take(&b, out, len, "forest fit state", e);
+}
+
+/* The spec's numbers from map root of d. */
+static int
+read_spec(pt_ydoc *d, yaml_node_t *root, pt_ofspec *s, pt_err *e)
+{
+	int64_t v;
+
+	memset(s, 0, sizeof *s);
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "trees", e), "trees", 1,
+	    100000, &v, e) < 0)
+		return -1;
+	s->trees = (int)v;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "depth", e), "depth", 1,
+	    PT_OFIT_MAXDEPTH, &v, e) < 0)
+		return -1;
+	s->depth = (int)v;
+	if (pt_ynode_u64(d, pt_ynode_need(d, root, "min_leaf", e), "min_leaf",
+	    &s->min_leaf, e) < 0)
+		return -1;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "mtry", e), "mtry", 1,
+	    1000000, &v, e) < 0)
+		return -1;
+	s->mtry = (int)v;
+	if (pt_ynode_f64(d, pt_ynode_need(d, root, "subsample", e),
+	    "subsample", &s->subsample, e) < 0 ||
+	    pt_ynode_u64(d, pt_ynode_need(d, root, "seed", e), "seed",
+	    &s->seed, e) < 0)
+		return -1;
+	return 0;
+}
+
+pt_ofit *
+pt_ofit_read(const char *buf, size_t len, const char *name,
+    const pt_manifest *m, pt_err *e)
+{
+	static const char *const keys[] = { "format", "version", "manifest",
+		"trees", "depth", "min_leaf", "mtry", "subsample", "seed",
+		"level", "forest", "digest", NULL };
+	pt_ydoc d;
+	yaml_node_t *root, *trees;
+	pt_ofspec s;
+	pt_ofit *f = NULL;
+	char dig[33];
+	int64_t v;
+	int A = m->nvocab;
+
+	memset(&d, 0, sizeof d);
+	if (pt_y_digest_check(buf, len, name, "forest fit state", NULL, e) < 0)
+		return NULL;
+	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL ||
+	    pt_ymap_only(&d, root, keys, e) < 0)
+		goto fail;
+	if (!pt_ynode_is(pt_ynode_need(&d, root, "format", e),
+	    "policy-forest-fit")) {
+		pt_fail(e, PT_EFORMAT, name, "not a forest fit state "
+		    "(policy-score fit --learner forest --merge writes one)");
+		goto fail;
+	}
+	if (pt_ynode_int(&d, pt_ynode_need(&d, root, "version", e), "version",
+	    1, 1, &v, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "manifest", e),
+	    "manifest", 0, dig, e) < 0 || read_spec(&d, root, &s, e) < 0)
+		goto fail;
+	if (strcmp(dig, m->digest) != 0) {
+		pt_fail(e, PT_EMISMATCH, name, "the forest was grown under "
+		    "manifest %s, not %s", dig, m->digest);
+		goto fail;
+	}
+	if ((f = pt_ofit_new(m, &s, e)) == NULL)
+		goto fail;
+	if (pt_ynode_int(&d, pt_ynode_need(&d, root, "level", e), "level", 1,
+	    s.depth, &v, e) < 0)
+		goto fail;
+	f->level = (int)v;
+	if ((trees = pt_ynode_need(&d, root, "forest", e)) == NULL ||
+	    pt_ynode_seq(&d, trees, "forest", s.trees, e) < 0)
+		goto fail;
+	for (int k = 0; k < s.trees; k++) {
+		static const char *const tk[] = { "nodes", "value", NULL };
+		yaml_node_t *tn = pt_ynode_item(&d, trees, k);
+		otree *t = &f->t[k];
+		int64_t *nd = NULL;
+		double *val = NULL;
+		int nn = 0, nv = 0, ok = 1;
+		if (pt_ymap_only(&d, tn, tk, e) < 0 ||
+		    (nd = pt_ynode_i64s(&d, pt_ynode_need(&d, tn, "nodes", e),
+		    "nodes", -1, &nn, e)) == NULL)
+			goto fail;
+		if ((val = pt_ynode_f64s(&d, pt_ynode_need(&d, tn, "value", e),
+		    "value", -1, &nv, e)) == NULL) {
+			free(nd);
+			goto fail;
+		}
+		memset(t->state, 0, f->maxn);
+		ok = nn % 6 == 0 && nn > 0 && (int64_t)nv == nn / 6 * A;
+		for (int i = 0; ok && i < nn / 6; i++) {
+			int64_t id = nd[6 * i], st = nd[6 * i + 1];
+			int64_t ft = nd[6 * i + 2], bn = nd[6 * i + 3];
+			int64_t ml = nd[6 * i + 4], rows = nd[6 * i + 5];
+			int lv = 0;
+			for (int64_t x = id; x > 1; x /= 2)
+				lv++;
+			ok = id >= 1 && id < (int64_t)f->maxn &&
+			    (i == 0 ? id == 1 : id > nd[6 * (i - 1)]) &&
+			    st >= N_OPEN && st <= N_SPLIT && rows >= 0 &&
+			    (ml == 0 || ml == 1) &&
+			    (id == 1 || t->state[id / 2] == N_SPLIT) &&
+			    (st != N_OPEN || lv == f->level) &&
+			    (st != N_SPLIT || (lv < f->level && ft >= 0 &&
+			    ft < m->nfeatures && bn >= 0 &&
+			    bn < m->features[ft].nbounds)) &&
+			    (st == N_SPLIT || (ft == 0 && bn == 0 && ml == 0));
+			if (!ok)
+				break;
+			t->state[id] = (uint8_t)st;
+			t->feat[id] = (int32_t)ft;
+			t->bin[id] = (int32_t)bn;
+			t->mleft[id] = (uint8_t)ml;
+			t->rows[id] = (uint64_t)rows;
+			for (int a = 0; a < A; a++) {
+				double x = val[(size_t)i * A + a];
+				ok &= isfinite(x);
+				t->val[(size_t)id * A + a] = x;
+			}
+		}
+		/* Every split's children are there. */
+		for (uint32_t id = 1; ok && id < f->maxn / 2; id++)
+			if (t->state[id] == N_SPLIT)
+				ok = t->state[2 * id] != N_ABSENT &&
+				    t->state[2 * id + 1] != N_ABSENT;
+		free(nd);
+		free(val);
+		if (!ok) {
+			pt_yfail(e, &d, tn, PT_EFORMAT, "tree %d: not a tree being grown "
+			    "(nodes out of order or range, an open node off "
+			    "level %d, a split without children, a value not "
+			    "finite)", k, f->level);
+			goto fail;
+		}
+	}
+	pt_ydoc_free(&d);
+	return f;
+fail:
+	pt_ydoc_free(&d);
+	pt_ofit_free(f);
+	return NULL;
+}
+
+/* The partition ids of the rows a level saw. */
+static int
+level_parts(pt_oflevel *l, const char *partition,
+    char (**ids)[PT_PARTID_LEN], int *n, pt_err *e)
+{
+	if (partition != NULL) {
+		if (pt_partid_check(partition, e) < 0)
+			return -1;
+		if ((*ids = malloc(sizeof **ids)) == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		snprintf((*ids)[0], PT_PARTID_LEN, "%s", partition);
+		*n = 1;
+		return 0;
+	}
+	return pt_partid_ids(&l->pid, ids, n, e);
+}
+
+int
+pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
+    size_t *len, pt_err *e)
+{
+	const pt_ofit *f = l->f;
+	char (*ids)[PT_PARTID_LEN] = NULL, dig[33], hex[17];
+	char **bufs = calloc((size_t)f->s.trees, sizeof *bufs);
+	size_t *lens = calloc((size_t)f->s.trees, sizeof *lens);
+	pt_buf b = PT_BUF_INIT;
+	int n = 0, rc = -1;
+
+	if (bufs == NULL || lens == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if (!l->bound) {
+		pt_fail(e, PT_EUSAGE, "", "forest partial: no frames were read");
+		goto out;
+	}
+	if (level_parts(l, partition, &ids, &n, e) < 0)
+		goto out;
+	pt_ofit_digest(f, dig);
+	for (int k = 0; k < f->s.trees; k++) {
+		pt_hist *h = l->h[k];
+		char (*cp)[PT_PARTID_LEN];
+		if (h == NULL)
+			continue;
+		if (pt_hist_flush(h, e) < 0)
+			goto out;
+		if ((cp = malloc((size_t)n * sizeof *cp)) == NULL) {
+			pt_fail(e, PT_ENOMEM, "", "out of memory");
+			goto out;
+		}
+		memcpy(cp, ids, (size_t)n * sizeof *cp);
+		free(h->parts);
+		h->parts = cp;
+		h->nparts = n;
+		snprintf(h->tree, sizeof h->tree, "%s", dig);
+		if (pt_hist_write(h, &bufs[k], &lens[k], e) < 0)
+			goto out;
+	}
+	pt_buf_puts(&b, PART_HEAD);
+	pt_buf_puts(&b, "format: policy-forest-partial\nversion: 1\nmanifest: ");
+	pt_buf_puts(&b, f->m->digest);
+	pt_buf_printf(&b, "\nstate: %s\nlevel: %d\ntrees: %d\ndepth: %d\n"
+	    "min_leaf: ", dig, f->level, f->s.trees, f->s.depth);
+	pt_y_u64(&b, f->s.min_leaf);
+	pt_buf_printf(&b, "\nmtry: %d\nsubsample: ", f->mtry);
+	pt_y_f64(&b, f->s.subsample);
+	pt_buf_puts(&b, "\nseed: ");
+	pt_y_u64(&b, f->s.seed);
+	pt_buf_puts(&b, "\npartitions: [");
+	for (int i = 0; i < n; i++) {
+		pt_buf_puts(&b, i ? ", " : "");
+		pt_y_str(&b, ids[i], PT_Y_QUOTE_ALL);
+	}
+	pt_buf_puts(&b, "]\nsizes: [");
+	for (int k = 0; k < f->s.trees; k++)
+		pt_buf_printf(&b, "%s%zu", k ? ", " : "", lens[k]);
+	pt_buf_puts(&b, "]\nbody:\n");
+	for (int k = 0; k < f->s.trees; k++)
+		if (bufs[k] != NULL)
+			pt_buf_put(&b, bufs[k], lens[k]);
+	if (!b.err) {
+		snprintf(hex, sizeof hex, "%016" PRIx64,
+		    pt_hash64(b.p, b.n, 0));
+		pt_buf_printf(&b, "\nchecksum: %s\n", hex);
+	}
+	rc = pt_buf_take(&b, out, len, "forest partial", e);
+out:
+	pt_buf_free(&b);
+	if (bufs != NULL)
+		for (int k = 0; k < f->s.trees; k++)
+			free(bufs[k]);
+	free(bufs);
+	free(lens);
+	free(ids);
+	return rc;
+}
+
+/* A forest partial read back, or the merge of several. */
+struct pt_ofpart {
+	char manifest[33], state[33];
+	int level;
+	pt_ofspec spec;
+	int nparts;
+	char (*parts)[PT_PARTID_LEN];
+	pt_hist **h;
+};
+
+void
+pt_ofpart_free(pt_ofpart *p)
+{
+	if (p == NULL)
+		return;
+	if (p->h != NULL)
+		for (int k = 0; k < p->spec.trees; k++)
+			pt_hist_free(p->h[k]);
+	free(p->h);
+	free(p->parts);
+	free(p);
+}
+
+pt_ofpart *
+pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
+{
+	static const char *const keys[] = { "format", "version", "manifest",
+		"state", "level", "trees", "depth", "min_leaf", "mtry",
+		"subsample", "seed", "partitions", "sizes", "body", NULL };
+	pt_ofpart *p = calloc(1, sizeof *p);
+	pt_ydoc d;
+	yaml_node_t *root;
+	const char *body;
+	char hex[17], **pv = NULL;
+	size_t hl, pos;
+	int64_t v, *sizes = NULL;
+	int ns = 0, np = 0;
+
+	memset(&d, 0, sizeof d);
+	if (p == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	if (len < strlen(PART_HEAD) || memcmp(buf, PART_HEAD,
+	    strlen(PART_HEAD)) != 0) {
+		pt_fail(e, PT_EFORMAT, name, "not a forest partial "
+		    "(policy-score fit --learner forest --partial)");
+		goto fail;
+	}
+	/* The checksum line: "\nchecksum: " and 16 hex digits, the end. */
+	if (len < 28 + strlen(PART_HEAD) ||
+	    memcmp(buf + len - 28, "\nchecksum: ", 11) != 0 ||
+	    buf[len - 1] != '\n') {
+		pt_fail(e, PT_ECORRUPT, name, "truncated or missing checksum");
+		goto fail;
+	}
+	snprintf(hex, sizeof hex, "%016" PRIx64, pt_hash64(buf, len - 28, 0));
+	if (memcmp(hex, buf + len - 17, 16) != 0) {
+		pt_fail(e, PT_ECORRUPT, name, "checksum mismatch (corrupted "
+		    "forest partial)");
+		goto fail;
+	}
+	body = NULL;
+	for (size_t q = 0; q + 6 <= len; ) {
+		const char *nl = memchr(buf + q, '\n', len - q);
+		if (nl == NULL)
+			break;
+		if (memcmp(buf + q, "body:\n", 6) == 0) {
+			body = nl + 1;
+			break;
+		}
+		q = (size_t)(nl - buf) + 1;
+	}
+	if (body == NULL) {
+		pt_fail(e, PT_ECORRUPT, name, "no body line");
+		goto fail;
+	}
+	hl = (size_t)(body - buf);
+	if ((root = pt_ydoc_load(&d, buf, hl, name, e)) == NULL ||
+	    pt_ymap_only(&d, root, keys, e) < 0)
+		goto fail;
+	if (!pt_ynode_is(pt_ynode_need(&d, root, "format", e),
+	    "policy-forest-partial") ||
+	    pt_ynode_int(&d, pt_ynode_need(&d, root, "version", e), "version",
+	    1, 1, &v, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "manifest", e),
+	    "manifest", 0, p->manifest, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "state", e),
+	    "state", 0, p->state, e) < 0 ||
+	    read_spec(&d, root, &p->spec, e) < 0 ||
+	    pt_ynode_int(&d, pt_ynode_need(&d, root, "level", e), "level", 0,
+	    p->spec.depth - 1, &v, e) < 0) {
+		if (e->code == PT_OK)
+			pt_fail(e, PT_EFORMAT, name, "not a forest partial");
+		goto fail;
+	}
+	p->level = (int)v;
+	if ((pv = pt_ynode_strs(&d, pt_ynode_need(&d, root, "partitions", e),
+	    "partitions", &np, e)) == NULL ||
+	    (sizes = pt_ynode_i64s(&d, pt_ynode_need(&d, root, "sizes", e),
+	    "sizes", p->spec.trees, &ns, e)) == NULL)
+		goto fail;
+	if (np < 1 || pt_partid_list(pv, np, &p->parts, e) < 0) {
+		if (np < 1)
+			pt_fail(e, PT_EFORMAT, name, "a forest partial names no "
+			    "partition");
+		goto fail;
+	}
+	p->nparts = np;
+	pt_ydoc_free(&d);
+	if ((p->h = calloc((size_t)p->spec.trees, sizeof *p->h)) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto fail;
+	}
+	pos = hl;
+	for (int k = 0; k < p->spec.trees; k++) {
+		pt_hist *h;
+		if (sizes[k] < 0 || (uint64_t)sizes[k] > len - 28 - pos) {
+			pt_fail(e, PT_ECORRUPT, name, "tree %d's partial runs "
+			    "past the end", k);
+			goto fail;
+		}
+		if (sizes[k] == 0)
+			continue;
+		if ((h = pt_hist_read(buf + pos, (size_t)sizes[k], name, e)) ==
+		    NULL)
+			goto fail;
+		p->h[k] = h;
+		pos += (size_t)sizes[k];
+		if (strcmp(h->tree, p->state) != 0 || h->level != p->level ||
+		    strcmp(h->manifest, p->manifest) != 0) {
+			pt_fail(e, PT_ECORRUPT, name, "tree %d's partial is of "
+			    "another fit", k);
+			goto fail;
+		}
+	}
+	if (pos != len - 28) {
+		pt_fail(e, PT_ECORRUPT, name, "bytes after the trees' partials");
+		goto fail;
+	}
+	pt_strs_free(pv, np);
+	free(sizes);
+	return p;
+fail:
+	pt_ydoc_free(&d);
+	pt_strs_free(pv, np);
+	free(sizes);
+	pt_ofpart_free(p);
+	return NULL;
+}
+
+int
+pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
+    pt_err *e)
+{
+	char (*u)[PT_PARTID_LEN] = NULL;
+	int nu = 0;
+
+	if (strcmp(dst->manifest, src->manifest) != 0 ||
+	    strcmp(dst->state, src->state) != 0 || dst->level != src->level ||
+	    !spec_eq(&dst->spec, &src->spec))
+		return pt_fail(e, PT_EMISMATCH, name, "a partial of another "
+		    "forest fit or level (state %s level %d, not state %s "
+		    "level %d)", src->state, src->level, dst->state,
+		    dst->level);
+	for (int k = 0; k < dst->spec.trees; k++)
+		if ((dst->h[k] == NULL) != (src->h[k] == NULL))
+			return pt_fail(e, PT_EMISMATCH, name, "tree %d: open "
+			    "in one partial, complete in another", k);
+	if (pt_partid_union(dst->parts, dst->nparts, src->parts, src->nparts,
+	    &u, &nu, e) < 0) {
+		snprintf(e->where, sizeof e->where, "%s", name);
+		return -1;
+	}
+	/* All or nothing: merge into copies first?  pt_hist_merge leaves
+	 * dst unchanged on failure, but an earlier tree would have taken
+	 * src already; the caller discards dst on any failure. */
+	for (int k = 0; k < dst->spec.trees; k++)
+		if (dst->h[k] != NULL && pt_hist_merge(dst->h[k], src->h[k],
+		    e) < 0) {
+			free(u);
+			snprintf(e->where, sizeof e->where, "%s", name);
+			return -1;
+		}
+	free(dst->parts);
+	dst->parts = u;
+	dst->nparts = nu;
+	return 0;
+}
+
+int
+pt_ofpart_expect(const pt_ofpart *p, int n, pt_err *e)
+{
+	return pt_partid_expect(p->parts, p->nparts, n, e);
+}
+
+pt_ofit *
+pt_ofpart_fit(const pt_ofpart *p, const pt_manifest *m, pt_err *e)
+{
+	pt_ofit *f;
+	char dig[33];
+
+	if (strcmp(p->manifest, m->digest) != 0) {
+		pt_fail(e, PT_EMISMATCH, "", "the partials were made under "
+		    "manifest %s, not %s", p->manifest, m->digest);
+		return NULL;
+	}
+	if (p->level != 0) {
+		pt_fail(e, PT_EUSAGE, "", "partials of level %d: give the "
+		    "state they were made from (--state)", p->level);
+		return NULL;
+	}
+	if ((f = pt_ofit_new(m, &p->spec, e)) == NULL)
+		return NULL;
+	pt_ofit_digest(f, dig);
+	if (strcmp(dig, p->state) != 0) {
+		pt_ofit_free(f);
+		pt_fail(e, PT_EMISMATCH, "", "the partials' header does not "
+		    "match the fit they came from");
+		return NULL;
+	}
+	return f;
+}
+
+int
+pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e)
+{
+	char dig[33];
+
+	pt_ofit_digest(f, dig);
+	if (strcmp(dig, p->state) != 0 || p->level != f->level ||
+	    !spec_eq(&p->spec, &f->s))
+		return pt_fail(e, PT_EMISMATCH, "", "the partials were made "
+		    "from state %s at level %d, not from this state (%s, level "
+		    "%d)", p->state, p->level, dig, f->level);
+	return grow_hists(f, p->h, e);
 }

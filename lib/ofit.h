@@ -75,6 +75,41 @@ int pt_oflevel_add(pt_oflevel *l, const pt_batch *b, pt_err *e);
  * spent (free it).  0 or -1. */
 int pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e);
 
+/*
+ * Over partitions: the state between levels (format policy-forest-fit, a
+ * YAML file ending in its digest) and per partition a forest partial (a
+ * YAML header with the fit's settings, the state's digest, the level and
+ * the partition ids, then one policy-split partial per tree with open
+ * nodes, then a checksum).  Partials merge exactly, all or nothing.
+ */
+/* The state's digest (its file's), which partials name: "" when out of
+ * memory. */
+void pt_ofit_digest(const pt_ofit *f, char out[33]);
+int pt_ofit_write(const pt_ofit *f, char **out, size_t *len, pt_err *e);
+/* Reads a state grown under manifest m (checked): NULL with e set. */
+pt_ofit *pt_ofit_read(const char *buf, size_t len, const char *name,
+    const pt_manifest *m, pt_err *e);
+/* The level's partial of the rows added (flushed here), named partition
+ * (NULL: the _part of the frames, or a hash of their rows).  0 or -1. */
+int pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
+    size_t *len, pt_err *e);
+
+typedef struct pt_ofpart pt_ofpart;
+pt_ofpart *pt_ofpart_read(const char *buf, size_t len, const char *name,
+    pt_err *e);
+void pt_ofpart_free(pt_ofpart *p);
+/* dst += src: refuses another fit, state or level, and a partition in
+ * both (PT_EMISMATCH).  On failure dst may hold part of src: discard it. */
+int pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
+    pt_err *e);
+/* --expect N on the merged partitions (partid.h). */
+int pt_ofpart_expect(const pt_ofpart *p, int n, pt_err *e);
+/* The fit a level-0 partial starts (its settings, checked against its
+ * state digest), under manifest m. */
+pt_ofit *pt_ofpart_fit(const pt_ofpart *p, const pt_manifest *m, pt_err *e);
+/* Grows f one level from merged partials p made from f's state. */
+int pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e);
+
 /* The forest (man/policy-model.5) of a complete fit: per leaf the arms'
  * values, the manifest's digest, features and vocabulary.  NULL with e
  * set. */

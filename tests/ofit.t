@@ -116,10 +116,61 @@ else
 	skip 4 "needs python3-yaml"
 fi
 
+# Over partitions: per level a partial per partition, merged all or
+# nothing in any order, grows the state; after the last level the merge
+# writes the forest: the bytes of one process.
+policy-prep split -n 8 -o q.%d.pf tr.pf
+state=""
+for L in 0 1 2 3 4; do
+	for i in 0 1 2 3 4 5 6 7; do
+		if [ -z "$state" ]; then
+			policy-score fit -m m.yaml $F --partial q.$i.pf > q.$i.f$L
+		else
+			policy-score fit -m m.yaml --learner forest --state "$state" \
+				--partial q.$i.pf > q.$i.f$L
+		fi || echo "# partial $i of level $L failed"
+	done
+	policy-score fit -m m.yaml --learner forest ${state:+--state "$state"} \
+		--merge --expect 8 $(ls q.*.f$L | sort -r) > s$L.yaml ||
+		echo "# merge of level $L failed"
+	state=s$L.yaml
+done
+cmp -s f.yaml s4.yaml
+ok $? "8 partitions, merged level by level in reverse order: the forest of one process"
+grep -q '^format: policy-forest-fit' s2.yaml && grep -q '^level: 3' s2.yaml
+ok $? "between levels the merge writes the state of the fit"
+
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 q.1.f2 q.0.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && [ "$(wc -l < err)" -eq 1 ]
+ok $? "a partial given twice is refused"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	--expect 8 q.0.f2 q.1.f2 q.2.f2 q.3.f2 q.4.f2 q.5.f2 q.7.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'missing' err
+ok $? "--expect 8 with a part missing is refused, naming it"
+policy-score fit -m m.yaml --learner forest --state s2.yaml --merge \
+	q.0.f2 q.1.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "partials of another state are refused"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 q.0.f3 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "partials of two levels are refused"
+cp q.3.f2 bad.f2
+printf 'X' | dd of=bad.f2 bs=1 seek=2000 conv=notrunc 2>/dev/null
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 bad.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'checksum' err
+ok $? "a corrupted partial is refused by its checksum"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --trees 3 \
+	--partial q.0.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'state holds' err
+ok $? "settings beside --state are refused"
+policy-score fit -m m.yaml --learner forest --state f.yaml --partial q.0.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "a finished forest is no state to grow"
+
 # Refusals: one line, nothing written.
-policy-score fit -m m.yaml --learner forest --partial tr.pf > out 2> err
-[ $? -eq 2 ] && [ ! -s out ] && [ "$(wc -l < err)" -eq 1 ] && grep -q 'one process' err
-ok $? "--partial is refused (not built yet), saying so"
 policy-score fit -m m.yaml --learner forest --lambda 2 tr.pf > out 2> err
 [ $? -eq 2 ] && [ ! -s out ] && grep -q 'ridge' err
 ok $? "a ridge option with --learner forest is refused"
