@@ -16,6 +16,9 @@
 #include "score.h"
 #include "gendata.h"
 #include "names.h"
+#include "ofit.h"
+#include "spool.h"
+#include <unistd.h>
 
 enum { V_SCORE, V_FIT, V_FORESTGEN, V_GENDATA };
 #define SCORE (1u << V_SCORE)
@@ -46,7 +49,8 @@ enum {
 	O_MODEL, O_KIND, O_BACKEND, O_MANIFEST, O_OUTCOME, O_LAMBDA, O_FOLDS,
 	O_FOLDSEED, O_PROP, O_PASSES, O_FLOOR, O_COST, O_MAXMEM, O_PARTIAL,
 	O_MERGE, O_TREES, O_DEPTH, O_FEATURES, O_ARMS, O_SEED, O_ROWS,
-	O_MISSING, O_FIRST, O_OUTPUT, O_LEVEL, O_FORCE, O_EXPECT, O_PARTITION
+	O_MISSING, O_FIRST, O_OUTPUT, O_LEVEL, O_FORCE, O_EXPECT, O_PARTITION,
+	O_LEARNER, O_MINLEAF, O_MTRY, O_SUBSAMPLE, O_STATE
 };
 
 static const fe_opt opts[] = {
@@ -93,16 +97,31 @@ static const fe_opt opts[] = {
 	{ O_PARTITION, 0, "partition", FE_STR, "ID", FIT, 0, 0, NULL,
 	  "--partial: name the partition (1 to 63 printable bytes; default: "
 	  "its part of a split, or a hash of its rows)" },
-	{ O_TREES, 0, "trees", FE_INT, "N", FOREST, 1, 100000, NULL,
+	{ O_LEARNER, 0, "learner", FE_WORD, "L", FIT, 0, 0, "ridge|forest",
+	  "the outcome model: ridge (default) or forest (per-arm leaf means, "
+	  "grown from exact histograms; written as a forest)" },
+	{ O_STATE, 0, "state", FE_STR, "FILE", FIT, 0, 0, NULL,
+	  "--learner forest with --partial or --merge: the forest grown so "
+	  "far (what the last --merge wrote)" },
+	{ O_TREES, 0, "trees", FE_INT, "N", FOREST | FIT, 1, 100000, NULL,
 	  "trees (default 50)" },
-	{ O_DEPTH, 0, "depth", FE_INT, "D", FOREST, 0, 20, NULL,
-	  "depth of every tree (default 7)" },
+	{ O_DEPTH, 0, "depth", FE_INT, "D", FOREST | FIT, 0, 20, NULL,
+	  "depth of every tree (default 7; --learner forest: at most 12)" },
+	{ O_MINLEAF, 0, "min-leaf", FE_U64, "N", FIT, 1, 0, NULL,
+	  "--learner forest: rows of a tree's sample on each side of a "
+	  "split, at least (default 5)" },
+	{ O_MTRY, 0, "mtry", FE_INT, "K", FIT, 1, 1000000, NULL,
+	  "--learner forest: features tried per node (default: "
+	  "min(F, ceil(sqrt F) + 20))" },
+	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", FIT, 1e-9, 1, NULL,
+	  "--learner forest: the share of rows each tree sees, chosen by a "
+	  "hash of the row's identity and the tree (default 0.5)" },
 	{ O_FEATURES, 0, "features", FE_INT, "F", FOREST | GEN, 1, 100000, NULL,
 	  "features x1..xF (default 32)" },
 	{ O_ARMS, 0, "arms", FE_INT, "A", FOREST, 1, 10000, NULL,
 	  "arms: values per leaf (default 4)" },
-	{ O_SEED, 0, "seed", FE_U64, "S", FOREST | GEN, 0, 0, NULL,
-	  "the generator's seed (default 0)" },
+	{ O_SEED, 0, "seed", FE_U64, "S", FOREST | GEN | FIT, 0, 0, NULL,
+	  "the generator's seed; --learner forest: the forest's (default 0)" },
 	{ O_ROWS, 0, "rows", FE_U64, "N", GEN, 0, 0, NULL,
 	  "rows (default 1000000)" },
 	{ O_MISSING, 0, "missing", FE_NUM, "P", GEN, 0, 1, NULL,
@@ -360,6 +379,247 @@ propensity(const fe_args *a, const char *p, int nvocab, pt_rspec *spec)
 	return 0;
 }
 
+/* Writes the forest of a complete fit f, or its state to grow on. */
+static int
+forest_emit(const fe_args *a, const pt_ofit *f, pt_err *e)
+{
+	pt_forest *fo = NULL;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (pt_ofit_done(f)) {
+		if ((fo = pt_ofit_forest(f, e)) == NULL ||
+		    pt_forest_write(fo, &buf, &len, e) < 0)
+			goto out;
+	} else if (pt_ofit_write(f, &buf, &len, e) < 0)
+		goto out;
+	rc = fe_write_file(fe_str(a, O_OUTPUT, NULL), buf, len, 0, 0, e);
+out:
+	free(buf);
+	pt_forest_free(fo);
+	return rc;
+}
+
+/* fit --learner forest --merge: the partials of one level, merged all or
+ * nothing, grow the state one level. */
+static int
+forest_merge(const fe_args *a, const pt_manifest *m, pt_ofit *f, pt_err *e)
+{
+	pt_ofpart *acc = NULL, *p;
+	char *buf;
+	size_t len;
+	int rc = -1, own = f == NULL;
+
+	if (a->argc == 0) {
+		pt_fail(e, PT_EUSAGE, "", "fit --merge: name the partial files");
+		return -1;
+	}
+	for (int i = 0; i < a->argc; i++) {
+		const char *name = fe_in_name(a->argv[i]);
+		if ((buf = fe_slurp(a->argv[i], &len, e)) == NULL)
+			goto out;
+		p = pt_ofpart_read(buf, len, name, e);
+		free(buf);
+		if (p == NULL)
+			goto out;
+		if (acc == NULL)
+			acc = p;
+		else {
+			int r = pt_ofpart_merge(acc, p, name, e);
+			pt_ofpart_free(p);
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (fe_flag(a, O_EXPECT) && pt_ofpart_expect(acc, (int)fe_u64(a,
+	    O_EXPECT, 0), e) < 0)
+		goto out;
+	if (f == NULL && (f = pt_ofpart_fit(acc, m, e)) == NULL)
+		goto out;
+	if (pt_ofit_grow_merged(f, acc, e) < 0 || forest_emit(a, f, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	pt_ofpart_free(acc);
+	if (own)
+		pt_ofit_free(f);
+	return rc;
+}
+
+/* One pass over the frames of in: the partials of f's next level. */
+static pt_oflevel *
+forest_pass(fe_in *in, pt_ofit *f, pt_err *e)
+{
+	pt_oflevel *l = pt_oflevel_new(f, e);
+	const pt_schema *s;
+	const pt_batch *b;
+	int k;
+
+	if (l == NULL)
+		return NULL;
+	if ((s = fe_in_schema(in, e)) == NULL || pt_oflevel_bind(l, s, e) < 0) {
+		pt_oflevel_free(l);
+		return NULL;
+	}
+	while ((k = fe_in_next(in, &b, e)) == 1)
+		if (pt_oflevel_add(l, b, e) < 0)
+			break;
+	if (k != 0) {
+		pt_oflevel_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* --learner forest: the outcome forest grown in one process (one pass
+ * over the frames per level; what cannot be read again is spooled), or
+ * one level's partial of a partition (--partial), or the merge of one
+ * level's partials (--merge). */
+static int
+forest_fit_main(const fe_args *a)
+{
+	static const int ridge_only[] = { O_LAMBDA, O_PROP, O_PASSES, O_FLOOR,
+		O_COST, O_OUTCOME, O_FOLDSEED };
+	static const int spec_opts[] = { O_TREES, O_DEPTH, O_MINLEAF, O_MTRY,
+		O_SUBSAMPLE, O_SEED };
+	pt_err e;
+	pt_manifest *m = NULL;
+	pt_ofit *f = NULL;
+	pt_oflevel *l = NULL;
+	pt_ofspec spec;
+	fe_in in;
+	char spooled[64], *one[1], *buf = NULL;
+	size_t len;
+	int fd = -1, rc;
+	uint64_t lim = fe_u64(a, O_MAXMEM, (uint64_t)4 << 30);
+
+	pt_err_clear(&e);
+	fe_in_init(&in, 0, NULL);
+	if (fe_u64(a, O_FOLDS, 1) != 1)
+		return fe_usage_error("--learner forest: cross-fitting "
+		    "(--folds) is not built yet; use --folds 1");
+	for (size_t i = 0; i < sizeof ridge_only / sizeof ridge_only[0]; i++)
+		if (fe_flag(a, ridge_only[i]))
+			return fe_usage_error("%s goes with --learner ridge",
+			    fe_opt_label(a->cli, ridge_only[i]));
+	if (fe_flag(a, O_STATE))
+		for (size_t i = 0; i < sizeof spec_opts / sizeof spec_opts[0];
+		    i++)
+			if (fe_flag(a, spec_opts[i]))
+				return fe_usage_error("%s: the state holds the "
+				    "forest's settings", fe_opt_label(a->cli,
+				    spec_opts[i]));
+	if (fe_flag(a, O_STATE) && !fe_flag(a, O_PARTIAL) &&
+	    !fe_flag(a, O_MERGE))
+		return fe_usage_error("--state goes with --partial or --merge");
+	if (fe_flag(a, O_EXPECT) && !fe_flag(a, O_MERGE))
+		return fe_usage_error("--expect goes with --merge");
+	if (fe_flag(a, O_PARTITION) && !fe_flag(a, O_PARTIAL))
+		return fe_usage_error("--partition names a --partial");
+	if (fe_flag(a, O_PARTIAL) && fe_flag(a, O_MERGE))
+		return fe_usage_error("--learner forest: --merge grows the "
+		    "merged partials; it writes no partial");
+	if (!fe_flag(a, O_MANIFEST))
+		return fe_usage_error("fit: -m MANIFEST is required");
+	memset(&spec, 0, sizeof spec);
+	spec.trees = (int)fe_u64(a, O_TREES, 50);
+	spec.depth = (int)fe_u64(a, O_DEPTH, 7);
+	spec.min_leaf = fe_u64(a, O_MINLEAF, 5);
+	spec.mtry = (int)fe_u64(a, O_MTRY, 0);
+	spec.subsample = fe_num(a, O_SUBSAMPLE, 0.5);
+	spec.seed = fe_u64(a, O_SEED, 0);
+	if (spec.depth < 1 || spec.depth > PT_OFIT_MAXDEPTH)
+		return fe_usage_error("--depth: 1 to %d with --learner forest",
+		    PT_OFIT_MAXDEPTH);
+	if ((m = pt_manifest_read(fe_str(a, O_MANIFEST, NULL), &e)) == NULL)
+		return fe_error(&e);
+	if (fe_flag(a, O_STATE)) {
+		const char *path = fe_str(a, O_STATE, NULL);
+		if ((buf = fe_slurp(path, &len, &e)) == NULL)
+			goto fail;
+		f = pt_ofit_read(buf, len, fe_in_name(path), m, &e);
+		free(buf);
+		buf = NULL;
+		if (f == NULL)
+			goto fail;
+		if (pt_ofit_done(f)) {
+			pt_fail(&e, PT_EUSAGE, fe_in_name(path), "the forest is "
+			    "complete: nothing to grow");
+			goto fail;
+		}
+	}
+	if (fe_flag(a, O_MERGE)) {
+		rc = forest_merge(a, m, f, &e) < 0 ? fe_error(&e) : FE_EXIT_OK;
+		goto out_rc;
+	}
+	if (f == NULL && (f = pt_ofit_new(m, &spec, &e)) == NULL)
+		goto fail;
+	if (fe_flag(a, O_PARTIAL) || fe_in_rereadable(a->argc, a->argv)) {
+		fe_in_init(&in, a->argc, a->argv);
+	} else if (a->argc > 1) {
+		rc = fe_usage_error("fit --learner forest reads stdin or "
+		    "regular files");
+		goto out_rc;
+	} else {
+		const char *path = a->argc ? a->argv[0] : "-";
+		int src = fe_open_in(path, &e);
+		if (src < 0)
+			goto fail;
+		fd = pt_spool(src, fe_in_name(path), &e);
+		if (src > 0)
+			close(src);
+		if (fd < 0)
+			goto fail;
+		snprintf(spooled, sizeof spooled, "/dev/fd/%d", fd);
+		one[0] = spooled;
+		fe_in_init(&in, 1, one);
+	}
+	do {
+		double need = pt_ofit_level_bytes(f);
+		if (lim > 0 && need > (double)lim) {
+			pt_fail(&e, PT_ELIMIT, "", "--learner forest: level %d "
+			    "needs about %.0f MB of exact sums, more than "
+			    "--max-memory (%.0f MB)", pt_ofit_level(f) + 1,
+			    need / 1e6, (double)lim / 1e6);
+			goto fail;
+		}
+		if (l != NULL && fe_in_rewind(&in, &e) < 0)
+			goto fail;
+		pt_oflevel_free(l);
+		if ((l = forest_pass(&in, f, &e)) == NULL)
+			goto fail;
+		if (fe_flag(a, O_PARTIAL)) {
+			if (pt_oflevel_partial(l, fe_str(a, O_PARTITION, NULL),
+			    &buf, &len, &e) < 0 ||
+			    fe_write_file(fe_str(a, O_OUTPUT, NULL), buf, len, 1,
+			    0, &e) < 0)
+				goto fail;
+			rc = FE_EXIT_OK;
+			goto out_rc;
+		}
+		if (pt_ofit_grow(f, l, &e) < 0)
+			goto fail;
+		fe_progress_step("level", (uint64_t)pt_ofit_level(f),
+		    (uint64_t)spec.depth);
+	} while (!pt_ofit_done(f));
+	rc = forest_emit(a, f, &e) < 0 ? fe_error(&e) : FE_EXIT_OK;
+	goto out_rc;
+fail:
+	if (e.where[0] == '\0' && in.name != NULL)
+		snprintf(e.where, sizeof e.where, "%s", in.name);
+	rc = fe_error(&e);
+out_rc:
+	free(buf);
+	pt_oflevel_free(l);
+	pt_ofit_free(f);
+	fe_in_close(&in);
+	if (fd >= 0)
+		close(fd);
+	pt_manifest_free(m);
+	return rc;
+}
+
 static int
 fit_main(const fe_args *a)
 {
@@ -372,6 +632,13 @@ fit_main(const fe_args *a)
 	const pt_schema *is;
 	int k, rc;
 
+	if (fe_word(a, O_LEARNER, 0) == 1)
+		return forest_fit_main(a);
+	if (fe_flag(a, O_MINLEAF) || fe_flag(a, O_MTRY) ||
+	    fe_flag(a, O_SUBSAMPLE) || fe_flag(a, O_TREES) ||
+	    fe_flag(a, O_DEPTH) || fe_flag(a, O_SEED) || fe_flag(a, O_STATE))
+		return fe_usage_error("--trees, --depth, --min-leaf, --mtry, "
+		    "--subsample, --seed and --state go with --learner forest");
 	if (fe_flag(a, O_MAXMEM))
 		pt_rfit_set_limit(fe_u64(a, O_MAXMEM, 0));
 	if (fe_flag(a, O_MERGE))

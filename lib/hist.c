@@ -340,9 +340,26 @@ pt_hist_feature_digest(const pt_manifest *m, char out[33])
 	    (uint64_t)d.low64);
 }
 
+static int hist_bind(const pt_hist *h, const pt_manifest *m,
+    const pt_schema *s, pt_hist_cols *c, int unscored, pt_err *e);
+
 int
 pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e)
+{
+	return hist_bind(h, m, s, c, 0, e);
+}
+
+int
+pt_hist_bind_unscored(const pt_hist *h, const pt_manifest *m,
+    const pt_schema *s, pt_hist_cols *c, pt_err *e)
+{
+	return hist_bind(h, m, s, c, 1, e);
+}
+
+static int
+hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
+    pt_hist_cols *c, int unscored, pt_err *e)
 {
 	int f, a, nscore;
 	pt_role sr = PT_ROLE_SCORE;
@@ -373,8 +390,10 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		    s->cols[j].role == PT_ROLE_BIN)
 			c->code[f] = j;
 	}
-	nscore = pt_schema_count_role(s, PT_ROLE_SCORE);
-	if (nscore == 0 && pt_schema_count_role(s, PT_ROLE_REWARD) > 0) {
+	nscore = unscored ? 0 : pt_schema_count_role(s, PT_ROLE_SCORE);
+	if (unscored)
+		nscore = h->narms;
+	else if (nscore == 0 && pt_schema_count_role(s, PT_ROLE_REWARD) > 0) {
 		sr = PT_ROLE_REWARD;
 		nscore = pt_schema_count_role(s, PT_ROLE_REWARD);
 	}
@@ -388,7 +407,7 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 		return pt_fail(e, PT_EMISMATCH, "", "frames have %d score "
 		    "columns for %d actions", nscore, h->narms);
 	}
-	for (a = 0; a < h->narms; a++) {
+	for (a = 0; a < h->narms && !unscored; a++) {
 		c->score[a] = pt_schema_find_role(s, sr, a);
 		if (s->cols[c->score[a]].type != PT_F64) {
 			pt_hist_cols_free(c);
@@ -413,6 +432,15 @@ pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 			return pt_fail(e, PT_EMISMATCH, "", "frames lack the "
 			    "treatment or outcome column");
 		}
+	}
+	if (unscored) {
+		if (c->outcome < 0) {
+			pt_hist_cols_free(c);
+			return pt_fail(e, PT_EMISMATCH, "", "frames lack the "
+			    "treatment or outcome column");
+		}
+		for (a = 0; a < h->narms; a++)
+			c->score[a] = c->outcome;
 	}
 	return 0;
 }

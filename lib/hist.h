@@ -89,6 +89,11 @@ typedef struct pt_hist_cols {
  * PT_EVALUE when the frames carry no score columns) and nothing to free. */
 int pt_hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
     pt_hist_cols *c, pt_err *e);
+/* The same for frames not yet scored (outcome models, lib/ofit.h): the
+ * outcome column stands in for every score column, so gsum holds outcome
+ * sums, and only n, cnt and ysum mean anything.  h must have a treatment. */
+int pt_hist_bind_unscored(const pt_hist *h, const pt_manifest *m,
+    const pt_schema *s, pt_hist_cols *c, pt_err *e);
 /* Frees c's arrays (not c itself); calling it twice is fine. */
 void pt_hist_cols_free(pt_hist_cols *c);
 

@@ -1,0 +1,1240 @@
+/*
+ * ofit.c: outcome forests grown level by level from exact partial
+ * histograms (ofit.h).
+ */
+#include "ofit.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "partid.h"
+#include "wide.h"
+#include "xsum.h"
+#include "yamlin.h"
+#include "yamlout.h"
+
+/* Node states of a tree being grown; nodes are heap ids (root 1, children
+ * 2i and 2i + 1), as in partials. */
+enum { N_ABSENT = 0, N_OPEN = 1, N_LEAF = 2, N_SPLIT = 3 };
+
+typedef struct otree {
+	uint8_t *state;
+	int32_t *feat, *bin;
+	uint8_t *mleft;
+	double *val;        /* per node nvocab values */
+	uint64_t *rows;     /* rows of the sample in the node */
+	uint64_t seed;      /* the tree's seed: sample and mtry */
+	uint64_t cut;       /* a row is in the sample when its hash < cut */
+	int all;            /* subsample 1: every row */
+} otree;
+
+struct pt_ofit {
+	const pt_manifest *m;
+	pt_ofspec s;
+	int level;          /* open nodes are at this level */
+	uint32_t maxn;      /* heap slots: 2^(depth + 1) */
+	int mtry;
+	otree *t;
+};
+
+struct pt_oflevel {
+	const pt_ofit *f;
+	pt_hist **h;        /* per tree: the partial of its open nodes, or NULL */
+	int *slot;          /* per tree, per heap id: slot in h, or -1 */
+	pt_hist_cols cols;
+	int bound;
+	int *node_of;
+	size_t cap;
+	pt_partid pid;      /* which partitions the rows are (partid.h) */
+};
+
+static void
+otree_free(otree *t)
+{
+	free(t->state);
+	free(t->feat);
+	free(t->bin);
+	free(t->mleft);
+	free(t->val);
+	free(t->rows);
+}
+
+void
+pt_ofit_free(pt_ofit *f)
+{
+	if (f == NULL)
+		return;
+	if (f->t != NULL)
+		for (int k = 0; k < f->s.trees; k++)
+			otree_free(&f->t[k]);
+	free(f->t);
+	free(f);
+}
+
+pt_ofit *
+pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
+{
+	pt_ofit *f;
+	int F = m->nfeatures;
+
+	if (s->trees < 1 || s->depth < 1 || s->depth > PT_OFIT_MAXDEPTH ||
+	    s->min_leaf < 1 || s->mtry < 0 || !(s->subsample > 0) ||
+	    s->subsample > 1) {
+		pt_fail(e, PT_EUSAGE, "", "forest: trees >= 1, depth 1 to %d, "
+		    "min-leaf >= 1, mtry >= 0 and subsample in (0, 1]",
+		    PT_OFIT_MAXDEPTH);
+		return NULL;
+	}
+	if (m->treatment < 0 || m->outcome < 0 || m->nrewards > 0) {
+		pt_fail(e, PT_EUSAGE, "", "forest: the manifest names no "
+		    "treatment and outcome (rewards mode has no outcome model)");
+		return NULL;
+	}
+	if (F < 1) {
+		pt_fail(e, PT_EUSAGE, "", "forest: the manifest has no features");
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		goto nomem;
+	f->m = m;
+	f->s = *s;
+	f->maxn = UINT32_C(1) << (s->depth + 1);
+	if (s->mtry == 0) {
+		int k = (int)ceil(sqrt((double)F)) + 20;
+		f->mtry = k < F ? k : F;
+	} else
+		f->mtry = s->mtry < F ? s->mtry : F;
+	f->s.mtry = f->mtry; /* the spec as written and compared: resolved */
+	if ((f->t = calloc((size_t)s->trees, sizeof *f->t)) == NULL)
+		goto nomem;
+	for (int k = 0; k < s->trees; k++) {
+		otree *t = &f->t[k];
+		size_t n = f->maxn, A = (size_t)m->nvocab;
+		t->state = calloc(n, 1);
+		t->feat = calloc(n, sizeof *t->feat);
+		t->bin = calloc(n, sizeof *t->bin);
+		t->mleft = calloc(n, 1);
+		t->val = calloc(n * A, sizeof *t->val);
+		t->rows = calloc(n, sizeof *t->rows);
+		if (!t->state || !t->feat || !t->bin || !t->mleft || !t->val ||
+		    !t->rows)
+			goto nomem;
+		t->state[1] = N_OPEN;
+		t->seed = pt_splitmix64(s->seed ^
+		    pt_splitmix64(UINT64_C(0x6f66697474726565) + (uint64_t)k));
+		t->all = s->subsample >= 1;
+		/* ldexp(s, 64) < 2^64 for s < 1: no overflow in the cast. */
+		t->cut = t->all ? UINT64_MAX : (uint64_t)ldexp(s->subsample, 64);
+	}
+	return f;
+nomem:
+	pt_ofit_free(f);
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+	return NULL;
+}
+
+int
+pt_ofit_level(const pt_ofit *f)
+{
+	return f->level;
+}
+
+/* The open nodes of tree t at level lv, ascending ids, into ids (room for
+ * 2^lv); their count. */
+static int
+open_nodes(const pt_ofit *f, const otree *t, int lv, uint32_t *ids)
+{
+	int n = 0;
+
+	if (lv >= f->s.depth)
+		return 0;
+	for (uint32_t id = UINT32_C(1) << lv; id < (UINT32_C(2) << lv); id++)
+		if (t->state[id] == N_OPEN)
+			ids[n++] = id;
+	return n;
+}
+
+int
+pt_ofit_done(const pt_ofit *f)
+{
+	uint32_t *ids;
+	int any = 0;
+
+	if (f->level >= f->s.depth)
+		return 1;
+	ids = malloc(((size_t)1 << f->level) * sizeof *ids);
+	if (ids == NULL)
+		return 0; /* the next call says out of memory */
+	for (int k = 0; k < f->s.trees && !any; k++)
+		any = open_nodes(f, &f->t[k], f->level, ids) > 0;
+	free(ids);
+	return !any;
+}
+
+/* Cells of the manifest: the sum of its features' bins. */
+static size_t
+ncells(const pt_manifest *m)
+{
+	size_t n = 0;
+
+	for (int j = 0; j < m->nfeatures; j++)
+		n += (size_t)m->features[j].nbounds + 2;
+	return n;
+}
+
+double
+pt_ofit_level_bytes(const pt_ofit *f)
+{
+	double nodes = 0, A = f->m->nvocab;
+	uint32_t *ids = malloc(((size_t)1 << f->level) * sizeof *ids);
+
+	if (ids == NULL)
+		return INFINITY;
+	for (int k = 0; k < f->s.trees; k++)
+		nodes += open_nodes(f, &f->t[k], f->level, ids);
+	free(ids);
+	return nodes * (double)ncells(f->m) *
+	    (8 + A * (8 + 2 * (double)sizeof(pt_wide)));
+}
+
+void
+pt_oflevel_free(pt_oflevel *l)
+{
+	if (l == NULL)
+		return;
+	if (l->h != NULL)
+		for (int k = 0; k < l->f->s.trees; k++)
+			pt_hist_free(l->h[k]);
+	free(l->h);
+	free(l->slot);
+	pt_hist_cols_free(&l->cols);
+	if (l->bound)
+		pt_partid_free(&l->pid);
+	free(l->node_of);
+	free(l);
+}
+
+pt_oflevel *
+pt_oflevel_new(const pt_ofit *f, pt_err *e)
+{
+	pt_oflevel *l = calloc(1, sizeof *l);
+	uint32_t *ids = malloc(((size_t)1 << f->level) * sizeof *ids);
+	int any = 0;
+
+	if (l == NULL || ids == NULL)
+		goto nomem;
+	l->f = f;
+	l->h = calloc((size_t)f->s.trees, sizeof *l->h);
+	l->slot = malloc((size_t)f->s.trees * f->maxn * sizeof *l->slot);
+	if (l->h == NULL || l->slot == NULL)
+		goto nomem;
+	for (int k = 0; k < f->s.trees; k++) {
+		int n = open_nodes(f, &f->t[k], f->level, ids);
+		int *slot = l->slot + (size_t)k * f->maxn;
+		for (uint32_t id = 0; id < f->maxn; id++)
+			slot[id] = -1;
+		if (n == 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			slot[ids[i]] = i;
+		if ((l->h[k] = pt_hist_new(f->m, NULL, NULL, f->level, ids, n,
+		    e)) == NULL)
+			goto fail;
+		any = 1;
+	}
+	free(ids);
+	if (!any) {
+		pt_fail(e, PT_EUSAGE, "", "forest: every tree is complete");
+		pt_oflevel_free(l);
+		return NULL;
+	}
+	return l;
+nomem:
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+fail:
+	free(ids);
+	pt_oflevel_free(l);
+	return NULL;
+}
+
+int
+pt_oflevel_bind(pt_oflevel *l, const pt_schema *s, pt_err *e)
+{
+	const pt_hist *h = NULL;
+
+	if (l->bound)
+		return 0;
+	for (int k = 0; k < l->f->s.trees && h == NULL; k++)
+		h = l->h[k];
+	if (pt_hist_bind_unscored(h, l->f->m, s, &l->cols, e) < 0)
+		return -1;
+	if (l->cols.row < 0) {
+		pt_hist_cols_free(&l->cols);
+		return pt_fail(e, PT_EMISMATCH, "", "forest: frames lack the "
+		    "_row column (rows are sampled by their identity)");
+	}
+	if (pt_partid_bind(&l->pid, s, e) < 0) {
+		pt_hist_cols_free(&l->cols);
+		return -1;
+	}
+	l->bound = 1;
+	return 0;
+}
+
+/* Whether tree t's sample holds the row of identity id. */
+static inline int
+in_sample(const otree *t, uint64_t id)
+{
+	return t->all || pt_splitmix64(id ^ t->seed) < t->cut;
+}
+
+int
+pt_oflevel_add(pt_oflevel *l, const pt_batch *b, pt_err *e)
+{
+	const pt_ofit *f = l->f;
+	const pt_manifest *m = f->m;
+	const uint64_t *rid;
+	size_t n = b->nrows;
+
+	if (!l->bound && pt_oflevel_bind(l, b->schema, e) < 0)
+		return -1;
+	if (pt_partid_add(&l->pid, b, e) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (n > l->cap) {
+		int *p = realloc(l->node_of, n * sizeof *p);
+		if (p == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		l->node_of = p;
+		l->cap = n;
+	}
+	rid = PT_COL_U64(b, l->cols.row);
+	for (int k = 0; k < f->s.trees; k++) {
+		const otree *t = &f->t[k];
+		const int *slot = l->slot + (size_t)k * f->maxn;
+		if (l->h[k] == NULL)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = 1;
+			if (!in_sample(t, rid[i])) {
+				l->node_of[i] = -1;
+				continue;
+			}
+			while (t->state[id] == N_SPLIT) {
+				int j = t->feat[id];
+				double x = PT_COL_F64(b, l->cols.feature[j])[i];
+				int left = isnan(x) ? t->mleft[id] :
+				    x <= m->features[j].bounds[t->bin[id]];
+				id = 2 * id + (left ? 0 : 1);
+			}
+			l->node_of[i] = t->state[id] == N_OPEN ? slot[id] : -1;
+		}
+		if (pt_hist_add(l->h[k], m, &l->cols, b, l->node_of, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The node's value of arm a from its exact sum y (units of 2^scale) of c
+ * rows, or else its parent's. */
+static double
+arm_value(const pt_wide *y, uint64_t c, int scale, double parent)
+{
+	return c > 0 ? pt_wide_round(y, scale) / (double)c : parent;
+}
+
+/* mtry distinct features of F for node id of tree t, ascending, into out
+ * (room for mtry); idx is scratch of F. */
+static void
+choose_features(const pt_ofit *f, const otree *t, uint32_t id, int *out,
+    int *idx)
+{
+	int F = f->m->nfeatures, K = f->mtry;
+	uint64_t st = t->seed ^ pt_splitmix64((uint64_t)id);
+
+	for (int j = 0; j < F; j++)
+		idx[j] = j;
+	if (K < F)
+		for (int j = 0; j < K; j++) {
+			int r = j + (int)(pt_splitmix64_next(&st) %
+			    (uint64_t)(F - j));
+			int tmp = idx[j];
+			idx[j] = idx[r];
+			idx[r] = tmp;
+		}
+	/* Ascending: the tie rule prefers the lowest feature. */
+	for (int j = 1; j < K; j++) {
+		int v = idx[j], i = j;
+		while (i > 0 && idx[i - 1] > v) {
+			idx[i] = idx[i - 1];
+			i--;
+		}
+		idx[i] = v;
+	}
+	memcpy(out, idx, (size_t)K * sizeof *out);
+}
+
+/* Scratch of one node's search: per arm sums (units of 2^scale) and
+ * counts of the node, the prefix of bins, the missing bin, a side. */
+typedef struct scratch {
+	pt_wide *tot, *pre, *miss, *lw, *rw;
+	uint64_t *ctot, *cpre, *cmiss, *clw, *crw;
+	int *feats, *idx;
+} scratch;
+
+/* The sum over arms of Y^2 / C. */
+static double
+side_score(const pt_wide *y, const uint64_t *c, int A, int scale)
+{
+	double s = 0;
+
+	for (int a = 0; a < A; a++)
+		if (c[a] > 0) {
+			double v = pt_wide_round(&y[a], scale);
+			s += v * v / (double)c[a];
+		}
+	return s;
+}
+
+/* The left side of candidate (feature at off, bin b, missing left ml) of
+ * slot base in x->lw/clw and its right side in x->rw/crw; the left side's
+ * rows.  Sums bins 0..b afresh (the search keeps a running prefix). */
+static uint64_t
+sides(const pt_hist *h, int A, size_t off, int nb, int b, int ml,
+    scratch *x)
+{
+	uint64_t nl = 0;
+
+	memset(x->lw, 0, (size_t)A * sizeof *x->lw);
+	memset(x->clw, 0, (size_t)A * sizeof *x->clw);
+	for (int k = 0; k <= b; k++)
+		for (int a = 0; a < A; a++) {
+			size_t i = (off + (size_t)k) * (size_t)A + (size_t)a;
+			pt_wide_add(&x->lw[a], &h->ysum[i]);
+			x->clw[a] += h->cnt[i];
+		}
+	for (int a = 0; a < A; a++) {
+		if (ml) {
+			size_t i = (off + (size_t)nb + 1) * (size_t)A + (size_t)a;
+			pt_wide_add(&x->lw[a], &h->ysum[i]);
+			x->clw[a] += h->cnt[i];
+		}
+		x->rw[a] = x->tot[a];
+		pt_wide_sub(&x->rw[a], &x->lw[a]);
+		x->crw[a] = x->ctot[a] - x->clw[a];
+		nl += x->clw[a];
+	}
+	return nl;
+}
+
+/* Grows the open node in slot s of partial h (tree t, node id): a split
+ * with its children's values, or a leaf. */
+static int
+grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
+    scratch *x, pt_err *e)
+{
+	const pt_manifest *m = f->m;
+	int A = m->nvocab, last = f->level + 1 >= f->s.depth;
+	size_t base = (size_t)s * h->ncells;
+	uint64_t nrows = 0, ml_rows;
+	double base_score, best = -INFINITY;
+	int bf = -1, bb = -1, bml = 0;
+	double *val = t->val + (size_t)id * A;
+
+	memset(x->tot, 0, (size_t)A * sizeof *x->tot);
+	memset(x->ctot, 0, (size_t)A * sizeof *x->ctot);
+	/* The node's totals: every feature's bins hold all its rows. */
+	for (int b = 0; b < h->nbins[0]; b++)
+		for (int a = 0; a < A; a++) {
+			size_t i = (base + h->off[0] + (size_t)b) * A + (size_t)a;
+			pt_wide_add(&x->tot[a], &h->ysum[i]);
+			x->ctot[a] += h->cnt[i];
+		}
+	for (int a = 0; a < A; a++)
+		nrows += x->ctot[a];
+	t->rows[id] = nrows;
+	if (id == 1) {
+		for (int a = 0; a < A; a++)
+			if (x->ctot[a] == 0)
+				return pt_fail(e, PT_EVALUE, "", "forest: no row "
+				    "of arm %s in the sample of a tree (more "
+				    "rows, or a larger --subsample)", m->vocab[a]);
+		for (int a = 0; a < A; a++)
+			val[a] = arm_value(&x->tot[a], x->ctot[a], h->scale, 0);
+	}
+	base_score = side_score(x->tot, x->ctot, A, h->scale);
+	choose_features(f, t, id, x->feats, x->idx);
+	for (int q = 0; q < f->mtry && nrows >= 2 * f->s.min_leaf; q++) {
+		int j = x->feats[q], nb = m->features[j].nbounds;
+		size_t off = base + h->off[j];
+		uint64_t nmiss = 0;
+		memset(x->pre, 0, (size_t)A * sizeof *x->pre);
+		memset(x->cpre, 0, (size_t)A * sizeof *x->cpre);
+		for (int a = 0; a < A; a++) {
+			size_t i = (off + (size_t)nb + 1) * A + (size_t)a;
+			x->miss[a] = h->ysum[i];
+			x->cmiss[a] = h->cnt[i];
+			nmiss += h->cnt[i];
+		}
+		for (int b = 0; b < nb; b++) {
+			uint64_t npre = 0;
+			for (int a = 0; a < A; a++) {
+				size_t i = (off + (size_t)b) * A + (size_t)a;
+				pt_wide_add(&x->pre[a], &h->ysum[i]);
+				x->cpre[a] += h->cnt[i];
+				npre += x->cpre[a];
+			}
+			for (int ml = 0; ml < 2; ml++) {
+				uint64_t nl = npre + (ml ? nmiss : 0);
+				double sc;
+				if (ml && nmiss == 0)
+					break;
+				if (nl < f->s.min_leaf || nrows - nl < f->s.min_leaf)
+					continue;
+				for (int a = 0; a < A; a++) {
+					x->lw[a] = x->pre[a];
+					x->clw[a] = x->cpre[a];
+					if (ml) {
+						pt_wide_add(&x->lw[a], &x->miss[a]);
+						x->clw[a] += x->cmiss[a];
+					}
+					x->rw[a] = x->tot[a];
+					pt_wide_sub(&x->rw[a], &x->lw[a]);
+					x->crw[a] = x->ctot[a] - x->clw[a];
+				}
+				sc = side_score(x->lw, x->clw, A, h->scale) +
+				    side_score(x->rw, x->crw, A, h->scale);
+				if (sc > best) {
+					best = sc;
+					bf = j;
+					bb = b;
+					bml = ml;
+				}
+			}
+		}
+	}
+	if (bf < 0 || !(best > base_score + 1e-12 * fabs(base_score))) {
+		t->state[id] = N_LEAF;
+		return 0;
+	}
+	ml_rows = sides(h, A, base + h->off[bf], m->features[bf].nbounds, bb,
+	    bml, x);
+	t->state[id] = N_SPLIT;
+	t->feat[id] = bf;
+	t->bin[id] = bb;
+	t->mleft[id] = (uint8_t)bml;
+	for (int c = 0; c < 2; c++) {
+		uint32_t k = 2 * id + (uint32_t)c;
+		double *cv = t->val + (size_t)k * A;
+		for (int a = 0; a < A; a++)
+			cv[a] = c == 0 ? arm_value(&x->lw[a], x->clw[a], h->scale,
+			    val[a]) : arm_value(&x->rw[a], x->crw[a], h->scale,
+			    val[a]);
+		t->state[k] = last ? N_LEAF : N_OPEN;
+		t->rows[k] = c == 0 ? ml_rows : nrows - ml_rows;
+	}
+	return 0;
+}
+
+static int
+grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
+{
+	int A = f->m->nvocab, F = f->m->nfeatures, rc = 0;
+	scratch x;
+	pt_wide *w = calloc((size_t)A * 5, sizeof *w);
+	uint64_t *c = calloc((size_t)A * 5, sizeof *c);
+	int *ints = malloc((size_t)F * 2 * sizeof *ints);
+
+	if (w == NULL || c == NULL || ints == NULL) {
+		free(w);
+		free(c);
+		free(ints);
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	}
+	x.tot = w;
+	x.pre = w + A;
+	x.miss = w + 2 * A;
+	x.lw = w + 3 * A;
+	x.rw = w + 4 * A;
+	x.ctot = c;
+	x.cpre = c + A;
+	x.cmiss = c + 2 * A;
+	x.clw = c + 3 * A;
+	x.crw = c + 4 * A;
+	x.feats = ints;
+	x.idx = ints + F;
+	for (int k = 0; k < f->s.trees && rc == 0; k++) {
+		pt_hist *h = hs[k];
+		if (h == NULL)
+			continue;
+		if (pt_hist_flush(h, e) < 0) {
+			rc = -1;
+			break;
+		}
+		for (int s = 0; s < h->nnodes && rc == 0; s++)
+			rc = grow_node(f, &f->t[k], h, s, h->nodes[s], &x, e);
+	}
+	free(w);
+	free(c);
+	free(ints);
+	if (rc == 0)
+		f->level++;
+	return rc;
+}
+
+int
+pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
+{
+	return grow_hists(f, l->h, e);
+}
+
+/* Whether two specs are the same fit's. */
+static int
+spec_eq(const pt_ofspec *a, const pt_ofspec *b)
+{
+	return a->trees == b->trees && a->depth == b->depth &&
+	    a->min_leaf == b->min_leaf && a->mtry == b->mtry &&
+	    a->subsample == b->subsample && a->seed == b->seed;
+}
+
+pt_forest *
+pt_ofit_forest(const pt_ofit *f, pt_err *e)
+{
+	const pt_manifest *m = f->m;
+	int A = m->nvocab;
+	pt_forest *out = calloc(1, sizeof *out);
+	int32_t *map = malloc(f->maxn * sizeof *map);
+
+	if (out == NULL || map == NULL)
+		goto nomem;
+	if (!pt_ofit_done(f)) {
+		pt_fail(e, PT_EUSAGE, "", "forest: the fit is not complete");
+		goto fail;
+	}
+	memcpy(out->manifest, m->digest, sizeof out->manifest);
+	out->nfeatures = m->nfeatures;
+	out->nvocab = A;
+	{
+		char **names = malloc((size_t)m->nfeatures * sizeof *names);
+		if (names == NULL)
+			goto nomem;
+		for (int j = 0; j < m->nfeatures; j++)
+			names[j] = m->features[j].name;
+		out->features = pt_strs_dup(names, m->nfeatures);
+		free(names);
+		if (out->features == NULL)
+			goto nomem;
+	}
+	if ((out->vocab = pt_strs_dup(m->vocab, A)) == NULL ||
+	    (out->trees = calloc((size_t)f->s.trees, sizeof *out->trees)) ==
+	    NULL)
+		goto nomem;
+	out->ntrees = f->s.trees;
+	for (int k = 0; k < f->s.trees; k++) {
+		const otree *t = &f->t[k];
+		pt_tree *o = &out->trees[k];
+		int n = 0;
+		/* Ascending heap ids are breadth-first order. */
+		for (uint32_t id = 1; id < f->maxn; id++)
+			map[id] = t->state[id] == N_ABSENT ? -1 : n++;
+		o->nnodes = n;
+		o->feature = calloc((size_t)n, sizeof *o->feature);
+		o->threshold = calloc((size_t)n, sizeof *o->threshold);
+		o->missing_left = calloc((size_t)n, 1);
+		o->left = calloc((size_t)n, sizeof *o->left);
+		o->right = calloc((size_t)n, sizeof *o->right);
+		o->value = calloc((size_t)n * A, sizeof *o->value);
+		if (!o->feature || !o->threshold || !o->missing_left ||
+		    !o->left || !o->right || !o->value)
+			goto nomem;
+		for (uint32_t id = 1; id < f->maxn; id++) {
+			int i = map[id];
+			if (i < 0)
+				continue;
+			memcpy(o->value + (size_t)i * A, t->val + (size_t)id * A,
+			    (size_t)A * sizeof *o->value);
+			if (t->state[id] == N_SPLIT) {
+				o->feature[i] = t->feat[id];
+				o->threshold[i] =
+				    m->features[t->feat[id]].bounds[t->bin[id]];
+				o->missing_left[i] = t->mleft[id];
+				o->left[i] = map[2 * id];
+				o->right[i] = map[2 * id + 1];
+			} else {
+				o->feature[i] = -1;
+				o->left[i] = o->right[i] = -1;
+			}
+		}
+	}
+	free(map);
+	if (pt_forest_compile(out, e) < 0) {
+		pt_forest_free(out);
+		return NULL;
+	}
+	return out;
+nomem:
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+fail:
+	free(map);
+	pt_forest_free(out);
+	return NULL;
+}
+
+/* ---- the state between levels, and partials over partitions ---------- */
+
+#define STATE_HEAD "# policy-tools: an outcome forest being grown, level by " \
+	"level; see policy-model(5).\n"
+#define PART_HEAD "# policy-score forest partial: a YAML header, one " \
+	"policy-split partial per tree with open nodes, a checksum.\n"
+
+/* The state's text into b (ends with its digest line). */
+static void
+state_text(const pt_ofit *f, pt_buf *b, char digest[33])
+{
+	int A = f->m->nvocab;
+
+	pt_buf_puts(b, STATE_HEAD);
+	pt_buf_puts(b, "format: policy-forest-fit\nversion: 1\nmanifest: ");
+	pt_buf_puts(b, f->m->digest);
+	pt_buf_printf(b, "\ntrees: %d\ndepth: %d\nmin_leaf: ", f->s.trees,
+	    f->s.depth);
+	pt_y_u64(b, f->s.min_leaf);
+	pt_buf_printf(b, "\nmtry: %d\nsubsample: ", f->mtry);
+	pt_y_f64(b, f->s.subsample);
+	pt_buf_puts(b, "\nseed: ");
+	pt_y_u64(b, f->s.seed);
+	pt_buf_printf(b, "\nlevel: %d\nforest:\n", f->level);
+	for (int k = 0; k < f->s.trees; k++) {
+		const otree *t = &f->t[k];
+		const char *sep = "";
+		pt_buf_puts(b, "  - nodes: [");
+		for (uint32_t id = 1; id < f->maxn; id++)
+			if (t->state[id] != N_ABSENT) {
+				pt_buf_printf(b, "%s%u, %u, %d, %d, %u, ", sep,
+				    (unsigned)id, (unsigned)t->state[id],
+				    (int)t->feat[id], (int)t->bin[id],
+				    (unsigned)t->mleft[id]);
+				pt_y_u64(b, t->rows[id]);
+				sep = ", ";
+			}
+		pt_buf_puts(b, "]\n    value: [");
+		sep = "";
+		for (uint32_t id = 1; id < f->maxn; id++)
+			if (t->state[id] != N_ABSENT)
+				for (int a = 0; a < A; a++) {
+					pt_buf_puts(b, sep);
+					pt_y_f64(b, t->val[(size_t)id * A + a]);
+					sep = ", ";
+				}
+		pt_buf_puts(b, "]\n");
+	}
+	pt_y_digest(b, digest);
+}
+
+void
+pt_ofit_digest(const pt_ofit *f, char out[33])
+{
+	pt_buf b = PT_BUF_INIT;
+
+	out[0] = '\0';
+	state_text(f, &b, out);
+	if (b.err)
+		out[0] = '\0';
+	pt_buf_free(&b);
+}
+
+int
+pt_ofit_write(const pt_ofit *f, char **out, size_t *len, pt_err *e)
+{
+	pt_buf b = PT_BUF_INIT;
+
+	state_text(f, &b, NULL);
+	return pt_buf_take(&b, out, len, "forest fit state", e);
+}
+
+/* The spec's numbers from map root of d. */
+static int
+read_spec(pt_ydoc *d, yaml_node_t *root, pt_ofspec *s, pt_err *e)
+{
+	int64_t v;
+
+	memset(s, 0, sizeof *s);
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "trees", e), "trees", 1,
+	    100000, &v, e) < 0)
+		return -1;
+	s->trees = (int)v;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "depth", e), "depth", 1,
+	    PT_OFIT_MAXDEPTH, &v, e) < 0)
+		return -1;
+	s->depth = (int)v;
+	if (pt_ynode_u64(d, pt_ynode_need(d, root, "min_leaf", e), "min_leaf",
+	    &s->min_leaf, e) < 0)
+		return -1;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "mtry", e), "mtry", 1,
+	    1000000, &v, e) < 0)
+		return -1;
+	s->mtry = (int)v;
+	if (pt_ynode_f64(d, pt_ynode_need(d, root, "subsample", e),
+	    "subsample", &s->subsample, e) < 0 ||
+	    pt_ynode_u64(d, pt_ynode_need(d, root, "seed", e), "seed",
+	    &s->seed, e) < 0)
+		return -1;
+	return 0;
+}
+
+pt_ofit *
+pt_ofit_read(const char *buf, size_t len, const char *name,
+    const pt_manifest *m, pt_err *e)
+{
+	static const char *const keys[] = { "format", "version", "manifest",
+		"trees", "depth", "min_leaf", "mtry", "subsample", "seed",
+		"level", "forest", "digest", NULL };
+	pt_ydoc d;
+	yaml_node_t *root, *trees;
+	pt_ofspec s;
+	pt_ofit *f = NULL;
+	char dig[33];
+	int64_t v;
+	int A = m->nvocab;
+
+	memset(&d, 0, sizeof d);
+	if (pt_y_digest_check(buf, len, name, "forest fit state", NULL, e) < 0)
+		return NULL;
+	if ((root = pt_ydoc_load(&d, buf, len, name, e)) == NULL ||
+	    pt_ymap_only(&d, root, keys, e) < 0)
+		goto fail;
+	if (!pt_ynode_is(pt_ynode_need(&d, root, "format", e),
+	    "policy-forest-fit")) {
+		pt_fail(e, PT_EFORMAT, name, "not a forest fit state "
+		    "(policy-score fit --learner forest --merge writes one)");
+		goto fail;
+	}
+	if (pt_ynode_int(&d, pt_ynode_need(&d, root, "version", e), "version",
+	    1, 1, &v, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "manifest", e),
+	    "manifest", 0, dig, e) < 0 || read_spec(&d, root, &s, e) < 0)
+		goto fail;
+	if (strcmp(dig, m->digest) != 0) {
+		pt_fail(e, PT_EMISMATCH, name, "the forest was grown under "
+		    "manifest %s, not %s", dig, m->digest);
+		goto fail;
+	}
+	if ((f = pt_ofit_new(m, &s, e)) == NULL)
+		goto fail;
+	if (pt_ynode_int(&d, pt_ynode_need(&d, root, "level", e), "level", 1,
+	    s.depth, &v, e) < 0)
+		goto fail;
+	f->level = (int)v;
+	if ((trees = pt_ynode_need(&d, root, "forest", e)) == NULL ||
+	    pt_ynode_seq(&d, trees, "forest", s.trees, e) < 0)
+		goto fail;
+	for (int k = 0; k < s.trees; k++) {
+		static const char *const tk[] = { "nodes", "value", NULL };
+		yaml_node_t *tn = pt_ynode_item(&d, trees, k);
+		otree *t = &f->t[k];
+		int64_t *nd = NULL;
+		double *val = NULL;
+		int nn = 0, nv = 0, ok = 1;
+		if (pt_ymap_only(&d, tn, tk, e) < 0 ||
+		    (nd = pt_ynode_i64s(&d, pt_ynode_need(&d, tn, "nodes", e),
+		    "nodes", -1, &nn, e)) == NULL)
+			goto fail;
+		if ((val = pt_ynode_f64s(&d, pt_ynode_need(&d, tn, "value", e),
+		    "value", -1, &nv, e)) == NULL) {
+			free(nd);
+			goto fail;
+		}
+		memset(t->state, 0, f->maxn);
+		ok = nn % 6 == 0 && nn > 0 && (int64_t)nv == nn / 6 * A;
+		for (int i = 0; ok && i < nn / 6; i++) {
+			int64_t id = nd[6 * i], st = nd[6 * i + 1];
+			int64_t ft = nd[6 * i + 2], bn = nd[6 * i + 3];
+			int64_t ml = nd[6 * i + 4], rows = nd[6 * i + 5];
+			int lv = 0;
+			for (int64_t x = id; x > 1; x /= 2)
+				lv++;
+			ok = id >= 1 && id < (int64_t)f->maxn &&
+			    (i == 0 ? id == 1 : id > nd[6 * (i - 1)]) &&
+			    st >= N_OPEN && st <= N_SPLIT && rows >= 0 &&
+			    (ml == 0 || ml == 1) &&
+			    (id == 1 || t->state[id / 2] == N_SPLIT) &&
+			    (st != N_OPEN || lv == f->level) &&
+			    (st != N_SPLIT || (lv < f->level && ft >= 0 &&
+			    ft < m->nfeatures && bn >= 0 &&
+			    bn < m->features[ft].nbounds)) &&
+			    (st == N_SPLIT || (ft == 0 && bn == 0 && ml == 0));
+			if (!ok)
+				break;
+			t->state[id] = (uint8_t)st;
+			t->feat[id] = (int32_t)ft;
+			t->bin[id] = (int32_t)bn;
+			t->mleft[id] = (uint8_t)ml;
+			t->rows[id] = (uint64_t)rows;
+			for (int a = 0; a < A; a++) {
+				double x = val[(size_t)i * A + a];
+				ok &= isfinite(x);
+				t->val[(size_t)id * A + a] = x;
+			}
+		}
+		/* Every split's children are there. */
+		for (uint32_t id = 1; ok && id < f->maxn / 2; id++)
+			if (t->state[id] == N_SPLIT)
+				ok = t->state[2 * id] != N_ABSENT &&
+				    t->state[2 * id + 1] != N_ABSENT;
+		free(nd);
+		free(val);
+		if (!ok) {
+			pt_yfail(e, &d, tn, PT_EFORMAT, "tree %d: not a tree being grown "
+			    "(nodes out of order or range, an open node off "
+			    "level %d, a split without children, a value not "
+			    "finite)", k, f->level);
+			goto fail;
+		}
+	}
+	pt_ydoc_free(&d);
+	return f;
+fail:
+	pt_ydoc_free(&d);
+	pt_ofit_free(f);
+	return NULL;
+}
+
+/* The partition ids of the rows a level saw. */
+static int
+level_parts(pt_oflevel *l, const char *partition,
+    char (**ids)[PT_PARTID_LEN], int *n, pt_err *e)
+{
+	if (partition != NULL) {
+		if (pt_partid_check(partition, e) < 0)
+			return -1;
+		if ((*ids = malloc(sizeof **ids)) == NULL)
+			return pt_fail(e, PT_ENOMEM, "", "out of memory");
+		snprintf((*ids)[0], PT_PARTID_LEN, "%s", partition);
+		*n = 1;
+		return 0;
+	}
+	return pt_partid_ids(&l->pid, ids, n, e);
+}
+
+int
+pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
+    size_t *len, pt_err *e)
+{
+	const pt_ofit *f = l->f;
+	char (*ids)[PT_PARTID_LEN] = NULL, dig[33], hex[17];
+	char **bufs = calloc((size_t)f->s.trees, sizeof *bufs);
+	size_t *lens = calloc((size_t)f->s.trees, sizeof *lens);
+	pt_buf b = PT_BUF_INIT;
+	int n = 0, rc = -1;
+
+	if (bufs == NULL || lens == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto out;
+	}
+	if (!l->bound) {
+		pt_fail(e, PT_EUSAGE, "", "forest partial: no frames were read");
+		goto out;
+	}
+	if (level_parts(l, partition, &ids, &n, e) < 0)
+		goto out;
+	pt_ofit_digest(f, dig);
+	for (int k = 0; k < f->s.trees; k++) {
+		pt_hist *h = l->h[k];
+		char (*cp)[PT_PARTID_LEN];
+		if (h == NULL)
+			continue;
+		if (pt_hist_flush(h, e) < 0)
+			goto out;
+		if ((cp = malloc((size_t)n * sizeof *cp)) == NULL) {
+			pt_fail(e, PT_ENOMEM, "", "out of memory");
+			goto out;
+		}
+		memcpy(cp, ids, (size_t)n * sizeof *cp);
+		free(h->parts);
+		h->parts = cp;
+		h->nparts = n;
+		snprintf(h->tree, sizeof h->tree, "%s", dig);
+		if (pt_hist_write(h, &bufs[k], &lens[k], e) < 0)
+			goto out;
+	}
+	pt_buf_puts(&b, PART_HEAD);
+	pt_buf_puts(&b, "format: policy-forest-partial\nversion: 1\nmanifest: ");
+	pt_buf_puts(&b, f->m->digest);
+	pt_buf_printf(&b, "\nstate: %s\nlevel: %d\ntrees: %d\ndepth: %d\n"
+	    "min_leaf: ", dig, f->level, f->s.trees, f->s.depth);
+	pt_y_u64(&b, f->s.min_leaf);
+	pt_buf_printf(&b, "\nmtry: %d\nsubsample: ", f->mtry);
+	pt_y_f64(&b, f->s.subsample);
+	pt_buf_puts(&b, "\nseed: ");
+	pt_y_u64(&b, f->s.seed);
+	pt_buf_puts(&b, "\npartitions: [");
+	for (int i = 0; i < n; i++) {
+		pt_buf_puts(&b, i ? ", " : "");
+		pt_y_str(&b, ids[i], PT_Y_QUOTE_ALL);
+	}
+	pt_buf_puts(&b, "]\nsizes: [");
+	for (int k = 0; k < f->s.trees; k++)
+		pt_buf_printf(&b, "%s%zu", k ? ", " : "", lens[k]);
+	pt_buf_puts(&b, "]\nbody:\n");
+	for (int k = 0; k < f->s.trees; k++)
+		if (bufs[k] != NULL)
+			pt_buf_put(&b, bufs[k], lens[k]);
+	if (!b.err) {
+		snprintf(hex, sizeof hex, "%016" PRIx64,
+		    pt_hash64(b.p, b.n, 0));
+		pt_buf_printf(&b, "\nchecksum: %s\n", hex);
+	}
+	rc = pt_buf_take(&b, out, len, "forest partial", e);
+out:
+	pt_buf_free(&b);
+	if (bufs != NULL)
+		for (int k = 0; k < f->s.trees; k++)
+			free(bufs[k]);
+	free(bufs);
+	free(lens);
+	free(ids);
+	return rc;
+}
+
+/* A forest partial read back, or the merge of several. */
+struct pt_ofpart {
+	char manifest[33], state[33];
+	int level;
+	pt_ofspec spec;
+	int nparts;
+	char (*parts)[PT_PARTID_LEN];
+	pt_hist **h;
+};
+
+void
+pt_ofpart_free(pt_ofpart *p)
+{
+	if (p == NULL)
+		return;
+	if (p->h != NULL)
+		for (int k = 0; k < p->spec.trees; k++)
+			pt_hist_free(p->h[k]);
+	free(p->h);
+	free(p->parts);
+	free(p);
+}
+
+pt_ofpart *
+pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
+{
+	static const char *const keys[] = { "format", "version", "manifest",
+		"state", "level", "trees", "depth", "min_leaf", "mtry",
+		"subsample", "seed", "partitions", "sizes", "body", NULL };
+	pt_ofpart *p = calloc(1, sizeof *p);
+	pt_ydoc d;
+	yaml_node_t *root;
+	const char *body;
+	char hex[17], **pv = NULL;
+	size_t hl, pos;
+	int64_t v, *sizes = NULL;
+	int ns = 0, np = 0;
+
+	memset(&d, 0, sizeof d);
+	if (p == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	if (len < strlen(PART_HEAD) || memcmp(buf, PART_HEAD,
+	    strlen(PART_HEAD)) != 0) {
+		pt_fail(e, PT_EFORMAT, name, "not a forest partial "
+		    "(policy-score fit --learner forest --partial)");
+		goto fail;
+	}
+	/* The checksum line: "\nchecksum: " and 16 hex digits, the end. */
+	if (len < 28 + strlen(PART_HEAD) ||
+	    memcmp(buf + len - 28, "\nchecksum: ", 11) != 0 ||
+	    buf[len - 1] != '\n') {
+		pt_fail(e, PT_ECORRUPT, name, "truncated or missing checksum");
+		goto fail;
+	}
+	snprintf(hex, sizeof hex, "%016" PRIx64, pt_hash64(buf, len - 28, 0));
+	if (memcmp(hex, buf + len - 17, 16) != 0) {
+		pt_fail(e, PT_ECORRUPT, name, "checksum mismatch (corrupted "
+		    "forest partial)");
+		goto fail;
+	}
+	body = NULL;
+	for (size_t q = 0; q + 6 <= len; ) {
+		const char *nl = memchr(buf + q, '\n', len - q);
+		if (nl == NULL)
+			break;
+		if (memcmp(buf + q, "body:\n", 6) == 0) {
+			body = nl + 1;
+			break;
+		}
+		q = (size_t)(nl - buf) + 1;
+	}
+	if (body == NULL) {
+		pt_fail(e, PT_ECORRUPT, name, "no body line");
+		goto fail;
+	}
+	hl = (size_t)(body - buf);
+	if ((root = pt_ydoc_load(&d, buf, hl, name, e)) == NULL ||
+	    pt_ymap_only(&d, root, keys, e) < 0)
+		goto fail;
+	if (!pt_ynode_is(pt_ynode_need(&d, root, "format", e),
+	    "policy-forest-partial") ||
+	    pt_ynode_int(&d, pt_ynode_need(&d, root, "version", e), "version",
+	    1, 1, &v, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "manifest", e),
+	    "manifest", 0, p->manifest, e) < 0 ||
+	    pt_ynode_digest(&d, pt_ynode_need(&d, root, "state", e),
+	    "state", 0, p->state, e) < 0 ||
+	    read_spec(&d, root, &p->spec, e) < 0 ||
+	    pt_ynode_int(&d, pt_ynode_need(&d, root, "level", e), "level", 0,
+	    p->spec.depth - 1, &v, e) < 0) {
+		if (e->code == PT_OK)
+			pt_fail(e, PT_EFORMAT, name, "not a forest partial");
+		goto fail;
+	}
+	p->level = (int)v;
+	if ((pv = pt_ynode_strs(&d, pt_ynode_need(&d, root, "partitions", e),
+	    "partitions", &np, e)) == NULL ||
+	    (sizes = pt_ynode_i64s(&d, pt_ynode_need(&d, root, "sizes", e),
+	    "sizes", p->spec.trees, &ns, e)) == NULL)
+		goto fail;
+	if (np < 1 || pt_partid_list(pv, np, &p->parts, e) < 0) {
+		if (np < 1)
+			pt_fail(e, PT_EFORMAT, name, "a forest partial names no "
+			    "partition");
+		goto fail;
+	}
+	p->nparts = np;
+	pt_ydoc_free(&d);
+	if ((p->h = calloc((size_t)p->spec.trees, sizeof *p->h)) == NULL) {
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		goto fail;
+	}
+	pos = hl;
+	for (int k = 0; k < p->spec.trees; k++) {
+		pt_hist *h;
+		if (sizes[k] < 0 || (uint64_t)sizes[k] > len - 28 - pos) {
+			pt_fail(e, PT_ECORRUPT, name, "tree %d's partial runs "
+			    "past the end", k);
+			goto fail;
+		}
+		if (sizes[k] == 0)
+			continue;
+		if ((h = pt_hist_read(buf + pos, (size_t)sizes[k], name, e)) ==
+		    NULL)
+			goto fail;
+		p->h[k] = h;
+		pos += (size_t)sizes[k];
+		if (strcmp(h->tree, p->state) != 0 || h->level != p->level ||
+		    strcmp(h->manifest, p->manifest) != 0) {
+			pt_fail(e, PT_ECORRUPT, name, "tree %d's partial is of "
+			    "another fit", k);
+			goto fail;
+		}
+	}
+	if (pos != len - 28) {
+		pt_fail(e, PT_ECORRUPT, name, "bytes after the trees' partials");
+		goto fail;
+	}
+	pt_strs_free(pv, np);
+	free(sizes);
+	return p;
+fail:
+	pt_ydoc_free(&d);
+	pt_strs_free(pv, np);
+	free(sizes);
+	pt_ofpart_free(p);
+	return NULL;
+}
+
+int
+pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
+    pt_err *e)
+{
+	char (*u)[PT_PARTID_LEN] = NULL;
+	int nu = 0;
+
+	if (strcmp(dst->manifest, src->manifest) != 0 ||
+	    strcmp(dst->state, src->state) != 0 || dst->level != src->level ||
+	    !spec_eq(&dst->spec, &src->spec))
+		return pt_fail(e, PT_EMISMATCH, name, "a partial of another "
+		    "forest fit or level (state %s level %d, not state %s "
+		    "level %d)", src->state, src->level, dst->state,
+		    dst->level);
+	for (int k = 0; k < dst->spec.trees; k++)
+		if ((dst->h[k] == NULL) != (src->h[k] == NULL))
+			return pt_fail(e, PT_EMISMATCH, name, "tree %d: open "
+			    "in one partial, complete in another", k);
+	if (pt_partid_union(dst->parts, dst->nparts, src->parts, src->nparts,
+	    &u, &nu, e) < 0) {
+		snprintf(e->where, sizeof e->where, "%s", name);
+		return -1;
+	}
+	/* All or nothing: merge into copies first?  pt_hist_merge leaves
+	 * dst unchanged on failure, but an earlier tree would have taken
+	 * src already; the caller discards dst on any failure. */
+	for (int k = 0; k < dst->spec.trees; k++)
+		if (dst->h[k] != NULL && pt_hist_merge(dst->h[k], src->h[k],
+		    e) < 0) {
+			free(u);
+			snprintf(e->where, sizeof e->where, "%s", name);
+			return -1;
+		}
+	free(dst->parts);
+	dst->parts = u;
+	dst->nparts = nu;
+	return 0;
+}
+
+int
+pt_ofpart_expect(const pt_ofpart *p, int n, pt_err *e)
+{
+	return pt_partid_expect(p->parts, p->nparts, n, e);
+}
+
+pt_ofit *
+pt_ofpart_fit(const pt_ofpart *p, const pt_manifest *m, pt_err *e)
+{
+	pt_ofit *f;
+	char dig[33];
+
+	if (strcmp(p->manifest, m->digest) != 0) {
+		pt_fail(e, PT_EMISMATCH, "", "the partials were made under "
+		    "manifest %s, not %s", p->manifest, m->digest);
+		return NULL;
+	}
+	if (p->level != 0) {
+		pt_fail(e, PT_EUSAGE, "", "partials of level %d: give the "
+		    "state they were made from (--state)", p->level);
+		return NULL;
+	}
+	if ((f = pt_ofit_new(m, &p->spec, e)) == NULL)
+		return NULL;
+	pt_ofit_digest(f, dig);
+	if (strcmp(dig, p->state) != 0) {
+		pt_ofit_free(f);
+		pt_fail(e, PT_EMISMATCH, "", "the partials' header does not "
+		    "match the fit they came from");
+		return NULL;
+	}
+	return f;
+}
+
+int
+pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e)
+{
+	char dig[33];
+
+	pt_ofit_digest(f, dig);
+	if (strcmp(dig, p->state) != 0 || p->level != f->level ||
+	    !spec_eq(&p->spec, &f->s))
+		return pt_fail(e, PT_EMISMATCH, "", "the partials were made "
+		    "from state %s at level %d, not from this state (%s, level "
+		    "%d)", p->state, p->level, dig, f->level);
+	return grow_hists(f, p->h, e);
+}

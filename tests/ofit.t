@@ -1,0 +1,186 @@
+#!/bin/sh
+# policy-score fit --learner forest: outcome forests grown from exact
+# histograms.  The forest depends on the rows' values only (not their
+# order or how frames cut them), both scoring backends give its scores
+# bit for bit, it fits a non-linear response better than ridge, and its
+# refusals are one line with no output.
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+policy-prep synth --rows 30000 --seed 11 --missing 0.05 --oracle > d.csv
+policy-prep fit --treatment arm --outcome y --exclude best,mu_control,mu_t1,mu_t2 \
+	--bins 24 --train-fraction 0.7 --seed 1 d.csv > m.yaml
+policy-prep apply -m m.yaml --subset train d.csv > tr.pf
+policy-prep apply -m m.yaml --subset test d.csv > te.pf
+F="--learner forest --trees 12 --depth 5 --min-leaf 10 --subsample 0.6 --seed 7"
+
+policy-score fit -m m.yaml $F tr.pf > f.yaml
+ok $? "fit --learner forest"
+grep -q '^format: policy-forest' f.yaml && [ "$(grep -c '^  - nodes:' f.yaml)" -eq 12 ]
+ok $? "writes a forest of 12 trees"
+
+# The same rows, cut into other frames and given in another order (from
+# a pipe, which the fit spools): the same bytes.
+policy-prep split -n 5 -o p.%d.pf tr.pf
+cat p.4.pf p.2.pf p.0.pf p.3.pf p.1.pf | policy-score fit -m m.yaml $F > f2.yaml
+cmp -s f.yaml f2.yaml
+ok $? "five partitions in another order, through a pipe: the same bytes"
+policy-score fit -m m.yaml $F --seed 8 tr.pf > f3.yaml
+! cmp -s f.yaml f3.yaml
+ok $? "another seed gives another forest"
+
+# Both backends score it bit for bit.
+policy-score -M f.yaml te.pf | policy-prep cat > v.csv
+policy-score -M f.yaml --backend row te.pf | policy-prep cat > r.csv
+cmp -s v.csv r.csv && [ "$(wc -l < v.csv)" -gt 8000 ]
+ok $? "vector and row backends give the same scores"
+
+# Against the oracle's expected outcomes on held-out rows: the forest's
+# per-arm predictions beat ridge's direct-method ones.
+policy-score fit -m m.yaml --folds 1 tr.pf > ridge.yaml
+policy-score -M ridge.yaml --kind dm te.pf | policy-prep cat > dm.csv
+python3 - v.csv dm.csv d.csv > r2.txt <<'EOF'
+import csv, sys
+orig = {}
+def key(r):
+    out = []
+    for c in ('x1', 'x2', 'x3', 'x4'):
+        try:
+            out.append('%.6f' % float(r[c]))
+        except ValueError:
+            out.append('NA')
+    return tuple(out)
+for r in csv.DictReader(open(sys.argv[3])):
+    orig[key(r)] = r
+for fn in sys.argv[1:3]:
+    rows = list(csv.DictReader(open(fn)))
+    mse = 0.0
+    n = 0
+    for r in rows:
+        o = orig[key(r)]
+        for a in ('control', 't1', 't2'):
+            mse += (float(o['mu_' + a]) - float(r['score:' + a])) ** 2
+            n += 1
+    print('%.6f' % (mse / n))
+EOF
+ok $? "held-out predictions matched with the oracle's"
+set -- $(cat r2.txt)
+echo "# mean squared error against the oracle: forest $1, ridge $2"
+awk -v f="$1" -v r="$2" 'BEGIN { exit !(f < 0.6 * r) }'
+ok $? "the forest is closer to the oracle than ridge (by 40% at least)"
+
+# A naive reference (tests/ofit_ref.py: rows in memory, exact sums as
+# fractions) grows the same trees, node for node and bit for bit.
+cat > show.py <<'PY'
+import sys, yaml
+f = yaml.safe_load(open(sys.argv[1]))
+for k, t in enumerate(f['trees']):
+    for key in ('feature', 'threshold', 'missing_left', 'left', 'right'):
+        print(k, key, ' '.join(repr(float(v)) if key == 'threshold' else
+                               repr(int(v)) for v in t[key]))
+    print(k, 'leaves', ' '.join(repr(float(v)) for leaf in t['value']
+                                for v in leaf))
+PY
+if python3 -c 'import yaml' 2>/dev/null; then
+	policy-prep synth --rows 4000 --seed 5 --missing 0.1 --categorical 1 > s.csv
+	policy-prep fit --treatment arm --outcome y --bins 8 s.csv > sm.yaml
+	policy-prep apply -m sm.yaml s.csv > s.pf
+	policy-prep cat s.pf > s.rows.csv
+	# Ties: x2 is x1 again, outcomes are small integers, x3 has few
+	# values and many missing; deep trees of tiny leaves, some without
+	# every arm.
+	python3 - > t.csv <<'PY'
+import random
+r = random.Random(4)
+print('x1,x2,x3,arm,y')
+for i in range(300):
+    x1 = r.randint(0, 30) / 10
+    x3 = 'NA' if r.random() < 0.3 else str(r.randint(0, 4))
+    print('%s,%s,%s,%s,%d' % (x1, x1, x3, r.choice('abc'), r.randint(0, 3)))
+PY
+	policy-prep fit --treatment arm --outcome y --bins all t.csv > tm.yaml
+	policy-prep apply -m tm.yaml t.csv > t.pf
+	policy-prep cat t.pf > t.rows.csv
+	for args in "4 4 20 3 0.7 9 s" "3 3 1 0 1 2 s" "5 6 1 0 0.8 3 t" "5 6 2 2 1 4 t"; do
+		set -- $args
+		mtry=""
+		[ "$4" != 0 ] && mtry="--mtry $4"
+		policy-score fit -m ${7}m.yaml --learner forest --trees $1 --depth $2 \
+			--min-leaf $3 $mtry --subsample $5 --seed $6 $7.pf > sf.yaml &&
+			python3 show.py sf.yaml > got.txt &&
+			python3 "$top/tests/ofit_ref.py" ${7}m.yaml $7.rows.csv $1 $2 $3 $4 $5 $6 > want.txt &&
+			cmp -s got.txt want.txt && [ "$(grep -c ' feature ' got.txt)" -eq $1 ]
+		ok $? "the reference grows the same forest ($7: trees $1, depth $2, min-leaf $3, mtry $4, subsample $5)"
+		[ -s got.txt ] && ! cmp -s got.txt want.txt && diff got.txt want.txt | head -6 | sed 's/^/#   /'
+	done
+else
+	skip 4 "needs python3-yaml"
+fi
+
+# Over partitions: per level a partial per partition, merged all or
+# nothing in any order, grows the state; after the last level the merge
+# writes the forest: the bytes of one process.
+policy-prep split -n 8 -o q.%d.pf tr.pf
+state=""
+for L in 0 1 2 3 4; do
+	for i in 0 1 2 3 4 5 6 7; do
+		if [ -z "$state" ]; then
+			policy-score fit -m m.yaml $F --partial q.$i.pf > q.$i.f$L
+		else
+			policy-score fit -m m.yaml --learner forest --state "$state" \
+				--partial q.$i.pf > q.$i.f$L
+		fi || echo "# partial $i of level $L failed"
+	done
+	policy-score fit -m m.yaml --learner forest ${state:+--state "$state"} \
+		--merge --expect 8 $(ls q.*.f$L | sort -r) > s$L.yaml ||
+		echo "# merge of level $L failed"
+	state=s$L.yaml
+done
+cmp -s f.yaml s4.yaml
+ok $? "8 partitions, merged level by level in reverse order: the forest of one process"
+grep -q '^format: policy-forest-fit' s2.yaml && grep -q '^level: 3' s2.yaml
+ok $? "between levels the merge writes the state of the fit"
+
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 q.1.f2 q.0.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && [ "$(wc -l < err)" -eq 1 ]
+ok $? "a partial given twice is refused"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	--expect 8 q.0.f2 q.1.f2 q.2.f2 q.3.f2 q.4.f2 q.5.f2 q.7.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'missing' err
+ok $? "--expect 8 with a part missing is refused, naming it"
+policy-score fit -m m.yaml --learner forest --state s2.yaml --merge \
+	q.0.f2 q.1.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "partials of another state are refused"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 q.0.f3 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "partials of two levels are refused"
+cp q.3.f2 bad.f2
+printf 'X' | dd of=bad.f2 bs=1 seek=2000 conv=notrunc 2>/dev/null
+policy-score fit -m m.yaml --learner forest --state s1.yaml --merge \
+	q.0.f2 bad.f2 > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'checksum' err
+ok $? "a corrupted partial is refused by its checksum"
+policy-score fit -m m.yaml --learner forest --state s1.yaml --trees 3 \
+	--partial q.0.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'state holds' err
+ok $? "settings beside --state are refused"
+policy-score fit -m m.yaml --learner forest --state f.yaml --partial q.0.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "a finished forest is no state to grow"
+
+# Refusals: one line, nothing written.
+policy-score fit -m m.yaml --learner forest --lambda 2 tr.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'ridge' err
+ok $? "a ridge option with --learner forest is refused"
+policy-score fit -m m.yaml --trees 5 tr.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'learner forest' err
+ok $? "--trees without --learner forest is refused"
+policy-score fit -m m.yaml --learner forest --max-memory 1000 tr.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ] && grep -q 'max-memory' err
+ok $? "a level over --max-memory is refused before it is read"
+policy-score fit -m m.yaml --learner forest --depth 13 tr.pf > out 2> err
+[ $? -eq 2 ] && [ ! -s out ]
+ok $? "--depth 13 is refused"
+done_testing
