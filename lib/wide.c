@@ -185,16 +185,18 @@ pt_wide_round(const pt_wide *a, int scale)
 	} else if (scale + top - 52 >= -1022) {
 		/* The 64 bits below and at top, and whether anything lower is set. */
 		int lo = top - 63;
-		for (i = 0; i < 64; i++) {
-			int b = lo + i;
-			if (b >= 0 && (m.w[b / 64] >> (b % 64)) & 1)
-				hi |= UINT64_C(1) << i;
+		if (lo <= 0) {
+			/* top < 64: the number is its low word. */
+			hi = m.w[0] << -lo;
+		} else {
+			int w = lo / 64, s = lo % 64;
+			hi = m.w[w] >> s;
+			if (s != 0 && w + 1 < PT_WIDE_WORDS)
+				hi |= m.w[w + 1] << (64 - s);
+			sticky = s != 0 && (m.w[w] & ((UINT64_C(1) << s) - 1)) != 0;
+			for (i = 0; i < w && !sticky; i++)
+				sticky = m.w[i] != 0;
 		}
-		for (i = 0; i < lo; i++)
-			if ((m.w[i / 64] >> (i % 64)) & 1) {
-				sticky = 1;
-				break;
-			}
 		mant = hi >> 11;
 		{
 			uint64_t rem = hi & 0x7ff;
