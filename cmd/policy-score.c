@@ -19,6 +19,9 @@
 #include "ofit.h"
 #include "spool.h"
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 enum { V_SCORE, V_FIT, V_FORESTGEN, V_GENDATA };
 #define SCORE (1u << V_SCORE)
@@ -496,6 +499,14 @@ forest_fit_main(const fe_args *a)
 
 	pt_err_clear(&e);
 	fe_in_init(&in, 0, NULL);
+#ifdef __GLIBC__
+	/* Every level allocates and frees the trees' partials, hundreds of
+	 * megabytes: kept in the heap they are reused, instead of mapped
+	 * afresh and faulted in page by page each time (measured: system time
+	 * 6.4 s of an 11 s fit). */
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	mallopt(M_TRIM_THRESHOLD, -1);
+#endif
 	if (fe_u64(a, O_FOLDS, 1) != 1)
 		return fe_usage_error("--learner forest: cross-fitting "
 		    "(--folds) is not built yet; use --folds 1");
