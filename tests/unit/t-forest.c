@@ -92,13 +92,18 @@ check_forest(pt_forest *f, double **cols, size_t n, const char *what)
 	for (a = 0; a < f->nvocab; a++)
 		out[a] = malloc(n * sizeof **out);
 	double **out2 = calloc((size_t)f->nvocab & 0xffff, sizeof *out2);
+	double **out3 = calloc((size_t)f->nvocab & 0xffff, sizeof *out3);
 
-	for (a = 0; a < f->nvocab; a++)
+	for (a = 0; a < f->nvocab; a++) {
 		out2[a] = malloc(n * sizeof **out2);
+		out3[a] = malloc(n * sizeof **out3);
+	}
 	/* The SIMD kernels and the portable ones: the same bits. */
 	pt_forest_simd(0);
 	pt_forest_score_block(f, (const double *const *)cols, n, out2);
 	pt_forest_simd(1);
+	pt_forest_score_block(f, (const double *const *)cols, n, out3);
+	pt_forest_simd(2);
 	pt_forest_score_block(f, (const double *const *)cols, n, out);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < f->nfeatures; j++)
@@ -108,17 +113,21 @@ check_forest(pt_forest *f, double **cols, size_t n, const char *what)
 		for (a = 0; a < f->nvocab; a++)
 			if (memcmp(&r1[a], &r2[a], 8) ||
 			    memcmp(&r1[a], &out[a][i], 8) ||
-			    memcmp(&r1[a], &out2[a][i], 8))
+			    memcmp(&r1[a], &out2[a][i], 8) ||
+			    memcmp(&r1[a], &out3[a][i], 8))
 				bad++;
 	}
-	ok(bad == 0, "%s: row, vector (SIMD and not) and reference agree bit for bit "
-	    "(%zu rows, %d mismatches)", what, n, bad);
+	ok(bad == 0, "%s: row, vector (byte codes, SIMD levels, portable) and "
+	    "reference agree bit for bit (%zu rows, %d mismatches)", what, n,
+	    bad);
 	for (a = 0; a < f->nvocab; a++) {
 		free(out[a]);
 		free(out2[a]);
+		free(out3[a]);
 	}
 	free(out);
 	free(out2);
+	free(out3);
 	free(x);
 	return bad;
 }
