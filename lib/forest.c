@@ -1066,6 +1066,19 @@ pt_forest_simd(int level)
 	simd_codes = level >= 2;
 }
 
+int
+pt_forest_uses_codes(const pt_forest *f)
+{
+#if HAVE_AVX512
+	return f->plan != NULL && f->plan->codes && !simd_off && simd_codes &&
+	    pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL | PT_CPU_AVX512BW |
+	    PT_CPU_AVX512DQ | PT_CPU_AVX512VBMI | PT_CPU_BMI2);
+#else
+	(void)f;
+	return 0;
+#endif
+}
+
 static void
 walk_general(const ctree *ct, const double *xb, int32_t *idx, int n)
 {

@@ -77,6 +77,9 @@ void pt_forest_score_block(const pt_forest *f, const double *const *cols,
  * default) the byte-code walk (AVX-512 VBMI) where the forest allows it,
  * else 1.  A kernel the CPU lacks is never used. */
 void pt_forest_simd(int level);
+/* 1 when pt_forest_score_block takes the byte-code walk for f (at the
+ * current level, on this CPU), else 0: for tests and benchmarks. */
+int pt_forest_uses_codes(const pt_forest *f);
 
 /* Finds the forest's features in a frame schema by name (f64 columns);
  * colmap[j] = column index of forest feature j.  When the forest names a
