@@ -948,14 +948,14 @@ leaf_codes(const ctree *ct, __m512i ra, __m512i rb)
 }
 
 /* Depth 7 and four actions, the paper's shape: the same walk in phases
- * over eight rows and four trees, so that each phase's steps are
+ * over eight rows and up to four trees, so that each phase's steps are
  * independent: every node's direction bit (two permutes and two compares
  * a row and tree), then the leaves of eight rows at once (m, the node's
  * heap number from 1, goes to 2m + bit), then the sums in tree order. */
 __attribute__((target(CODES_TARGET)))
 static void
-walk_codes7x4_avx512(const ctree *ct, const uint8_t *rows, double *acc,
-    int n)
+walk_codes7x4_avx512(const ctree *ct, int nt, const uint8_t *rows,
+    double *acc, int n)
 {
 	const __m512i ff = _mm512_set1_epi8((char)255);
 	const __m512i one = _mm512_set1_epi64(1);
@@ -966,7 +966,7 @@ walk_codes7x4_avx512(const ctree *ct, const uint8_t *rows, double *acc,
 	__m256d s;
 	int i, r, t, g;
 
-	for (t = 0; t < 4; t++) {
+	for (t = 0; t < nt; t++) {
 		ix[t][0] = _mm512_loadu_si512(ct[t].cidx);
 		ix[t][1] = _mm512_loadu_si512(ct[t].cidx + 64);
 		th[t][0] = _mm512_loadu_si512(ct[t].cthr);
@@ -980,7 +980,7 @@ walk_codes7x4_avx512(const ctree *ct, const uint8_t *rows, double *acc,
 			ra = _mm512_load_si512(rows + (size_t)(i + r) * 64);
 			rb = _mm512_maskz_mov_epi8(_mm512_cmpneq_epi8_mask(ra,
 			    ff), ra);
-			for (t = 0; t < 4; t++) {
+			for (t = 0; t < nt; t++) {
 				w0[t][r] = _mm512_cmpgt_epu8_mask(
 				    _mm512_permutex2var_epi8(ra, ix[t][0], rb),
 				    th[t][0]);
@@ -989,7 +989,7 @@ walk_codes7x4_avx512(const ctree *ct, const uint8_t *rows, double *acc,
 				    th[t][1]);
 			}
 		}
-		for (t = 0; t < 4; t++) {
+		for (t = 0; t < nt; t++) {
 			W0 = _mm512_loadu_si512(w0[t]);
 			W1 = _mm512_loadu_si512(w1[t]);
 			/* Levels 0 to 2 by the table; m is then 8..15. */
@@ -1013,12 +1013,24 @@ walk_codes7x4_avx512(const ctree *ct, const uint8_t *rows, double *acc,
 		}
 		for (r = 0; r < g; r++) {
 			s = _mm256_loadu_pd(acc + 4 * (size_t)(i + r));
-			for (t = 0; t < 4; t++)
+			for (t = 0; t < nt; t++)
 				s = _mm256_add_pd(s, _mm256_loadu_pd((const double *)
 				    ((const char *)ct[t].val + off[t][r])));
 			_mm256_storeu_pd(acc + 4 * (size_t)(i + r), s);
 		}
 	}
+}
+
+/* Whether trees ct[0..nt-1] all have depth 7. */
+static int
+depth7(const ctree *ct, int nt)
+{
+	int t;
+
+	for (t = 0; t < nt; t++)
+		if (ct[t].depth != 7)
+			return 0;
+	return 1;
 }
 
 /* Trees ct[0..nt-1] (nt <= 4) over rows 0..n-1: each row's leaves are
@@ -1142,10 +1154,10 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 
 			code_rows_avx512(p, F, cols, base + (size_t)i, m);
 			for (k = 0; k < f->ntrees; k += 4)
-				if (A == 4 && f->ntrees - k >= 4 &&
-				    p->t[k].depth == 7 && p->t[k + 1].depth == 7 &&
-				    p->t[k + 2].depth == 7 && p->t[k + 3].depth == 7)
-					walk_codes7x4_avx512(&p->t[k], p->rows,
+				if (A == 4 && depth7(&p->t[k], f->ntrees - k < 4 ?
+				    f->ntrees - k : 4))
+					walk_codes7x4_avx512(&p->t[k], f->ntrees -
+					    k < 4 ? f->ntrees - k : 4, p->rows,
 					    acc + (size_t)i * A, m);
 				else
 					walk_codes_avx512(&p->t[k], f->ntrees - k < 4 ?
