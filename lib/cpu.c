@@ -22,6 +22,12 @@ cpu_ask(void)
 		f |= PT_CPU_AVX512CD;
 	if (__builtin_cpu_supports("avx512dq"))
 		f |= PT_CPU_AVX512DQ;
+	if (__builtin_cpu_supports("avx512bw"))
+		f |= PT_CPU_AVX512BW;
+	if (__builtin_cpu_supports("avx512vbmi"))
+		f |= PT_CPU_AVX512VBMI;
+	if (__builtin_cpu_supports("bmi2"))
+		f |= PT_CPU_BMI2;
 #endif
 	return f;
 }

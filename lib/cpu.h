@@ -15,6 +15,9 @@
 #define PT_CPU_AVX512VL 0x04u
 #define PT_CPU_AVX512CD 0x08u
 #define PT_CPU_AVX512DQ 0x10u
+#define PT_CPU_AVX512BW 0x20u
+#define PT_CPU_AVX512VBMI 0x40u
+#define PT_CPU_BMI2     0x80u
 
 /* Whether the CPU has every feature in want (an or of PT_CPU_*); 0 off
  * x86-64 or with a compiler that cannot ask.  The CPU is asked on the

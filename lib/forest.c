@@ -40,6 +40,9 @@
 #ifndef XBLEND
 #define XBLEND 8
 #endif
+#ifndef CODES_SUB
+#define CODES_SUB 256 /* rows per group of the byte-code walk */
+#endif
 #define BLOCK 512 /* rows per block (measured: 128 to 512 is best; L2-resident) */
 
 typedef struct cnode {
@@ -61,7 +64,27 @@ typedef struct ctree {
 	double *thr;
 	int32_t *offm;
 	int64_t *offm64; /* the same, 64-bit (both padded by 16 entries) */
+	/* The byte-code walk (complete trees of depth 1 to 7): node j < 63
+	 * in byte j of the first half, node 63 + j in byte j of the second;
+	 * cidx: the row byte the node reads (feature, + 64 when missing goes
+	 * left), cthr: its threshold's code (right when the row's code is
+	 * greater). */
+	uint8_t cidx[128];
+	uint8_t cthr[128];
 } ctree;
+
+/* Per feature, the sorted distinct thresholds the forest compares it
+ * with, padded to 256 with +inf, and the eight levels of a binary search
+ * over them as permute tables (level L: 2^L entries, at least 8, from
+ * CT_LEVEL(L)): CT_STRIDE doubles. */
+#define CT_LEVEL(L) ((L) < 4 ? 8 * (L) : 16 + (16 << ((L) - 4)))
+#define CT_LIST 272 /* the padded list: 256 */
+#define CT_STRIDE 528
+#define CT_MAXT 253 /* codes 1..254 for values, 0 and 255 for missing */
+/* The same tables in float, for features whose thresholds are all floats
+ * (a float table of 2^L entries, at least 16, from CT32_LEVEL(L)). */
+#define CT32_LEVEL(L) ((L) < 4 ? 16 * (L) : 64 + 16 * ((1 << ((L) - 4)) - 1))
+#define CT32_STRIDE 304
 
 struct pt_forest_plan {
 	ctree *t;
@@ -69,6 +92,12 @@ struct pt_forest_plan {
 	double *xb;     /* nfeatures * BLOCK */
 	int32_t *idx;   /* BLOCK */
 	double *acc;    /* nvocab * BLOCK */
+	int codes;      /* the byte-code walk applies */
+	double *ctab;   /* nfeatures * CT_STRIDE */
+	float *ctab32;  /* nfeatures * CT32_STRIDE */
+	uint8_t *c32;   /* per feature: 1 when ctab32 applies */
+	uint8_t *rows;  /* CODES_SUB * 64 bytes, 64-aligned: codes per row */
+	uint8_t *cb;    /* 64 * CODES_SUB bytes: codes per feature */
 };
 
 static void
@@ -91,6 +120,11 @@ plan_free(pt_forest_plan *p)
 	free(p->xb);
 	free(p->idx);
 	free(p->acc);
+	free(p->ctab);
+	free(p->ctab32);
+	free(p->c32);
+	free(p->rows);
+	free(p->cb);
 	free(p);
 }
 
@@ -212,6 +246,139 @@ tree_check(const pt_forest *f, int k, int32_t *order, int *level,
 	return 0;
 }
 
+static int
+cmp_f64(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The byte-code walk.  A comparison x <= t, t one of a feature's sorted
+ * distinct thresholds T[0..K-1] (t = T[k]), is the same as r(x) <= k with
+ * r(x) the number of thresholds below x: every T[i] < x has i < k when
+ * x <= T[k], and T[0..k] are all below x otherwise.  So each value is
+ * coded once per row as r(x) + 1 (1..K+1) and each node compares codes,
+ * 64 nodes with one byte compare, with no loss of exactness.  A missing
+ * value is coded 255 (greater than every node's code, so it goes right)
+ * and 0 (goes left) in two copies of the row; a node reads the copy its
+ * missing side calls for.  Applies to forests of complete trees of depth
+ * 1 to 7 without category tests, over at most 64 features each compared
+ * with at most CT_MAXT distinct thresholds.
+ */
+static int
+codes_compile(const pt_forest *f, pt_forest_plan *p)
+{
+	int F = f->nfeatures, k, j, L, m, s, D, K, lo, hi, mid, slot;
+	int *cnt = NULL;
+	double *P, t;
+	const ctree *ct;
+	ctree *cw;
+
+	p->codes = 0;
+	if (F > 64)
+		return 0;
+	for (k = 0; k < f->ntrees; k++) {
+		ct = &p->t[k];
+		if (!ct->complete || ct->depth < 1 || ct->depth > 7)
+			return 0;
+	}
+	cnt = calloc((size_t)F, sizeof *cnt);
+	p->ctab = calloc((size_t)F * CT_STRIDE, sizeof *p->ctab);
+	p->ctab32 = calloc((size_t)F * CT32_STRIDE, sizeof *p->ctab32);
+	p->c32 = calloc((size_t)F, 1);
+	if (cnt == NULL || p->ctab == NULL || p->ctab32 == NULL ||
+	    p->c32 == NULL)
+		goto nomem;
+	/* Gather each feature's thresholds into its list (at most 256
+	 * before removing duplicates, or the feature has too many). */
+	for (k = 0; k < f->ntrees; k++) {
+		ct = &p->t[k];
+		for (j = 0; j < (1 << ct->depth) - 1; j++) {
+			int fe = ct->nodes[j].off / BLOCK;
+
+			P = p->ctab + (size_t)fe * CT_STRIDE + CT_LIST;
+			for (m = 0; m < cnt[fe] && P[m] != ct->nodes[j].t; m++)
+				;
+			if (m < cnt[fe])
+				continue;
+			if (cnt[fe] == CT_MAXT)
+				goto none;
+			P[cnt[fe]++] = ct->nodes[j].t;
+		}
+	}
+	for (j = 0; j < F; j++) {
+		P = p->ctab + (size_t)j * CT_STRIDE + CT_LIST;
+		qsort(P, (size_t)cnt[j], sizeof *P, cmp_f64);
+		for (m = cnt[j]; m < 256; m++)
+			P[m] = INFINITY;
+		/* Level L of the search compares with P[m * 2s + s - 1], s =
+		 * 128 >> L, m the position so far divided by 2s. */
+		/* A value x rounded up to a float, xf, compares with a
+		 * float t as x does: x <= t gives xf <= t (t is a float at
+		 * least x, and xf the least such), x > t gives xf >= x > t. */
+		p->c32[j] = 1;
+		for (m = 0; m < cnt[j]; m++)
+			if ((double)(float)P[m] != P[m])
+				p->c32[j] = 0;
+		for (L = 0; L < 8; L++) {
+			s = 128 >> L;
+			for (m = 0; m < 1 << L; m++) {
+				p->ctab[(size_t)j * CT_STRIDE + CT_LEVEL(L) + m] =
+				    P[m * 2 * s + s - 1];
+				p->ctab32[(size_t)j * CT32_STRIDE +
+				    CT32_LEVEL(L) + m] = (float)P[m * 2 * s + s - 1];
+			}
+		}
+	}
+	for (k = 0; k < f->ntrees; k++) {
+		cw = &p->t[k];
+		D = cw->depth;
+		memset(cw->cidx, 0, sizeof cw->cidx);
+		memset(cw->cthr, 255, sizeof cw->cthr);
+		for (j = 0; j < (1 << D) - 1; j++) {
+			int fe = cw->nodes[j].off / BLOCK;
+
+			P = p->ctab + (size_t)fe * CT_STRIDE + CT_LIST;
+			K = cnt[fe];
+			t = cw->nodes[j].t;
+			lo = 0;
+			hi = K - 1;
+			while (lo < hi) {
+				mid = (lo + hi) / 2;
+				if (P[mid] < t)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			slot = j < 63 ? j : 64 + (j - 63);
+			cw->cidx[slot] = (uint8_t)(fe + (cw->nodes[j].mr ? 0 : 64));
+			cw->cthr[slot] = (uint8_t)(lo + 1);
+		}
+	}
+	free(cnt);
+	if ((p->rows = aligned_alloc(64, (size_t)CODES_SUB * 64)) == NULL ||
+	    (p->cb = calloc(64, CODES_SUB)) == NULL)
+		goto nomem2;
+	memset(p->rows, 0, (size_t)CODES_SUB * 64);
+	p->codes = 1;
+	return 0;
+none:
+	free(cnt);
+	free(p->ctab);
+	free(p->ctab32);
+	free(p->c32);
+	p->ctab = NULL;
+	p->ctab32 = NULL;
+	p->c32 = NULL;
+	return 0;
+nomem:
+	free(cnt);
+nomem2:
+	return -1;
+}
+
 int
 pt_forest_compile(pt_forest *f, pt_err *e)
 {
@@ -302,6 +469,8 @@ pt_forest_compile(pt_forest *f, pt_err *e)
 		if (ct->hascat)
 			ct->complete = 0;
 	}
+	if (codes_compile(f, p) < 0)
+		goto nomem;
 	free(order);
 	free(pos);
 	free(level);
@@ -541,16 +710,385 @@ add_leaves4_avx512(const double *val, const int32_t *idx, double *acc, int n)
 		    acc + 4 * i), _mm256_loadu_pd(val + 4 * (size_t)idx[i])));
 }
 
+
+/*
+ * The byte-code walk (see codes_compile).  First each feature's values are
+ * coded, eight rows at a time, by a branch-free binary search over the
+ * feature's 256-entry padded list (levels 0 to 4 by permutes, 5 to 7 by
+ * gathers), and the codes are stored row by row (64 bytes a row, and the
+ * copy with missing as 0 beside it).  Then each tree takes every row in
+ * turn: two permutes pick the row's code for each of the tree's 127 nodes,
+ * two compares give every node's direction as a bit, and seven shifts walk
+ * the bits to the leaf.  Rows are independent, so many are in flight.
+ */
+#define CODES_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,bmi2"
+
+/* Entries of a table of doubles in memory, eight lanes at a time, by
+ * two-table permutes (16 entries) and blends on the bits of the index
+ * above the fourth: gathers cost many times more on this class of CPU.
+ * Written out, since the compilers keep a loop of them in memory. */
+#define P16(T, li, o) _mm512_permutex2var_pd(_mm512_loadu_pd((T) + (o)), \
+	(li), _mm512_loadu_pd((T) + (o) + 8))
+#define B(m, a, b) _mm512_mask_blend_pd((m), (a), (b))
+
+#define P32(T, li, o) _mm512_permutex2var_ps(_mm512_loadu_ps((T) + (o)), \
+	(li), _mm512_loadu_ps((T) + (o) + 16))
+#define B32(m, a, b) _mm512_mask_blend_ps((m), (a), (b))
+
+/* One feature's codes, sixteen rows at a time in float (the feature's
+ * thresholds are floats; values are rounded up, which keeps every
+ * comparison): out[i] for rows 0..n-1 (and up to 15 more, junk). */
+__attribute__((target(CODES_TARGET)))
+static void
+code_col32(const float *ct, const double *col, int n, uint8_t *out)
+{
+	const __m512d inf = _mm512_set1_pd(INFINITY);
+	const __m512i k32 = _mm512_set1_epi32(32), k64 = _mm512_set1_epi32(64);
+	const __m512 t0 = _mm512_set1_ps(ct[0]);
+	const __m512 t1 = _mm512_loadu_ps(ct + CT32_LEVEL(1));
+	const __m512 t2 = _mm512_loadu_ps(ct + CT32_LEVEL(2));
+	const __m512 t3 = _mm512_loadu_ps(ct + CT32_LEVEL(3));
+	const __m512 t4 = _mm512_loadu_ps(ct + CT32_LEVEL(4));
+	const float *t5 = ct + CT32_LEVEL(5), *t6 = ct + CT32_LEVEL(6);
+	const float *t7 = ct + CT32_LEVEL(7);
+	__m512i pos, li, code;
+	__m512 x, e;
+	__mmask16 m, b5, b6;
+	__mmask8 l0, l1;
+	int i, r;
+
+	for (i = 0; i < n; i += 16) {
+		r = n - i;
+		l0 = r >= 8 ? 0xff : (__mmask8)((1u << r) - 1);
+		l1 = r >= 16 ? 0xff : r <= 8 ? 0 : (__mmask8)((1u << (r - 8)) - 1);
+		x = _mm512_insertf32x8(_mm512_castps256_ps512(
+		    _mm512_cvt_roundpd_ps(_mm512_mask_loadu_pd(inf, l0, col + i),
+		    _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC)),
+		    _mm512_cvt_roundpd_ps(_mm512_mask_loadu_pd(inf, l1,
+		    col + i + 8), _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC), 1);
+		pos = _mm512_setzero_si512();
+#define STEP(L, E) do { \
+	li = _mm512_srli_epi32(pos, 8 - (L)); \
+	e = (E); \
+	m = _mm512_cmp_ps_mask(e, x, _CMP_LT_OQ); \
+	pos = _mm512_mask_add_epi32(pos, m, pos, \
+	    _mm512_set1_epi32(128 >> (L))); \
+} while (0)
+		STEP(0, t0);
+		STEP(1, _mm512_permutexvar_ps(li, t1));
+		STEP(2, _mm512_permutexvar_ps(li, t2));
+		STEP(3, _mm512_permutexvar_ps(li, t3));
+		STEP(4, _mm512_permutexvar_ps(li, t4));
+		STEP(5, P32(t5, li, 0));
+		STEP(6, (b5 = _mm512_test_epi32_mask(li, k32),
+		    B32(b5, P32(t6, li, 0), P32(t6, li, 32))));
+		STEP(7, (b5 = _mm512_test_epi32_mask(li, k32),
+		    b6 = _mm512_test_epi32_mask(li, k64),
+		    B32(b6, B32(b5, P32(t7, li, 0), P32(t7, li, 32)),
+		    B32(b5, P32(t7, li, 64), P32(t7, li, 96)))));
+#undef STEP
+		code = _mm512_add_epi32(pos, _mm512_set1_epi32(1));
+		code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(x, x,
+		    _CMP_UNORD_Q), _mm512_set1_epi32(255));
+		_mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi32_epi8(code));
+	}
+}
+
+__attribute__((target(CODES_TARGET)))
+static void
+code_rows_avx512(const pt_forest_plan *p, int F, const double *const *cols,
+    size_t base, int n)
+{
+	uint8_t *rows = p->rows, *cb = p->cb;
+	const __m512d inf = _mm512_set1_pd(INFINITY);
+	int j, i, L;
+	__m512d x, e, tab[4];
+	__m512i pos, code, li;
+	const __m512i k16 = _mm512_set1_epi64(16), k32 = _mm512_set1_epi64(32);
+	const __m512i k64 = _mm512_set1_epi64(64);
+	__mmask8 m, ld, b4, b5, b6;
+	__m512i pv[BLOCK / 8];
+
+	for (j = 0; j < F; j++) {
+		const double *ctab = p->ctab + (size_t)j * CT_STRIDE;
+		const double *col = cols[j] + base;
+
+		const double *t4 = ctab + CT_LEVEL(4), *t5 = ctab + CT_LEVEL(5);
+		const double *t6 = ctab + CT_LEVEL(6), *t7 = ctab + CT_LEVEL(7);
+
+		if (p->c32[j]) {
+			code_col32(p->ctab32 + (size_t)j * CT32_STRIDE, col, n,
+			    cb + (size_t)j * CODES_SUB);
+			continue;
+		}
+		for (L = 0; L < 4; L++)
+			tab[L] = _mm512_loadu_pd(ctab + CT_LEVEL(L));
+		tab[0] = _mm512_set1_pd(ctab[0]);
+		/* Level by level over the block, so that the rows' searches,
+		 * each a chain of dependent steps, overlap. */
+#define LEVEL(L, E) \
+	for (i = 0; i < n; i += 8) { \
+		ld = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1); \
+		x = _mm512_mask_loadu_pd(inf, ld, col + i); \
+		pos = (L) ? pv[i / 8] : _mm512_setzero_si512(); \
+		li = _mm512_srli_epi64(pos, 8 - (L)); \
+		e = (E); \
+		m = _mm512_cmp_pd_mask(e, x, _CMP_LT_OQ); \
+		pv[i / 8] = _mm512_mask_add_epi64(pos, m, pos, \
+		    _mm512_set1_epi64(128 >> (L))); \
+	}
+		LEVEL(0, tab[0]);
+		LEVEL(1, _mm512_permutexvar_pd(li, tab[1]));
+		LEVEL(2, _mm512_permutexvar_pd(li, tab[2]));
+		LEVEL(3, _mm512_permutexvar_pd(li, tab[3]));
+		LEVEL(4, P16(t4, li, 0));
+		LEVEL(5, (b4 = _mm512_test_epi64_mask(li, k16),
+		    B(b4, P16(t5, li, 0), P16(t5, li, 16))));
+		LEVEL(6, (b4 = _mm512_test_epi64_mask(li, k16),
+		    b5 = _mm512_test_epi64_mask(li, k32),
+		    B(b5, B(b4, P16(t6, li, 0), P16(t6, li, 16)),
+		    B(b4, P16(t6, li, 32), P16(t6, li, 48)))));
+		LEVEL(7, (b4 = _mm512_test_epi64_mask(li, k16),
+		    b5 = _mm512_test_epi64_mask(li, k32),
+		    b6 = _mm512_test_epi64_mask(li, k64),
+		    B(b6, B(b5, B(b4, P16(t7, li, 0), P16(t7, li, 16)),
+		    B(b4, P16(t7, li, 32), P16(t7, li, 48))),
+		    B(b5, B(b4, P16(t7, li, 64), P16(t7, li, 80)),
+		    B(b4, P16(t7, li, 96), P16(t7, li, 112))))));
+#undef LEVEL
+		for (i = 0; i < n; i += 8) {
+			ld = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1);
+			x = _mm512_mask_loadu_pd(inf, ld, col + i);
+			code = _mm512_add_epi64(pv[i / 8], _mm512_set1_epi64(1));
+			code = _mm512_mask_mov_epi64(code, _mm512_cmp_pd_mask(x,
+			    x, _CMP_UNORD_Q), _mm512_set1_epi64(255));
+			_mm_storel_epi64((__m128i *)(cb + (size_t)j * CODES_SUB +
+			    i), _mm512_cvtepi64_epi8(code));
+		}
+	}
+	/* Columns to rows, sixteen by sixteen: four rounds of byte
+	 * interleaving transpose a 16 x 16 block. */
+	for (j = 0; j < F; j += 16)
+		for (i = 0; i < n; i += 16) {
+			__m128i a[16], y[16];
+			int k, rd;
+
+			for (k = 0; k < 16; k++)
+				a[k] = _mm_loadu_si128((const __m128i *)(cb +
+				    (size_t)(j + k) * CODES_SUB + i));
+			for (rd = 0; rd < 4; rd++) {
+				for (k = 0; k < 8; k++) {
+					y[2 * k] = _mm_unpacklo_epi8(a[k], a[k + 8]);
+					y[2 * k + 1] = _mm_unpackhi_epi8(a[k],
+					    a[k + 8]);
+				}
+				memcpy(a, y, sizeof a);
+			}
+			for (k = 0; k < 16; k++)
+				_mm_storeu_si128((__m128i *)(rows + (size_t)(i + k) *
+				    64 + j), a[k]);
+		}
+}
+
+/* Three levels at once: bits 0..6 are the directions of a subtree's nodes
+ * in breadth-first order; the entry is the level-3 node reached (0..7). */
+static uint8_t walk3[128];
+/* The bits of the level-3 subtree under node 7 + a, within the first
+ * 63 nodes: its nodes s, 2s+1, 2s+2, 4s+3..4s+6 in order. */
+static uint64_t sub3[8];
+
+static void
+walk3_init(void)
+{
+	int x, d, n, a, s;
+
+	if (walk3[127])
+		return;
+	for (x = 0; x < 128; x++) {
+		for (n = 0, d = 0; d < 3; d++)
+			n = 2 * n + 1 + ((x >> n) & 1);
+		walk3[x] = (uint8_t)(n - 7);
+	}
+	for (a = 0; a < 8; a++) {
+		s = 7 + a;
+		sub3[a] = UINT64_C(1) << s | UINT64_C(3) << (2 * s + 1) |
+		    UINT64_C(15) << (4 * s + 3);
+	}
+}
+
+/* The leaf (breadth-first slot) a row reaches in one tree. */
+__attribute__((target(CODES_TARGET)))
+static inline uint64_t
+leaf_codes(const ctree *ct, __m512i ra, __m512i rb)
+{
+	int D = ct->depth, d, top = D < 6 ? D : 6;
+	uint64_t w0, w1, nd, s3;
+
+	w0 = _mm512_cmpgt_epu8_mask(_mm512_permutex2var_epi8(ra,
+	    _mm512_loadu_si512(ct->cidx), rb), _mm512_loadu_si512(ct->cthr));
+	if (D >= 6) {
+		s3 = walk3[w0 & 127];
+		nd = 63 + 8 * s3 + walk3[_pext_u64(w0, sub3[s3])];
+	} else if (D >= 3) {
+		nd = 7 + (uint64_t)walk3[w0 & 127];
+		for (d = 3; d < top; d++)
+			nd = 2 * nd + 1 + ((w0 >> nd) & 1);
+	} else {
+		nd = 0;
+		for (d = 0; d < top; d++)
+			nd = 2 * nd + 1 + ((w0 >> nd) & 1);
+	}
+	if (D == 7) {
+		w1 = _mm512_cmpgt_epu8_mask(_mm512_permutex2var_epi8(ra,
+		    _mm512_loadu_si512(ct->cidx + 64), rb),
+		    _mm512_loadu_si512(ct->cthr + 64));
+		nd = 2 * nd + 1 + ((w1 >> (nd - 63)) & 1);
+	}
+	return nd;
+}
+
+/* Depth 7 and four actions, the paper's shape: the same walk in phases
+ * over eight rows and up to four trees, so that each phase's steps are
+ * independent: every node's direction bit (two permutes and two compares
+ * a row and tree), then the leaves of eight rows at once (m, the node's
+ * heap number from 1, goes to 2m + bit), then the sums in tree order. */
+__attribute__((target(CODES_TARGET)))
+static void
+walk_codes7x4_avx512(const ctree *ct, int nt, const uint8_t *rows,
+    double *acc, int n)
+{
+	const __m512i ff = _mm512_set1_epi8((char)255);
+	const __m512i one = _mm512_set1_epi64(1);
+	const __m512i w3lo = _mm512_loadu_si512(walk3);
+	const __m512i w3hi = _mm512_loadu_si512(walk3 + 64);
+	uint64_t w0[4][8], w1[4][8], off[4][8];
+	__m512i ra, rb, ix[4][2], th[4][2], W0, W1, m;
+	__m256d s;
+	int i, r, t, g;
+
+	for (t = 0; t < nt; t++) {
+		ix[t][0] = _mm512_loadu_si512(ct[t].cidx);
+		ix[t][1] = _mm512_loadu_si512(ct[t].cidx + 64);
+		th[t][0] = _mm512_loadu_si512(ct[t].cthr);
+		th[t][1] = _mm512_loadu_si512(ct[t].cthr + 64);
+	}
+	memset(w0, 0, sizeof w0);
+	memset(w1, 0, sizeof w1);
+	for (i = 0; i < n; i += 8) {
+		g = n - i < 8 ? n - i : 8;
+		for (r = 0; r < g; r++) {
+			ra = _mm512_load_si512(rows + (size_t)(i + r) * 64);
+			rb = _mm512_maskz_mov_epi8(_mm512_cmpneq_epi8_mask(ra,
+			    ff), ra);
+			for (t = 0; t < nt; t++) {
+				w0[t][r] = _mm512_cmpgt_epu8_mask(
+				    _mm512_permutex2var_epi8(ra, ix[t][0], rb),
+				    th[t][0]);
+				w1[t][r] = _mm512_cmpgt_epu8_mask(
+				    _mm512_permutex2var_epi8(ra, ix[t][1], rb),
+				    th[t][1]);
+			}
+		}
+		for (t = 0; t < nt; t++) {
+			W0 = _mm512_loadu_si512(w0[t]);
+			W1 = _mm512_loadu_si512(w1[t]);
+			/* Levels 0 to 2 by the table; m is then 8..15. */
+			m = _mm512_and_si512(_mm512_permutex2var_epi8(w3lo,
+			    _mm512_and_si512(W0, _mm512_set1_epi64(127)), w3hi),
+			    _mm512_set1_epi64(7));
+			m = _mm512_add_epi64(m, _mm512_set1_epi64(8));
+			/* Levels 3 to 5: node m - 1 has its bit at m - 1. */
+			W0 = _mm512_slli_epi64(W0, 1);
+#define LVL(W, c) m = _mm512_ternarylogic_epi64(_mm512_slli_epi64(m, 1), \
+	_mm512_srlv_epi64((W), (c)), one, 0xf8) /* a | (b & c) */
+			LVL(W0, m);
+			LVL(W0, m);
+			LVL(W0, m);
+			/* Level 6: node m - 1 (63..126) at bit m - 64 of W1. */
+			LVL(W1, _mm512_sub_epi64(m, _mm512_set1_epi64(64)));
+#undef LVL
+			/* The leaf, node m - 1: its vector's byte offset. */
+			_mm512_storeu_si512(off[t], _mm512_slli_epi64(
+			    _mm512_sub_epi64(m, one), 5));
+		}
+		for (r = 0; r < g; r++) {
+			s = _mm256_loadu_pd(acc + 4 * (size_t)(i + r));
+			for (t = 0; t < nt; t++)
+				s = _mm256_add_pd(s, _mm256_loadu_pd((const double *)
+				    ((const char *)ct[t].val + off[t][r])));
+			_mm256_storeu_pd(acc + 4 * (size_t)(i + r), s);
+		}
+	}
+}
+
+/* Whether trees ct[0..nt-1] all have depth 7. */
+static int
+depth7(const ctree *ct, int nt)
+{
+	int t;
+
+	for (t = 0; t < nt; t++)
+		if (ct[t].depth != 7)
+			return 0;
+	return 1;
+}
+
+/* Trees ct[0..nt-1] (nt <= 4) over rows 0..n-1: each row's leaves are
+ * found in all nt trees before its sum takes them in tree order, so
+ * that more independent walks are in flight. */
+__attribute__((target(CODES_TARGET)))
+static void
+walk_codes_avx512(const ctree *ct, int nt, const uint8_t *rows,
+    double *acc, int A, int n)
+{
+	const double *lv[4];
+	int i, a, t;
+	__m512i ra, rb;
+	__m256d s;
+
+	for (i = 0; i < n; i++) {
+		/* The row's codes, and the copy with missing coded 0. */
+		ra = _mm512_load_si512(rows + (size_t)i * 64);
+		rb = _mm512_maskz_mov_epi8(_mm512_cmpneq_epi8_mask(ra,
+		    _mm512_set1_epi8((char)255)), ra);
+		for (t = 0; t < nt; t++)
+			lv[t] = ct[t].val + leaf_codes(&ct[t], ra, rb) * A;
+		if (A == 4) {
+			s = _mm256_loadu_pd(acc + 4 * (size_t)i);
+			for (t = 0; t < nt; t++)
+				s = _mm256_add_pd(s, _mm256_loadu_pd(lv[t]));
+			_mm256_storeu_pd(acc + 4 * (size_t)i, s);
+		} else
+			for (t = 0; t < nt; t++)
+				for (a = 0; a < A; a++)
+					acc[(size_t)i * A + a] += lv[t][a];
+	}
+}
+
 #else
 #define HAVE_AVX512 0
 #endif
 
-static int simd_off;
+static int simd_off, simd_codes = 1;
 
 void
-pt_forest_simd(int on)
+pt_forest_simd(int level)
 {
-	simd_off = !on;
+	simd_off = level <= 0;
+	simd_codes = level >= 2;
+}
+
+int
+pt_forest_uses_codes(const pt_forest *f)
+{
+#if HAVE_AVX512
+	return f->plan != NULL && f->plan->codes && !simd_off && simd_codes &&
+	    pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL | PT_CPU_AVX512BW |
+	    PT_CPU_AVX512DQ | PT_CPU_AVX512VBMI | PT_CPU_BMI2);
+#else
+	(void)f;
+	return 0;
+#endif
 }
 
 static void
@@ -604,6 +1142,31 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 		    (size_t)n * sizeof(double));
 	for (i = 0; i < A * BLOCK; i++)
 		acc[i] = 0.0;
+#if HAVE_AVX512
+	if (p->codes && simd && simd_codes && pt_cpu_has(PT_CPU_AVX512BW |
+	    PT_CPU_AVX512DQ | PT_CPU_AVX512VBMI | PT_CPU_BMI2)) {
+		walk3_init();
+		/* Rows in groups whose codes (64 bytes a row) stay in L1
+		 * while they are written a byte at a time and read by every
+		 * tree. */
+		for (i = 0; i < n; i += CODES_SUB) {
+			int m = n - i < CODES_SUB ? n - i : CODES_SUB;
+
+			code_rows_avx512(p, F, cols, base + (size_t)i, m);
+			for (k = 0; k < f->ntrees; k += 4)
+				if (A == 4 && depth7(&p->t[k], f->ntrees - k < 4 ?
+				    f->ntrees - k : 4))
+					walk_codes7x4_avx512(&p->t[k], f->ntrees -
+					    k < 4 ? f->ntrees - k : 4, p->rows,
+					    acc + (size_t)i * A, m);
+				else
+					walk_codes_avx512(&p->t[k], f->ntrees - k < 4 ?
+				    f->ntrees - k : 4, p->rows,
+				    acc + (size_t)i * A, A, m);
+		}
+		goto done;
+	}
+#endif
 	for (k = 0; k < f->ntrees; k++) {
 		ct = &p->t[k];
 		if (ct->depth == 0)
@@ -629,6 +1192,9 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 				acc[i * A + a] += lv[a];
 		}
 	}
+#if HAVE_AVX512
+done:
+#endif
 	/* acc is row-major (acc[i * A + a]) so that a row's leaf vector is
 	 * added with one vector instruction. */
 	for (a = 0; a < A; a++)

@@ -6,7 +6,9 @@
  * Two backends compute the same bits: pt_forest_score_row, the reference
  * (one row, one tree at a time, pointer chasing), and
  * pt_forest_score_block, which walks a block of rows through one tree
- * level by level over a compiled node layout.  Both add the leaf vectors
+ * at a time over a compiled node layout: level by level on the values,
+ * or (complete trees of depth up to 7) on byte codes of the values that
+ * keep every comparison exact (forest.c, codes_compile).  Both add the leaf vectors
  * in tree order in double and divide by the tree count once.
  */
 #ifndef PT_FOREST_H
@@ -70,9 +72,14 @@ void pt_forest_score_row(const pt_forest *f, const double *x, double *out);
  * Uses internal scratch; not thread-safe on one forest. */
 void pt_forest_score_block(const pt_forest *f, const double *const *cols,
     size_t n, double *const *out);
-/* Turns the SIMD kernels (AVX-512, when the CPU has it) on (default) or
- * off, for tests and benchmarks; the bits are the same either way. */
-void pt_forest_simd(int on);
+/* Chooses the kernels, for tests and benchmarks (the bits are the same
+ * whichever): 0 the portable ones; 1 the AVX-512 walk by levels; 2 (the
+ * default) the byte-code walk (AVX-512 VBMI) where the forest allows it,
+ * else 1.  A kernel the CPU lacks is never used. */
+void pt_forest_simd(int level);
+/* 1 when pt_forest_score_block takes the byte-code walk for f (at the
+ * current level, on this CPU), else 0: for tests and benchmarks. */
+int pt_forest_uses_codes(const pt_forest *f);
 
 /* Finds the forest's features in a frame schema by name (f64 columns);
  * colmap[j] = column index of forest feature j.  When the forest names a

@@ -96,8 +96,12 @@ void pt_batch_free(pt_batch *b);
 size_t pt_frame_rows(const pt_schema *s);
 
 /* Writer.  fd is not closed by the writer.  level: zstd level, 0 = store
- * raw.  A compressed column that does not shrink is stored raw.
- * name is used in error messages ("-" or "<stdout>" for stdout). */
+ * raw, PT_LEVEL_AUTO = level 1 only for columns that shrink at least 32
+ * times (the rest cost more time than their bytes save; frame.c says how
+ * that was measured).  A compressed column that does not shrink is stored
+ * raw. */
+#define PT_LEVEL_AUTO (-2147483647 - 1)
+/* name is used in error messages ("-" or "<stdout>" for stdout). */
 typedef struct pt_writer pt_writer;
 pt_writer *pt_writer_open(int fd, const char *name, const pt_schema *s,
     int level, pt_err *e);

@@ -477,7 +477,7 @@ fe_frame_level(int fd, int level)
 
 	if (level >= 0)
 		return level;
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? 1 : 0;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? PT_LEVEL_AUTO : 0;
 }
 
 void

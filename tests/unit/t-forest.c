@@ -92,13 +92,18 @@ check_forest(pt_forest *f, double **cols, size_t n, const char *what)
 	for (a = 0; a < f->nvocab; a++)
 		out[a] = malloc(n * sizeof **out);
 	double **out2 = calloc((size_t)f->nvocab & 0xffff, sizeof *out2);
+	double **out3 = calloc((size_t)f->nvocab & 0xffff, sizeof *out3);
 
-	for (a = 0; a < f->nvocab; a++)
+	for (a = 0; a < f->nvocab; a++) {
 		out2[a] = malloc(n * sizeof **out2);
+		out3[a] = malloc(n * sizeof **out3);
+	}
 	/* The SIMD kernels and the portable ones: the same bits. */
 	pt_forest_simd(0);
 	pt_forest_score_block(f, (const double *const *)cols, n, out2);
 	pt_forest_simd(1);
+	pt_forest_score_block(f, (const double *const *)cols, n, out3);
+	pt_forest_simd(2);
 	pt_forest_score_block(f, (const double *const *)cols, n, out);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < f->nfeatures; j++)
@@ -108,17 +113,21 @@ check_forest(pt_forest *f, double **cols, size_t n, const char *what)
 		for (a = 0; a < f->nvocab; a++)
 			if (memcmp(&r1[a], &r2[a], 8) ||
 			    memcmp(&r1[a], &out[a][i], 8) ||
-			    memcmp(&r1[a], &out2[a][i], 8))
+			    memcmp(&r1[a], &out2[a][i], 8) ||
+			    memcmp(&r1[a], &out3[a][i], 8))
 				bad++;
 	}
-	ok(bad == 0, "%s: row, vector (SIMD and not) and reference agree bit for bit "
-	    "(%zu rows, %d mismatches)", what, n, bad);
+	ok(bad == 0, "%s: row, vector (byte codes, SIMD levels, portable) and "
+	    "reference agree bit for bit (%zu rows, %d mismatches)", what, n,
+	    bad);
 	for (a = 0; a < f->nvocab; a++) {
 		free(out[a]);
 		free(out2[a]);
+		free(out3[a]);
 	}
 	free(out);
 	free(out2);
+	free(out3);
 	free(x);
 	return bad;
 }
@@ -220,6 +229,88 @@ parse_str(const char *s, pt_err *e)
 	return f;
 }
 
+/* The byte-code walk on its edges: values equal to thresholds, one ulp
+ * either side, -0 and +0, infinities and NaN; thresholds that are floats
+ * (the float coding) and ones that are not (the double coding); 64
+ * features; four actions (the depth-7 phase walk) and three; a feature
+ * with more distinct thresholds than the codes hold (the forest falls
+ * back to the level walk).  Every kernel must match the reference. */
+static void
+check_codes_edges(void)
+{
+	static const int shapes[][4] = {
+		/* trees, depth, features, arms */
+		{ 12, 7, 64, 4 }, { 9, 7, 40, 3 }, { 5, 6, 17, 4 },
+		{ 8, 7, 3, 4 },
+	};
+	int k, j, q, i;
+
+	for (k = 0; k < 4; k++) {
+		int T = shapes[k][0], D = shapes[k][1], F = shapes[k][2];
+		int A = shapes[k][3];
+		pt_forest *f = pt_forest_generate(T, D, F, A, 100 + k, NULL);
+		size_t n = 3001, r;
+		double **cols, th[4096];
+		int nth = 0;
+		char what[120];
+
+		/* Features with an odd index get thresholds that are not
+		 * floats; shape 3 has 3 features over 8 x 127 nodes, more
+		 * distinct thresholds than 253. */
+		for (q = 0; q < T; q++) {
+			pt_tree *t = &f->trees[q];
+
+			for (i = 0; i < t->nnodes; i++) {
+				if (t->feature[i] < 0)
+					continue;
+				if (k == 3)
+					t->threshold[i] = (double)(rn() % 100000) /
+					    1000.0 - 50;
+				else if (t->feature[i] & 1)
+					t->threshold[i] += 1.0 / 3 / 1024;
+				if (rn() % 16 == 0)
+					t->threshold[i] = (rn() & 1) ? -0.0 : 0.0;
+				if (nth < 4096)
+					th[nth++] = t->threshold[i];
+			}
+		}
+		ok(pt_forest_compile(f, NULL) == 0, "edges %d compile", k);
+		if (k == 3)
+			ok(!pt_forest_uses_codes(f), "edges 3: too many "
+			    "thresholds for byte codes: the level walk");
+		else
+			diag("edges %d: byte-code walk %s", k,
+			    pt_forest_uses_codes(f) ? "used" : "not available "
+			    "on this CPU");
+		cols = malloc(F * sizeof *cols);
+		for (j = 0; j < F; j++) {
+			cols[j] = malloc(n * sizeof **cols);
+			for (r = 0; r < n; r++) {
+				double v = th[rn() % (uint64_t)nth];
+
+				switch (rn() % 10) {
+				case 0: v = nextafter(v, INFINITY); break;
+				case 1: v = nextafter(v, -INFINITY); break;
+				case 2: v = NAN; break;
+				case 3: v = (rn() & 1) ? INFINITY : -INFINITY; break;
+				case 4: v = (rn() & 1) ? -0.0 : 0.0; break;
+				case 5: v = (double)(rn() >> 11) /
+				    9007199254740992.0; break;
+				default: break;
+				}
+				cols[j][r] = v;
+			}
+		}
+		snprintf(what, sizeof what, "edges %d: %d trees of depth %d, %d "
+		    "features, %d arms", k, T, D, F, A);
+		check_forest(f, cols, n, what);
+		for (j = 0; j < F; j++)
+			free(cols[j]);
+		free(cols);
+		pt_forest_free(f);
+	}
+}
+
 int
 main(void)
 {
@@ -231,6 +322,8 @@ main(void)
 	size_t len, len2;
 	pt_err e;
 	int j, rep;
+
+	check_codes_edges();
 
 	/* Generated complete forests, 10% missing. */
 	f = pt_forest_generate(50, 7, 32, 4, 42, &e);

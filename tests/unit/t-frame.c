@@ -1287,11 +1287,65 @@ test_frame_rows(void)
 	    "(32 MiB of columns at most), never fewer than 1024");
 }
 
+/* The default on files, PT_LEVEL_AUTO: only a column that shrinks 32
+ * times or more is kept compressed (a constant one); treatment codes,
+ * which level 1 shrinks about 8 times, and random doubles stay raw; the
+ * frames read back the same. */
+static void
+test_level_auto(void)
+{
+	pt_schema *s = pt_schema_new("00112233445566778899aabbccddeeff");
+	pt_batch *b;
+	pt_writer *w;
+	pt_reader *r;
+	const pt_batch *rb;
+	uint64_t by[3];
+	int lv[3] = { 0, PT_LEVEL_AUTO, 1 }, k, fd, got = -1, same = 1;
+	size_t i, n = PT_FRAME_ROWS;
+	pt_err e;
+
+	pt_schema_add(s, "c", PT_I32, PT_ROLE_OTHER, 0, NULL, NULL);
+	pt_schema_add(s, "t", PT_I32, PT_ROLE_OTHER, 0, NULL, NULL);
+	pt_schema_add(s, "x", PT_F64, PT_ROLE_FEATURE, 0, NULL, NULL);
+	b = pt_batch_new(s, n);
+	for (i = 0; i < n; i++) {
+		PT_COL_I32(b, 0)[i] = 7;
+		PT_COL_I32(b, 1)[i] = (int32_t)(rnd() % 3);
+		PT_COL_F64(b, 2)[i] = bits2d(rnd() >> 2);
+	}
+	b->nrows = n;
+	for (k = 0; k < 3; k++) {
+		fd = tmpfile_fd();
+		w = pt_writer_open(fd, "auto.pf", s, lv[k], &e);
+		same &= w != NULL && pt_writer_write(w, b, &e) == 0;
+		by[k] = w ? pt_writer_bytes(w) : 0;
+		same &= w != NULL && pt_writer_close(w, &e) == 0;
+		lseek(fd, 0, SEEK_SET);
+		r = pt_reader_open(fd, "auto.pf", &e);
+		while (r != NULL && (got = pt_reader_next(r, &rb, &e)) == 1)
+			same &= rb->nrows == n &&
+			    !memcmp(rb->col[0], b->col[0], n * 4) &&
+			    !memcmp(rb->col[1], b->col[1], n * 4) &&
+			    !memcmp(rb->col[2], b->col[2], n * 8);
+		same &= r != NULL && got == 0;
+		pt_reader_close(r);
+		close(fd);
+	}
+	ok(same, "levels 0, auto and 1 read back the same rows");
+	ok(by[1] < by[0] - 4 * n + 4096 && by[1] > by[2] + 2 * n,
+	    "auto compresses the constant column only (%llu, %llu, %llu "
+	    "bytes at 0, auto, 1)", (unsigned long long)by[0],
+	    (unsigned long long)by[1], (unsigned long long)by[2]);
+	pt_batch_free(b);
+	pt_schema_free(s);
+}
+
 int
 main(void)
 {
 	sanitize = getenv("PT_SANITIZE") != NULL;
 	test_frame_rows();
+	test_level_auto();
 	test_schema();
 	test_roundtrip();
 	test_codecs();
