@@ -11,6 +11,7 @@
 #include "fe.h"
 #include "frame.h"
 #include "hist.h"
+#include "jsonout.h"
 #include "manifest.h"
 #include "prep.h"
 #include "synth.h"
@@ -21,6 +22,7 @@ enum { V_FIT, V_APPLY, V_CAT, V_SPLIT, V_CHECK, V_SYNTH };
 #define CAT (1u << V_CAT)
 #define SPLIT (1u << V_SPLIT)
 #define SYNTH (1u << V_SYNTH)
+#define CHECK (1u << V_CHECK)
 
 static const fe_verb verbs[] = {
 	{ "fit", "--treatment COL --outcome COL [options] [CSV...]\n"
@@ -31,7 +33,7 @@ static const fe_verb verbs[] = {
 	{ "cat", "[options] [FRAMES...]", 0, -1, "frames -> CSV or TSV" },
 	{ "split", "-n N -o PATTERN [options] [FRAMES...]", 0, -1,
 	  "frames -> N partition files" },
-	{ "check", "[FRAMES...]", 0, -1,
+	{ "check", "[--json] [FRAMES...]", 0, -1,
 	  "read frames through, checking every frame; a line per input" },
 	{ "synth", "[options]", 0, 0,
 	  "a synthetic experiment (CSV) with a planted best policy" },
@@ -45,7 +47,7 @@ enum {
 	O_MANIFEST, O_SUBSET, O_NOHEADER, O_NOCODES, O_FRAMEROWS, O_TSV,
 	O_COLUMNS, O_PARTS, O_ROUNDROBIN, O_SHUFFLE, O_ROWS, O_NFEATURES,
 	O_NCATEGORICAL, O_ARMS, O_SHARE, O_BINARY, O_ORACLE, O_NOISE, O_OUTPUT,
-	O_PATTERN, O_LEVEL, O_FORCE, O_DELIM
+	O_PATTERN, O_LEVEL, O_FORCE, O_DELIM, O_JSON
 };
 
 static const fe_opt opts[] = {
@@ -153,6 +155,8 @@ static const fe_opt opts[] = {
 	  "zstd level of frames (0 = none; default: 0 on pipes, 1 on files)" },
 	{ O_FORCE, 'f', "force", FE_FLAG, NULL, APPLY, 0, 0, NULL,
 	  "write frames to a terminal anyway" },
+	{ O_JSON, 0, "json", FE_FLAG, NULL, CHECK, 0, 0, NULL,
+	  "the report as JSON (one line): every input's rows and bytes" },
 };
 
 static const fe_cli cli = {
@@ -379,7 +383,15 @@ do_check(const fe_args *a)
 	const pt_batch *b;
 	int k;
 
+	pt_buf jb = PT_BUF_INIT;
+	pt_json j;
+	int json = fe_flag(a, O_JSON);
+
 	pt_err_clear(&e);
+	pt_j_init(&j, &jb);
+	pt_j_obj(&j);
+	pt_j_key(&j, "inputs");
+	pt_j_arr(&j);
 	fe_in_init(&in, a->argc, a->argv);
 	/* Every input is checked on its own: any schema will do. */
 	in.any_schema = 1;
@@ -390,14 +402,43 @@ do_check(const fe_args *a)
 		if (k < 0)
 			break;
 		in.rows += pt_reader_rows(r);
+		if (json) {
+			/* All or nothing: printed once every input passed. */
+			pt_j_obj(&j);
+			pt_j_key(&j, "name");
+			pt_j_str(&j, in.name);
+			pt_j_key(&j, "rows");
+			pt_j_u64(&j, pt_reader_rows(r));
+			pt_j_key(&j, "bytes");
+			pt_j_u64(&j, pt_reader_bytes(r));
+			pt_j_key(&j, "ok");
+			pt_j_bool(&j, 1);
+			pt_j_obj_end(&j);
+			continue;
+		}
 		printf("%s: %llu rows, %llu bytes, ok\n", in.name,
 		    (unsigned long long)pt_reader_rows(r),
 		    (unsigned long long)pt_reader_bytes(r));
 	}
 	fe_progress_done(in.rows, in.done_bytes);
 	fe_in_close(&in);
-	if (k < 0)
+	if (k < 0) {
+		free(jb.p);
 		return fe_error(&e);
+	}
+	if (json) {
+		char *text;
+		size_t len;
+		pt_j_arr_end(&j);
+		pt_j_key(&j, "rows");
+		pt_j_u64(&j, in.rows);
+		pt_j_obj_end(&j);
+		pt_j_end(&j);
+		if (pt_buf_take(&jb, &text, &len, "check report", &e) != 0)
+			return fe_error(&e);
+		fwrite(text, 1, len, stdout);
+		free(text);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fe_errorx("<stdout>: write error");
 	return FE_EXIT_OK;

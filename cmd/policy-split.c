@@ -9,7 +9,8 @@
  *   fit -m M --depth K       scored frames -> tree, one process
  *   apply -t TREE            frames -> frames + action column
  *   show -t TREE [--dot]     the tree as text or Graphviz
- *   eval -t TREE             scored frames -> policy value and arms' values
+ *   eval -t TREE [-t TREE2]  scored frames -> values, paired differences,
+ *                            uplift curves
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "grow.h"
 #include "hist.h"
 #include "manifest.h"
+#include "eval.h"
 #include "policy.h"
 #include "search.h"
 #include "spool.h"
@@ -65,26 +67,31 @@ static const fe_verb verbs[] = {
 	  "scored frames -> the tree (or a forest), in one process" },
 	{ "apply", "-t TREE [-l N] [--force] [FRAMES...]", 0, -1,
 	  "frames -> frames with the tree's action per row" },
-	{ "show", "-t TREE [--dot]", 0, 1,
+	{ "show", "-t TREE [--dot | --json]", 0, 1,
 	  "the tree as text, or as a Graphviz graph" },
-	{ "eval", "-t TREE [FRAMES...]", 0, -1,
-	  "held-out scored frames -> the policy's value and standard error, "
-	  "beside every single-arm policy's" },
+	{ "eval", "-t TREE [-t TREE2] [-m MANIFEST] [--cluster COL] "
+	  "[--curve FILE [--rank-by PREFIX]] [--control LABEL] "
+	  "[--json | --tsv] [FRAMES...]", 0, -1,
+	  "held-out scored frames -> the policy's value with its standard "
+	  "error and 95% interval, beside every single-arm policy's, and the "
+	  "paired differences on the same rows" },
 };
 
 enum {
 	O_MANIFEST, O_TREE, O_MODEL, O_PARTITION, O_EXPECT, O_DEPTH,
 	O_CRITERION, O_MINNODE, O_EXACT, O_TREES, O_SUBSAMPLE, O_MTRY, O_SEED,
-	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE, O_PAIRS, O_THREADS, O_MAXMEM
+	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE, O_PAIRS, O_THREADS, O_MAXMEM,
+	O_CLUSTER, O_CURVE, O_RANKBY, O_CONTROL, O_JSON, O_TSV
 };
 
 static const fe_opt opts[] = {
-	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", HIST | BEST | FIT, 0,
-	  0, NULL, "the manifest the frames were made under (its boundaries "
-	  "are the candidate thresholds)" },
-	{ O_TREE, 't', "tree", FE_STR, "TREE", HIST | BEST | APPLY | SHOW | EVAL,
-	  0, 0, NULL, "a tree file (policy-tree(5)); show also takes it as "
-	  "its operand" },
+	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", HIST | BEST | FIT |
+	  EVAL, 0, 0, NULL, "the manifest the frames were made under (its "
+	  "boundaries are the candidate thresholds; eval: its train/test rule "
+	  "says whether the rows are training rows, and it names the control)" },
+	{ O_TREE, 't', "tree", FE_STRS, "TREE", HIST | BEST | APPLY | SHOW |
+	  EVAL, 0, 0, NULL, "a tree file (policy-tree(5)); show also takes it "
+	  "as its operand; eval takes two, to compare them on the same rows" },
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", HIST | FIT, 0, 0, NULL,
 	  "the model that scored the frames (its digest is recorded; partials "
 	  "of different models do not merge)" },
@@ -109,9 +116,28 @@ static const fe_opt opts[] = {
 	{ O_THREADS, 0, "threads", FE_INT, "N", BEST | FIT, 1, 1024, NULL,
 	  "--exact: threads to search with (default: every core); the tree "
 	  "does not depend on N" },
-	{ O_MAXMEM, 0, "max-memory", FE_SIZE, "SIZE", HIST | BEST | FIT, 0, 0,
-	  NULL, "--exact, --pairs: refuse, before starting, a search or pair "
-	  "partial that needs more than SIZE bytes (default 8G)" },
+	{ O_MAXMEM, 0, "max-memory", FE_SIZE, "SIZE", HIST | BEST | FIT | EVAL,
+	  0, 0, NULL, "--exact, --pairs: refuse, before starting, a search or "
+	  "pair partial that needs more than SIZE bytes; eval: clusters and "
+	  "rows ranked by --rank-by (default 8G)" },
+	{ O_CLUSTER, 0, "cluster", FE_STR, "COL", EVAL, 0, 0, NULL,
+	  "cluster-robust standard errors (CR1), the rows grouped by the "
+	  "value of COL: a feature, _row (the key, when the manifest has one) "
+	  "or the treatment" },
+	{ O_CURVE, 0, "curve", FE_STR, "FILE", EVAL, 0, 0, NULL,
+	  "write uplift and Qini curves (JSON) of every arm against the "
+	  "control and of the tree's targeting, with AUUC and Qini "
+	  "coefficients, to FILE" },
+	{ O_RANKBY, 0, "rank-by", FE_STR, "PREFIX", EVAL, 0, 0, NULL,
+	  "--curve: rank rows for arm t by the columns PREFIXt - PREFIXc "
+	  "(predicted outcomes; default: the tree's leaf estimates)" },
+	{ O_CONTROL, 0, "control", FE_STR, "LABEL", EVAL, 0, 0, NULL,
+	  "the control of the curves (default: the manifest's, else the "
+	  "first action)" },
+	{ O_JSON, 0, "json", FE_FLAG, NULL, SHOW | EVAL, 0, 0, NULL,
+	  "the report as JSON (one line)" },
+	{ O_TSV, 0, "tsv", FE_FLAG, NULL, EVAL, 0, 0, NULL,
+	  "the report as a tab-separated table with a header line" },
 	{ O_TREES, 0, "trees", FE_INT, "T", FIT, 1, 100000, NULL,
 	  "a forest of T trees instead of one tree" },
 	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", FIT, 0x1p-53, 1, NULL,
@@ -760,28 +786,60 @@ out:
 static int
 cmd_eval(const fe_args *a, pt_err *e)
 {
-	pt_ptree *t;
-	pt_policy *p = NULL;
+	const fe_val *tv = &a->v[O_TREE];
+	pt_ptree *t[2] = { NULL, NULL };
+	const char *names[2] = { "tree", NULL };
+	pt_manifest *m = NULL;
+	pt_eval *v = NULL;
+	pt_eval_opts o = { 0 };
 	fe_in in;
 	const pt_schema *s;
 	const pt_batch *b;
-	char *buf = NULL;
-	size_t len;
-	int rc = -1, k;
+	char *buf = NULL, *cbuf = NULL;
+	size_t len, clen;
+	uint64_t ntr;
+	const char *tr;
+	int rc = -1, k, nt = tv->nlist;
 
-	if (!fe_flag(a, O_TREE))
+	if (nt == 0)
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
-	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
-		return -1;
+	if (nt > 2)
+		return pt_fail(e, PT_EUSAGE, "", "eval compares at most two "
+		    "trees (-t A -t B); %d given", nt);
+	if (fe_flag(a, O_JSON) && fe_flag(a, O_TSV))
+		return pt_fail(e, PT_EUSAGE, "", "--json and --tsv do not mix");
+	if (fe_flag(a, O_RANKBY) && !fe_flag(a, O_CURVE))
+		return pt_fail(e, PT_EUSAGE, "", "--rank-by ranks the rows of "
+		    "--curve: give --curve FILE");
+	if (fe_flag(a, O_CONTROL) && !fe_flag(a, O_CURVE))
+		return pt_fail(e, PT_EUSAGE, "", "--control names the control of "
+		    "--curve: give --curve FILE");
 	fe_in_init(&in, a->argc, a->argv);
+	for (k = 0; k < nt; k++)
+		if ((t[k] = load_tree(tv->list[k], e)) == NULL)
+			goto out;
+	if (nt == 2) {
+		names[0] = tv->list[0];
+		names[1] = tv->list[1];
+	}
+	if (fe_flag(a, O_MANIFEST) && (m = load_manifest(a, e)) == NULL)
+		goto out;
+	o.m = m;
+	o.control = fe_str(a, O_CONTROL, NULL);
+	o.cluster = fe_str(a, O_CLUSTER, NULL);
+	o.curves = fe_flag(a, O_CURVE);
+	o.rank_prefix = fe_str(a, O_RANKBY, NULL);
+	o.max_memory = max_memory(a);
 	if ((s = fe_in_schema(&in, e)) == NULL)
 		goto out;
-	if ((p = pt_policy_new(t, s, e)) == NULL) {
-		where(e, in.paths[0]);
+	if ((v = pt_eval_new((const pt_ptree *const *)t, names, nt, s, &o,
+	    e)) == NULL) {
+		if (e->code != PT_EUSAGE)
+			where(e, in.paths[0]);
 		goto out;
 	}
 	while ((k = fe_in_next(&in, &b, e)) == 1)
-		if (pt_policy_eval_add(p, b, e) < 0) {
+		if (pt_eval_add(v, b, e) < 0) {
 			if (e->where[0] == '\0')
 				snprintf(e->where, sizeof e->where, "%s", in.name);
 			goto out;
@@ -789,14 +847,32 @@ cmd_eval(const fe_args *a, pt_err *e)
 	if (k < 0)
 		goto out;
 	fe_progress_done(in.rows, in.done_bytes);
-	if (pt_policy_eval_report(p, &buf, &len, e) < 0)
+	if (pt_eval_report(v, fe_flag(a, O_JSON) ? PT_FMT_JSON :
+	    fe_flag(a, O_TSV) ? PT_FMT_TSV : PT_FMT_YAML, &buf, &len, e) < 0)
+		goto out;
+	if (o.curves && pt_eval_curves(v, &cbuf, &clen, e) < 0)
+		goto out;
+	tr = pt_eval_training(v, &ntr);
+	if (strcmp(tr, "yes") == 0 || strcmp(tr, "some") == 0)
+		fe_warnx("note: %" PRIu64 " of the %" PRIu64 " rows are "
+		    "training rows under the manifest's train/test rule: their "
+		    "values are in-sample, not held-out", ntr, pt_eval_rows(v));
+	else if (m != NULL && strcmp(tr, "unknown") == 0)
+		fe_warnx("note: the frames do not carry the manifest's split "
+		    "column as a feature: whether these are training rows is "
+		    "unknown");
+	if (o.curves && fe_write_file(fe_str(a, O_CURVE, NULL), cbuf, clen, 0,
+	    1, e) < 0)
 		goto out;
 	rc = write_out(a, buf, len, 0, e);
 out:
 	free(buf);
-	pt_policy_free(p);
+	free(cbuf);
+	pt_eval_free(v);
 	fe_in_close(&in);
-	pt_ptree_free(t);
+	pt_ptree_free(t[0]);
+	pt_ptree_free(t[1]);
+	pt_manifest_free(m);
 	return rc;
 }
 
@@ -815,7 +891,12 @@ cmd_show(const fe_args *a, pt_err *e)
 		    "not both");
 	if ((t = load_tree(path, e)) == NULL)
 		return -1;
-	s = fe_flag(a, O_DOT) ? pt_ptree_dot(t, e) : pt_ptree_text(t, e);
+	if (fe_flag(a, O_DOT) && fe_flag(a, O_JSON)) {
+		pt_ptree_free(t);
+		return pt_fail(e, PT_EUSAGE, "", "--dot and --json do not mix");
+	}
+	s = fe_flag(a, O_DOT) ? pt_ptree_dot(t, e) : fe_flag(a, O_JSON) ?
+	    pt_ptree_json(t, e) : pt_ptree_text(t, e);
 	pt_ptree_free(t);
 	if (s == NULL)
 		return -1;

@@ -15,6 +15,8 @@
 #include "number.h"
 #include "score.h"
 #include "tree.h"
+#include "buf.h"
+#include "jsonout.h"
 #include "verify.h"
 
 enum { V_SIGN, V_COMPARE, V_DRIFT };
@@ -30,16 +32,18 @@ static const fe_verb verbs[] = {
 	  "model, rows, scores, tree, policy) and the row count; frame files "
 	  "of one schema add up (partitions), streams of different schemas "
 	  "must hold the same rows" },
-	{ "compare", "A.sig B.sig", 2, 2, "a line per component: same, "
+	{ "compare", "[--json] A.sig B.sig", 2, 2, "a line per component: same, "
 	  "drifted, or absent on one side; exit 0 when every component present "
 	  "on both sides is the same, 1 when one drifted, 2 on trouble" },
-	{ "drift", "-m MANIFEST [--threshold T] [FRAMES...]", 0, -1,
+	{ "drift", "-m MANIFEST [--threshold T] [--json | --tsv] [FRAMES...]",
+	  0, -1,
 	  "the Population Stability Index of each feature of the frames "
 	  "against the manifest's training bins, largest first; exit 1 when "
 	  "one is over the threshold" },
 };
 
-enum { O_MANIFEST, O_MODEL, O_TREE, O_OUTPUT, O_THRESHOLD, O_THREADS };
+enum { O_MANIFEST, O_MODEL, O_TREE, O_OUTPUT, O_THRESHOLD, O_THREADS,
+	O_JSON, O_TSV };
 
 static const fe_opt optrows[] = {
 	{ O_MANIFEST, 'm', "manifest", FE_STR, "MANIFEST", SIGN | DRIFT, 0, 0,
@@ -55,6 +59,11 @@ static const fe_opt optrows[] = {
 	{ O_THREADS, 0, "threads", FE_INT, "N", SIGN, 1, 1024, NULL,
 	  "threads to hash the rows of each frame with (default: every core, "
 	  "at most 16); the signature does not depend on N" },
+	{ O_JSON, 0, "json", FE_FLAG, NULL, COMPARE | DRIFT, 0, 0, NULL,
+	  "the report as JSON (one line)" },
+	{ O_TSV, 0, "tsv", FE_FLAG, NULL, DRIFT, 0, 0, NULL,
+	  "drift: the features as a tab-separated table (feature, psi, "
+	  "status) with a header line" },
 };
 
 static const fe_cli cli = {
@@ -66,7 +75,7 @@ static const fe_cli cli = {
 typedef struct opts {
 	const char *manifest, *model, *tree, *output;
 	double threshold;
-	int threads;
+	int threads, json, tsv;
 } opts;
 
 /* Feeds every input's reader to fn (the signer, the drift counter). */
@@ -218,6 +227,78 @@ report_close(FILE *fp, fe_out *out, int rc)
 	return rc;
 }
 
+/* compare --json: {"same", "components": [{name, a, b, same}], "rows"}. */
+static int
+compare_json(opts *o, const pt_sig *a, const pt_sig *b)
+{
+	pt_buf buf = PT_BUF_INIT;
+	pt_json j;
+	pt_err e;
+	char *text = NULL;
+	size_t len;
+	int drift = 0, rc;
+
+	pt_err_clear(&e);
+	pt_j_init(&j, &buf);
+	for (int c = 0; c < PT_SIG_N; c++)
+		drift |= pt_sig_compare(a, b, (pt_sigcomp)c) == PT_CMP_DRIFTED;
+	drift |= a->have_rows && b->have_rows && a->rows != b->rows;
+	pt_j_obj(&j);
+	pt_j_key(&j, "same");
+	pt_j_bool(&j, !drift);
+	pt_j_key(&j, "components");
+	pt_j_arr(&j);
+	for (int c = 0; c < PT_SIG_N; c++) {
+		pt_cmp r = pt_sig_compare(a, b, (pt_sigcomp)c);
+		char hex[33];
+		if (r == PT_CMP_ABSENT)
+			continue;
+		pt_j_obj(&j);
+		pt_j_key(&j, "name");
+		pt_j_str(&j, pt_sig_name((pt_sigcomp)c));
+		pt_j_key(&j, "a");
+		if (a->have[c]) {
+			pt_h128_hex(a->h[c], hex);
+			pt_j_str(&j, hex);
+		} else
+			pt_j_null(&j);
+		pt_j_key(&j, "b");
+		if (b->have[c]) {
+			pt_h128_hex(b->h[c], hex);
+			pt_j_str(&j, hex);
+		} else
+			pt_j_null(&j);
+		pt_j_key(&j, "same");
+		pt_j_bool(&j, r == PT_CMP_SAME);
+		pt_j_obj_end(&j);
+	}
+	pt_j_arr_end(&j);
+	pt_j_key(&j, "rows");
+	pt_j_obj(&j);
+	pt_j_key(&j, "a");
+	if (a->have_rows)
+		pt_j_u64(&j, a->rows);
+	else
+		pt_j_null(&j);
+	pt_j_key(&j, "b");
+	if (b->have_rows)
+		pt_j_u64(&j, b->rows);
+	else
+		pt_j_null(&j);
+	pt_j_key(&j, "same");
+	pt_j_bool(&j, a->have_rows && b->have_rows && a->rows == b->rows);
+	pt_j_obj_end(&j);
+	pt_j_obj_end(&j);
+	pt_j_end(&j);
+	if (pt_buf_take(&buf, &text, &len, "comparison", &e) != 0 ||
+	    fe_write_file(o->output, text, len, 0, 1, &e) != 0)
+		rc = fe_error(&e);
+	else
+		rc = drift ? FE_EXIT_NO : FE_EXIT_OK;
+	free(text);
+	return rc;
+}
+
 static int
 do_compare(opts *o, int n, char **paths)
 {
@@ -233,8 +314,11 @@ do_compare(opts *o, int n, char **paths)
 	pt_err_clear(&e);
 	if (n != 2)
 		return fe_usage_error("compare needs two signature files");
-	if (read_sig(paths[0], &a, &e) != 0 || read_sig(paths[1], &b, &e) != 0 ||
-	    (fp = report_open(o, &out, &e)) == NULL)
+	if (read_sig(paths[0], &a, &e) != 0 || read_sig(paths[1], &b, &e) != 0)
+		return fe_error(&e);
+	if (o->json)
+		return compare_json(o, &a, &b);
+	if ((fp = report_open(o, &out, &e)) == NULL)
 		return fe_error(&e);
 	for (int c = 0; c < PT_SIG_N; c++) {
 		pt_cmp r = pt_sig_compare(&a, &b, (pt_sigcomp)c);
@@ -275,11 +359,14 @@ do_drift(opts *o, int n, char **paths)
 	pt_err_clear(&e);
 	if (o->manifest == NULL)
 		return fe_usage_error("drift needs -m MANIFEST");
+	if (o->json && o->tsv)
+		return fe_usage_error("--json and --tsv do not mix");
 	if ((m = pt_manifest_read(o->manifest, &e)) == NULL)
 		return fe_error(&e);
 	if ((d = pt_drift_new(m, &e)) == NULL ||
 	    each_reader(n, paths, drift_feed, d, &e) != 0 ||
-	    pt_drift_report(d, o->threshold, &text, &len, &over, &e) != 0 ||
+	    pt_drift_report_as(d, o->threshold, o->json ? PT_FMT_JSON :
+	    o->tsv ? PT_FMT_TSV : PT_FMT_YAML, &text, &len, &over, &e) != 0 ||
 	    fe_write_file(o->output, text, len, 0, 1, &e) != 0)
 		rc = fe_error(&e);
 	else
@@ -307,6 +394,8 @@ main(int argc, char **argv)
 	o.tree = fe_str(&a, O_TREE, NULL);
 	o.output = fe_str(&a, O_OUTPUT, NULL);
 	o.threshold = fe_num(&a, O_THRESHOLD, 0.25);
+	o.json = fe_flag(&a, O_JSON);
+	o.tsv = fe_flag(&a, O_TSV);
 	if (fe_flag(&a, O_THREADS))
 		o.threads = (int)fe_u64(&a, O_THREADS, 1);
 	else {

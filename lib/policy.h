@@ -1,7 +1,6 @@
 /*
  * policy.h: a policy tree at work on frames: the action of every row
- * (policy-split apply) and the policy's value on held-out scored rows
- * beside every single-arm policy (policy-split eval).
+ * (policy-split apply), and the leaf it reaches (eval.h).
  */
 #ifndef PT_POLICY_H
 #define PT_POLICY_H
@@ -11,7 +10,6 @@
 #include "frame.h"
 #include "pt.h"
 #include "tree.h"
-#include "xsum.h"
 
 /* A tree bound to a frame schema.  The tree and schema must outlive it. */
 typedef struct pt_policy pt_policy;
@@ -30,19 +28,8 @@ const pt_schema *pt_policy_out_schema(pt_policy *p, pt_err *e);
 int pt_policy_apply(pt_policy *p, const pt_batch *b, const pt_batch **out,
     pt_err *e);
 
-/* Evaluation: per row the score of the tree's action and of every single
- * arm, summed exactly (the figures do not depend on row order).  The
- * frames must carry one score (or reward) column per action. */
-int pt_policy_eval_add(pt_policy *p, const pt_batch *b, pt_err *e);
-uint64_t pt_policy_eval_rows(const pt_policy *p);
-/* The report (YAML): rows, the policy's value and standard error, and
- * each arm's.  *out malloc'd. */
-int pt_policy_eval_report(const pt_policy *p, char **out, size_t *len,
-    pt_err *e);
-
-/* Mean and standard error of the mean (sd / sqrt(n)) of n values from
- * the exact sums of the values and of their squares. */
-void pt_mean_se(const pt_xsum *s, const pt_xsum *s2, uint64_t n,
-    double *mean, double *se);
+/* The leaf (node index into the tree's nodes) every row of b reaches,
+ * into node (b->nrows entries). */
+void pt_policy_route(pt_policy *p, const pt_batch *b, int32_t *node);
 
 #endif

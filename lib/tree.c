@@ -15,6 +15,7 @@
 #include "hist.h"
 #include "number.h"
 #include "xsum.h"
+#include "jsonout.h"
 #include "yamlout.h"
 
 static void
@@ -667,6 +668,85 @@ pt_ptree_text(const pt_ptree *t, pt_err *e)
 	    t->complete ? "" : " (incomplete)");
 	text_node(t, &b, 0, 0);
 	return pt_buf_str(&b, "tree's text", e);
+}
+
+static void
+json_node(const pt_ptree *t, pt_json *j, int i)
+{
+	const pt_pnode *p = &t->nodes[i];
+
+	pt_j_obj(j);
+	pt_j_key(j, "rows");
+	pt_j_u64(j, p->rows);
+	if (p->feature < 0) {
+		pt_j_key(j, "action");
+		pt_j_str(j, t->vocab[p->action]);
+		if (p->open) {
+			pt_j_key(j, "open");
+			pt_j_bool(j, 1);
+		}
+	} else {
+		pt_j_key(j, "feature");
+		pt_j_str(j, t->features[p->feature]);
+		pt_j_key(j, "threshold");
+		pt_j_f64(j, p->threshold);
+		pt_j_key(j, "missing");
+		pt_j_str(j, p->missing_left ? "left" : "right");
+	}
+	pt_j_key(j, "arms");
+	pt_j_arr(j);
+	for (int a = 0; a < t->narms; a++) {
+		pt_j_obj(j);
+		pt_j_key(j, "action");
+		pt_j_str(j, t->vocab[a]);
+		pt_j_key(j, "count");
+		pt_j_u64(j, p->count[a]);
+		pt_j_key(j, "mean");
+		pt_j_f64(j, p->mean[a]);
+		pt_j_key(j, "value");
+		pt_j_f64(j, p->value[a]);
+		pt_j_obj_end(j);
+	}
+	pt_j_arr_end(j);
+	if (p->feature >= 0) {
+		pt_j_key(j, "left");
+		json_node(t, j, pt_ptree_find(t, 2 * p->id));
+		pt_j_key(j, "right");
+		json_node(t, j, pt_ptree_find(t, 2 * p->id + 1));
+	}
+	pt_j_obj_end(j);
+}
+
+char *
+pt_ptree_json(const pt_ptree *t, pt_err *e)
+{
+	pt_buf b = PT_BUF_INIT;
+	pt_json j;
+
+	pt_j_init(&j, &b);
+	pt_j_obj(&j);
+	pt_j_key(&j, "depth");
+	pt_j_i64(&j, t->depth);
+	pt_j_key(&j, "criterion");
+	pt_j_str(&j, crit_name(t->criterion));
+	pt_j_key(&j, "search");
+	pt_j_str(&j, t->exact ? "exact" : "greedy");
+	pt_j_key(&j, "complete");
+	pt_j_bool(&j, t->complete);
+	pt_j_key(&j, "min_node_size");
+	pt_j_u64(&j, t->min_node_size);
+	pt_j_key(&j, "manifest");
+	pt_j_str(&j, t->manifest);
+	pt_j_key(&j, "actions");
+	pt_j_arr(&j);
+	for (int a = 0; a < t->narms; a++)
+		pt_j_str(&j, t->vocab[a]);
+	pt_j_arr_end(&j);
+	pt_j_key(&j, "root");
+	json_node(t, &j, 0);
+	pt_j_obj_end(&j);
+	pt_j_end(&j);
+	return pt_buf_str(&b, "tree's JSON", e);
 }
 
 /* s inside a DOT double-quoted string: quotes and backslashes escaped,

@@ -106,6 +106,9 @@ int pt_ptree_bind(const pt_ptree *t, const pt_schema *s, int *cols,
 /* Text (indented rules) and Graphviz forms; malloc'd, NUL-terminated. */
 char *pt_ptree_text(const pt_ptree *t, pt_err *e);
 char *pt_ptree_dot(const pt_ptree *t, pt_err *e);
+/* JSON: depth, criterion, search, the actions and the nodes nested from
+ * "root" (policy-split show --json, documented in policy-split(1)). */
+char *pt_ptree_json(const pt_ptree *t, pt_err *e);
 
 /* Collapses split nodes whose two children are leaves with the same
  * action, repeatedly (bottom-up). */

@@ -12,6 +12,7 @@
 #include "score.h"
 #include "tree.h"
 #include "yamlin.h"
+#include "jsonout.h"
 #include "yamlout.h"
 
 #include <errno.h>
@@ -1051,8 +1052,16 @@ int
 pt_drift_report(const pt_drift *d, double threshold, char **out, size_t *len,
     int *over, pt_err *e)
 {
+	return pt_drift_report_as(d, threshold, PT_FMT_YAML, out, len, over, e);
+}
+
+int
+pt_drift_report_as(const pt_drift *d, double threshold, int format,
+    char **out, size_t *len, int *over, pt_err *e)
+{
 	const pt_manifest *m = d->m;
 	pt_buf b = PT_BUF_INIT;
+	pt_json j;
 	psi_row *rows;
 
 	*over = 0;
@@ -1065,23 +1074,67 @@ pt_drift_report(const pt_drift *d, double threshold, char **out, size_t *len,
 		rows[f].psi = pt_drift_psi(d, f);
 	}
 	qsort(rows, (size_t)m->nfeatures, sizeof *rows, by_psi);
-	pt_y_key(&b, 0, "rows");
-	pt_y_u64(&b, d->rows);
-	pt_buf_putc(&b, '\n');
-	pt_y_key(&b, 0, "training_rows");
-	pt_y_u64(&b, m->train_rows);
-	pt_buf_putc(&b, '\n');
-	pt_y_key(&b, 0, "threshold");
-	pt_y_f64(&b, threshold);
-	pt_buf_puts(&b, "\nfeatures:\n");
+	pt_j_init(&j, &b);
+	if (format == PT_FMT_JSON) {
+		pt_j_obj(&j);
+		pt_j_key(&j, "rows");
+		pt_j_u64(&j, d->rows);
+		pt_j_key(&j, "training_rows");
+		pt_j_u64(&j, m->train_rows);
+		pt_j_key(&j, "threshold");
+		pt_j_f64(&j, threshold);
+		pt_j_key(&j, "features");
+		pt_j_arr(&j);
+	} else if (format == PT_FMT_TSV)
+		pt_buf_puts(&b, "feature\tpsi\tstatus\n");
+	else {
+		pt_y_key(&b, 0, "rows");
+		pt_y_u64(&b, d->rows);
+		pt_buf_putc(&b, '\n');
+		pt_y_key(&b, 0, "training_rows");
+		pt_y_u64(&b, m->train_rows);
+		pt_buf_putc(&b, '\n');
+		pt_y_key(&b, 0, "threshold");
+		pt_y_f64(&b, threshold);
+		pt_buf_puts(&b, "\nfeatures:\n");
+	}
 	for (int i = 0; i < m->nfeatures; i++) {
 		int bad = rows[i].psi > threshold;
+		const char *name = m->features[rows[i].f].name;
+		*over |= bad;
+		if (format == PT_FMT_JSON) {
+			pt_j_obj(&j);
+			pt_j_key(&j, "name");
+			pt_j_str(&j, name);
+			pt_j_key(&j, "psi");
+			pt_j_f64(&j, rows[i].psi);
+			pt_j_key(&j, "drift");
+			pt_j_bool(&j, bad);
+			pt_j_obj_end(&j);
+			continue;
+		}
+		if (format == PT_FMT_TSV) {
+			/* TSV has no quoting: refuse what it cannot hold. */
+			if (strpbrk(name, "\t\r\n") != NULL)
+				pt_buf_fail(&b, PT_EVALUE, "a feature name holds a "
+				    "tab or a line end, which TSV cannot hold (use "
+				    "--json)");
+			pt_buf_puts(&b, name);
+			pt_buf_putc(&b, '\t');
+			pt_y_f64(&b, rows[i].psi);
+			pt_buf_printf(&b, "\t%s\n", bad ? "drifted" : "stable");
+			continue;
+		}
 		pt_buf_puts(&b, "  - {feature: ");
-		pt_y_str(&b, m->features[rows[i].f].name, PT_Y_PLAIN_WHEN_SAFE);
+		pt_y_str(&b, name, PT_Y_PLAIN_WHEN_SAFE);
 		pt_buf_puts(&b, ", psi: ");
 		pt_y_f64(&b, rows[i].psi);
 		pt_buf_printf(&b, ", status: %s}\n", bad ? "drifted" : "stable");
-		*over |= bad;
+	}
+	if (format == PT_FMT_JSON) {
+		pt_j_arr_end(&j);
+		pt_j_obj_end(&j);
+		pt_j_end(&j);
 	}
 	free(rows);
 	return pt_buf_take(&b, out, len, "drift report", e);

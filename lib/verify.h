@@ -97,6 +97,10 @@ uint64_t pt_drift_rows(const pt_drift *d);
  * threshold (*over set when one is).  *out malloc'd. */
 int pt_drift_report(const pt_drift *d, double threshold, char **out,
     size_t *len, int *over, pt_err *e);
+/* The same report as JSON or TSV (PT_FMT_*, jsonout.h; a TSV line per
+ * feature: feature, psi, status, under a header line). */
+int pt_drift_report_as(const pt_drift *d, double threshold, int format,
+    char **out, size_t *len, int *over, pt_err *e);
 void pt_drift_free(pt_drift *d);
 
 #endif

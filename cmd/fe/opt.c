@@ -259,6 +259,17 @@ badsize:
 		    "bytes below 2^63, with K, M, G or T for powers of 1024)",
 		    opt, arg);
 	}
+	case FE_STRS: {
+		char **l = realloc(v->list, ((size_t)v->nlist + 1) *
+		    sizeof *l);
+		if (l == NULL)
+			return usage_err(cli, "out of memory");
+		v->list = l;
+		if ((l[v->nlist] = strdup(arg)) == NULL)
+			return usage_err(cli, "out of memory");
+		v->nlist++;
+		return 0;
+	}
 	case FE_LIST: {
 		pt_err e;
 		pt_err_clear(&e);

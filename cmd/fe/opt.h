@@ -24,8 +24,10 @@ typedef enum fe_argkind {
 	FE_SIZE,  /* bytes: a whole number with an optional K, M, G or T
 		   * (powers of 1024), below 2^63 */
 	FE_WORD,  /* one of the words in words ("dr|dm|ipw") */
-	FE_LIST   /* a comma-separated list; an item may be double-quoted
+	FE_LIST,  /* a comma-separated list; an item may be double-quoted
 		   * CSV-style to hold commas ("a,b",c) */
+	FE_STRS   /* any text, and the option may be given more than once:
+		   * every value is kept in list, in order (fe_str: the last) */
 } fe_argkind;
 
 /* One row of a program's table.  id indexes fe_args.v; two rows may share

@@ -1,0 +1,61 @@
+/*
+ * eval.h: a policy's value on held-out scored rows (policy-split eval):
+ * one or two trees beside every single-arm policy, each with its standard
+ * error and 95% interval, the paired difference of every tree against
+ * every arm (and of the second tree against the first) on the same rows,
+ * cluster-robust standard errors, whether the rows are training rows
+ * under the manifest's split, and uplift curves.
+ *
+ * Every sum over rows is exact (pt_xsum), so no figure depends on the
+ * order or partitioning of the rows.
+ */
+#ifndef PT_EVAL_H
+#define PT_EVAL_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "jsonout.h"
+#include "manifest.h"
+#include "pt.h"
+#include "tree.h"
+#include "xsum.h"
+
+#define PT_EVAL_Z95 1.959963984540054 /* the standard normal's 97.5% point */
+
+typedef struct pt_eval_opts {
+	const pt_manifest *m;    /* NULL: training rows unknown, control 0 */
+	const char *control;     /* a label overriding the manifest's control */
+	const char *cluster;     /* a column of the frames, or NULL */
+	int curves;              /* collect uplift curves */
+	const char *rank_prefix; /* curves: rank arm t against control c by
+				  * the columns PREFIX<t> - PREFIX<c> */
+	uint64_t max_memory;     /* clusters and ranked rows: refuse above */
+} pt_eval_opts;
+
+typedef struct pt_eval pt_eval;
+
+/* Evaluates ntrees (1 or 2) trees named names on frames of schema s.  The
+ * trees, names, options and schema must outlive it.  NULL with e set. */
+pt_eval *pt_eval_new(const pt_ptree *const *trees, const char *const *names,
+    int ntrees, const pt_schema *s, const pt_eval_opts *o, pt_err *e);
+void pt_eval_free(pt_eval *v);
+int pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e);
+uint64_t pt_eval_rows(const pt_eval *v);
+/* "no", "yes", "some" or "unknown", and the training rows counted. */
+const char *pt_eval_training(const pt_eval *v, uint64_t *rows);
+
+/* The report as YAML, JSON or TSV (PT_FMT_*, jsonout.h).  *out
+ * malloc'd. */
+int pt_eval_report(const pt_eval *v, int format, char **out, size_t *len,
+    pt_err *e);
+/* The uplift curves (JSON; opts.curves must have been set).  *out
+ * malloc'd. */
+int pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e);
+
+/* Mean and standard error of the mean (sd / sqrt(n)) of n values from
+ * the exact sums of the values and of their squares. */
+void pt_mean_se(const pt_xsum *s, const pt_xsum *s2, uint64_t n,
+    double *mean, double *se);
+
+#endif
