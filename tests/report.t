@@ -22,8 +22,10 @@ ok $? "the older report is replaced whole, and no temporary is left beside it"
 
 # Every figure the experiments draw; the JSON ones once the programs
 # have the options.
-want="ablation features-time features-memory bins arms missing"
-policy-split eval --list-options | cut -f2 | grep -qx json && want="$want values"
+want="ablation features-time features-memory bins arms missing synth-tree"
+policy-split eval --list-options | cut -f2 | grep -qx json && want="$want synth-values"
+policy-split eval --list-options | cut -f2 | grep -qx curve && want="$want synth-curve"
+policy-verify drift --list-options | cut -f2 | grep -qx json && want="$want synth-drift"
 for f in $want; do
 	[ -s "$O/$f.png" ] && [ -s "$O/$f.svg" ]
 	ok $? "figure $f: PNG and SVG"
