@@ -5,6 +5,11 @@
 #                        again under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                        then the fuzzers' committed inputs (make fuzz-regress)
 #   make demo            the main job end to end on generated data
+#   make report          the paper's experiments as report/index.html, with
+#                        tables and figures (gnuplot, Graphviz, jq);
+#                        REPORT_SIZE=tiny (CI, about a minute), small
+#                        (default, about 10 minutes) or full (the paper's
+#                        sizes)
 #   make fuzz            build the libFuzzer harnesses (tests/fuzz/) with
 #                        clang, ASan and UBSan into build/fuzz, and fuzz each
 #                        target for FUZZ_SECONDS (default 60) from a copy of
@@ -61,7 +66,7 @@ FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\
   { return 0; }\n' | clang -x c -fsanitize=fuzzer,address,undefined \
   -o /dev/null - 2>/dev/null
 
-.PHONY: all deps check test test-asan demo install uninstall clean bench \
+.PHONY: all deps check test test-asan demo report install uninstall clean bench \
         fuzz fuzz-regress fuzz-build
 all: $(PROGS) $(UNITS)
 
@@ -137,6 +142,11 @@ demo: deps
 	$(MAKE) all
 	sh scripts/demo
 
+REPORT_SIZE ?= small
+report: deps
+	$(MAKE) all
+	sh scripts/report --size $(REPORT_SIZE)
+
 bench: all
 	sh scripts/bench-prep
 
@@ -154,6 +164,6 @@ uninstall:
 	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
 
 clean:
-	rm -rf build bin
+	rm -rf build bin report
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -10,6 +10,8 @@
 #   PT_REGEN=1 prove tests/cli.t       rewrite the @FILE expectations from
 #                                      what the programs print now
 #   PT_CASES='prep/*' prove tests/cli.t   run some cases only
+#   PT_CATALOG=FILE sh tests/cli.t     also list every case and the line it
+#                                      printed on stderr in FILE (TSV)
 top=${PT_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 PATH=${PT_BIN:-$top/bin}:$PATH
 PT_UNIT=${PT_UNIT:-$top/build/release/tests}
@@ -71,7 +73,8 @@ for c in $cases; do
 	desc=$(sed -n 's/^# //p' "$C/$c" | head -1)
 	run=$(sed -n 's/^run: //p' "$C/$c")
 	want=$(sed -n 's/^status: //p' "$C/$c")
-	why=""
+	why="" got=""
+	: > "$T/stderr"
 	(cd "$W" && sed -n 's/^setup: //p' "$C/$c" | while read -r s; do
 		sh -c "$s" || exit 1
 	done) > "$T/setup.log" 2>&1 || why="setup failed: $(tail -1 "$T/setup.log")"
@@ -94,6 +97,13 @@ for c in $cases; do
 				expect "$what" "${line#*: }" "$T/$what" || break
 			done < "$T/expect"
 		fi
+	fi
+	# PT_CATALOG=FILE: each case's name, what it shows, the status it
+	# wants and got, and its first line on stderr, tab-separated (the
+	# report's failure catalog).
+	if [ -n "${PT_CATALOG:-}" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$desc" "$want" "${got:-setup}" \
+		    "$(head -1 "$T/stderr" 2>/dev/null | tr '\t' ' ')" >> "$PT_CATALOG"
 	fi
 	if [ -z "$why" ]; then
 		echo "ok $n - $c: $desc"
