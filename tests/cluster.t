@@ -174,7 +174,7 @@ ok $? "learning options pass through: the single process's bytes (depth 3)"
 [ $s1 -eq 0 ] && same c1
 ok $? "two concurrent runs on the same hosts: both right"
 cl -S $H -m m.yaml -o exact --exact "$@" > log 2>&1
-policy-split fit -m m.yaml -M model.yaml --depth 2 --exact scored.pf > tree.exact
+policy-split fit -q -m m.yaml -M model.yaml --depth 2 --exact scored.pf > tree.exact
 cmp -s exact/model.yaml model.yaml && cmp -s exact/tree.yaml tree.exact
 ok $? "--exact from pair partials: the single process's exact tree"
 
