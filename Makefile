@@ -70,6 +70,17 @@ FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\
         fuzz fuzz-regress fuzz-build
 all: $(PROGS) $(UNITS)
 
+# The build's name in --version (scripts/build-id): a commit, or a hash of
+# the sources outside git.  Only opt.o sees it; $(O)/build-id changes when
+# it does, so that opt.o is rebuilt.
+BUILD_ID := $(shell sh scripts/build-id)
+$(O)/cmd/fe/opt.o: PT_CFLAGS += -DPT_BUILD_ID='"$(BUILD_ID)"'
+$(O)/cmd/fe/opt.o: $(O)/build-id
+$(O)/build-id: FORCE
+	@mkdir -p $(O)
+	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
+FORCE:
+
 deps:
 	@sh scripts/deps
 

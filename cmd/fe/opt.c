@@ -21,6 +21,11 @@
 #include "number.h"
 #include "pt.h"
 
+/* The build (Makefile: scripts/build-id); --version prints it. */
+#ifndef PT_BUILD_ID
+#define PT_BUILD_ID "unknown"
+#endif
+
 static const fe_opt fe_common[] = {
 	{ FE_O_HELP, 'h', "help", FE_FLAG, NULL, FE_ALL_VERBS, 0, 0, NULL,
 	  "this help (after a verb: that verb's help)" },
@@ -376,7 +381,7 @@ fe_parse(const fe_cli *cli, int argc, char **argv, fe_args *a)
 			return served(cli);
 		}
 		if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-			printf("%s %s\n", cli->prog, PT_VERSION);
+			printf("%s %s (%s)\n", cli->prog, PT_VERSION, PT_BUILD_ID);
 			return served(cli);
 		}
 		if (argc > 1 && strcmp(argv[1], "--list-options") == 0) {
@@ -478,7 +483,7 @@ fe_parse(const fe_cli *cli, int argc, char **argv, fe_args *a)
 		return served(cli);
 	}
 	if (a->v[FE_O_VERSION].set) {
-		printf("%s %s\n", cli->prog, PT_VERSION);
+		printf("%s %s (%s)\n", cli->prog, PT_VERSION, PT_BUILD_ID);
 		return served(cli);
 	}
 	if (a->v[FE_O_LISTOPTS].set) {
