@@ -46,7 +46,7 @@ enum {
 	O_SEED, O_SPLITCOL, O_UNTIL, O_SAMPLE, O_MAXLEVELS, O_MAXALL,
 	O_MANIFEST, O_SUBSET, O_NOHEADER, O_NOCODES, O_FRAMEROWS, O_TSV,
 	O_COLUMNS, O_PARTS, O_ROUNDROBIN, O_SHUFFLE, O_ROWS, O_NFEATURES,
-	O_NCATEGORICAL, O_ARMS, O_SHARE, O_BINARY, O_ORACLE, O_NOISE, O_OUTPUT,
+	O_NCATEGORICAL, O_ARMS, O_SHARE, O_BINARY, O_ORACLE, O_NOISE, O_NONLINEAR, O_OUTPUT,
 	O_PATTERN, O_LEVEL, O_FORCE, O_DELIM, O_JSON
 };
 
@@ -147,6 +147,9 @@ static const fe_opt opts[] = {
 	  "add the true best arm and every arm's mean outcome as columns" },
 	{ O_NOISE, 0, "noise", FE_NUM, "SD", SYNTH, 0, PT_SYNTH_MAX_NOISE, NULL,
 	  "outcome noise (standard deviation; default 1)" },
+	{ O_NONLINEAR, 0, "nonlinear", FE_FLAG, NULL, SYNTH, 0, 0, NULL,
+	  "add to every arm's outcome 8(x4-0.5)(x5-0.5) + 6|x6-0.5|, which no "
+	  "linear model fits (6 features or more)" },
 	{ O_OUTPUT, 'o', "output", FE_STR, "FILE", FIT | APPLY | CAT | SYNTH, 0,
 	  0, NULL, "write FILE (atomically) instead of stdout" },
 	{ O_PATTERN, 'o', "output", FE_STR, "PATTERN", SPLIT, 0, 0, NULL,
@@ -439,7 +442,8 @@ do_check(const fe_args *a)
 			return fe_error(&e);
 		fwrite(text, 1, len, stdout);
 		free(text);
-	}
+	} else
+		pt_buf_free(&jb);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fe_errorx("<stdout>: write error");
 	return FE_EXIT_OK;
@@ -566,6 +570,9 @@ do_synth(const fe_args *a)
 	so.binary = fe_flag(a, O_BINARY);
 	so.oracle = fe_flag(a, O_ORACLE);
 	so.noise = fe_num(a, O_NOISE, so.noise);
+	so.nonlinear = fe_flag(a, O_NONLINEAR);
+	if (so.nonlinear && so.numeric < 6)
+		return fe_usage_error("--nonlinear needs 6 features or more");
 	so.header = !fe_flag(a, O_NOHEADER);
 	if (fe_out_open(&out, fe_str(a, O_OUTPUT, NULL), 0, 1, &e) != 0)
 		return fe_error(&e);

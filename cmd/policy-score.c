@@ -60,8 +60,8 @@ static const fe_opt opts[] = {
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", SCORE, 0, 0, NULL,
 	  "a reward model (policy-score fit), a forest or a policy tree" },
 	{ O_KIND, 0, "kind", FE_WORD, "K", SCORE, 0, 0, "dr|dm|ipw",
-	  "reward models: doubly robust (dr, default), direct (dm) or inverse "
-	  "propensity (ipw)" },
+	  "reward models and fitted outcome forests: doubly robust (dr, "
+	  "default), direct (dm) or inverse propensity (ipw)" },
 	{ O_BACKEND, 0, "backend", FE_WORD, "B", SCORE, 0, 0, "vector|row",
 	  "vector (default) or row (the row-at-a-time reference); the same "
 	  "bits" },
@@ -183,6 +183,13 @@ score_main(const fe_args *a)
 	free(buf);
 	if (sc == NULL)
 		return fe_error(&e);
+	if (fe_flag(a, O_KIND) && !pt_scorer_has_kinds(sc)) {
+		pt_scorer_free(sc);
+		return fe_usage_error("--kind: %s is a forest without "
+		    "propensities; it scores its own values (fit --learner "
+		    "forest writes forests that score dr, dm and ipw)",
+		    fe_str(a, O_MODEL, NULL));
+	}
 	fe_in_init(&in, a->argc, a->argv);
 	in.widen = 1;
 	if ((is = fe_in_schema(&in, &e)) == NULL)
@@ -383,9 +390,11 @@ propensity(const fe_args *a, const char *p, int nvocab, pt_rspec *spec)
 	return 0;
 }
 
-/* Writes the forest of a complete fit f, or its state to grow on. */
+/* Writes the forest of a complete fit f (with the --propensity-floor and
+ * --cost of this step), or its state to grow on. */
 static int
-forest_emit(const fe_args *a, const pt_ofit *f, pt_err *e)
+forest_emit(const fe_args *a, const pt_ofit *f, const double *cost,
+    pt_err *e)
 {
 	pt_forest *fo = NULL;
 	char *buf = NULL;
@@ -393,7 +402,8 @@ forest_emit(const fe_args *a, const pt_ofit *f, pt_err *e)
 	int rc = -1;
 
 	if (pt_ofit_done(f)) {
-		if ((fo = pt_ofit_forest(f, e)) == NULL ||
+		if ((fo = pt_ofit_forest(f, fe_num(a, O_FLOOR, 0.01), cost,
+		    e)) == NULL ||
 		    pt_forest_write(fo, &buf, &len, e) < 0)
 			goto out;
 	} else if (pt_ofit_write(f, &buf, &len, e) < 0)
@@ -408,7 +418,8 @@ out:
 /* fit --learner forest --merge: the partials of one level, merged all or
  * nothing, grow the state one level. */
 static int
-forest_merge(const fe_args *a, const pt_manifest *m, pt_ofit *f, pt_err *e)
+forest_merge(const fe_args *a, const pt_manifest *m, pt_ofit *f,
+    const double *cost, pt_err *e)
 {
 	pt_ofpart *acc = NULL, *p;
 	char *buf;
@@ -441,7 +452,8 @@ forest_merge(const fe_args *a, const pt_manifest *m, pt_ofit *f, pt_err *e)
 		goto out;
 	if (f == NULL && (f = pt_ofpart_fit(acc, m, e)) == NULL)
 		goto out;
-	if (pt_ofit_grow_merged(f, acc, e) < 0 || forest_emit(a, f, e) < 0)
+	if (pt_ofit_grow_merged(f, acc, e) < 0 ||
+	    forest_emit(a, f, cost, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -483,8 +495,8 @@ forest_pass(fe_in *in, pt_ofit *f, pt_err *e)
 static int
 forest_fit_main(const fe_args *a)
 {
-	static const int ridge_only[] = { O_LAMBDA, O_PROP, O_PASSES, O_FLOOR,
-		O_COST, O_OUTCOME, O_FOLDSEED };
+	static const int ridge_only[] = { O_LAMBDA, O_PROP, O_PASSES,
+		O_OUTCOME, O_FOLDSEED };
 	static const int spec_opts[] = { O_TREES, O_DEPTH, O_MINLEAF, O_MTRY,
 		O_SUBSAMPLE, O_SEED };
 	pt_err e;
@@ -494,6 +506,7 @@ forest_fit_main(const fe_args *a)
 	pt_ofspec spec;
 	fe_in in;
 	char spooled[64], *one[1], *buf = NULL;
+	double *cost = NULL;
 	size_t len;
 	int fd = -1, rc;
 	uint64_t lim = fe_u64(a, O_MAXMEM, (uint64_t)4 << 30);
@@ -546,6 +559,9 @@ forest_fit_main(const fe_args *a)
 		    PT_OFIT_MAXDEPTH);
 	if ((m = pt_manifest_read(fe_str(a, O_MANIFEST, NULL), &e)) == NULL)
 		return fe_error(&e);
+	if (fe_flag(a, O_COST) && (rc = num_list(a, O_COST, m->nvocab,
+	    &cost)) != 0)
+		goto out_rc;
 	if (fe_flag(a, O_STATE)) {
 		const char *path = fe_str(a, O_STATE, NULL);
 		if ((buf = fe_slurp(path, &len, &e)) == NULL)
@@ -562,7 +578,8 @@ forest_fit_main(const fe_args *a)
 		}
 	}
 	if (fe_flag(a, O_MERGE)) {
-		rc = forest_merge(a, m, f, &e) < 0 ? fe_error(&e) : FE_EXIT_OK;
+		rc = forest_merge(a, m, f, cost, &e) < 0 ? fe_error(&e) :
+		    FE_EXIT_OK;
 		goto out_rc;
 	}
 	if (f == NULL && (f = pt_ofit_new(m, &spec, &e)) == NULL)
@@ -615,7 +632,7 @@ forest_fit_main(const fe_args *a)
 		fe_progress_step("level", (uint64_t)pt_ofit_level(f),
 		    (uint64_t)spec.depth);
 	} while (!pt_ofit_done(f));
-	rc = forest_emit(a, f, &e) < 0 ? fe_error(&e) : FE_EXIT_OK;
+	rc = forest_emit(a, f, cost, &e) < 0 ? fe_error(&e) : FE_EXIT_OK;
 	goto out_rc;
 fail:
 	if (e.where[0] == '\0' && in.name != NULL)
@@ -623,6 +640,7 @@ fail:
 	rc = fe_error(&e);
 out_rc:
 	free(buf);
+	free(cost);
 	pt_oflevel_free(l);
 	pt_ofit_free(f);
 	fe_in_close(&in);

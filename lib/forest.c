@@ -153,6 +153,9 @@ pt_forest_free(pt_forest *f)
 	pt_strs_free(f->features, f->nfeatures);
 	pt_strs_free(f->vocab, f->nvocab);
 	plan_free(f->plan);
+	free(f->rows);
+	free(f->prop);
+	free(f->cost);
 	free(f);
 }
 
@@ -1314,6 +1317,49 @@ out:
 	return rc;
 }
 
+/* The reward block of a fitted outcome forest: rows, propensity and
+ * propensity_floor together (or none of them), cost optional. */
+static int
+read_reward(pt_ydoc *d, yaml_node_t *root, pt_forest *f, pt_err *e)
+{
+	yaml_node_t *rn = pt_ynode_get(d, root, "rows"),
+	    *pn = pt_ynode_get(d, root, "propensity"),
+	    *fn = pt_ynode_get(d, root, "propensity_floor"),
+	    *cn = pt_ynode_get(d, root, "cost");
+	int A = f->nvocab;
+
+	if (rn == NULL && pn == NULL && fn == NULL) {
+		if (cn != NULL)
+			return pt_yfail(e, d, cn, PT_EFORMAT, "cost: only with "
+			    "rows, propensity and propensity_floor");
+		return 0;
+	}
+	if ((f->rows = pt_ynode_u64s(d, pt_ynode_need(d, root, "rows", e),
+	    "rows", A, NULL, e)) == NULL ||
+	    (f->prop = pt_ynode_f64s(d, pt_ynode_need(d, root, "propensity",
+	    e), "propensity", A, NULL, e)) == NULL ||
+	    pt_ynode_f64(d, pt_ynode_need(d, root, "propensity_floor", e),
+	    "propensity_floor", &f->prop_floor, e) < 0)
+		return -1;
+	if (!(f->prop_floor > 0 && f->prop_floor <= 1))
+		return pt_yfail(e, d, fn, PT_EFORMAT, "propensity_floor: in "
+		    "(0, 1]");
+	for (int a = 0; a < A; a++)
+		if (!(f->prop[a] >= 0 && f->prop[a] <= 1))
+			return pt_yfail(e, d, pn, PT_EFORMAT, "propensity: "
+			    "each in [0, 1]");
+	if (cn != NULL) {
+		if ((f->cost = pt_ynode_f64s(d, cn, "cost", A, NULL, e)) ==
+		    NULL)
+			return -1;
+		for (int a = 0; a < A; a++)
+			if (!isfinite(f->cost[a]))
+				return pt_yfail(e, d, cn, PT_EFORMAT, "cost: "
+				    "finite numbers");
+	}
+	return 0;
+}
+
 pt_forest *
 pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
@@ -1323,7 +1369,8 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	 * --trees' and a policy tree's. */
 	static const char *const keys[] = { PT_FHEAD_KEYS, "trees", "model",
 		"criterion", "search", "depth", "level", "min_node_size",
-		"complete", "subsample", "mtry", "seed", NULL };
+		"complete", "subsample", "mtry", "seed", "rows", "propensity",
+		"propensity_floor", "cost", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
 	pt_fhead h;
@@ -1345,6 +1392,8 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	f->vocab = h.vocab;
 	if (pt_ymap_only(&d, root, keys, e) < 0 ||
 	    (trees = pt_ynode_need(&d, root, "trees", e)) == NULL)
+		goto fail;
+	if (read_reward(&d, root, f, e) < 0)
 		goto fail;
 	if ((f->ntrees = pt_ynode_len(trees)) < 1) {
 		pt_yfail(e, &d, trees, PT_EFORMAT, "trees: expected a non-empty "
@@ -1397,6 +1446,23 @@ pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 
 	pt_fhead_write(&b, "policy-forest", f->manifest, f->nfeatures,
 	    f->features, f->nvocab, f->vocab);
+	if (f->prop != NULL) {
+		pt_buf_puts(&b, "rows: [");
+		for (int a = 0; a < f->nvocab; a++) {
+			pt_buf_puts(&b, a ? ", " : "");
+			pt_y_u64(&b, f->rows[a]);
+		}
+		pt_buf_puts(&b, "]\npropensity: ");
+		pt_y_f64s(&b, f->prop, f->nvocab);
+		pt_buf_puts(&b, "\npropensity_floor: ");
+		pt_y_f64(&b, f->prop_floor);
+		pt_buf_putc(&b, '\n');
+		if (f->cost != NULL) {
+			pt_buf_puts(&b, "cost: ");
+			pt_y_f64s(&b, f->cost, f->nvocab);
+			pt_buf_putc(&b, '\n');
+		}
+	}
 	pt_buf_puts(&b, "trees:\n");
 	for (int k = 0; k < f->ntrees; k++) {
 		const pt_tree *t = &f->trees[k];

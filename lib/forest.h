@@ -44,6 +44,14 @@ typedef struct pt_forest {
 	int ntrees;
 	pt_tree *trees;
 	pt_forest_plan *plan;  /* compiled layout, built by pt_forest_compile */
+	/* Fitted outcome forests (policy-score fit --learner forest): the
+	 * training rows per arm, the propensities of dr and ipw scores
+	 * (rows over all rows, clipped below at prop_floor) and the costs
+	 * (NULL: none).  NULL for other forests: they score raw values. */
+	uint64_t *rows;
+	double *prop;
+	double prop_floor;
+	double *cost;
 } pt_forest;
 
 /* Parses a forest (or a policy-split tree file).  Validates every tree:

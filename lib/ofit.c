@@ -39,6 +39,8 @@ struct pt_ofit {
 	uint32_t maxn;      /* heap slots: 2^(depth + 1) */
 	int mtry;
 	otree *t;
+	int has_rows;       /* level 0 was grown: rows holds its counts */
+	uint64_t rows[64];  /* training rows per arm (all rows, not samples) */
 };
 
 struct pt_oflevel {
@@ -50,6 +52,7 @@ struct pt_oflevel {
 	int *node_of;
 	size_t cap;
 	pt_partid pid;      /* which partitions the rows are (partid.h) */
+	uint64_t rows[64];  /* rows per arm read (every row, any tree) */
 };
 
 static void
@@ -314,6 +317,12 @@ pt_oflevel_add(pt_oflevel *l, const pt_batch *b, pt_err *e)
 		l->cap = n;
 	}
 	rid = PT_COL_U64(b, l->cols.row);
+	{
+		const int32_t *w = PT_COL_I32(b, l->cols.treatment);
+		for (size_t i = 0; i < n; i++)
+			if (w[i] >= 0 && w[i] < m->nvocab)
+				l->rows[w[i]]++;
+	}
 	for (int k = 0; k < f->s.trees; k++) {
 		const otree *t = &f->t[k];
 		const int *slot = l->slot + (size_t)k * f->maxn;
@@ -587,9 +596,32 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 	return rc;
 }
 
+/* Level 0 records the rows per arm (the forest's propensities); a later
+ * level must have read the same rows. */
+static int
+check_rows(pt_ofit *f, const uint64_t *rows, pt_err *e)
+{
+	int A = f->m->nvocab;
+
+	if (!f->has_rows) {
+		memcpy(f->rows, rows, (size_t)A * sizeof *rows);
+		f->has_rows = 1;
+		return 0;
+	}
+	for (int a = 0; a < A; a++)
+		if (rows[a] != f->rows[a])
+			return pt_fail(e, PT_EMISMATCH, "", "level %d read %"
+			    PRIu64 " rows of arm '%s', the forest's first level "
+			    "%" PRIu64 ": not the rows it was grown on",
+			    f->level + 1, rows[a], f->m->vocab[a], f->rows[a]);
+	return 0;
+}
+
 int
 pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
 {
+	if (check_rows(f, l->rows, e) < 0)
+		return -1;
 	return grow_hists(f, l->h, e);
 }
 
@@ -603,7 +635,8 @@ spec_eq(const pt_ofspec *a, const pt_ofspec *b)
 }
 
 pt_forest *
-pt_ofit_forest(const pt_ofit *f, pt_err *e)
+pt_ofit_forest(const pt_ofit *f, double floor, const double *cost,
+    pt_err *e)
 {
 	const pt_manifest *m = f->m;
 	int A = m->nvocab;
@@ -635,6 +668,28 @@ pt_ofit_forest(const pt_ofit *f, pt_err *e)
 	    NULL)
 		goto nomem;
 	out->ntrees = f->s.trees;
+	/* The propensities: each arm's share of the rows level 0 read. */
+	if (!(floor > 0 && floor <= 1)) {
+		pt_fail(e, PT_EUSAGE, "", "forest: propensity floor in (0, 1]");
+		goto fail;
+	}
+	if ((out->rows = malloc((size_t)A * sizeof *out->rows)) == NULL ||
+	    (out->prop = malloc((size_t)A * sizeof *out->prop)) == NULL ||
+	    (cost != NULL && (out->cost = malloc((size_t)A *
+	    sizeof *out->cost)) == NULL))
+		goto nomem;
+	{
+		uint64_t n = 0;
+		for (int a = 0; a < A; a++)
+			n += f->rows[a];
+		for (int a = 0; a < A; a++) {
+			out->rows[a] = f->rows[a];
+			out->prop[a] = n ? (double)f->rows[a] / (double)n : 0.0;
+			if (cost != NULL)
+				out->cost[a] = cost[a];
+		}
+	}
+	out->prop_floor = floor;
 	for (int k = 0; k < f->s.trees; k++) {
 		const otree *t = &f->t[k];
 		pt_tree *o = &out->trees[k];
@@ -708,7 +763,16 @@ state_text(const pt_ofit *f, pt_buf *b, char digest[33])
 	pt_y_f64(b, f->s.subsample);
 	pt_buf_puts(b, "\nseed: ");
 	pt_y_u64(b, f->s.seed);
-	pt_buf_printf(b, "\nlevel: %d\nforest:\n", f->level);
+	pt_buf_printf(b, "\nlevel: %d\n", f->level);
+	if (f->has_rows) {
+		pt_buf_puts(b, "rows: [");
+		for (int a = 0; a < A; a++) {
+			pt_buf_puts(b, a ? ", " : "");
+			pt_y_u64(b, f->rows[a]);
+		}
+		pt_buf_puts(b, "]\n");
+	}
+	pt_buf_puts(b, "forest:\n");
 	for (int k = 0; k < f->s.trees; k++) {
 		const otree *t = &f->t[k];
 		const char *sep = "";
@@ -793,9 +857,11 @@ pt_ofit_read(const char *buf, size_t len, const char *name,
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"trees", "depth", "min_leaf", "mtry", "subsample", "seed",
-		"level", "forest", "digest", NULL };
+		"level", "rows", "forest", "digest", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
+	uint64_t *rows;
+	int nr = 0;
 	pt_ofspec s;
 	pt_ofit *f = NULL;
 	char dig[33];
@@ -830,6 +896,13 @@ pt_ofit_read(const char *buf, size_t len, const char *name,
 	    s.depth, &v, e) < 0)
 		goto fail;
 	f->level = (int)v;
+	/* Level 0 was grown from every row: their count per arm. */
+	if ((rows = pt_ynode_u64s(&d, pt_ynode_need(&d, root, "rows", e),
+	    "rows", A, &nr, e)) == NULL)
+		goto fail;
+	memcpy(f->rows, rows, (size_t)A * sizeof *rows);
+	f->has_rows = 1;
+	free(rows);
 	if ((trees = pt_ynode_need(&d, root, "forest", e)) == NULL ||
 	    pt_ynode_seq(&d, trees, "forest", s.trees, e) < 0)
 		goto fail;
@@ -972,7 +1045,12 @@ pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
 	pt_y_f64(&b, f->s.subsample);
 	pt_buf_puts(&b, "\nseed: ");
 	pt_y_u64(&b, f->s.seed);
-	pt_buf_puts(&b, "\npartitions: [");
+	pt_buf_puts(&b, "\nrows: [");
+	for (int a = 0; a < f->m->nvocab; a++) {
+		pt_buf_puts(&b, a ? ", " : "");
+		pt_y_u64(&b, l->rows[a]);
+	}
+	pt_buf_puts(&b, "]\npartitions: [");
 	for (int i = 0; i < n; i++) {
 		pt_buf_puts(&b, i ? ", " : "");
 		pt_y_str(&b, ids[i], PT_Y_QUOTE_ALL);
@@ -1009,6 +1087,8 @@ struct pt_ofpart {
 	int nparts;
 	char (*parts)[PT_PARTID_LEN];
 	pt_hist **h;
+	int narms;
+	uint64_t rows[64];  /* rows per arm the partitions read */
 };
 
 void
@@ -1029,7 +1109,8 @@ pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"state", "level", "trees", "depth", "min_leaf", "mtry",
-		"subsample", "seed", "partitions", "sizes", "body", NULL };
+		"subsample", "seed", "rows", "partitions", "sizes", "body",
+		NULL };
 	pt_ofpart *p = calloc(1, sizeof *p);
 	pt_ydoc d;
 	yaml_node_t *root;
@@ -1098,6 +1179,20 @@ pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
 		goto fail;
 	}
 	p->level = (int)v;
+	{
+		uint64_t *rows = pt_ynode_u64s(&d, pt_ynode_need(&d, root,
+		    "rows", e), "rows", -1, &p->narms, e);
+		if (rows == NULL)
+			goto fail;
+		if (p->narms < 1 || p->narms > 64) {
+			free(rows);
+			pt_fail(e, PT_EFORMAT, name, "rows: one count per arm "
+			    "(1 to 64)");
+			goto fail;
+		}
+		memcpy(p->rows, rows, (size_t)p->narms * sizeof *rows);
+		free(rows);
+	}
 	if ((pv = pt_ynode_strs(&d, pt_ynode_need(&d, root, "partitions", e),
 	    "partitions", &np, e)) == NULL ||
 	    (sizes = pt_ynode_i64s(&d, pt_ynode_need(&d, root, "sizes", e),
@@ -1166,6 +1261,12 @@ pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
 		    "forest fit or level (state %s level %d, not state %s "
 		    "level %d)", src->state, src->level, dst->state,
 		    dst->level);
+	if (dst->narms != src->narms)
+		return pt_fail(e, PT_EMISMATCH, name, "%d arms, not %d",
+		    src->narms, dst->narms);
+	for (int a = 0; a < dst->narms; a++)
+		if (dst->rows[a] > UINT64_MAX - src->rows[a])
+			return pt_fail(e, PT_ELIMIT, name, "row counts overflow");
 	for (int k = 0; k < dst->spec.trees; k++)
 		if ((dst->h[k] == NULL) != (src->h[k] == NULL))
 			return pt_fail(e, PT_EMISMATCH, name, "tree %d: open "
@@ -1185,6 +1286,8 @@ pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
 			snprintf(e->where, sizeof e->where, "%s", name);
 			return -1;
 		}
+	for (int a = 0; a < dst->narms; a++)
+		dst->rows[a] += src->rows[a];
 	free(dst->parts);
 	dst->parts = u;
 	dst->nparts = nu;
@@ -1236,5 +1339,10 @@ pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e)
 		return pt_fail(e, PT_EMISMATCH, "", "the partials were made "
 		    "from state %s at level %d, not from this state (%s, level "
 		    "%d)", p->state, p->level, dig, f->level);
+	if (p->narms != f->m->nvocab)
+		return pt_fail(e, PT_EMISMATCH, "", "the partials count %d "
+		    "arms, the manifest %d", p->narms, f->m->nvocab);
+	if (check_rows(f, p->rows, e) < 0)
+		return -1;
 	return grow_hists(f, p->h, e);
 }

@@ -111,8 +111,11 @@ pt_ofit *pt_ofpart_fit(const pt_ofpart *p, const pt_manifest *m, pt_err *e);
 int pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e);
 
 /* The forest (man/policy-model.5) of a complete fit: per leaf the arms'
- * values, the manifest's digest, features and vocabulary.  NULL with e
- * set. */
-pt_forest *pt_ofit_forest(const pt_ofit *f, pt_err *e);
+ * values, the manifest's digest, features and vocabulary, and for dr and
+ * ipw scores the rows per arm, the propensities (arm shares), the
+ * propensity floor (0, 1] and the costs (nvocab values, or NULL).  NULL
+ * with e set. */
+pt_forest *pt_ofit_forest(const pt_ofit *f, double floor, const double *cost,
+    pt_err *e);
 
 #endif

@@ -121,6 +121,12 @@ pt_scorer_free(pt_scorer *sc)
 }
 
 int
+pt_scorer_has_kinds(const pt_scorer *sc)
+{
+	return sc->rm != NULL || sc->forest->prop != NULL;
+}
+
+int
 pt_scorer_is_forest(const pt_scorer *sc)
 {
 	return sc->forest != NULL;
@@ -175,6 +181,15 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 	    !(sc->score = calloc((size_t)A, sizeof *sc->score)))
 		goto nomem;
 	if (sc->forest) {
+		const pt_forest *f = sc->forest;
+		sc->tcol = sc->ycol = sc->rcol = sc->pcol = -1;
+		/* A fitted outcome forest's dr and ipw scores need the
+		 * treatment and outcome, checked as a reward model's are. */
+		if (f->prop != NULL && kind != PT_SCORE_DM &&
+		    pt_rmodel_bind(f->manifest, F, f->features, A, f->vocab,
+		    NULL, in, 3, sc->fcol, &sc->tcol, &sc->ycol, &sc->rcol,
+		    &sc->pcol, e) < 0)
+			goto fail;
 		if (pt_forest_bind(sc->forest, in, sc->fcol, e) < 0)
 			goto fail;
 	} else {
@@ -264,6 +279,7 @@ static int
 check_values(pt_scorer *sc, const pt_batch *b, const char *where, pt_err *e)
 {
 	const pt_rmodel *m = sc->rm;
+	const int A = m ? m->nvocab : sc->forest->nvocab;
 	size_t i;
 	char loc[300];
 
@@ -271,7 +287,7 @@ check_values(pt_scorer *sc, const pt_batch *b, const char *where, pt_err *e)
 		if (sc->tcol >= 0) {
 			int32_t w = PT_COL_I32(b, sc->tcol)[i];
 
-			if (w < 0 || w >= m->nvocab) {
+			if (w < 0 || w >= A) {
 				snprintf(loc, sizeof loc, "%.250s: row %zu",
 				    where, i + 1);
 				return pt_fail(e, PT_EVALUE, loc, "treatment "
@@ -616,6 +632,33 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 	}
 }
 
+/*
+ * A fitted outcome forest's predictions m (in sc->score) become rewards by
+ * the formulas above, with the forest's propensities clipped at its floor:
+ * the same loop after either backend, so the same bits.
+ */
+static int
+forest_rewards(pt_scorer *sc, const pt_batch *b, const char *where,
+    pt_err *e)
+{
+	const pt_forest *f = sc->forest;
+	const int32_t *w = sc->tcol >= 0 ? PT_COL_I32(b, sc->tcol) : NULL;
+	const double *y = sc->ycol >= 0 ? PT_COL_F64(b, sc->ycol) : NULL;
+	size_t i;
+
+	if (sc->kind != PT_SCORE_DM && check_values(sc, b, where, e) < 0)
+		return -1;
+	for (int a = 0; a < f->nvocab; a++) {
+		double *g = sc->score[a], cost = f->cost ? f->cost[a] : 0.0;
+		double p = f->prop[a] < f->prop_floor ? f->prop_floor :
+		    f->prop[a];
+		for (i = 0; i < b->nrows; i++)
+			g[i] = finish(sc->kind, g[i], w != NULL && w[i] == a,
+			    y != NULL ? y[i] : 0.0, p, cost);
+	}
+	return 0;
+}
+
 int
 pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
     const pt_batch **out, const char *where, pt_err *e)
@@ -647,6 +690,9 @@ pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
 			pt_forest_score_block(sc->forest, sc->fptr, in->nrows,
 			    sc->score);
 		}
+		if (sc->forest->prop != NULL && forest_rewards(sc, in, where,
+		    e) < 0)
+			return -1;
 	} else {
 		if (check_values(sc, in, where, e) < 0)
 			return -1;

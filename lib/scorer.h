@@ -39,6 +39,9 @@ pt_scorer *pt_scorer_load(const char *buf, size_t len, const char *name,
     pt_err *e);
 void pt_scorer_free(pt_scorer *sc); /* NULL is fine */
 int pt_scorer_is_forest(const pt_scorer *sc);
+/* 1 when the kinds (dr, dm, ipw) apply: a reward model, or a fitted
+ * outcome forest, which carries propensities. */
+int pt_scorer_has_kinds(const pt_scorer *sc);
 /* The model sc holds (owned by sc), or NULL when it holds the other kind. */
 const pt_forest *pt_scorer_forest(const pt_scorer *sc);
 const pt_rmodel *pt_scorer_rmodel(const pt_scorer *sc);
@@ -46,7 +49,8 @@ const pt_rmodel *pt_scorer_rmodel(const pt_scorer *sc);
  * the kind needs) and returns the output schema: the input's columns,
  * then one f64 score column "score:<label>" per label (owned by sc, valid
  * until the next bind or pt_scorer_free), or NULL with e set.  kind is
- * ignored for forests. */
+ * ignored for forests without propensities (pt_scorer_has_kinds): they
+ * score their raw values. */
 const pt_schema *pt_scorer_bind(pt_scorer *sc, const pt_schema *in,
     pt_skind kind, pt_err *e);
 /* Scores one batch: *out shares the input's column arrays (valid as long

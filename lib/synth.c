@@ -10,6 +10,7 @@
 #include "synth.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,13 +90,21 @@ best_arm(int arms, double x1, double x2)
 	return (r + 1) % arms;
 }
 
+/* The outcome all arms share; x holds x1..x6 (0 past numeric).  With
+ * nonlinear (6 or more features) it adds what a linear model of the raw
+ * features cannot fit: an interaction of x4 and x5 and a fold at x6 = 0.5
+ * (each operation exact or correctly rounded, so the bits are fixed). */
 static inline double
-base_of(int numeric, int categorical, double x3, int c1)
+base_of(int numeric, int categorical, int nonlinear, const double *x,
+    int c1)
 {
-	double b = numeric >= 3 ? 2.0 * x3 : 0.0;
+	double b = numeric >= 3 ? 2.0 * x[2] : 0.0;
 
 	if (categorical >= 1)
 		b = b + 0.1 * c1;
+	if (nonlinear && numeric >= 6)
+		b = b + 8.0 * ((x[3] - 0.5) * (x[4] - 0.5)) +
+		    6.0 * fabs(x[5] - 0.5);
 	return b;
 }
 
@@ -313,9 +322,13 @@ pt_synth_best(const pt_synth_opts *o, const double *x)
 double
 pt_synth_mean(const pt_synth_opts *o, const double *x, const int *cat, int a)
 {
-	double x3 = o->numeric >= 3 ? x[2] : 0.0;
+	double xs[6] = { 0, 0, 0, 0, 0, 0 };
 	int c1 = o->categorical >= 1 && cat != NULL ? cat[0] : 0;
-	double base = base_of(o->numeric, o->categorical, x3, c1);
+	double base;
+
+	for (int j = 0; j < 6 && j < o->numeric; j++)
+		xs[j] = x[j];
+	base = base_of(o->numeric, o->categorical, o->nonlinear, xs, c1);
 
 	return mean_of(o->binary, o->arms, best_arm(o->arms, x[0], x[1]),
 	    base, a);
@@ -367,7 +380,7 @@ pt_synth_write(int fd, const char *name, const pt_synth_opts *o, pt_err *e)
 		goto out;
 
 	for (i = 0; i < o->rows; i++) {
-		double x1 = 0, x2 = 0, x3 = 0, base, mu;
+		double xs[6] = { 0, 0, 0, 0, 0, 0 }, base, mu;
 		int c1 = 0, arm, best;
 		char *p;
 
@@ -379,16 +392,8 @@ pt_synth_write(int fd, const char *name, const pt_synth_opts *o, pt_err *e)
 
 			/* k / 1e6 is the correctly rounded double nearest
 			 * the written decimal, which is what strtod reads. */
-			if (j < 3) {
-				double v = k / 1e6;
-
-				if (j == 0)
-					x1 = v;
-				else if (j == 1)
-					x2 = v;
-				else
-					x3 = v;
-			}
+			if (j < 6)
+				xs[j] = k / 1e6;
 			if (masking && (xo_next(&rk) >> 11) < thr) {
 				p[0] = 'N';
 				p[1] = 'A';
@@ -415,8 +420,8 @@ pt_synth_write(int fd, const char *name, const pt_synth_opts *o, pt_err *e)
 		p += lablen[arm];
 		*p++ = ',';
 
-		best = best_arm(arms, x1, x2);
-		base = base_of(N, M, x3, c1);
+		best = best_arm(arms, xs[0], xs[1]);
+		base = base_of(N, M, o->nonlinear, xs, c1);
 		mu = mean_of(o->binary, arms, best, base, arm);
 		if (o->binary) {
 			double u = (double)(xo_next(&rm) >> 11) * 0x1p-53;

@@ -72,6 +72,7 @@ typedef struct pt_synth_opts {
 	int oracle;      /* add columns best,mu_<label>... (true policy and means) */
 	double noise;    /* outcome noise sd for real outcomes (default 1.0) */
 	int header;      /* write the header line (default 1) */
+	int nonlinear;   /* add a shared outcome term no linear model fits */
 } pt_synth_opts;
 
 /* Fills *o with the defaults above. */

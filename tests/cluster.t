@@ -10,6 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 cd "$T"
 mkdir hosts
+# the programs under test (the hosts run them too; wrappers below call them)
+B=${PT_BIN:-$top/bin}
 for h in h1 h2 h3; do mkdir -p "hosts/$h/bin" "hosts/$h/tmp"; done
 MODE=sim NS="" PIDS=""
 teardown() {
@@ -207,7 +209,7 @@ ok $? "partitions already on the hosts are used in place (no partition bytes sen
 
 # --- another build, a lying host ----------------------------------------
 printf '#!/bin/sh\n[ "$1" = --version ] && { echo "policy-split 0.0.9 (old)"; exit 0; }\nexec %s/policy-split "$@"\n' \
-	"$top/bin" > hosts/h2/bin/policy-split
+	"$B" > hosts/h2/bin/policy-split
 chmod +x hosts/h2/bin/policy-split
 cl -S $H -m m.yaml -o stale "$@" > log 2>&1
 [ $? -eq 2 ] && grep -q '^cluster: h2: .*another build' log && [ ! -e stale ]
@@ -221,10 +223,10 @@ cat > hosts/h2/bin/policy-score <<EOF
 #!/bin/sh
 # the model statistics of half the rows (cluster runs fit -m M --partial P)
 if [ "\$1" = fit ] && [ "\$4" = --partial ]; then
-	$top/bin/policy-prep split -n 2 -o "\$TMPDIR/half.%d.pf" "\$5" || exit 2
-	exec $top/bin/policy-score fit -m "\$3" --partial "\$TMPDIR/half.0.pf"
+	$B/policy-prep split -n 2 -o "\$TMPDIR/half.%d.pf" "\$5" || exit 2
+	exec $B/policy-score fit -m "\$3" --partial "\$TMPDIR/half.0.pf"
 fi
-exec $top/bin/policy-score "\$@"
+exec $B/policy-score "\$@"
 EOF
 chmod +x hosts/h2/bin/policy-score
 rm hosts/h2/bin/policy-split
@@ -266,7 +268,7 @@ fi
 cat > hosts/h1/bin/policy-split <<EOF
 #!/bin/sh
 [ "\$1" = hist ] && { echo \$\$ > $T/hosts/h1/wrapper.pid; touch $T/hosts/h1/hist; sleep 30; }
-exec $top/bin/policy-split "\$@"
+exec $B/policy-split "\$@"
 EOF
 chmod +x hosts/h1/bin/policy-split
 cl -S $H -m m.yaml -o killed --retries 3 "$@" > log 2>&1 &
@@ -288,7 +290,7 @@ if [ $MODE = netns ]; then
 	cat > hosts/h3/bin/policy-split <<EOF
 #!/bin/sh
 [ "\$1" = hist ] && { touch $T/hosts/h3/hist; sleep 40; }
-exec $top/bin/policy-split "\$@"
+exec $B/policy-split "\$@"
 EOF
 	chmod +x hosts/h3/bin/policy-split
 	t0=$(date +%s)
