@@ -72,7 +72,8 @@ static const fe_opt opts[] = {
 	{ O_LAMBDA, 0, "lambda", FE_NUM, "L", FIT, 0, 1e300, NULL,
 	  "ridge penalty on the raw features (default 1)" },
 	{ O_FOLDS, 0, "folds", FE_INT, "K", FIT, 1, 100, NULL,
-	  "cross-fitting folds by row hash (default 5; 1 = none)" },
+	  "cross-fitting folds by row hash (default 5; 1 = none; --learner "
+	  "forest: default 1, tree k grown without fold k mod K)" },
 	{ O_FOLDSEED, 0, "fold-seed", FE_U64, "S", FIT, 0, 0, NULL,
 	  "seed of the fold hash (default 0)" },
 	{ O_PROP, 0, "propensity", FE_STR, "P", FIT, 0, 0, NULL,
@@ -496,9 +497,9 @@ static int
 forest_fit_main(const fe_args *a)
 {
 	static const int ridge_only[] = { O_LAMBDA, O_PROP, O_PASSES,
-		O_OUTCOME, O_FOLDSEED };
+		O_OUTCOME };
 	static const int spec_opts[] = { O_TREES, O_DEPTH, O_MINLEAF, O_MTRY,
-		O_SUBSAMPLE, O_SEED };
+		O_SUBSAMPLE, O_SEED, O_FOLDS, O_FOLDSEED };
 	pt_err e;
 	pt_manifest *m = NULL;
 	pt_ofit *f = NULL;
@@ -521,9 +522,6 @@ forest_fit_main(const fe_args *a)
 	mallopt(M_MMAP_THRESHOLD, 1 << 30);
 	mallopt(M_TRIM_THRESHOLD, -1);
 #endif
-	if (fe_u64(a, O_FOLDS, 1) != 1)
-		return fe_usage_error("--learner forest: cross-fitting "
-		    "(--folds) is not built yet; use --folds 1");
 	for (size_t i = 0; i < sizeof ridge_only / sizeof ridge_only[0]; i++)
 		if (fe_flag(a, ridge_only[i]))
 			return fe_usage_error("%s goes with --learner ridge",
@@ -554,6 +552,12 @@ forest_fit_main(const fe_args *a)
 	spec.mtry = (int)fe_u64(a, O_MTRY, 0);
 	spec.subsample = fe_num(a, O_SUBSAMPLE, 0.5);
 	spec.seed = fe_u64(a, O_SEED, 0);
+	spec.folds = (int)fe_u64(a, O_FOLDS, 1);
+	spec.fold_seed = fe_u64(a, O_FOLDSEED, 0);
+	if (spec.folds > spec.trees)
+		return fe_usage_error("--folds %d needs --trees %d at least: a "
+		    "row is scored by the trees grown without its fold",
+		    spec.folds, spec.folds);
 	if (spec.depth < 1 || spec.depth > PT_OFIT_MAXDEPTH)
 		return fe_usage_error("--depth: 1 to %d with --learner forest",
 		    PT_OFIT_MAXDEPTH);

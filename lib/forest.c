@@ -1360,6 +1360,71 @@ read_reward(pt_ydoc *d, yaml_node_t *root, pt_forest *f, pt_err *e)
 	return 0;
 }
 
+/* folds and fold_seed: both or neither (folds 1). */
+static int
+read_folds(pt_ydoc *d, yaml_node_t *root, pt_forest *f, pt_err *e)
+{
+	yaml_node_t *kn = pt_ynode_get(d, root, "folds"),
+	    *sn = pt_ynode_get(d, root, "fold_seed");
+	int64_t v;
+
+	f->folds = 1;
+	f->fold_seed = 0;
+	if (kn == NULL && sn == NULL)
+		return 0;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "folds", e), "folds", 2,
+	    100, &v, e) < 0 || pt_ynode_u64(d, pt_ynode_need(d, root,
+	    "fold_seed", e), "fold_seed", &f->fold_seed, e) < 0)
+		return -1;
+	f->folds = (int)v;
+	return 0;
+}
+
+pt_forest *
+pt_forest_fold(const pt_forest *f, int fold, pt_err *e)
+{
+	pt_forest *o = calloc(1, sizeof *o);
+	int n = 0;
+
+	if (o == NULL)
+		goto nomem;
+	o->folds = 1;
+	memcpy(o->manifest, f->manifest, sizeof o->manifest);
+	o->nfeatures = f->nfeatures;
+	o->nvocab = f->nvocab;
+	if ((o->features = pt_strs_dup(f->features, f->nfeatures)) == NULL ||
+	    (o->vocab = pt_strs_dup(f->vocab, f->nvocab)) == NULL ||
+	    (o->trees = calloc((size_t)f->ntrees, sizeof *o->trees)) == NULL)
+		goto nomem;
+	for (int k = fold; k < f->ntrees; k += f->folds) {
+		const pt_tree *t = &f->trees[k];
+		pt_tree *c = &o->trees[n];
+		size_t m = (size_t)t->nnodes;
+		o->ntrees = ++n;
+		if (tree_alloc(c, t->nnodes, f->nvocab, t->category != NULL) < 0)
+			goto nomem;
+		memcpy(c->feature, t->feature, m * sizeof *c->feature);
+		memcpy(c->threshold, t->threshold, m * sizeof *c->threshold);
+		memcpy(c->missing_left, t->missing_left, m);
+		if (t->category != NULL)
+			memcpy(c->category, t->category, m);
+		memcpy(c->left, t->left, m * sizeof *c->left);
+		memcpy(c->right, t->right, m * sizeof *c->right);
+		memcpy(c->value, t->value, m * (size_t)f->nvocab *
+		    sizeof *c->value);
+		c->depth = t->depth;
+	}
+	if (pt_forest_compile(o, e) < 0) {
+		pt_forest_free(o);
+		return NULL;
+	}
+	return o;
+nomem:
+	pt_forest_free(o);
+	pt_fail(e, PT_ENOMEM, "", "out of memory");
+	return NULL;
+}
+
 pt_forest *
 pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
@@ -1370,7 +1435,7 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	static const char *const keys[] = { PT_FHEAD_KEYS, "trees", "model",
 		"criterion", "search", "depth", "level", "min_node_size",
 		"complete", "subsample", "mtry", "seed", "rows", "propensity",
-		"propensity_floor", "cost", NULL };
+		"propensity_floor", "cost", "folds", "fold_seed", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
 	pt_fhead h;
@@ -1393,11 +1458,17 @@ pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	if (pt_ymap_only(&d, root, keys, e) < 0 ||
 	    (trees = pt_ynode_need(&d, root, "trees", e)) == NULL)
 		goto fail;
-	if (read_reward(&d, root, f, e) < 0)
+	if (read_reward(&d, root, f, e) < 0 || read_folds(&d, root, f, e) < 0)
 		goto fail;
 	if ((f->ntrees = pt_ynode_len(trees)) < 1) {
 		pt_yfail(e, &d, trees, PT_EFORMAT, "trees: expected a non-empty "
 		    "list");
+		f->ntrees = 0;
+		goto fail;
+	}
+	if (f->ntrees < f->folds) {
+		pt_yfail(e, &d, trees, PT_EFORMAT, "%d trees for %d folds: "
+		    "every fold needs one", f->ntrees, f->folds);
 		f->ntrees = 0;
 		goto fail;
 	}
@@ -1462,6 +1533,11 @@ pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e)
 			pt_y_f64s(&b, f->cost, f->nvocab);
 			pt_buf_putc(&b, '\n');
 		}
+	}
+	if (f->folds > 1) {
+		pt_buf_printf(&b, "folds: %d\nfold_seed: ", f->folds);
+		pt_y_u64(&b, f->fold_seed);
+		pt_buf_putc(&b, '\n');
 	}
 	pt_buf_puts(&b, "trees:\n");
 	for (int k = 0; k < f->ntrees; k++) {

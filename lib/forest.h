@@ -52,6 +52,12 @@ typedef struct pt_forest {
 	double *prop;
 	double prop_floor;
 	double *cost;
+	/* Cross-fitting (fit --learner forest --folds K): tree k was grown
+	 * without the rows of fold k mod folds, a row's fold being
+	 * splitmix64(_row ^ fold_seed) mod folds; a row is scored by the trees
+	 * of its fold only.  folds 1: every tree scores every row. */
+	int folds;
+	uint64_t fold_seed;
 } pt_forest;
 
 /* Parses a forest (or a policy-split tree file).  Validates every tree:
@@ -71,6 +77,10 @@ pt_forest *pt_forest_generate(int ntrees, int depth, int nfeatures,
  * generate; call again after editing the arrays). */
 int pt_forest_compile(pt_forest *f, pt_err *e);
 void pt_forest_free(pt_forest *f);
+/* The forest of the trees k of f with k mod f->folds == fold, in order
+ * (compiled; no propensities, one fold): what scores the rows of that
+ * fold.  NULL with e set. */
+pt_forest *pt_forest_fold(const pt_forest *f, int fold, pt_err *e);
 
 /* Reference: x holds the row's nfeatures values in forest feature order;
  * out receives nvocab scores. */

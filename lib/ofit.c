@@ -30,6 +30,9 @@ typedef struct otree {
 	uint64_t seed;      /* the tree's seed: sample and mtry */
 	uint64_t cut;       /* a row is in the sample when its hash < cut */
 	int all;            /* subsample 1: every row */
+	int hold;           /* the fold whose rows it never sees, or -1 */
+	int folds;
+	uint64_t fold_seed;
 } otree;
 
 struct pt_ofit {
@@ -84,12 +87,20 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 	pt_ofit *f;
 	int F = m->nfeatures;
 
+	int folds = s->folds < 1 ? 1 : s->folds;
+
 	if (s->trees < 1 || s->depth < 1 || s->depth > PT_OFIT_MAXDEPTH ||
 	    s->min_leaf < 1 || s->mtry < 0 || !(s->subsample > 0) ||
-	    s->subsample > 1) {
+	    s->subsample > 1 || folds > 100) {
 		pt_fail(e, PT_EUSAGE, "", "forest: trees >= 1, depth 1 to %d, "
-		    "min-leaf >= 1, mtry >= 0 and subsample in (0, 1]",
-		    PT_OFIT_MAXDEPTH);
+		    "min-leaf >= 1, mtry >= 0, subsample in (0, 1] and folds "
+		    "1 to 100", PT_OFIT_MAXDEPTH);
+		return NULL;
+	}
+	if (folds > s->trees) {
+		pt_fail(e, PT_EUSAGE, "", "forest: %d folds need %d trees at "
+		    "least (each fold's rows are scored by the trees that did "
+		    "not see them)", folds, folds);
 		return NULL;
 	}
 	if (m->treatment < 0 || m->outcome < 0 || m->nrewards > 0) {
@@ -112,6 +123,7 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 	} else
 		f->mtry = s->mtry < F ? s->mtry : F;
 	f->s.mtry = f->mtry; /* the spec as written and compared: resolved */
+	f->s.folds = folds;
 	if ((f->t = calloc((size_t)s->trees, sizeof *f->t)) == NULL)
 		goto nomem;
 	for (int k = 0; k < s->trees; k++) {
@@ -132,6 +144,9 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 		t->all = s->subsample >= 1;
 		/* ldexp(s, 64) < 2^64 for s < 1: no overflow in the cast. */
 		t->cut = t->all ? UINT64_MAX : (uint64_t)ldexp(s->subsample, 64);
+		t->hold = folds > 1 ? k % folds : -1;
+		t->folds = folds;
+		t->fold_seed = s->fold_seed;
 	}
 	return f;
 nomem:
@@ -292,6 +307,9 @@ pt_oflevel_bind(pt_oflevel *l, const pt_schema *s, pt_err *e)
 static inline int
 in_sample(const otree *t, uint64_t id)
 {
+	if (t->hold >= 0 && (int)(pt_splitmix64(id ^ t->fold_seed) %
+	    (uint64_t)t->folds) == t->hold)
+		return 0;
 	return t->all || pt_splitmix64(id ^ t->seed) < t->cut;
 }
 
@@ -631,7 +649,8 @@ spec_eq(const pt_ofspec *a, const pt_ofspec *b)
 {
 	return a->trees == b->trees && a->depth == b->depth &&
 	    a->min_leaf == b->min_leaf && a->mtry == b->mtry &&
-	    a->subsample == b->subsample && a->seed == b->seed;
+	    a->subsample == b->subsample && a->seed == b->seed &&
+	    a->folds == b->folds && a->fold_seed == b->fold_seed;
 }
 
 pt_forest *
@@ -690,6 +709,8 @@ pt_ofit_forest(const pt_ofit *f, double floor, const double *cost,
 		}
 	}
 	out->prop_floor = floor;
+	out->folds = f->s.folds;
+	out->fold_seed = f->s.fold_seed;
 	for (int k = 0; k < f->s.trees; k++) {
 		const otree *t = &f->t[k];
 		pt_tree *o = &out->trees[k];
@@ -763,6 +784,8 @@ state_text(const pt_ofit *f, pt_buf *b, char digest[33])
 	pt_y_f64(b, f->s.subsample);
 	pt_buf_puts(b, "\nseed: ");
 	pt_y_u64(b, f->s.seed);
+	pt_buf_printf(b, "\nfolds: %d\nfold_seed: ", f->s.folds);
+	pt_y_u64(b, f->s.fold_seed);
 	pt_buf_printf(b, "\nlevel: %d\n", f->level);
 	if (f->has_rows) {
 		pt_buf_puts(b, "rows: [");
@@ -848,6 +871,11 @@ read_spec(pt_ydoc *d, yaml_node_t *root, pt_ofspec *s, pt_err *e)
 	    pt_ynode_u64(d, pt_ynode_need(d, root, "seed", e), "seed",
 	    &s->seed, e) < 0)
 		return -1;
+	if (pt_ynode_int(d, pt_ynode_need(d, root, "folds", e), "folds", 1,
+	    100, &v, e) < 0 || pt_ynode_u64(d, pt_ynode_need(d, root,
+	    "fold_seed", e), "fold_seed", &s->fold_seed, e) < 0)
+		return -1;
+	s->folds = (int)v;
 	return 0;
 }
 
@@ -857,7 +885,7 @@ pt_ofit_read(const char *buf, size_t len, const char *name,
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"trees", "depth", "min_leaf", "mtry", "subsample", "seed",
-		"level", "rows", "forest", "digest", NULL };
+		"folds", "fold_seed", "level", "rows", "forest", "digest", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
 	uint64_t *rows;
@@ -1045,6 +1073,8 @@ pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
 	pt_y_f64(&b, f->s.subsample);
 	pt_buf_puts(&b, "\nseed: ");
 	pt_y_u64(&b, f->s.seed);
+	pt_buf_printf(&b, "\nfolds: %d\nfold_seed: ", f->s.folds);
+	pt_y_u64(&b, f->s.fold_seed);
 	pt_buf_puts(&b, "\nrows: [");
 	for (int a = 0; a < f->m->nvocab; a++) {
 		pt_buf_puts(&b, a ? ", " : "");
@@ -1109,8 +1139,8 @@ pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"state", "level", "trees", "depth", "min_leaf", "mtry",
-		"subsample", "seed", "rows", "partitions", "sizes", "body",
-		NULL };
+		"subsample", "seed", "folds", "fold_seed", "rows", "partitions",
+		"sizes", "body", NULL };
 	pt_ofpart *p = calloc(1, sizeof *p);
 	pt_ydoc d;
 	yaml_node_t *root;

@@ -44,6 +44,10 @@ typedef struct pt_ofspec {
 	int mtry;           /* features tried per node; 0: min(F, ceil(sqrt F) + 20) */
 	double subsample;   /* (0, 1]: the share of rows each tree sees */
 	uint64_t seed;
+	int folds;          /* 1 .. 100, at most trees: tree k is grown without
+	                     * the rows of fold k mod folds (0 is read as 1) */
+	uint64_t fold_seed; /* a row's fold: splitmix64(_row ^ fold_seed) mod
+	                     * folds, as a reward model's */
 } pt_ofspec;
 
 /* A forest being grown under manifest m (kept; must outlive it). */

@@ -20,6 +20,9 @@
 
 struct pt_scorer {
 	pt_forest *forest;
+	pt_forest **sub;     /* cross-fitted forest: per fold, its trees */
+	double *gx, *gs;     /* per fold: its rows' features, their scores */
+	size_t *gi;          /* and their indexes */
 	pt_rmodel *rm;
 	pt_skind kind;
 	pt_schema *out;
@@ -74,6 +77,20 @@ pt_scorer_load(const char *buf, size_t len, const char *name, pt_err *e)
 		free(sc);
 		return NULL;
 	}
+	if (sc->forest != NULL && sc->forest->folds > 1) {
+		int K = sc->forest->folds;
+		if ((sc->sub = calloc((size_t)K, sizeof *sc->sub)) == NULL) {
+			pt_fail(e, PT_ENOMEM, name, "out of memory");
+			pt_scorer_free(sc);
+			return NULL;
+		}
+		for (int k = 0; k < K; k++)
+			if ((sc->sub[k] = pt_forest_fold(sc->forest, k, e)) ==
+			    NULL) {
+				pt_scorer_free(sc);
+				return NULL;
+			}
+	}
 	return sc;
 }
 
@@ -98,6 +115,11 @@ scorer_unbind(pt_scorer *sc)
 	free(sc->eta);
 	free(sc->pr);
 	free(sc->prob);
+	free(sc->gx);
+	free(sc->gs);
+	free(sc->gi);
+	sc->gx = sc->gs = NULL;
+	sc->gi = NULL;
 	sc->z = sc->eta = sc->pr = sc->prob = NULL;
 	sc->score = NULL;
 	sc->ocol = NULL;
@@ -115,6 +137,10 @@ pt_scorer_free(pt_scorer *sc)
 	if (sc == NULL)
 		return;
 	scorer_unbind(sc);
+	if (sc->sub != NULL)
+		for (int k = 0; k < sc->forest->folds; k++)
+			pt_forest_free(sc->sub[k]);
+	free(sc->sub);
 	pt_forest_free(sc->forest);
 	pt_rmodel_free(sc->rm);
 	free(sc);
@@ -178,17 +204,21 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 	    !(sc->fptr = calloc((size_t)F + 1, sizeof *sc->fptr)) ||
 	    !(sc->x = calloc((size_t)F + 1, sizeof *sc->x)) ||
 	    !(sc->s = calloc((size_t)A, sizeof *sc->s)) ||
-	    !(sc->score = calloc((size_t)A, sizeof *sc->score)))
+	    !(sc->score = calloc((size_t)A * 2, sizeof *sc->score)))
 		goto nomem;
 	if (sc->forest) {
 		const pt_forest *f = sc->forest;
 		sc->tcol = sc->ycol = sc->rcol = sc->pcol = -1;
 		/* A fitted outcome forest's dr and ipw scores need the
-		 * treatment and outcome, checked as a reward model's are. */
-		if (f->prop != NULL && kind != PT_SCORE_DM &&
-		    pt_rmodel_bind(f->manifest, F, f->features, A, f->vocab,
-		    NULL, in, 3, sc->fcol, &sc->tcol, &sc->ycol, &sc->rcol,
-		    &sc->pcol, e) < 0)
+		 * treatment and outcome, checked as a reward model's are; a
+		 * cross-fitted one the rows' identities. */
+		if (f->prop != NULL && kind != PT_SCORE_DM)
+			need |= 3;
+		if (f->folds > 1)
+			need |= 4;
+		if (need && pt_rmodel_bind(f->manifest, F, f->features, A,
+		    f->vocab, NULL, in, need, sc->fcol, &sc->tcol, &sc->ycol,
+		    &sc->rcol, &sc->pcol, e) < 0)
 			goto fail;
 		if (pt_forest_bind(sc->forest, in, sc->fcol, e) < 0)
 			goto fail;
@@ -633,6 +663,65 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 }
 
 /*
+ * A cross-fitted forest: each row scored by its fold's trees (sc->sub).
+ * The row backend walks row by row; the vector backend gathers a fold's
+ * rows into columns, scores them as one block and scatters the scores
+ * back.  Either way a row's trees and their order are its fold's, so the
+ * bits are the same.
+ */
+static int
+forest_folds(pt_scorer *sc, const pt_batch *b, pt_backend backend,
+    pt_err *e)
+{
+	const pt_forest *f = sc->forest;
+	const uint64_t *rid = PT_COL_U64(b, sc->rcol);
+	int K = f->folds, F = f->nfeatures, A = f->nvocab;
+	size_t n = b->nrows, i, m;
+
+	if (backend == PT_BACKEND_ROW) {
+		for (i = 0; i < n; i++) {
+			int k = pt_score_fold(rid[i], f->fold_seed, K);
+			for (int j = 0; j < F; j++)
+				sc->x[j] = PT_COL_F64(b, sc->fcol[j])[i];
+			pt_forest_score_row(sc->sub[k], sc->x, sc->s);
+			for (int a = 0; a < A; a++)
+				sc->score[a][i] = sc->s[a];
+		}
+		return 0;
+	}
+	free(sc->gx);
+	free(sc->gs);
+	free(sc->gi);
+	sc->gx = malloc((n ? n : 1) * (size_t)F * sizeof *sc->gx);
+	sc->gs = malloc((n ? n : 1) * (size_t)A * sizeof *sc->gs);
+	sc->gi = malloc((n ? n : 1) * sizeof *sc->gi);
+	if (sc->gx == NULL || sc->gs == NULL || sc->gi == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (int k = 0; k < K; k++) {
+		double **outs = (double **)sc->score + A; /* scratch: A more */
+		for (i = m = 0; i < n; i++)
+			if (pt_score_fold(rid[i], f->fold_seed, K) == k)
+				sc->gi[m++] = i;
+		if (m == 0)
+			continue;
+		for (int j = 0; j < F; j++) {
+			const double *c = PT_COL_F64(b, sc->fcol[j]);
+			double *g = sc->gx + (size_t)j * m;
+			for (i = 0; i < m; i++)
+				g[i] = c[sc->gi[i]];
+			sc->fptr[j] = g;
+		}
+		for (int a = 0; a < A; a++)
+			outs[a] = sc->gs + (size_t)a * m;
+		pt_forest_score_block(sc->sub[k], sc->fptr, m, outs);
+		for (int a = 0; a < A; a++)
+			for (i = 0; i < m; i++)
+				sc->score[a][sc->gi[i]] = outs[a][i];
+	}
+	return 0;
+}
+
+/*
  * A fitted outcome forest's predictions m (in sc->score) become rewards by
  * the formulas above, with the forest's propensities clipped at its floor:
  * the same loop after either backend, so the same bits.
@@ -674,7 +763,13 @@ pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
 	F = sc->forest ? sc->forest->nfeatures : sc->rm->nfeatures;
 	if (scorer_reserve(sc, in->nrows, A, e) < 0)
 		return -1;
-	if (sc->forest) {
+	if (sc->sub != NULL) {
+		if (forest_folds(sc, in, backend, e) < 0)
+			return -1;
+		if (sc->forest->prop != NULL && forest_rewards(sc, in, where,
+		    e) < 0)
+			return -1;
+	} else if (sc->forest) {
 		if (backend == PT_BACKEND_ROW) {
 			for (i = 0; i < in->nrows; i++) {
 				for (j = 0; j < F; j++)

@@ -8,6 +8,9 @@ order the program writes them.  Used by tests/ofit.t, which compares its
 output with the program's forest.
 
 usage: ofit_ref.py MANIFEST ROWS.csv TREES DEPTH MIN_LEAF MTRY SUBSAMPLE SEED
+                  [FOLDS FOLD_SEED]
+(with FOLDS > 1, tree k leaves out the rows of fold k mod FOLDS, a row's
+fold being splitmix64(_row ^ FOLD_SEED) mod FOLDS)
 (ROWS.csv: policy-prep cat of the frames: _row, features, arm, y)
 """
 import csv
@@ -32,6 +35,8 @@ def main():
     trees, depth, min_leaf, mtry = (int(v) for v in sys.argv[3:7])
     sub = float(sys.argv[7])
     seed = int(sys.argv[8])
+    folds = int(sys.argv[9]) if len(sys.argv) > 9 else 1
+    fseed = int(sys.argv[10]) if len(sys.argv) > 10 else 0
     man = yaml.safe_load(open(mpath))
     feats = man['features']
     names = [f['name'] for f in feats]
@@ -53,7 +58,8 @@ def main():
             (0x6f66697474726565 + k) & M64))
         cut = M64 if sub >= 1 else int(math.ldexp(sub, 64))
         sample = [r for r in rows
-                  if sub >= 1 or splitmix64(r[0] ^ tseed) < cut]
+                  if (folds < 2 or splitmix64(r[0] ^ fseed) % folds != k % folds)
+                  and (sub >= 1 or splitmix64(r[0] ^ tseed) < cut)]
         nodes = {}  # heap id -> dict
 
         def side_score(ys, cs):
