@@ -91,7 +91,9 @@ static const fe_opt opts[] = {
 	  "says whether the rows are training rows, and it names the control)" },
 	{ O_TREE, 't', "tree", FE_STRS, "TREE", HIST | BEST | APPLY | SHOW |
 	  EVAL, 0, 0, NULL, "a tree file (policy-tree(5)); show also takes it "
-	  "as its operand; eval takes two, to compare them on the same rows" },
+	  "as its operand; eval takes two, to compare them on the same rows; "
+	  "apply and eval also take a forest (the arm of the highest mean "
+	  "leaf value)" },
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", HIST | FIT, 0, 0, NULL,
 	  "the model that scored the frames (its digest is recorded; partials "
 	  "of different models do not merge)" },
@@ -197,6 +199,35 @@ load_tree(const char *path, pt_err *e)
 	if (buf == NULL)
 		return NULL;
 	t = pt_ptree_parse(buf, len, fe_in_name(path), e);
+	free(buf);
+	return t;
+}
+
+/* -t FILE for apply and eval: a policy tree, or a forest (format
+ * policy-forest: a policy forest or an outcome forest) into *f. */
+static pt_ptree *
+load_policy(const char *path, pt_forest **f, pt_err *e)
+{
+	size_t len, i;
+	char *buf = fe_slurp(path, &len, e);
+	pt_ptree *t = NULL;
+	int forest = 0;
+	static const char fl[] = "format: policy-forest\n";
+
+	*f = NULL;
+	if (buf == NULL)
+		return NULL;
+	/* The format line comes first, after the comment lines. */
+	for (i = 0; i + sizeof fl - 1 <= len && i < 4096; i++)
+		if ((i == 0 || buf[i - 1] == '\n') &&
+		    memcmp(buf + i, fl, sizeof fl - 1) == 0) {
+			forest = 1;
+			break;
+		}
+	if (forest)
+		*f = pt_forest_parse(buf, len, fe_in_name(path), e);
+	else
+		t = pt_ptree_parse(buf, len, fe_in_name(path), e);
 	free(buf);
 	return t;
 }
@@ -737,6 +768,7 @@ static int
 cmd_apply(const fe_args *a, pt_err *e)
 {
 	pt_ptree *t;
+	pt_forest *f;
 	pt_policy *p = NULL;
 	pt_writer *w = NULL;
 	fe_out out = { .fd = -1 };
@@ -747,12 +779,14 @@ cmd_apply(const fe_args *a, pt_err *e)
 
 	if (!fe_flag(a, O_TREE))
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
-	if ((t = load_tree(fe_str(a, O_TREE, NULL), e)) == NULL)
+	if ((t = load_policy(fe_str(a, O_TREE, NULL), &f, e)) == NULL &&
+	    f == NULL)
 		return -1;
 	fe_in_init(&in, a->argc, a->argv);
 	if ((s = fe_in_schema(&in, e)) == NULL)
 		goto out;
-	if ((p = pt_policy_new(t, s, e)) == NULL ||
+	if ((p = t != NULL ? pt_policy_new(t, s, e) :
+	    pt_policy_new_forest(f, s, e)) == NULL ||
 	    (os = pt_policy_out_schema(p, e)) == NULL) {
 		where(e, in.paths[0]);
 		goto out;
@@ -781,6 +815,7 @@ out:
 	pt_policy_free(p);
 	fe_in_close(&in);
 	pt_ptree_free(t);
+	pt_forest_free(f);
 	return rc;
 }
 
@@ -789,6 +824,7 @@ cmd_eval(const fe_args *a, pt_err *e)
 {
 	const fe_val *tv = &a->v[O_TREE];
 	pt_ptree *t[2] = { NULL, NULL };
+	pt_forest *fo[2] = { NULL, NULL };
 	const char *names[2] = { "tree", NULL };
 	pt_manifest *m = NULL;
 	pt_eval *v = NULL;
@@ -817,8 +853,11 @@ cmd_eval(const fe_args *a, pt_err *e)
 		    "--curve: give --curve FILE");
 	fe_in_init(&in, a->argc, a->argv);
 	for (k = 0; k < nt; k++)
-		if ((t[k] = load_tree(tv->list[k], e)) == NULL)
+		if ((t[k] = load_policy(tv->list[k], &fo[k], e)) == NULL &&
+		    fo[k] == NULL)
 			goto out;
+	if (nt == 1 && fo[0] != NULL)
+		names[0] = "forest";
 	if (nt == 2) {
 		names[0] = tv->list[0];
 		names[1] = tv->list[1];
@@ -833,8 +872,8 @@ cmd_eval(const fe_args *a, pt_err *e)
 	o.max_memory = max_memory(a);
 	if ((s = fe_in_schema(&in, e)) == NULL)
 		goto out;
-	if ((v = pt_eval_new((const pt_ptree *const *)t, names, nt, s, &o,
-	    e)) == NULL) {
+	if ((v = pt_eval_new((const pt_ptree *const *)t,
+	    (const pt_forest *const *)fo, names, nt, s, &o, e)) == NULL) {
 		if (e->code != PT_EUSAGE)
 			where(e, in.paths[0]);
 		goto out;
@@ -873,6 +912,8 @@ out:
 	fe_in_close(&in);
 	pt_ptree_free(t[0]);
 	pt_ptree_free(t[1]);
+	pt_forest_free(fo[0]);
+	pt_forest_free(fo[1]);
 	pt_manifest_free(m);
 	return rc;
 }

@@ -20,7 +20,8 @@
 enum { TR_UNKNOWN, TR_HASH, TR_COLUMN, TR_ALL };
 
 struct pt_eval {
-	const pt_ptree *const *trees;
+	const pt_ptree *const *trees;  /* trees[p], or NULL for a forest */
+	char *const *vocab;            /* the actions */
 	const char *const *names;
 	const pt_schema *s;
 	const pt_eval_opts *o;
@@ -28,7 +29,8 @@ struct pt_eval {
 	int control;
 	pt_policy *pol[2];
 	int *score;            /* per arm: its score (or reward) column */
-	int32_t *node[2];      /* per row of a frame: the leaf of each tree */
+	int32_t *node[2];      /* per row of a frame: each policy's action */
+	int32_t *leafof;       /* curves: the first tree's leaf of each row */
 	size_t cap;
 	double *q;             /* per row: the Q quantities */
 	uint64_t n;
@@ -62,6 +64,7 @@ pt_eval_free(pt_eval *v)
 		pt_policy_free(v->pol[p]);
 		free(v->node[p]);
 	}
+	free(v->leafof);
 	free(v->score);
 	free(v->q);
 	free(v->s1);
@@ -88,10 +91,10 @@ nomem(pt_err *e)
 
 /* The arm of tree 0 called label, or -1. */
 static int
-arm_of(const pt_ptree *t, const char *label)
+arm_of(const pt_eval *v, const char *label)
 {
-	for (int a = 0; a < t->narms; a++)
-		if (strcmp(t->vocab[a], label) == 0)
+	for (int a = 0; a < v->A; a++)
+		if (strcmp(v->vocab[a], label) == 0)
 			return a;
 	return -1;
 }
@@ -184,10 +187,14 @@ bind_curves(pt_eval *v, pt_err *e)
 {
 	const pt_ptree *t = v->trees[0];
 	const char *pre = v->o->rank_prefix;
-	size_t cells = (size_t)t->nnodes * (size_t)v->A;
+	size_t cells;
 
 	if (!v->o->curves)
 		return 0;
+	if (t == NULL)
+		return pt_fail(e, PT_EUSAGE, "--curve", "uplift curves rank the "
+		    "leaves of a tree: give a tree first, not a forest");
+	cells = (size_t)t->nnodes * (size_t)v->A;
 	if (v->A < 2)
 		return pt_fail(e, PT_EUSAGE, "--curve", "one action: no arm to "
 		    "hold against the control");
@@ -203,7 +210,7 @@ bind_curves(pt_eval *v, pt_err *e)
 	for (int a = 0; a < v->A; a++) {
 		char name[512];
 		int j;
-		snprintf(name, sizeof name, "%s%s", pre, t->vocab[a]);
+		snprintf(name, sizeof name, "%s%s", pre, v->vocab[a]);
 		j = pt_schema_find(v->s, name);
 		if (j < 0 || v->s->cols[j].type != PT_F64)
 			return pt_fail(e, PT_EUSAGE, "--rank-by", "the frames have "
@@ -214,8 +221,9 @@ bind_curves(pt_eval *v, pt_err *e)
 }
 
 pt_eval *
-pt_eval_new(const pt_ptree *const *trees, const char *const *names,
-    int ntrees, const pt_schema *s, const pt_eval_opts *o, pt_err *e)
+pt_eval_new(const pt_ptree *const *trees, const pt_forest *const *forests,
+    const char *const *names, int ntrees, const pt_schema *s,
+    const pt_eval_opts *o, pt_err *e)
 {
 	pt_eval *v = calloc(1, sizeof *v);
 	int k;
@@ -229,31 +237,33 @@ pt_eval_new(const pt_ptree *const *trees, const char *const *names,
 	v->s = s;
 	v->o = o;
 	v->P = ntrees;
-	v->A = trees[0]->narms;
+	for (int p = 0; p < ntrees; p++)
+		if ((v->pol[p] = trees[p] != NULL ? pt_policy_new(trees[p], s,
+		    e) : pt_policy_new_forest(forests[p], s, e)) == NULL)
+			goto fail;
+	v->A = pt_policy_narms(v->pol[0]);
+	v->vocab = pt_policy_vocab(v->pol[0]);
 	v->Q = v->P + v->A;
 	v->D = v->P * v->A + (v->P == 2);
 	for (int p = 1; p < ntrees; p++) {
-		const pt_ptree *t = trees[p];
-		int same = t->narms == v->A;
+		char *const *vo = pt_policy_vocab(v->pol[p]);
+		int same = pt_policy_narms(v->pol[p]) == v->A;
 		for (int a = 0; same && a < v->A; a++)
-			same = strcmp(t->vocab[a], trees[0]->vocab[a]) == 0;
+			same = strcmp(vo[a], v->vocab[a]) == 0;
 		if (!same) {
 			pt_fail(e, PT_EMISMATCH, "", "%s and %s have different "
 			    "actions", names[0], names[p]);
 			goto fail;
 		}
 	}
-	for (int p = 0; p < ntrees; p++)
-		if ((v->pol[p] = pt_policy_new(trees[p], s, e)) == NULL)
-			goto fail;
 	if (o->control != NULL) {
-		if ((v->control = arm_of(trees[0], o->control)) < 0) {
+		if ((v->control = arm_of(v, o->control)) < 0) {
 			pt_fail(e, PT_EUSAGE, "--control", "'%s' is not an action "
 			    "of the tree", o->control);
 			goto fail;
 		}
 	} else if (o->m != NULL) {
-		if ((v->control = arm_of(trees[0], o->m->vocab[o->m->control])) <
+		if ((v->control = arm_of(v, o->m->vocab[o->m->control])) <
 		    0) {
 			pt_fail(e, PT_EMISMATCH, "", "the manifest's control '%s' "
 			    "is not an action of the tree",
@@ -444,10 +454,20 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 				return nomem(e);
 			}
 		}
+		free(v->leafof);
+		v->leafof = NULL;
+		if (v->leaf != NULL && (v->leafof = malloc(b->nrows *
+		    sizeof *v->leafof)) == NULL) {
+			v->cap = 0;
+			return nomem(e);
+		}
 		v->cap = b->nrows;
 	}
 	for (int p = 0; p < P; p++)
-		pt_policy_route(v->pol[p], b, v->node[p]);
+		if (pt_policy_actions(v->pol[p], b, v->node[p], e) < 0)
+			return -1;
+	if (v->leaf != NULL) /* curves: the first tree's leaves */
+		pt_policy_route(v->pol[0], b, v->leafof);
 	if (v->rcol != NULL && rank_grow(v, b->nrows, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->nrows; i++) {
@@ -459,7 +479,7 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 				    "a score is not finite", v->n + i + 1);
 		}
 		for (int p = 0; p < P; p++)
-			q[p] = q[P + v->trees[p]->nodes[v->node[p][i]].action];
+			q[p] = q[P + v->node[p][i]];
 		for (int k = 0; k < Q; k++) {
 			pt_xsum_add(&v->s1[k], q[k]);
 			pt_xsum_add(&v->s2[k], q[k] * q[k]);
@@ -484,7 +504,7 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 				    (size_t)k], q[k]);
 		}
 		if (v->leaf != NULL) {
-			int l = v->node[0][i];
+			int l = v->leafof[i];
 			v->leafn[l]++;
 			for (int a = 0; a < A; a++)
 				pt_xsum_add(&v->leaf[(size_t)l * (size_t)A +
@@ -607,7 +627,7 @@ difference(const pt_eval *v, int d)
 static const char *
 qname(const pt_eval *v, int k)
 {
-	return k < v->P ? v->names[k] : v->trees[0]->vocab[k - v->P];
+	return k < v->P ? v->names[k] : v->vocab[k - v->P];
 }
 
 static void
@@ -655,7 +675,7 @@ report_yaml(const pt_eval *v, pt_buf *b)
 	pt_buf_puts(b, "arms:\n");
 	for (int a = 0; a < v->A; a++) {
 		pt_buf_puts(b, "  - {action: ");
-		pt_y_str(b, v->trees[0]->vocab[a], PT_Y_PLAIN_WHEN_SAFE);
+		pt_y_str(b, v->vocab[a], PT_Y_PLAIN_WHEN_SAFE);
 		pt_buf_puts(b, ", ");
 		y_fig(b, quantity(v, v->P + a));
 	}
@@ -721,7 +741,7 @@ report_json(const pt_eval *v, pt_buf *b)
 	for (int a = 0; a < v->A; a++) {
 		pt_j_obj(&j);
 		pt_j_key(&j, "action");
-		pt_j_str(&j, v->trees[0]->vocab[a]);
+		pt_j_str(&j, v->vocab[a]);
 		j_fig(&j, quantity(v, v->P + a));
 		pt_j_obj_end(&j);
 	}

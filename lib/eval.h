@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "forest.h"
 #include "frame.h"
 #include "jsonout.h"
 #include "manifest.h"
@@ -35,10 +36,14 @@ typedef struct pt_eval_opts {
 
 typedef struct pt_eval pt_eval;
 
-/* Evaluates ntrees (1 or 2) trees named names on frames of schema s.  The
- * trees, names, options and schema must outlive it.  NULL with e set. */
-pt_eval *pt_eval_new(const pt_ptree *const *trees, const char *const *names,
-    int ntrees, const pt_schema *s, const pt_eval_opts *o, pt_err *e);
+/* Evaluates ntrees (1 or 2) policies named names on frames of schema s:
+ * policy p is trees[p], or when that is NULL the forest forests[p]
+ * (policy.h: the arm of the highest mean leaf value; uplift curves need
+ * a tree first).  The trees, forests, names, options and schema must
+ * outlive it.  NULL with e set. */
+pt_eval *pt_eval_new(const pt_ptree *const *trees,
+    const pt_forest *const *forests, const char *const *names, int ntrees,
+    const pt_schema *s, const pt_eval_opts *o, pt_err *e);
 void pt_eval_free(pt_eval *v);
 int pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e);
 uint64_t pt_eval_rows(const pt_eval *v);

@@ -10,6 +10,11 @@
 
 struct pt_policy {
 	const pt_ptree *t;
+	const pt_forest *f;    /* or a forest */
+	int narms;
+	char *const *vocab;
+	double **sc;           /* forest: per arm, the rows' mean values */
+	size_t scap;
 	const pt_schema *in;
 	int *tcols;            /* per tree feature: its column, or -1 */
 	const double **x;      /* per tree feature: the frame's column */
@@ -31,6 +36,10 @@ pt_policy_free(pt_policy *p)
 	pt_schema_free(p->out);
 	free(p->ocol);
 	free(p->act);
+	if (p->sc != NULL)
+		for (int a = 0; a < p->narms; a++)
+			free(p->sc[a]);
+	free(p->sc);
 	free(p);
 }
 
@@ -48,6 +57,8 @@ pt_policy_new(const pt_ptree *t, const pt_schema *s, pt_err *e)
 	}
 	p->t = t;
 	p->in = s;
+	p->narms = t->narms;
+	p->vocab = t->vocab;
 	if (pt_ptree_bind(t, s, p->tcols, e) < 0) {
 		pt_policy_free(p);
 		return NULL;
@@ -55,15 +66,82 @@ pt_policy_new(const pt_ptree *t, const pt_schema *s, pt_err *e)
 	return p;
 }
 
-/* The action of every row of b into act. */
-static void
-actions(pt_policy *p, const pt_batch *b, int32_t *act)
+pt_policy *
+pt_policy_new_forest(const pt_forest *f, const pt_schema *s, pt_err *e)
 {
-	const pt_ptree *t = p->t;
+	pt_policy *p = calloc(1, sizeof *p);
+	size_t F = f->nfeatures > 0 ? (size_t)f->nfeatures : 1;
 
-	pt_policy_route(p, b, act);
-	for (size_t i = 0; i < b->nrows; i++)
-		act[i] = t->nodes[act[i]].action;
+	if (p == NULL || (p->tcols = calloc(F, sizeof *p->tcols)) == NULL ||
+	    (p->x = calloc(F, sizeof *p->x)) == NULL ||
+	    (p->sc = calloc((size_t)f->nvocab, sizeof *p->sc)) == NULL) {
+		if (p != NULL)
+			p->narms = 0;
+		pt_policy_free(p);
+		pt_fail(e, PT_ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	p->f = f;
+	p->in = s;
+	p->narms = f->nvocab;
+	p->vocab = f->vocab;
+	if (pt_forest_bind(f, s, p->tcols, e) < 0) {
+		pt_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+pt_policy_narms(const pt_policy *p)
+{
+	return p->narms;
+}
+
+char *const *
+pt_policy_vocab(const pt_policy *p)
+{
+	return p->vocab;
+}
+
+int
+pt_policy_actions(pt_policy *p, const pt_batch *b, int32_t *act, pt_err *e)
+{
+	const pt_forest *f = p->f;
+	size_t n = b->nrows;
+
+	if (f == NULL) {
+		pt_policy_route(p, b, act);
+		for (size_t i = 0; i < n; i++)
+			act[i] = p->t->nodes[act[i]].action;
+		return 0;
+	}
+	if (n > p->scap) {
+		for (int a = 0; a < p->narms; a++) {
+			free(p->sc[a]);
+			if ((p->sc[a] = malloc(n * sizeof *p->sc[a])) == NULL) {
+				p->scap = 0;
+				return pt_fail(e, PT_ENOMEM, "", "out of memory");
+			}
+		}
+		p->scap = n;
+	}
+	for (int j = 0; j < f->nfeatures; j++)
+		p->x[j] = PT_COL_F64(b, p->tcols[j]);
+	pt_forest_score_block(f, p->x, n, p->sc);
+	for (size_t i = 0; i < n; i++) {
+		int best = 0;
+		double bv = p->sc[0][i] - (f->cost ? f->cost[0] : 0.0);
+		for (int a = 1; a < p->narms; a++) {
+			double v = p->sc[a][i] - (f->cost ? f->cost[a] : 0.0);
+			if (v > bv) {
+				bv = v;
+				best = a;
+			}
+		}
+		act[i] = best;
+	}
+	return 0;
 }
 
 void
@@ -93,8 +171,8 @@ pt_policy_out_schema(pt_policy *p, pt_err *e)
 		pt_fail(e, PT_ENOMEM, "", "out of memory");
 		return NULL;
 	}
-	if (pt_schema_add(p->out, "action", PT_I32, PT_ROLE_ACTION, p->t->narms,
-	    p->t->vocab, e) < 0)
+	if (pt_schema_add(p->out, "action", PT_I32, PT_ROLE_ACTION, p->narms,
+	    p->vocab, e) < 0)
 		return NULL;
 	return p->out;
 }
@@ -115,7 +193,8 @@ pt_policy_apply(pt_policy *p, const pt_batch *b, const pt_batch **out,
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 		}
 	}
-	actions(p, b, p->act);
+	if (pt_policy_actions(p, b, p->act, e) < 0)
+		return -1;
 	memcpy(p->ocol, b->col, (size_t)p->in->ncols * sizeof *p->ocol);
 	p->ocol[p->in->ncols] = p->act;
 	p->ob.schema = p->out;
