@@ -509,7 +509,7 @@ forest_fit_main(const fe_args *a)
 	char spooled[64], *one[1], *buf = NULL;
 	double *cost = NULL;
 	size_t len;
-	int fd = -1, rc;
+	int fd = -1, rc, passes = 0;
 	uint64_t lim = fe_u64(a, O_MAXMEM, (uint64_t)4 << 30);
 
 	pt_err_clear(&e);
@@ -608,31 +608,60 @@ forest_fit_main(const fe_args *a)
 		one[0] = spooled;
 		fe_in_init(&in, 1, one);
 	}
+	/* A level whose trees' exact sums exceed --max-memory is grown in
+	 * batches of trees, a pass over the frames each (one process only:
+	 * a level's partial holds every tree). */
 	do {
-		double need = pt_ofit_level_bytes(f);
-		if (lim > 0 && need > (double)lim) {
+		double need = pt_ofit_level_bytes(f), b;
+		int lv = pt_ofit_level(f), T = pt_ofit_trees(f), k0, k1 = 0;
+		if (lim > 0 && need > (double)lim && fe_flag(a, O_PARTIAL)) {
 			pt_fail(&e, PT_ELIMIT, "", "--learner forest: level %d "
 			    "needs about %.0f MB of exact sums, more than "
-			    "--max-memory (%.0f MB)", pt_ofit_level(f) + 1,
-			    need / 1e6, (double)lim / 1e6);
+			    "--max-memory (%.0f MB); a partial holds every tree",
+			    lv + 1, need / 1e6, (double)lim / 1e6);
 			goto fail;
 		}
-		if (l != NULL && fe_in_rewind(&in, &e) < 0)
-			goto fail;
-		pt_oflevel_free(l);
-		if ((l = forest_pass(&in, f, &e)) == NULL)
-			goto fail;
-		if (fe_flag(a, O_PARTIAL)) {
-			if (pt_oflevel_partial(l, fe_str(a, O_PARTITION, NULL),
-			    &buf, &len, &e) < 0 ||
-			    fe_write_file(fe_str(a, O_OUTPUT, NULL), buf, len, 1,
-			    0, &e) < 0)
+		for (k0 = 0; k0 < T; k0 = k1) {
+			for (b = 0, k1 = k0; k1 < T; k1++) {
+				double tb = pt_ofit_tree_bytes(f, k1);
+				if (lim > 0 && k1 > k0 && b + tb > (double)lim)
+					break;
+				b += tb;
+			}
+			if (lim > 0 && b > (double)lim) {
+				pt_fail(&e, PT_ELIMIT, "", "--learner forest: "
+				    "level %d of tree %d alone needs about %.0f "
+				    "MB of exact sums, more than --max-memory "
+				    "(%.0f MB)", lv + 1, k0, b / 1e6,
+				    (double)lim / 1e6);
 				goto fail;
-			rc = FE_EXIT_OK;
-			goto out_rc;
+			}
+			if (b == 0)
+				continue; /* no open nodes there */
+			if (pt_ofit_batch(f, k0, k1, &e) < 0 ||
+			    (passes++ > 0 && fe_in_rewind(&in, &e) < 0))
+				goto fail;
+			pt_oflevel_free(l);
+			if ((l = forest_pass(&in, f, &e)) == NULL)
+				goto fail;
+			if (fe_flag(a, O_PARTIAL)) {
+				if (pt_oflevel_partial(l, fe_str(a, O_PARTITION,
+				    NULL), &buf, &len, &e) < 0 ||
+				    fe_write_file(fe_str(a, O_OUTPUT, NULL), buf,
+				    len, 1, 0, &e) < 0)
+					goto fail;
+				rc = FE_EXIT_OK;
+				goto out_rc;
+			}
+			if (pt_ofit_grow(f, l, &e) < 0)
+				goto fail;
 		}
-		if (pt_ofit_grow(f, l, &e) < 0)
-			goto fail;
+		if (pt_ofit_level(f) == lv) {
+			pt_ofit_next_level(f);
+			fe_warnx("note: level %d's exact sums (about %.0f MB) "
+			    "exceed --max-memory: grown in batches of trees, a "
+			    "pass over the frames each", lv + 1, need / 1e6);
+		}
 		fe_progress_step("level", (uint64_t)pt_ofit_level(f),
 		    (uint64_t)spec.depth);
 	} while (!pt_ofit_done(f));

@@ -42,6 +42,7 @@ struct pt_ofit {
 	uint32_t maxn;      /* heap slots: 2^(depth + 1) */
 	int mtry;
 	otree *t;
+	int k0, k1;         /* the trees the next pass grows (a batch) */
 	int has_rows;       /* level 0 was grown: rows holds its counts */
 	uint64_t rows[64];  /* training rows per arm (all rows, not samples) */
 };
@@ -116,6 +117,8 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 		goto nomem;
 	f->m = m;
 	f->s = *s;
+	f->k0 = 0;
+	f->k1 = s->trees;
 	f->maxn = UINT32_C(1) << (s->depth + 1);
 	if (s->mtry == 0) {
 		int k = (int)ceil(sqrt((double)F)) + 20;
@@ -159,6 +162,12 @@ int
 pt_ofit_level(const pt_ofit *f)
 {
 	return f->level;
+}
+
+int
+pt_ofit_trees(const pt_ofit *f)
+{
+	return f->s.trees;
 }
 
 /* The open nodes of tree t at level lv, ascending ids, into ids (room for
@@ -205,18 +214,46 @@ ncells(const pt_manifest *m)
 }
 
 double
-pt_ofit_level_bytes(const pt_ofit *f)
+pt_ofit_tree_bytes(const pt_ofit *f, int k)
 {
-	double nodes = 0, A = f->m->nvocab;
+	double nodes, A = f->m->nvocab;
 	uint32_t *ids = malloc(((size_t)1 << f->level) * sizeof *ids);
 
 	if (ids == NULL)
 		return INFINITY;
-	for (int k = 0; k < f->s.trees; k++)
-		nodes += open_nodes(f, &f->t[k], f->level, ids);
+	nodes = open_nodes(f, &f->t[k], f->level, ids);
 	free(ids);
 	return nodes * (double)ncells(f->m) *
 	    (8 + A * (8 + 2 * (double)sizeof(pt_wide)));
+}
+
+double
+pt_ofit_level_bytes(const pt_ofit *f)
+{
+	double b = 0;
+
+	for (int k = 0; k < f->s.trees; k++)
+		b += pt_ofit_tree_bytes(f, k);
+	return b;
+}
+
+int
+pt_ofit_batch(pt_ofit *f, int k0, int k1, pt_err *e)
+{
+	if (k0 < 0 || k1 <= k0 || k1 > f->s.trees)
+		return pt_fail(e, PT_EUSAGE, "", "forest: trees %d to %d of "
+		    "%d", k0, k1, f->s.trees);
+	f->k0 = k0;
+	f->k1 = k1;
+	return 0;
+}
+
+void
+pt_ofit_next_level(pt_ofit *f)
+{
+	f->level++;
+	f->k0 = 0;
+	f->k1 = f->s.trees;
 }
 
 void
@@ -251,7 +288,8 @@ pt_oflevel_new(const pt_ofit *f, pt_err *e)
 	if (l->h == NULL || l->slot == NULL)
 		goto nomem;
 	for (int k = 0; k < f->s.trees; k++) {
-		int n = open_nodes(f, &f->t[k], f->level, ids);
+		int n = k < f->k0 || k >= f->k1 ? 0 :
+		    open_nodes(f, &f->t[k], f->level, ids);
 		int *slot = l->slot + (size_t)k * f->maxn;
 		for (uint32_t id = 0; id < f->maxn; id++)
 			slot[id] = -1;
@@ -609,7 +647,8 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 	free(w);
 	free(c);
 	free(ints);
-	if (rc == 0)
+	/* A batch leaves the level open: pt_ofit_next_level closes it. */
+	if (rc == 0 && f->k0 == 0 && f->k1 == f->s.trees)
 		f->level++;
 	return rc;
 }

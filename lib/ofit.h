@@ -61,9 +61,22 @@ void pt_ofit_free(pt_ofit *f);
 int pt_ofit_done(const pt_ofit *f);
 /* The level whose nodes are open (0: the roots). */
 int pt_ofit_level(const pt_ofit *f);
+/* The number of trees. */
+int pt_ofit_trees(const pt_ofit *f);
 /* The most bytes the next level's partials take (their exact sums), to be
  * said and checked before a row is read. */
 double pt_ofit_level_bytes(const pt_ofit *f);
+/* The same for tree k alone. */
+double pt_ofit_tree_bytes(const pt_ofit *f, int k);
+/* One process in bounded memory: the next level may be grown in batches
+ * of trees, one pass over the frames each.  pt_ofit_batch(f, k0, k1)
+ * makes the next pt_oflevel_new and pt_ofit_grow take trees k0..k1-1
+ * only (the level stays open), and pt_ofit_next_level closes the level
+ * once every batch is grown (and restores the whole range).  The forest
+ * is the same bytes as grown in one batch.  Not for partials: a level's
+ * partials hold every tree. */
+int pt_ofit_batch(pt_ofit *f, int k0, int k1, pt_err *e);
+void pt_ofit_next_level(pt_ofit *f);
 
 /* The partials of one level: one per tree with open nodes. */
 typedef struct pt_oflevel pt_oflevel;
