@@ -179,6 +179,17 @@ cl -S $H -m m.yaml -o exact --exact "$@" > log 2>&1
 policy-split fit -q -m m.yaml -M model.yaml --depth 2 --exact scored.pf > tree.exact
 cmp -s exact/model.yaml model.yaml && cmp -s exact/tree.yaml tree.exact
 ok $? "--exact from pair partials: the single process's exact tree"
+FO="--trees 6 --min-leaf 10 --seed 3"
+policy-score fit -m m.yaml --learner forest $FO --depth 4 --folds 3 --cost 0,0.1,0.2 d.pf > forest.yaml
+policy-score -M forest.yaml d.pf | policy-split fit -q -m m.yaml -M forest.yaml --depth 2 > tree.forest
+cl -S $H -m m.yaml -o forest --learner forest $FO --forest-depth 4 --folds 3 \
+	--cost 0,0.1,0.2 "$@" > log 2>&1
+cmp -s forest/model.yaml forest.yaml && cmp -s forest/tree.yaml tree.forest
+ok $? "--learner forest: grown level by level on the hosts, the single process's forest and tree"
+[ -d forest ] || sed 's/^/#   /' log | head -5
+cl -S $H -m m.yaml -o noforest --trees 6 "$@" > log 2>&1
+[ $? -eq 2 ] && [ ! -e noforest ] && grep -q 'goes with --learner forest' log
+ok $? "forest options without --learner forest are refused"
 
 # --- inference on the hosts ---------------------------------------------
 cl infer -S $H -m m.yaml -M model.yaml -t tree.yaml --scored --applied --eval \
