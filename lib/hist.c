@@ -270,6 +270,24 @@ pt_hist_pairs_bytes(const pt_manifest *m)
 	    ncells * (sizeof(uint32_t) + 1);
 }
 
+double
+pt_hist_node_bytes(const pt_manifest *m)
+{
+	double ncells = 0, atot = 0, A = m->nvocab, KG, KY, nsl;
+	int f, treated = m->nrewards == 0;
+
+	for (f = 0; f < m->nfeatures; f++) {
+		double nb = m->features[f].nbounds + 2;
+		ncells += nb;
+		atot += m->features[f].nbounds <= 31 ? PAD_BINS : nb;
+	}
+	KG = (double)(((int)A * LMAX + 1) & ~1);
+	KY = treated ? (double)((1 + LMAX + 1) & ~1) : 1;
+	nsl = treated ? A + 1 : 1;
+	return ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
+	    atot * (KG + nsl * KY) * 8;
+}
+
 static void
 acc_free(struct pt_hist_acc *a)
 {

@@ -178,6 +178,9 @@ pt_hist *pt_hist_read(const char *buf, size_t len, const char *name,
  * An upper bound of the partial's own memory (the frames being read
  * come on top). */
 double pt_hist_pairs_bytes(const pt_manifest *m);
+/* The most bytes one node of a partial under m takes while rows are added:
+ * its exact sums and its frame cells at their widest. */
+double pt_hist_node_bytes(const pt_manifest *m);
 /* An empty pair partial of manifest m; model may be NULL.  Returns it, or
  * NULL with e set (PT_ELIMIT past 32766 features, PT_ENOMEM). */
 pt_hist *pt_hist_new_pairs(const pt_manifest *m, const char *model,

@@ -202,29 +202,18 @@ pt_ofit_done(const pt_ofit *f)
 	return !any;
 }
 
-/* Cells of the manifest: the sum of its features' bins. */
-static size_t
-ncells(const pt_manifest *m)
-{
-	size_t n = 0;
-
-	for (int j = 0; j < m->nfeatures; j++)
-		n += (size_t)m->features[j].nbounds + 2;
-	return n;
-}
-
 double
 pt_ofit_tree_bytes(const pt_ofit *f, int k)
 {
-	double nodes, A = f->m->nvocab;
+	double nodes;
 	uint32_t *ids = malloc(((size_t)1 << f->level) * sizeof *ids);
 
 	if (ids == NULL)
 		return INFINITY;
 	nodes = open_nodes(f, &f->t[k], f->level, ids);
 	free(ids);
-	return nodes * (double)ncells(f->m) *
-	    (8 + A * (8 + 2 * (double)sizeof(pt_wide)));
+	/* The exact sums and, while rows are added, the frame cells. */
+	return nodes * pt_hist_node_bytes(f->m);
 }
 
 double

@@ -343,7 +343,7 @@ policy-score fit -m m.yaml --learner forest --max-memory 1000 tr.pf > out 2> err
 ok $? "a level over --max-memory is refused before it is read"
 # In one process, a level over --max-memory is grown in batches of trees
 # (a pass over the frames each): the same forest.
-policy-score fit -m m.yaml $F --folds 3 --fold-seed 5 --max-memory 1M tr.pf > fb.yaml 2> err
+policy-score fit -m m.yaml $F --folds 3 --fold-seed 5 --max-memory 4M tr.pf > fb.yaml 2> err
 [ $? -eq 0 ] && cmp -s fb.yaml fk.yaml
 ok $? "levels over --max-memory grown in batches of trees: the same bytes"
 grep -q 'grown in batches of trees' err
