@@ -608,38 +608,29 @@ forest_fit_main(const fe_args *a)
 		one[0] = spooled;
 		fe_in_init(&in, 1, one);
 	}
-	/* A level whose trees' exact sums exceed --max-memory is grown in
-	 * batches of trees, a pass over the frames each (one process only:
-	 * a level's partial holds every tree). */
+	/* A level whose partials exceed --max-memory is grown in batches of
+	 * open nodes, a pass over the frames each (one process only: a
+	 * level's partial holds every node). */
 	do {
-		double need = pt_ofit_level_bytes(f), b;
-		int lv = pt_ofit_level(f), T = pt_ofit_trees(f), k0, k1 = 0;
-		if (lim > 0 && need > (double)lim && fe_flag(a, O_PARTIAL)) {
+		double need = pt_ofit_level_bytes(f), nb = pt_ofit_node_bytes(f);
+		int lv = pt_ofit_level(f), batched = lim > 0 && need > (double)lim;
+		if (batched && fe_flag(a, O_PARTIAL)) {
 			pt_fail(&e, PT_ELIMIT, "", "--learner forest: level %d "
 			    "needs about %.0f MB of exact sums, more than "
 			    "--max-memory (%.0f MB); a partial holds every tree",
 			    lv + 1, need / 1e6, (double)lim / 1e6);
 			goto fail;
 		}
-		for (k0 = 0; k0 < T; k0 = k1) {
-			for (b = 0, k1 = k0; k1 < T; k1++) {
-				double tb = pt_ofit_tree_bytes(f, k1);
-				if (lim > 0 && k1 > k0 && b + tb > (double)lim)
-					break;
-				b += tb;
-			}
-			if (lim > 0 && b > (double)lim) {
-				pt_fail(&e, PT_ELIMIT, "", "--learner forest: "
-				    "level %d of tree %d alone needs about %.0f "
-				    "MB of exact sums, more than --max-memory "
-				    "(%.0f MB)", lv + 1, k0, b / 1e6,
-				    (double)lim / 1e6);
-				goto fail;
-			}
-			if (b == 0)
-				continue; /* no open nodes there */
-			if (pt_ofit_batch(f, k0, k1, &e) < 0 ||
-			    (passes++ > 0 && fe_in_rewind(&in, &e) < 0))
+		if (batched && nb > (double)lim) {
+			pt_fail(&e, PT_ELIMIT, "", "--learner forest: one node "
+			    "needs about %.0f MB of exact sums, more than "
+			    "--max-memory (%.0f MB)", nb / 1e6, (double)lim / 1e6);
+			goto fail;
+		}
+		do {
+			if (batched)
+				pt_ofit_batch(f, (uint64_t)((double)lim / nb));
+			if (passes++ > 0 && fe_in_rewind(&in, &e) < 0)
 				goto fail;
 			pt_oflevel_free(l);
 			if ((l = forest_pass(&in, f, &e)) == NULL)
@@ -655,11 +646,11 @@ forest_fit_main(const fe_args *a)
 			}
 			if (pt_ofit_grow(f, l, &e) < 0)
 				goto fail;
-		}
-		if (pt_ofit_level(f) == lv) {
+		} while (batched && pt_ofit_level_bytes(f) > 0);
+		if (batched) {
 			pt_ofit_next_level(f);
 			fe_warnx("note: level %d's exact sums (about %.0f MB) "
-			    "exceed --max-memory: grown in batches of trees, a "
+			    "exceed --max-memory: grown in batches of nodes, a "
 			    "pass over the frames each", lv + 1, need / 1e6);
 		}
 		fe_progress_step("level", (uint64_t)pt_ofit_level(f),

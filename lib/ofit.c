@@ -42,7 +42,8 @@ struct pt_ofit {
 	uint32_t maxn;      /* heap slots: 2^(depth + 1) */
 	int mtry;
 	otree *t;
-	int k0, k1;         /* the trees the next pass grows (a batch) */
+	uint64_t batch;     /* the next pass grows this many open nodes, the
+	                     * first in tree and id order (0: all) */
 	int has_rows;       /* level 0 was grown: rows holds its counts */
 	uint64_t rows[64];  /* training rows per arm (all rows, not samples) */
 };
@@ -117,8 +118,7 @@ pt_ofit_new(const pt_manifest *m, const pt_ofspec *s, pt_err *e)
 		goto nomem;
 	f->m = m;
 	f->s = *s;
-	f->k0 = 0;
-	f->k1 = s->trees;
+	f->batch = 0;
 	f->maxn = UINT32_C(1) << (s->depth + 1);
 	if (s->mtry == 0) {
 		int k = (int)ceil(sqrt((double)F)) + 20;
@@ -202,7 +202,7 @@ pt_ofit_done(const pt_ofit *f)
 	return !any;
 }
 
-double
+static double
 pt_ofit_tree_bytes(const pt_ofit *f, int k)
 {
 	double nodes;
@@ -226,23 +226,23 @@ pt_ofit_level_bytes(const pt_ofit *f)
 	return b;
 }
 
-int
-pt_ofit_batch(pt_ofit *f, int k0, int k1, pt_err *e)
+double
+pt_ofit_node_bytes(const pt_ofit *f)
 {
-	if (k0 < 0 || k1 <= k0 || k1 > f->s.trees)
-		return pt_fail(e, PT_EUSAGE, "", "forest: trees %d to %d of "
-		    "%d", k0, k1, f->s.trees);
-	f->k0 = k0;
-	f->k1 = k1;
-	return 0;
+	return pt_hist_node_bytes(f->m);
+}
+
+void
+pt_ofit_batch(pt_ofit *f, uint64_t nodes)
+{
+	f->batch = nodes;
 }
 
 void
 pt_ofit_next_level(pt_ofit *f)
 {
 	f->level++;
-	f->k0 = 0;
-	f->k1 = f->s.trees;
+	f->batch = 0;
 }
 
 void
@@ -276,10 +276,14 @@ pt_oflevel_new(const pt_ofit *f, pt_err *e)
 	l->slot = malloc((size_t)f->s.trees * f->maxn * sizeof *l->slot);
 	if (l->h == NULL || l->slot == NULL)
 		goto nomem;
+	uint64_t room = f->batch ? f->batch : UINT64_MAX;
+
 	for (int k = 0; k < f->s.trees; k++) {
-		int n = k < f->k0 || k >= f->k1 ? 0 :
-		    open_nodes(f, &f->t[k], f->level, ids);
+		int n = room ? open_nodes(f, &f->t[k], f->level, ids) : 0;
 		int *slot = l->slot + (size_t)k * f->maxn;
+		if ((uint64_t)n > room)
+			n = (int)room;
+		room -= (uint64_t)n;
 		for (uint32_t id = 0; id < f->maxn; id++)
 			slot[id] = -1;
 		if (n == 0)
@@ -637,7 +641,7 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 	free(c);
 	free(ints);
 	/* A batch leaves the level open: pt_ofit_next_level closes it. */
-	if (rc == 0 && f->k0 == 0 && f->k1 == f->s.trees)
+	if (rc == 0 && f->batch == 0)
 		f->level++;
 	return rc;
 }

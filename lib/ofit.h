@@ -66,16 +66,17 @@ int pt_ofit_trees(const pt_ofit *f);
 /* The most bytes the next level's partials take (their exact sums), to be
  * said and checked before a row is read. */
 double pt_ofit_level_bytes(const pt_ofit *f);
-/* The same for tree k alone. */
-double pt_ofit_tree_bytes(const pt_ofit *f, int k);
-/* One process in bounded memory: the next level may be grown in batches
- * of trees, one pass over the frames each.  pt_ofit_batch(f, k0, k1)
- * makes the next pt_oflevel_new and pt_ofit_grow take trees k0..k1-1
- * only (the level stays open), and pt_ofit_next_level closes the level
- * once every batch is grown (and restores the whole range).  The forest
- * is the same bytes as grown in one batch.  Not for partials: a level's
- * partials hold every tree. */
-int pt_ofit_batch(pt_ofit *f, int k0, int k1, pt_err *e);
+/* One process in bounded memory: a level may be grown in batches of open
+ * nodes, one pass over the frames each.  pt_ofit_node_bytes is the most
+ * one node's partial takes; pt_ofit_batch(f, N) makes the next
+ * pt_oflevel_new and pt_ofit_grow take the first N open nodes of the
+ * level (in tree, then heap-id order) and leave the level open;
+ * pt_ofit_next_level closes it once none is open (pt_ofit_level_bytes 0)
+ * and makes the next pass take every node.  The forest is the same bytes
+ * as grown in one pass.  Not for partials: a level's partial holds every
+ * open node. */
+double pt_ofit_node_bytes(const pt_ofit *f);
+void pt_ofit_batch(pt_ofit *f, uint64_t nodes);
 void pt_ofit_next_level(pt_ofit *f);
 
 /* The partials of one level: one per tree with open nodes. */

@@ -341,12 +341,12 @@ ok $? "--trees without --learner forest is refused"
 policy-score fit -m m.yaml --learner forest --max-memory 1000 tr.pf > out 2> err
 [ $? -eq 2 ] && [ ! -s out ] && grep -q 'max-memory' err
 ok $? "a level over --max-memory is refused before it is read"
-# In one process, a level over --max-memory is grown in batches of trees
+# In one process, a level over --max-memory is grown in batches of nodes
 # (a pass over the frames each): the same forest.
-policy-score fit -m m.yaml $F --folds 3 --fold-seed 5 --max-memory 4M tr.pf > fb.yaml 2> err
+policy-score fit -m m.yaml $F --folds 3 --fold-seed 5 --max-memory 1M tr.pf > fb.yaml 2> err
 [ $? -eq 0 ] && cmp -s fb.yaml fk.yaml
-ok $? "levels over --max-memory grown in batches of trees: the same bytes"
-grep -q 'grown in batches of trees' err
+ok $? "levels over --max-memory grown in batches of nodes: the same bytes"
+grep -q 'grown in batches of nodes' err
 ok $? "and it says so"
 policy-score fit -m m.yaml $F --max-memory 200K --partial q.0.pf > out 2> err
 [ $? -eq 2 ] && [ ! -s out ] && grep -q 'a partial holds every tree' err
