@@ -245,47 +245,53 @@ pt_hist_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
 	return h;
 }
 
-double
-pt_hist_pairs_bytes(const pt_manifest *m)
+/* The shape of m's partials: cells (every feature's bins), frame cells
+ * per node (features of at most 31 boundaries padded), and per frame cell
+ * at its widest (LMAX limbs a value; most data takes one or two) the G and
+ * Y lanes chunk_unit gives it and the Y slots. */
+typedef struct {
+	double ncells, atot, KG, KY, nsl;
+} cellshape;
+
+static cellshape
+cell_shape(const pt_manifest *m)
 {
-	double ncells = 0, atot = 0, A = m->nvocab, KG, KY, nsl;
+	cellshape c = { 0, 0, 0, 0, 0 };
 	int f, treated = m->nrewards == 0;
 
 	for (f = 0; f < m->nfeatures; f++) {
 		double nb = m->features[f].nbounds + 2;
-		ncells += nb;
-		atot += m->features[f].nbounds <= 31 ? PAD_BINS : nb;
+		c.ncells += nb;
+		c.atot += m->features[f].nbounds <= 31 ? PAD_BINS : nb;
 	}
-	/* The frame cells at their widest (LMAX limbs a value; most data
-	 * takes one or two) and the lanes chunk_unit gives them. */
-	KG = (double)(((int)A * LMAX + 1) & ~1);
-	KY = treated ? (double)((1 + LMAX + 1) & ~1) : 1;
-	nsl = treated ? A + 1 : 1;
+	c.KG = (double)((m->nvocab * LMAX + 1) & ~1);
+	c.KY = treated ? (double)((1 + LMAX + 1) & ~1) : 1;
+	c.nsl = treated ? m->nvocab + 1 : 1;
+	return c;
+}
+
+double
+pt_hist_pairs_bytes(const pt_manifest *m)
+{
+	cellshape c = cell_shape(m);
+	double A = m->nvocab;
+
 	/* The exact sums (n; cnt, ysum, gsum per arm) of every slot's
 	 * cells, the frame cells, and per block the rows' vectors, offsets
 	 * and bins. */
-	return ncells * ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
-	    ncells * atot * (KG + nsl * KY) * 8 +
-	    BLK * ((KG + KY) * 8 + 5 * sizeof(size_t) + 3 * m->nfeatures) +
-	    ncells * (sizeof(uint32_t) + 1);
+	return c.ncells * c.ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
+	    c.ncells * c.atot * (c.KG + c.nsl * c.KY) * 8 +
+	    BLK * ((c.KG + c.KY) * 8 + 5 * sizeof(size_t) + 3 * m->nfeatures) +
+	    c.ncells * (sizeof(uint32_t) + 1);
 }
 
 double
 pt_hist_node_bytes(const pt_manifest *m)
 {
-	double ncells = 0, atot = 0, A = m->nvocab, KG, KY, nsl;
-	int f, treated = m->nrewards == 0;
+	cellshape c = cell_shape(m);
 
-	for (f = 0; f < m->nfeatures; f++) {
-		double nb = m->features[f].nbounds + 2;
-		ncells += nb;
-		atot += m->features[f].nbounds <= 31 ? PAD_BINS : nb;
-	}
-	KG = (double)(((int)A * LMAX + 1) & ~1);
-	KY = treated ? (double)((1 + LMAX + 1) & ~1) : 1;
-	nsl = treated ? A + 1 : 1;
-	return ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
-	    atot * (KG + nsl * KY) * 8;
+	return c.ncells * (8 + m->nvocab * (8 + 2 * (double)sizeof(pt_wide))) +
+	    c.atot * (c.KG + c.nsl * c.KY) * 8;
 }
 
 static void

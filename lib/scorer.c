@@ -22,7 +22,8 @@ struct pt_scorer {
 	pt_forest *forest;
 	pt_forest **sub;     /* cross-fitted forest: per fold, its trees */
 	double *gx, *gs;     /* per fold: its rows' features, their scores */
-	size_t *gi;          /* and their indexes */
+	double **gout;       /* nvocab pointers into gs */
+	size_t *gi;          /* the rows grouped by fold */
 	pt_rmodel *rm;
 	pt_skind kind;
 	pt_schema *out;
@@ -118,8 +119,10 @@ scorer_unbind(pt_scorer *sc)
 	free(sc->gx);
 	free(sc->gs);
 	free(sc->gi);
+	free(sc->gout);
 	sc->gx = sc->gs = NULL;
 	sc->gi = NULL;
+	sc->gout = NULL;
 	sc->z = sc->eta = sc->pr = sc->prob = NULL;
 	sc->score = NULL;
 	sc->ocol = NULL;
@@ -204,7 +207,8 @@ pt_scorer_bind(pt_scorer *sc, const pt_schema *in, pt_skind kind, pt_err *e)
 	    !(sc->fptr = calloc((size_t)F + 1, sizeof *sc->fptr)) ||
 	    !(sc->x = calloc((size_t)F + 1, sizeof *sc->x)) ||
 	    !(sc->s = calloc((size_t)A, sizeof *sc->s)) ||
-	    !(sc->score = calloc((size_t)A * 2, sizeof *sc->score)))
+	    !(sc->score = calloc((size_t)A, sizeof *sc->score)) ||
+	    (sc->sub && !(sc->gout = calloc((size_t)A, sizeof *sc->gout))))
 		goto nomem;
 	if (sc->forest) {
 		const pt_forest *f = sc->forest;
@@ -295,6 +299,16 @@ scorer_reserve(pt_scorer *sc, size_t n, int A, pt_err *e)
 	free(sc->fold);
 	free(sc->prob);
 	sc->prob = NULL;
+	free(sc->gx);
+	free(sc->gs);
+	free(sc->gi);
+	sc->gx = sc->gs = NULL;
+	sc->gi = NULL;
+	if (sc->sub && (!(sc->gx = malloc(cap * (size_t)(sc->forest->nfeatures >
+	    0 ? sc->forest->nfeatures : 1) * sizeof *sc->gx)) ||
+	    !(sc->gs = malloc(cap * (size_t)A * sizeof *sc->gs)) ||
+	    !(sc->gi = malloc(cap * sizeof *sc->gi))))
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	if (!(sc->m = malloc(cap * sizeof *sc->m)) ||
 	    !(sc->fold = malloc(cap * sizeof *sc->fold)) ||
 	    (sc->rm && sc->rm->logit && !(sc->prob = malloc(cap * A *
@@ -669,9 +683,8 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
  * back.  Either way a row's trees and their order are its fold's, so the
  * bits are the same.
  */
-static int
-forest_folds(pt_scorer *sc, const pt_batch *b, pt_backend backend,
-    pt_err *e)
+static void
+forest_folds(pt_scorer *sc, const pt_batch *b, pt_backend backend)
 {
 	const pt_forest *f = sc->forest;
 	const uint64_t *rid = PT_COL_U64(b, sc->rcol);
@@ -687,38 +700,43 @@ forest_folds(pt_scorer *sc, const pt_batch *b, pt_backend backend,
 			for (int a = 0; a < A; a++)
 				sc->score[a][i] = sc->s[a];
 		}
-		return 0;
+		return;
 	}
-	free(sc->gx);
-	free(sc->gs);
-	free(sc->gi);
-	sc->gx = malloc((n ? n : 1) * (size_t)F * sizeof *sc->gx);
-	sc->gs = malloc((n ? n : 1) * (size_t)A * sizeof *sc->gs);
-	sc->gi = malloc((n ? n : 1) * sizeof *sc->gi);
-	if (sc->gx == NULL || sc->gs == NULL || sc->gi == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	/* The rows grouped by fold (a counting sort: folds in order, rows
+	 * ascending within each), then each fold's block gathered, scored
+	 * and scattered. */
+	size_t off[101] = { 0 };
+	for (i = 0; i < n; i++) {
+		sc->fold[i] = pt_score_fold(rid[i], f->fold_seed, K);
+		off[sc->fold[i] + 1]++;
+	}
+	for (int k = 0; k < K; k++)
+		off[k + 1] += off[k];
+	{
+		size_t next[100];
+		memcpy(next, off, (size_t)K * sizeof *next);
+		for (i = 0; i < n; i++)
+			sc->gi[next[sc->fold[i]]++] = i;
+	}
 	for (int k = 0; k < K; k++) {
-		double **outs = (double **)sc->score + A; /* scratch: A more */
-		for (i = m = 0; i < n; i++)
-			if (pt_score_fold(rid[i], f->fold_seed, K) == k)
-				sc->gi[m++] = i;
+		const size_t *gi = sc->gi + off[k];
+		m = off[k + 1] - off[k];
 		if (m == 0)
 			continue;
 		for (int j = 0; j < F; j++) {
 			const double *c = PT_COL_F64(b, sc->fcol[j]);
 			double *g = sc->gx + (size_t)j * m;
 			for (i = 0; i < m; i++)
-				g[i] = c[sc->gi[i]];
+				g[i] = c[gi[i]];
 			sc->fptr[j] = g;
 		}
 		for (int a = 0; a < A; a++)
-			outs[a] = sc->gs + (size_t)a * m;
-		pt_forest_score_block(sc->sub[k], sc->fptr, m, outs);
+			sc->gout[a] = sc->gs + (size_t)a * m;
+		pt_forest_score_block(sc->sub[k], sc->fptr, m, sc->gout);
 		for (int a = 0; a < A; a++)
 			for (i = 0; i < m; i++)
-				sc->score[a][sc->gi[i]] = outs[a][i];
+				sc->score[a][gi[i]] = sc->gout[a][i];
 	}
-	return 0;
 }
 
 /*
@@ -764,8 +782,7 @@ pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
 	if (scorer_reserve(sc, in->nrows, A, e) < 0)
 		return -1;
 	if (sc->sub != NULL) {
-		if (forest_folds(sc, in, backend, e) < 0)
-			return -1;
+		forest_folds(sc, in, backend);
 		if (sc->forest->prop != NULL && forest_rewards(sc, in, where,
 		    e) < 0)
 			return -1;

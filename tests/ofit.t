@@ -99,14 +99,9 @@ policy-score -M fk.yaml --kind dm --backend row tr.pf | policy-prep cat > kr.csv
 cmp -s kv.csv kr.csv && [ "$(wc -l < kv.csv)" -gt 20000 ]
 ok $? "vector and row backends give a cross-fitted forest's scores bit for bit"
 if python3 -c 'import yaml' 2>/dev/null; then
-	python3 - fk.yaml kv.csv <<'PY'
+	PYTHONPATH="$top/tests" python3 - fk.yaml kv.csv <<'PY'
 import csv, math, sys, yaml
-M64 = (1 << 64) - 1
-def splitmix64(x):
-    x = (x + 0x9e3779b97f4a7c15) & M64
-    x = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & M64
-    x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & M64
-    return x ^ (x >> 31)
+from ofit_ref import splitmix64
 f = yaml.safe_load(open(sys.argv[1]))
 K, seed, A = f['folds'], f['fold_seed'], len(f['vocab'])
 bad = n = 0

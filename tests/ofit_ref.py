@@ -181,4 +181,5 @@ def main():
                                     for v in leaf))
 
 
-main()
+if __name__ == '__main__':
+    main()
