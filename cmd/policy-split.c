@@ -29,6 +29,7 @@
 #include "spool.h"
 #include "tree.h"
 #include "xsum.h"
+#include "yamlin.h"
 
 /* Problems bigger than this many operations (pt_exact_cost: about 1e9
  * a second) are refused by --exact. */
@@ -71,17 +72,23 @@ static const fe_verb verbs[] = {
 	  "the tree as text, or as a Graphviz graph" },
 	{ "eval", "-t TREE [-t TREE2] [-m MANIFEST] [--cluster COL] "
 	  "[--curve FILE [--rank-by PREFIX]] [--control LABEL] "
-	  "[--json | --tsv] [FRAMES...]", 0, -1,
+	  "[--json | --tsv] [FRAMES...]\n"
+	  "--partial -t TREE [-t TREE2] [-m MANIFEST] [--cluster COL] "
+	  "[--control LABEL] [--partition ID] [FRAMES...]\n"
+	  "--merge [--expect N] [--partial | [--curve FILE] [--json | --tsv]] "
+	  "[--control LABEL] PARTIAL...", 0, -1,
 	  "held-out scored frames -> the policy's value with its standard "
 	  "error and 95% interval, beside every single-arm policy's, and the "
-	  "paired differences on the same rows" },
+	  "paired differences on the same rows; over partitions, an eval "
+	  "partial per partition, merged all or nothing into the same report" },
 };
 
 enum {
 	O_MANIFEST, O_TREE, O_MODEL, O_PARTITION, O_EXPECT, O_DEPTH,
 	O_CRITERION, O_MINNODE, O_EXACT, O_TREES, O_SUBSAMPLE, O_MTRY, O_SEED,
 	O_DOT, O_OUTPUT, O_LEVEL, O_FORCE, O_PAIRS, O_THREADS, O_MAXMEM,
-	O_CLUSTER, O_CURVE, O_RANKBY, O_CONTROL, O_JSON, O_TSV
+	O_CLUSTER, O_CURVE, O_RANKBY, O_CONTROL, O_JSON, O_TSV, O_PARTIAL,
+	O_EMERGE
 };
 
 static const fe_opt opts[] = {
@@ -97,11 +104,19 @@ static const fe_opt opts[] = {
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", HIST | FIT, 0, 0, NULL,
 	  "the model that scored the frames (its digest is recorded; partials "
 	  "of different models do not merge)" },
-	{ O_PARTITION, 0, "partition", FE_STR, "ID", HIST, 0, 0, NULL,
+	{ O_PARTITION, 0, "partition", FE_STR, "ID", HIST | EVAL, 0, 0, NULL,
 	  "name the partition (1 to 63 printable bytes; default: a hash of "
 	  "its rows)" },
-	{ O_EXPECT, 0, "expect", FE_INT, "N", MERGE, 1, 1000000, NULL,
-	  "fail unless at least N partitions were merged" },
+	{ O_EXPECT, 0, "expect", FE_INT, "N", MERGE | EVAL, 1, 1000000, NULL,
+	  "fail unless at least N partitions were merged (eval --merge: "
+	  "parts 0 to N-1 of a split, each once)" },
+	{ O_PARTIAL, 0, "partial", FE_FLAG, NULL, EVAL, 0, 0, NULL,
+	  "write an eval partial (exact sums of this partition's rows, "
+	  "policy-tree(5)) instead of the report; with --merge, the merged "
+	  "partial" },
+	{ O_EMERGE, 0, "merge", FE_FLAG, NULL, EVAL, 0, 0, NULL,
+	  "the operands are eval partials: merge them (all or nothing, each "
+	  "partition once) and report as eval on all their rows would" },
 	{ O_DEPTH, 0, "depth", FE_INT, "K", BEST | FIT, 1, PT_PTREE_MAXDEPTH,
 	  NULL, "target depth (default 2)" },
 	{ O_CRITERION, 0, "criterion", FE_WORD, "C", BEST | FIT, 0, 0,
@@ -206,7 +221,7 @@ load_tree(const char *path, pt_err *e)
 /* -t FILE for apply and eval: a policy tree, or a forest (format
  * policy-forest: a policy forest or an outcome forest) into *f. */
 static pt_ptree *
-load_policy(const char *path, pt_forest **f, pt_err *e)
+load_policy(const char *path, pt_forest **f, char digest[33], pt_err *e)
 {
 	size_t len, i;
 	char *buf = fe_slurp(path, &len, e);
@@ -217,6 +232,13 @@ load_policy(const char *path, pt_forest **f, pt_err *e)
 	*f = NULL;
 	if (buf == NULL)
 		return NULL;
+	/* Its identity: the digest line that seals it (checked again by the
+	 * parser). */
+	if (digest != NULL && pt_y_digest_check(buf, len, fe_in_name(path),
+	    "policy", digest, e) < 0) {
+		free(buf);
+		return NULL;
+	}
 	/* The format line comes first, after the comment lines. */
 	for (i = 0; i + sizeof fl - 1 <= len && i < 4096; i++)
 		if ((i == 0 || buf[i - 1] == '\n') &&
@@ -779,7 +801,7 @@ cmd_apply(const fe_args *a, pt_err *e)
 
 	if (!fe_flag(a, O_TREE))
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
-	if ((t = load_policy(fe_str(a, O_TREE, NULL), &f, e)) == NULL &&
+	if ((t = load_policy(fe_str(a, O_TREE, NULL), &f, NULL, e)) == NULL &&
 	    f == NULL)
 		return -1;
 	fe_in_init(&in, a->argc, a->argv);
@@ -819,6 +841,105 @@ out:
 	return rc;
 }
 
+/* The report of eval (or of eval --merge) of v, its curves and the note on
+ * training rows. */
+static int
+eval_report(const fe_args *a, const pt_eval *v, int curves, int has_m,
+    pt_err *e)
+{
+	char *buf = NULL, *cbuf = NULL;
+	size_t len, clen;
+	uint64_t ntr;
+	const char *tr;
+	int rc = -1;
+
+	if (pt_eval_report(v, fe_flag(a, O_JSON) ? PT_FMT_JSON :
+	    fe_flag(a, O_TSV) ? PT_FMT_TSV : PT_FMT_YAML, &buf, &len, e) < 0)
+		goto out;
+	if (curves && pt_eval_curves(v, &cbuf, &clen, e) < 0)
+		goto out;
+	tr = pt_eval_training(v, &ntr);
+	if (strcmp(tr, "yes") == 0 || strcmp(tr, "some") == 0)
+		fe_warnx("note: %" PRIu64 " of the %" PRIu64 " rows are "
+		    "training rows under the manifest's train/test rule: their "
+		    "values are in-sample, not held-out", ntr, pt_eval_rows(v));
+	else if (has_m && strcmp(tr, "unknown") == 0)
+		fe_warnx("note: the frames do not carry the manifest's split "
+		    "column as a feature: whether these are training rows is "
+		    "unknown");
+	if (curves && fe_write_file(fe_str(a, O_CURVE, NULL), cbuf, clen, 0,
+	    1, e) < 0)
+		goto out;
+	rc = write_out(a, buf, len, 0, e);
+out:
+	free(buf);
+	free(cbuf);
+	return rc;
+}
+
+/* eval --merge: eval partials -> the report (or the merged partial). */
+static int
+eval_merge(const fe_args *a, pt_err *e)
+{
+	static const int only_partial[] = { O_TREE, O_MANIFEST, O_CLUSTER,
+		O_RANKBY, O_PARTITION };
+	pt_eval_opts o = { 0 };
+	pt_eval *acc = NULL;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof only_partial / sizeof *only_partial; i++)
+		if (fe_flag(a, only_partial[i]))
+			return pt_fail(e, PT_EUSAGE, "", "eval --merge takes eval "
+			    "partials: -t, -m, --cluster, --rank-by and --partition "
+			    "belong to the runs that made them");
+	if (a->argc == 0)
+		return pt_fail(e, PT_EUSAGE, "", "eval --merge: give the "
+		    "partials to merge");
+	if (fe_flag(a, O_PARTIAL) && (fe_flag(a, O_JSON) || fe_flag(a, O_TSV) ||
+	    fe_flag(a, O_CURVE)))
+		return pt_fail(e, PT_EUSAGE, "", "eval --merge --partial writes a "
+		    "partial: --json, --tsv and --curve go with the report");
+	o.max_memory = max_memory(a);
+	for (int i = 0; i < a->argc; i++) {
+		const char *name = fe_in_name(a->argv[i]);
+		pt_eval *p;
+		if ((buf = fe_slurp(a->argv[i], &len, e)) == NULL)
+			goto out;
+		p = pt_eval_parse(buf, len, name, &o, e);
+		free(buf);
+		buf = NULL;
+		if (p == NULL)
+			goto out;
+		if (acc == NULL) {
+			acc = p;
+			continue;
+		}
+		rc = pt_eval_merge(acc, p, name, e);
+		pt_eval_free(p);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	if (fe_flag(a, O_EXPECT) && pt_eval_expect(acc, (int)fe_u64(a,
+	    O_EXPECT, 0), e) < 0)
+		goto out;
+	if (fe_flag(a, O_CONTROL) && pt_eval_set_control(acc, fe_str(a,
+	    O_CONTROL, NULL), e) < 0)
+		goto out;
+	if (fe_flag(a, O_PARTIAL)) {
+		if (pt_eval_partial(acc, &buf, &len, e) < 0)
+			goto out;
+		rc = write_out(a, buf, len, 0, e);
+	} else
+		rc = eval_report(a, acc, fe_flag(a, O_CURVE), 0, e);
+out:
+	free(buf);
+	pt_eval_free(acc);
+	return rc;
+}
+
 static int
 cmd_eval(const fe_args *a, pt_err *e)
 {
@@ -826,18 +947,33 @@ cmd_eval(const fe_args *a, pt_err *e)
 	pt_ptree *t[2] = { NULL, NULL };
 	pt_forest *fo[2] = { NULL, NULL };
 	const char *names[2] = { "tree", NULL };
+	char digest[2][33] = { "", "" };
 	pt_manifest *m = NULL;
 	pt_eval *v = NULL;
 	pt_eval_opts o = { 0 };
 	fe_in in;
 	const pt_schema *s;
 	const pt_batch *b;
-	char *buf = NULL, *cbuf = NULL;
-	size_t len, clen;
-	uint64_t ntr;
-	const char *tr;
-	int rc = -1, k, nt = tv->nlist;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1, k, nt = tv->nlist, partial = fe_flag(a, O_PARTIAL);
 
+	if (fe_flag(a, O_EMERGE))
+		return eval_merge(a, e);
+	if (fe_flag(a, O_EXPECT))
+		return pt_fail(e, PT_EUSAGE, "", "--expect goes with --merge");
+	if (fe_flag(a, O_PARTITION) && !partial)
+		return pt_fail(e, PT_EUSAGE, "", "--partition names the "
+		    "partition of a --partial");
+	if (partial && fe_flag(a, O_RANKBY))
+		return pt_fail(e, PT_EUSAGE, "", "--rank-by ranks rows, which "
+		    "stay in their partitions: curves over partitions rank the "
+		    "tree's leaves");
+	if (partial && (fe_flag(a, O_JSON) || fe_flag(a, O_TSV) ||
+	    fe_flag(a, O_CURVE)))
+		return pt_fail(e, PT_EUSAGE, "", "--partial writes a partial: "
+		    "--json, --tsv and --curve go with the report of "
+		    "eval --merge");
 	if (nt == 0)
 		return pt_fail(e, PT_EUSAGE, "", "-t TREE is required");
 	if (nt > 2)
@@ -848,13 +984,13 @@ cmd_eval(const fe_args *a, pt_err *e)
 	if (fe_flag(a, O_RANKBY) && !fe_flag(a, O_CURVE))
 		return pt_fail(e, PT_EUSAGE, "", "--rank-by ranks the rows of "
 		    "--curve: give --curve FILE");
-	if (fe_flag(a, O_CONTROL) && !fe_flag(a, O_CURVE))
+	if (fe_flag(a, O_CONTROL) && !fe_flag(a, O_CURVE) && !partial)
 		return pt_fail(e, PT_EUSAGE, "", "--control names the control of "
 		    "--curve: give --curve FILE");
 	fe_in_init(&in, a->argc, a->argv);
 	for (k = 0; k < nt; k++)
-		if ((t[k] = load_policy(tv->list[k], &fo[k], e)) == NULL &&
-		    fo[k] == NULL)
+		if ((t[k] = load_policy(tv->list[k], &fo[k], digest[k], e)) ==
+		    NULL && fo[k] == NULL)
 			goto out;
 	if (nt == 1 && fo[0] != NULL)
 		names[0] = "forest";
@@ -870,6 +1006,10 @@ cmd_eval(const fe_args *a, pt_err *e)
 	o.curves = fe_flag(a, O_CURVE);
 	o.rank_prefix = fe_str(a, O_RANKBY, NULL);
 	o.max_memory = max_memory(a);
+	o.partial = partial;
+	o.partition = fe_str(a, O_PARTITION, NULL);
+	o.digest[0] = digest[0];
+	o.digest[1] = digest[1];
 	if ((s = fe_in_schema(&in, e)) == NULL)
 		goto out;
 	if ((v = pt_eval_new((const pt_ptree *const *)t,
@@ -887,27 +1027,14 @@ cmd_eval(const fe_args *a, pt_err *e)
 	if (k < 0)
 		goto out;
 	fe_progress_done(in.rows, in.done_bytes);
-	if (pt_eval_report(v, fe_flag(a, O_JSON) ? PT_FMT_JSON :
-	    fe_flag(a, O_TSV) ? PT_FMT_TSV : PT_FMT_YAML, &buf, &len, e) < 0)
-		goto out;
-	if (o.curves && pt_eval_curves(v, &cbuf, &clen, e) < 0)
-		goto out;
-	tr = pt_eval_training(v, &ntr);
-	if (strcmp(tr, "yes") == 0 || strcmp(tr, "some") == 0)
-		fe_warnx("note: %" PRIu64 " of the %" PRIu64 " rows are "
-		    "training rows under the manifest's train/test rule: their "
-		    "values are in-sample, not held-out", ntr, pt_eval_rows(v));
-	else if (m != NULL && strcmp(tr, "unknown") == 0)
-		fe_warnx("note: the frames do not carry the manifest's split "
-		    "column as a feature: whether these are training rows is "
-		    "unknown");
-	if (o.curves && fe_write_file(fe_str(a, O_CURVE, NULL), cbuf, clen, 0,
-	    1, e) < 0)
-		goto out;
-	rc = write_out(a, buf, len, 0, e);
+	if (partial) {
+		if (pt_eval_partial(v, &buf, &len, e) < 0)
+			goto out;
+		rc = write_out(a, buf, len, 0, e);
+	} else
+		rc = eval_report(a, v, o.curves, m != NULL, e);
 out:
 	free(buf);
-	free(cbuf);
 	pt_eval_free(v);
 	fe_in_close(&in);
 	pt_ptree_free(t[0]);

@@ -10,19 +10,36 @@
 #include <string.h>
 
 #include "buf.h"
+#include "filehead.h"
 #include "jsonout.h"
+#include "partid.h"
 #include "policy.h"
+#include "yamlin.h"
 #include "yamlout.h"
 
-/* Bytes a cluster costs: its count, a sum per quantity, two map slots. */
-#define CLUSTER_BYTES(q) ((size_t)(q) * sizeof(pt_xsum) + 8 + 2 * 12)
+/* Bytes a cluster costs: its count and key, a sum per quantity, two map
+ * slots. */
+#define CLUSTER_BYTES(q) ((size_t)(q) * sizeof(pt_xsum) + 16 + 2 * 12)
 
 enum { TR_UNKNOWN, TR_HASH, TR_COLUMN, TR_ALL };
+static const char *const tr_words[] = { "unknown", "hash", "column", "all",
+	NULL };
 
 struct pt_eval {
-	const pt_ptree *const *trees;  /* trees[p], or NULL for a forest */
+	const pt_ptree *const *trees;  /* trees[p], or NULL for a forest;
+					* NULL for a parsed partial */
 	char *const *vocab;            /* the actions */
 	const char *const *names;
+	char **ovocab, **onames;       /* a parsed partial's, owned */
+	char digest[2][33];            /* partials: each policy file's */
+	char manifest[33];             /* the frames' manifest, "" none */
+	int role;                      /* PT_ROLE_SCORE or PT_ROLE_REWARD */
+	int clustered;                 /* cluster sums kept */
+	char *cname;                   /* the cluster column, owned */
+	pt_partid pid;                 /* partials: the partitions added */
+	int pidbound;
+	char (*parts)[PT_PARTID_LEN];  /* as read, merged or named */
+	int nparts;
 	const pt_schema *s;
 	const pt_eval_opts *o;
 	int P, A, Q, D;        /* trees, arms, quantities (P + A), differences */
@@ -46,8 +63,12 @@ struct pt_eval {
 	uint32_t *mval;
 	size_t mcap, G, Gcap;
 	uint64_t *cn;          /* per cluster: rows */
+	uint64_t *ckey;        /* per cluster: its key */
 	pt_xsum *cs;           /* per cluster: Q sums */
 	/* curves */
+	int nnodes;            /* the first tree's nodes (0: no leaf sums) */
+	double *lval;          /* per node, per arm: the tree's estimate */
+	int *lact;             /* per node: the tree's action */
 	pt_xsum *leaf;         /* per node of the first tree, per arm: sum */
 	uint64_t *leafn;
 	int *rcol;             /* per arm: its ranking column (rank_prefix) */
@@ -75,11 +96,20 @@ pt_eval_free(pt_eval *v)
 	free(v->mkey);
 	free(v->mval);
 	free(v->cn);
+	free(v->ckey);
 	free(v->cs);
 	free(v->leaf);
 	free(v->leafn);
 	free(v->rcol);
 	free(v->rk);
+	free(v->lval);
+	free(v->lact);
+	free(v->cname);
+	free(v->parts);
+	if (v->pidbound)
+		pt_partid_free(&v->pid);
+	pt_strs_free(v->ovocab, v->A);
+	pt_strs_free(v->onames, v->P);
 	free(v);
 }
 
@@ -116,6 +146,7 @@ bind_scores(pt_eval *v, pt_err *e)
 	if (n != v->A)
 		return pt_fail(e, PT_EMISMATCH, "", "%d score columns for %d "
 		    "actions", n, v->A);
+	v->role = role;
 	for (int a = 0; a < v->A; a++) {
 		v->score[a] = pt_schema_find_role(s, role, a);
 		if (s->cols[v->score[a]].type != PT_F64)
@@ -162,6 +193,36 @@ bind_training(pt_eval *v, pt_err *e)
 	return 0;
 }
 
+/* The cluster map, and the cluster column's name. */
+static int
+map_init(pt_eval *v, const char *name, pt_err *e)
+{
+	v->clustered = 1;
+	v->mcap = 1024;
+	if ((v->cname = pt_strdup(name)) == NULL ||
+	    (v->mkey = calloc(v->mcap, sizeof *v->mkey)) == NULL ||
+	    (v->mval = calloc(v->mcap, sizeof *v->mval)) == NULL)
+		return nomem(e);
+	return 0;
+}
+
+/* Leaf sums of the first tree's nnodes nodes, and its estimates. */
+static int
+leaves_alloc(pt_eval *v, int nnodes, pt_err *e)
+{
+	size_t cells = (size_t)nnodes * (size_t)v->A;
+
+	v->nnodes = nnodes;
+	if ((v->leaf = malloc(cells * sizeof *v->leaf)) == NULL ||
+	    (v->leafn = calloc((size_t)nnodes, sizeof *v->leafn)) == NULL ||
+	    (v->lval = calloc(cells, sizeof *v->lval)) == NULL ||
+	    (v->lact = calloc((size_t)nnodes, sizeof *v->lact)) == NULL)
+		return nomem(e);
+	for (size_t i = 0; i < cells; i++)
+		pt_xsum_init(&v->leaf[i]);
+	return 0;
+}
+
 static int
 bind_cluster(pt_eval *v, pt_err *e)
 {
@@ -175,11 +236,7 @@ bind_cluster(pt_eval *v, pt_err *e)
 		return pt_fail(e, PT_EUSAGE, "--cluster", "the frames have no "
 		    "column '%s' (a feature, _row, or the treatment)", c);
 	v->ccol = j;
-	v->mcap = 1024;
-	if ((v->mkey = calloc(v->mcap, sizeof *v->mkey)) == NULL ||
-	    (v->mval = calloc(v->mcap, sizeof *v->mval)) == NULL)
-		return nomem(e);
-	return 0;
+	return map_init(v, c, e);
 }
 
 static int
@@ -187,22 +244,28 @@ bind_curves(pt_eval *v, pt_err *e)
 {
 	const pt_ptree *t = v->trees[0];
 	const char *pre = v->o->rank_prefix;
-	size_t cells;
 
-	if (!v->o->curves)
+	/* A partial keeps the leaf sums whenever it can: its merge may be
+	 * asked for curves. */
+	if (v->o->partial && !v->o->curves) {
+		if (t == NULL || v->A < 2)
+			return 0;
+	} else if (!v->o->curves)
 		return 0;
 	if (t == NULL)
 		return pt_fail(e, PT_EUSAGE, "--curve", "uplift curves rank the "
 		    "leaves of a tree: give a tree first, not a forest");
-	cells = (size_t)t->nnodes * (size_t)v->A;
 	if (v->A < 2)
 		return pt_fail(e, PT_EUSAGE, "--curve", "one action: no arm to "
 		    "hold against the control");
-	if ((v->leaf = malloc(cells * sizeof *v->leaf)) == NULL ||
-	    (v->leafn = calloc((size_t)t->nnodes, sizeof *v->leafn)) == NULL)
-		return nomem(e);
-	for (size_t i = 0; i < cells; i++)
-		pt_xsum_init(&v->leaf[i]);
+	if (leaves_alloc(v, t->nnodes, e) < 0)
+		return -1;
+	for (int l = 0; l < t->nnodes; l++) {
+		v->lact[l] = t->nodes[l].action;
+		for (int a = 0; a < v->A; a++)
+			v->lval[(size_t)l * (size_t)v->A + (size_t)a] =
+			    t->nodes[l].value[a];
+	}
 	if (pre == NULL)
 		return 0;
 	if ((v->rcol = malloc((size_t)v->A * sizeof *v->rcol)) == NULL)
@@ -220,13 +283,49 @@ bind_curves(pt_eval *v, pt_err *e)
 	return 0;
 }
 
+/* The sums of P policies and A arms, and the differences' operands. */
+static int
+sums_alloc(pt_eval *v, pt_err *e)
+{
+	int k;
+
+	v->Q = v->P + v->A;
+	v->D = v->P * v->A + (v->P == 2);
+	if ((v->score = calloc((size_t)v->A, sizeof *v->score)) == NULL ||
+	    (v->s1 = malloc((size_t)v->Q * sizeof *v->s1)) == NULL ||
+	    (v->s2 = malloc((size_t)v->Q * sizeof *v->s2)) == NULL ||
+	    (v->q = malloc((size_t)v->Q * sizeof *v->q)) == NULL ||
+	    (v->da = malloc((size_t)v->D * sizeof *v->da)) == NULL ||
+	    (v->db = malloc((size_t)v->D * sizeof *v->db)) == NULL ||
+	    (v->d2 = malloc((size_t)v->D * sizeof *v->d2)) == NULL)
+		return nomem(e);
+	for (k = 0; k < v->Q; k++) {
+		pt_xsum_init(&v->s1[k]);
+		pt_xsum_init(&v->s2[k]);
+	}
+	/* The second tree against the first, then each tree against each
+	 * arm. */
+	k = 0;
+	if (v->P == 2) {
+		v->da[k] = 1;
+		v->db[k++] = 0;
+	}
+	for (int p = 0; p < v->P; p++)
+		for (int a = 0; a < v->A; a++) {
+			v->da[k] = p;
+			v->db[k++] = v->P + a;
+		}
+	for (k = 0; k < v->D; k++)
+		pt_xsum_init(&v->d2[k]);
+	return 0;
+}
+
 pt_eval *
 pt_eval_new(const pt_ptree *const *trees, const pt_forest *const *forests,
     const char *const *names, int ntrees, const pt_schema *s,
     const pt_eval_opts *o, pt_err *e)
 {
 	pt_eval *v = calloc(1, sizeof *v);
-	int k;
 
 	if (v == NULL) {
 		nomem(e);
@@ -243,8 +342,6 @@ pt_eval_new(const pt_ptree *const *trees, const pt_forest *const *forests,
 			goto fail;
 	v->A = pt_policy_narms(v->pol[0]);
 	v->vocab = pt_policy_vocab(v->pol[0]);
-	v->Q = v->P + v->A;
-	v->D = v->P * v->A + (v->P == 2);
 	for (int p = 1; p < ntrees; p++) {
 		char *const *vo = pt_policy_vocab(v->pol[p]);
 		int same = pt_policy_narms(v->pol[p]) == v->A;
@@ -271,37 +368,31 @@ pt_eval_new(const pt_ptree *const *trees, const pt_forest *const *forests,
 			goto fail;
 		}
 	}
-	if ((v->score = calloc((size_t)v->A, sizeof *v->score)) == NULL ||
-	    (v->s1 = malloc((size_t)v->Q * sizeof *v->s1)) == NULL ||
-	    (v->s2 = malloc((size_t)v->Q * sizeof *v->s2)) == NULL ||
-	    (v->q = malloc((size_t)v->Q * sizeof *v->q)) == NULL ||
-	    (v->da = malloc((size_t)v->D * sizeof *v->da)) == NULL ||
-	    (v->db = malloc((size_t)v->D * sizeof *v->db)) == NULL ||
-	    (v->d2 = malloc((size_t)v->D * sizeof *v->d2)) == NULL) {
-		nomem(e);
+	if (sums_alloc(v, e) < 0)
 		goto fail;
-	}
-	for (k = 0; k < v->Q; k++) {
-		pt_xsum_init(&v->s1[k]);
-		pt_xsum_init(&v->s2[k]);
-	}
-	/* The second tree against the first, then each tree against each
-	 * arm. */
-	k = 0;
-	if (v->P == 2) {
-		v->da[k] = 1;
-		v->db[k++] = 0;
-	}
-	for (int p = 0; p < v->P; p++)
-		for (int a = 0; a < v->A; a++) {
-			v->da[k] = p;
-			v->db[k++] = v->P + a;
-		}
-	for (k = 0; k < v->D; k++)
-		pt_xsum_init(&v->d2[k]);
 	if (bind_scores(v, e) < 0 || bind_training(v, e) < 0 ||
 	    bind_cluster(v, e) < 0 || bind_curves(v, e) < 0)
 		goto fail;
+	snprintf(v->manifest, sizeof v->manifest, "%s", s->manifest);
+	for (int p = 0; p < ntrees; p++)
+		snprintf(v->digest[p], sizeof v->digest[p], "%s",
+		    o->digest[p] ? o->digest[p] : "");
+	if (o->partial) {
+		if (pt_partid_bind(&v->pid, s, e) < 0)
+			goto fail;
+		v->pidbound = 1;
+		if (o->partition != NULL) {
+			if (pt_partid_check(o->partition, e) < 0 ||
+			    (v->parts = malloc(sizeof *v->parts)) == NULL) {
+				if (v->parts == NULL && e->code == PT_OK)
+					nomem(e);
+				goto fail;
+			}
+			snprintf(v->parts[0], sizeof v->parts[0], "%s",
+			    o->partition);
+			v->nparts = 1;
+		}
+	}
 	return v;
 fail:
 	pt_eval_free(v);
@@ -394,6 +485,9 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 		if ((cn = realloc(v->cn, cap * sizeof *cn)) == NULL)
 			return nomem(e);
 		v->cn = cn;
+		if ((cn = realloc(v->ckey, cap * sizeof *cn)) == NULL)
+			return nomem(e);
+		v->ckey = cn;
 		if ((cs = realloc(v->cs, cap * (size_t)v->Q * sizeof *cs)) ==
 		    NULL)
 			return nomem(e);
@@ -402,6 +496,7 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 	}
 	g = v->G++;
 	v->cn[g] = 0;
+	v->ckey[g] = key;
 	for (int k = 0; k < v->Q; k++)
 		pt_xsum_init(&v->cs[g * (size_t)v->Q + (size_t)k]);
 	v->mkey[h] = key;
@@ -466,6 +561,8 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 	for (int p = 0; p < P; p++)
 		if (pt_policy_actions(v->pol[p], b, v->node[p], e) < 0)
 			return -1;
+	if (v->pidbound && pt_partid_add(&v->pid, b, e) < 0)
+		return -1;
 	if (v->leaf != NULL) /* curves: the first tree's leaves */
 		pt_policy_route(v->pol[0], b, v->leafof);
 	if (v->rcol != NULL && rank_grow(v, b->nrows, e) < 0)
@@ -600,7 +697,7 @@ quantity(const pt_eval *v, int k)
 	double mean, se;
 
 	pt_mean_se(&v->s1[k], &v->s2[k], v->n, &mean, &se);
-	if (v->ccol >= 0)
+	if (v->clustered)
 		se = cluster_se(v, k, -1, mean);
 	return interval(mean, se);
 }
@@ -618,7 +715,7 @@ difference(const pt_eval *v, int d)
 	m2 = pt_xsum_round(&v->d2[d]) / n;
 	var = v->n > 1 ? (m2 - m * m) * (n / (n - 1)) : 0.0;
 	se = var > 0 ? sqrt(var / n) : 0.0;
-	if (v->ccol >= 0)
+	if (v->clustered)
 		se = cluster_se(v, v->da[d], v->db[d], m);
 	return interval(m, se);
 }
@@ -655,9 +752,9 @@ report_yaml(const pt_eval *v, pt_buf *b)
 	pt_y_key(b, 0, "training_rows");
 	pt_y_str(b, pt_eval_training(v, &ntr), PT_Y_PLAIN_WHEN_SAFE);
 	pt_buf_putc(b, '\n');
-	if (v->ccol >= 0) {
+	if (v->clustered) {
 		pt_buf_puts(b, "cluster: {column: ");
-		pt_y_str(b, v->o->cluster, PT_Y_PLAIN_WHEN_SAFE);
+		pt_y_str(b, v->cname, PT_Y_PLAIN_WHEN_SAFE);
 		pt_buf_printf(b, ", clusters: %zu}\n", v->G);
 	}
 	if (v->P == 1) {
@@ -716,12 +813,12 @@ report_json(const pt_eval *v, pt_buf *b)
 	pt_j_key(&j, "training_rows");
 	pt_j_str(&j, pt_eval_training(v, &ntr));
 	pt_j_key(&j, "cluster");
-	if (v->ccol < 0)
+	if (!v->clustered)
 		pt_j_null(&j);
 	else {
 		pt_j_obj(&j);
 		pt_j_key(&j, "column");
-		pt_j_str(&j, v->o->cluster);
+		pt_j_str(&j, v->cname);
 		pt_j_key(&j, "clusters");
 		pt_j_u64(&j, v->G);
 		pt_j_obj_end(&j);
@@ -814,7 +911,7 @@ pt_eval_report(const pt_eval *v, int format, char **out, size_t *len,
 
 	if (v->n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows to evaluate");
-	if (v->ccol >= 0 && v->G < 2)
+	if (v->clustered && v->G < 2)
 		return pt_fail(e, PT_EVALUE, "--cluster", "one cluster: a "
 		    "cluster-robust standard error needs two or more");
 	if (format == PT_FMT_JSON)
@@ -929,10 +1026,9 @@ curve(pt_json *j, const char *treatment, const char *control, const char *by,
 static group *
 leaf_groups(const pt_eval *v, int arm, size_t *ng, pt_err *e)
 {
-	const pt_ptree *t = v->trees[0];
 	const int A = v->A, c = v->control;
-	group *g = malloc(((size_t)t->nnodes + 1) * sizeof *g);
-	pt_xsum *sum = malloc(((size_t)t->nnodes + 1) * sizeof *sum);
+	group *g = malloc(((size_t)v->nnodes + 1) * sizeof *g);
+	pt_xsum *sum = malloc(((size_t)v->nnodes + 1) * sizeof *sum);
 	size_t k = 0, out = 0;
 
 	if (g == NULL || sum == NULL) {
@@ -941,12 +1037,12 @@ leaf_groups(const pt_eval *v, int arm, size_t *ng, pt_err *e)
 		nomem(e);
 		return NULL;
 	}
-	for (int l = 0; l < t->nnodes; l++) {
-		const pt_pnode *nd = &t->nodes[l];
-		int a = arm >= 0 ? arm : nd->action;
+	for (int l = 0; l < v->nnodes; l++) {
+		const double *val = &v->lval[(size_t)l * (size_t)A];
+		int a = arm >= 0 ? arm : v->lact[l];
 		if (v->leafn[l] == 0)
 			continue;
-		g[k].rank = nd->value[a] - nd->value[c];
+		g[k].rank = val[a] - val[c];
 		g[k].m = (double)v->leafn[l];
 		/* gain holds the index of its exact sum until merged */
 		sum[k] = v->leaf[(size_t)l * (size_t)A + (size_t)a];
@@ -1003,13 +1099,17 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 {
 	pt_buf b = PT_BUF_INIT;
 	pt_json j;
-	const pt_ptree *t = v->trees[0];
+	char *const *vocab = v->vocab;
 	group *g = NULL;
 	size_t ng;
 	int k = 0;
 
 	if (v->n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows to evaluate");
+	if (v->leaf == NULL)
+		return pt_fail(e, PT_EUSAGE, "--curve", "the partials hold no "
+		    "leaf sums: uplift curves rank the leaves of a tree, and the "
+		    "first policy is a forest");
 	if (v->rcol != NULL && (g = malloc(v->nrk * sizeof *g)) == NULL)
 		return nomem(e);
 	pt_j_init(&j, &b);
@@ -1023,14 +1123,14 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 			continue;
 		if (v->rcol != NULL) {
 			ng = row_groups((pt_eval *)v, k++, g);
-			curve(&j, t->vocab[a], t->vocab[v->control], "model", g,
-			    ng, v->n);
+			curve(&j, vocab[a], vocab[v->control], "model", g, ng,
+			    v->n);
 		} else {
 			group *lg = leaf_groups(v, a, &ng, e);
 			if (lg == NULL)
 				goto fail;
-			curve(&j, t->vocab[a], t->vocab[v->control], "tree", lg,
-			    ng, v->n);
+			curve(&j, vocab[a], vocab[v->control], "tree", lg, ng,
+			    v->n);
 			free(lg);
 		}
 	}
@@ -1038,7 +1138,7 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 		group *lg = leaf_groups(v, -1, &ng, e);
 		if (lg == NULL)
 			goto fail;
-		curve(&j, v->names[0], t->vocab[v->control], "tree", lg, ng,
+		curve(&j, v->names[0], vocab[v->control], "tree", lg, ng,
 		    v->n);
 		free(lg);
 	}
@@ -1051,4 +1151,509 @@ fail:
 	free(g);
 	free(b.p);
 	return -1;
+}
+
+/* ---- partials ----------------------------------------------------------- */
+
+static void
+y_sums(pt_buf *b, const pt_xsum *x, int n)
+{
+	char t[PT_XSUM_TEXT];
+
+	pt_buf_putc(b, '[');
+	for (int i = 0; i < n; i++) {
+		pt_xsum_encode(&x[i], t);
+		pt_buf_printf(b, i ? ", %s" : "%s", t);
+	}
+	pt_buf_putc(b, ']');
+}
+
+/* Cluster indexes in key order, so that the text does not depend on the
+ * order the rows came in. */
+static const pt_eval *sort_v;
+
+static int
+by_key(const void *x, const void *y)
+{
+	uint64_t a = sort_v->ckey[*(const size_t *)x];
+	uint64_t b = sort_v->ckey[*(const size_t *)y];
+
+	return a < b ? -1 : a > b;
+}
+
+int
+pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e)
+{
+	pt_buf b = PT_BUF_INIT;
+	char (*parts)[PT_PARTID_LEN] = v->parts, (*own)[PT_PARTID_LEN] = NULL;
+	int np = v->nparts;
+	size_t *ord = NULL;
+
+	if (parts == NULL) {
+		if (!v->pidbound)
+			return pt_fail(e, PT_EUSAGE, "", "not a partial "
+			    "evaluation");
+		if (pt_partid_ids(&v->pid, &own, &np, e) < 0)
+			return -1;
+		parts = own;
+	}
+	if (v->G > 0 && (ord = malloc(v->G * sizeof *ord)) == NULL) {
+		free(own);
+		return nomem(e);
+	}
+	pt_buf_puts(&b, "# policy-split eval partial: exact sums of scored "
+	    "rows; see policy-tree(5).\n");
+	pt_fhead_write(&b, "policy-eval-partial", v->manifest, 0, NULL, v->A,
+	    v->vocab);
+	pt_buf_puts(&b, "policies:\n");
+	for (int p = 0; p < v->P; p++) {
+		pt_buf_puts(&b, "  - {name: ");
+		pt_y_str(&b, v->names[p], PT_Y_PLAIN_WHEN_SAFE);
+		pt_buf_printf(&b, ", digest: %s}\n", v->digest[p][0] ?
+		    v->digest[p] : "none");
+	}
+	pt_buf_printf(&b, "scores: %s\ncontrol: ", v->role == PT_ROLE_REWARD ?
+	    "reward" : "score");
+	pt_y_str(&b, v->vocab[v->control], PT_Y_PLAIN_WHEN_SAFE);
+	pt_buf_printf(&b, "\ntraining: %s\ntraining_rows: %" PRIu64 "\nrows: %"
+	    PRIu64 "\npartitions: ", tr_words[v->tr], v->ntrain, v->n);
+	pt_buf_putc(&b, '[');
+	for (int i = 0; i < np; i++) {
+		if (i)
+			pt_buf_puts(&b, ", ");
+		pt_y_str(&b, parts[i], PT_Y_PLAIN_WHEN_SAFE);
+	}
+	free(own);
+	pt_buf_puts(&b, "]\ns1: ");
+	y_sums(&b, v->s1, v->Q);
+	pt_buf_puts(&b, "\ns2: ");
+	y_sums(&b, v->s2, v->Q);
+	pt_buf_puts(&b, "\nd2: ");
+	y_sums(&b, v->d2, v->D);
+	pt_buf_putc(&b, '\n');
+	if (v->clustered) {
+		pt_y_key(&b, 0, "cluster");
+		pt_y_str(&b, v->cname, PT_Y_PLAIN_WHEN_SAFE);
+		pt_buf_puts(&b, "\nclusters:");
+		pt_buf_puts(&b, v->G ? "\n" : " []\n");
+		for (size_t g = 0; g < v->G; g++)
+			ord[g] = g;
+		sort_v = v;
+		if (v->G > 1)
+			qsort(ord, v->G, sizeof *ord, by_key);
+		for (size_t i = 0; i < v->G; i++) {
+			size_t g = ord[i];
+			pt_buf_printf(&b, "  - {key: %016" PRIx64 ", rows: %"
+			    PRIu64 ", sums: ", v->ckey[g], v->cn[g]);
+			y_sums(&b, &v->cs[g * (size_t)v->Q], v->Q);
+			pt_buf_puts(&b, "}\n");
+		}
+	}
+	if (v->leaf != NULL) {
+		int any = 0;
+		pt_buf_printf(&b, "nodes: %d\nleaves:", v->nnodes);
+		for (int l = 0; l < v->nnodes; l++) {
+			if (v->leafn[l] == 0)
+				continue;
+			pt_buf_puts(&b, any++ ? "" : "\n");
+			pt_buf_printf(&b, "  - {node: %d, action: %d, rows: %"
+			    PRIu64 ", values: ", l, v->lact[l], v->leafn[l]);
+			pt_y_f64s(&b, &v->lval[(size_t)l * (size_t)v->A], v->A);
+			pt_buf_puts(&b, ", sums: ");
+			y_sums(&b, &v->leaf[(size_t)l * (size_t)v->A], v->A);
+			pt_buf_puts(&b, "}\n");
+		}
+		if (!any)
+			pt_buf_puts(&b, " []\n");
+	}
+	free(ord);
+	pt_y_digest(&b, NULL);
+	return pt_buf_take(&b, out, len, "partial", e);
+}
+
+/* n exact sums of a partial into x. */
+static int
+read_sums(pt_ydoc *d, yaml_node_t *n, const char *what, pt_xsum *x, int cnt,
+    pt_err *e)
+{
+	if (n == NULL || pt_ynode_seq(d, n, what, cnt, e) < 0)
+		return -1;
+	for (int i = 0; i < cnt; i++) {
+		yaml_node_t *it = pt_ynode_item(d, n, i);
+		size_t len;
+		const char *t = pt_ynode_text(it, &len);
+		char tmp[PT_XSUM_TEXT];
+		if (t == NULL || len >= sizeof tmp)
+			return pt_yfail(e, d, it, PT_EFORMAT, "%s: expected an "
+			    "exact sum", what);
+		memcpy(tmp, t, len);
+		tmp[len] = '\0';
+		if (pt_xsum_decode(&x[i], tmp) < 0)
+			return pt_yfail(e, d, it, PT_EFORMAT, "%s: a malformed "
+			    "exact sum", what);
+	}
+	return 0;
+}
+
+static int
+read_policies(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
+{
+	static const char *const pkeys[] = { "name", "digest", NULL };
+	yaml_node_t *n = pt_ynode_need(d, root, "policies", e);
+	int P;
+
+	if (n == NULL || (P = pt_ynode_seq(d, n, "policies", -1, e)) < 0)
+		return -1;
+	if (P < 1 || P > 2)
+		return pt_yfail(e, d, n, PT_EFORMAT, "policies: one or two, not "
+		    "%d", P);
+	if ((v->onames = calloc((size_t)P + 1, sizeof *v->onames)) == NULL)
+		return nomem(e);
+	v->P = P;
+	for (int p = 0; p < P; p++) {
+		yaml_node_t *it = pt_ynode_item(d, n, p);
+		if (pt_ymap_only(d, it, pkeys, e) < 0 ||
+		    (v->onames[p] = pt_ynode_strdup(d, pt_ynode_need(d, it, "name",
+		    e), "name", e)) == NULL ||
+		    pt_ynode_digest(d, pt_ynode_need(d, it, "digest", e),
+		    "digest", 1, v->digest[p], e) < 0)
+			return -1;
+	}
+	v->names = (const char *const *)v->onames;
+	return 0;
+}
+
+static int
+read_clusters(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
+{
+	static const char *const ckeys[] = { "key", "rows", "sums", NULL };
+	yaml_node_t *n = pt_ynode_get(d, root, "cluster"), *cl;
+	char *name;
+	uint64_t rows = 0;
+	int G;
+
+	cl = pt_ynode_get(d, root, "clusters");
+	if (n == NULL && cl == NULL)
+		return 0;
+	if (n == NULL || cl == NULL)
+		return pt_yfail(e, d, n ? n : cl, PT_EFORMAT, "cluster and "
+		    "clusters go together");
+	if ((name = pt_ynode_strdup(d, n, "cluster", e)) == NULL)
+		return -1;
+	G = map_init(v, name, e);
+	free(name);
+	if (G < 0 || (G = pt_ynode_seq(d, cl, "clusters", -1, e)) < 0)
+		return -1;
+	for (int i = 0; i < G; i++) {
+		yaml_node_t *it = pt_ynode_item(d, cl, i), *k;
+		char hex[17], *end;
+		uint64_t key;
+		long g;
+		if (pt_ymap_only(d, it, ckeys, e) < 0 ||
+		    (k = pt_ynode_need(d, it, "key", e)) == NULL ||
+		    pt_ynode_str(d, k, "key", hex, sizeof hex, e) < 0)
+			return -1;
+		key = strtoull(hex, &end, 16);
+		if (strlen(hex) != 16 || *end != '\0' ||
+		    strspn(hex, "0123456789abcdef") != 16)
+			return pt_yfail(e, d, k, PT_EFORMAT, "key: 16 lowercase "
+			    "hex digits");
+		if (i > 0 && key <= v->ckey[v->G - 1])
+			return pt_yfail(e, d, k, PT_EFORMAT, "clusters: keys must "
+			    "ascend, each once");
+		if ((g = cluster(v, key, e)) < 0)
+			return -1;
+		if (pt_ynode_u64(d, pt_ynode_need(d, it, "rows", e), "rows",
+		    &v->cn[g], e) < 0 ||
+		    read_sums(d, pt_ynode_need(d, it, "sums", e), "sums",
+		    &v->cs[(size_t)g * (size_t)v->Q], v->Q, e) < 0)
+			return -1;
+		if (v->cn[g] == 0 || v->cn[g] > v->n - rows)
+			return pt_yfail(e, d, it, PT_EFORMAT, "clusters: rows "
+			    "must be 1 or more and add up to the partial's rows");
+		rows += v->cn[g];
+	}
+	if (rows != v->n)
+		return pt_yfail(e, d, cl, PT_EFORMAT, "clusters: %" PRIu64 " rows "
+		    "for a partial of %" PRIu64, rows, v->n);
+	return 0;
+}
+
+static int
+read_leaves(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
+{
+	static const char *const lkeys[] = { "node", "action", "rows",
+		"values", "sums", NULL };
+	yaml_node_t *n = pt_ynode_get(d, root, "nodes"), *lv;
+	int64_t nn, prev = -1;
+	uint64_t rows = 0;
+	int L;
+
+	lv = pt_ynode_get(d, root, "leaves");
+	if (n == NULL && lv == NULL)
+		return 0;
+	if (n == NULL || lv == NULL)
+		return pt_yfail(e, d, n ? n : lv, PT_EFORMAT, "nodes and leaves "
+		    "go together");
+	if (v->A < 2)
+		return pt_yfail(e, d, n, PT_EFORMAT, "leaves: one action has no "
+		    "curves");
+	if (pt_ynode_int(d, n, "nodes", 1, (INT64_C(1) <<
+	    (PT_PTREE_MAXDEPTH + 1)) - 1, &nn, e) < 0 ||
+	    leaves_alloc(v, (int)nn, e) < 0 ||
+	    (L = pt_ynode_seq(d, lv, "leaves", -1, e)) < 0)
+		return -1;
+	for (int i = 0; i < L; i++) {
+		yaml_node_t *it = pt_ynode_item(d, lv, i), *k;
+		int64_t l, act;
+		double *val;
+		if (pt_ymap_only(d, it, lkeys, e) < 0 ||
+		    pt_ynode_int(d, (k = pt_ynode_need(d, it, "node", e)), "node",
+		    0, nn - 1, &l, e) < 0 ||
+		    pt_ynode_int(d, pt_ynode_need(d, it, "action", e), "action",
+		    0, v->A - 1, &act, e) < 0)
+			return -1;
+		if (l <= prev)
+			return pt_yfail(e, d, k, PT_EFORMAT, "leaves: nodes must "
+			    "ascend, each once");
+		prev = l;
+		v->lact[l] = (int)act;
+		if (pt_ynode_u64(d, pt_ynode_need(d, it, "rows", e), "rows",
+		    &v->leafn[l], e) < 0 ||
+		    (val = pt_ynode_f64s(d, pt_ynode_need(d, it, "values", e),
+		    "values", v->A, NULL, e)) == NULL)
+			return -1;
+		memcpy(&v->lval[l * v->A], val, (size_t)v->A * sizeof *val);
+		free(val);
+		if (read_sums(d, pt_ynode_need(d, it, "sums", e), "sums",
+		    &v->leaf[l * v->A], v->A, e) < 0)
+			return -1;
+		if (v->leafn[l] == 0 || v->leafn[l] > v->n - rows)
+			return pt_yfail(e, d, it, PT_EFORMAT, "leaves: rows must "
+			    "be 1 or more and add up to the partial's rows");
+		rows += v->leafn[l];
+	}
+	if (rows != v->n)
+		return pt_yfail(e, d, lv, PT_EFORMAT, "leaves: %" PRIu64 " rows "
+		    "for a partial of %" PRIu64, rows, v->n);
+	return 0;
+}
+
+pt_eval *
+pt_eval_parse(const char *buf, size_t len, const char *name,
+    const pt_eval_opts *o, pt_err *e)
+{
+	static const char *const formats[] = { "policy-eval-partial", NULL };
+	static const char *const keys[] = { PT_FHEAD_KEYS, "policies",
+		"scores", "control", "training", "training_rows", "rows",
+		"partitions", "s1", "s2", "d2", "cluster", "clusters", "nodes",
+		"leaves", NULL };
+	pt_eval *v = calloc(1, sizeof *v);
+	pt_ydoc d;
+	pt_fhead h;
+	yaml_node_t *root, *n;
+	char **parts = NULL;
+	char *label = NULL;
+	int np = 0, k;
+
+	if (v == NULL) {
+		nomem(e);
+		return NULL;
+	}
+	v->o = o;
+	v->ccol = -1;
+	if ((root = pt_fhead_load(&d, &h, buf, len, name,
+	    "policy-split eval partial", formats, NULL, e)) == NULL ||
+	    pt_ymap_only(&d, root, keys, e) < 0)
+		goto fail;
+	if (h.nfeatures != 0) {
+		pt_yfail(e, &d, pt_ynode_get(&d, root, "features"), PT_EFORMAT,
+		    "features: an eval partial names none");
+		goto fail;
+	}
+	memcpy(v->manifest, h.manifest, sizeof v->manifest);
+	v->A = h.nvocab;
+	v->ovocab = h.vocab;
+	v->vocab = v->ovocab;
+	h.vocab = NULL;
+	h.nvocab = 0;
+	if (read_policies(&d, root, v, e) < 0 || sums_alloc(v, e) < 0 ||
+	    (k = pt_ynode_word(&d, pt_ynode_need(&d, root, "scores", e),
+	    "scores", "score|reward", e)) < 0)
+		goto fail;
+	v->role = k ? PT_ROLE_REWARD : PT_ROLE_SCORE;
+	if ((n = pt_ynode_need(&d, root, "control", e)) == NULL ||
+	    (label = pt_ynode_strdup(&d, n, "control", e)) == NULL)
+		goto fail;
+	if ((v->control = arm_of(v, label)) < 0) {
+		pt_yfail(e, &d, n, PT_EFORMAT, "control: not an action of vocab");
+		goto fail;
+	}
+	if ((k = pt_ynode_word(&d, pt_ynode_need(&d, root, "training", e),
+	    "training", "unknown|hash|column|all", e)) < 0 ||
+	    pt_ynode_u64(&d, pt_ynode_need(&d, root, "training_rows", e),
+	    "training_rows", &v->ntrain, e) < 0 ||
+	    pt_ynode_u64(&d, pt_ynode_need(&d, root, "rows", e), "rows", &v->n,
+	    e) < 0)
+		goto fail;
+	v->tr = k;
+	if (v->ntrain > v->n || (v->tr == TR_UNKNOWN && v->ntrain != 0) ||
+	    (v->tr == TR_ALL && v->ntrain != v->n)) {
+		pt_yfail(e, &d, root, PT_EFORMAT, "training_rows: %" PRIu64
+		    " cannot be under training: %s with %" PRIu64 " rows",
+		    v->ntrain, tr_words[v->tr], v->n);
+		goto fail;
+	}
+	if ((parts = pt_ynode_strs(&d, (n = pt_ynode_need(&d, root,
+	    "partitions", e)), "partitions", &np, e)) == NULL)
+		goto fail;
+	if (pt_partid_list(parts, np, &v->parts, e) < 0) {
+		if (e->code != PT_ENOMEM) {
+			char msg[sizeof e->msg];
+			memcpy(msg, e->msg, sizeof msg);
+			pt_yfail(e, &d, n, PT_EFORMAT, "%s", msg);
+		}
+		goto fail;
+	}
+	v->nparts = np;
+	if (read_sums(&d, pt_ynode_need(&d, root, "s1", e), "s1", v->s1, v->Q,
+	    e) < 0 || read_sums(&d, pt_ynode_need(&d, root, "s2", e), "s2",
+	    v->s2, v->Q, e) < 0 || read_sums(&d, pt_ynode_need(&d, root, "d2",
+	    e), "d2", v->d2, v->D, e) < 0 ||
+	    read_clusters(&d, root, v, e) < 0 || read_leaves(&d, root, v, e) < 0)
+		goto fail;
+	free(label);
+	pt_strs_free(parts, np);
+	pt_fhead_free(&h);
+	pt_ydoc_free(&d);
+	return v;
+fail:
+	free(label);
+	pt_strs_free(parts, np);
+	pt_fhead_free(&h);
+	pt_ydoc_free(&d);
+	pt_eval_free(v);
+	return NULL;
+}
+
+/* Whether two partials are of the same evaluation: "" or what differs. */
+static const char *
+differs(const pt_eval *a, const pt_eval *b)
+{
+	if (strcmp(a->manifest, b->manifest) != 0)
+		return "another manifest";
+	if (a->A != b->A || a->P != b->P)
+		return "other actions or policies";
+	for (int k = 0; k < a->A; k++)
+		if (strcmp(a->vocab[k], b->vocab[k]) != 0)
+			return "other actions";
+	for (int p = 0; p < a->P; p++)
+		if (strcmp(a->names[p], b->names[p]) != 0 ||
+		    strcmp(a->digest[p], b->digest[p]) != 0)
+			return "another policy";
+	if (a->role != b->role)
+		return "other score columns (scores and rewards)";
+	if (a->control != b->control)
+		return "another control";
+	if (a->tr != b->tr)
+		return "another training rule (-m given to one and not the "
+		    "other, or frames of another split)";
+	if (a->clustered != b->clustered || (a->clustered &&
+	    strcmp(a->cname, b->cname) != 0))
+		return "another --cluster column";
+	if (a->nnodes != b->nnodes)
+		return "another first tree";
+	return "";
+}
+
+int
+pt_eval_merge(pt_eval *dst, const pt_eval *src, const char *srcname,
+    pt_err *e)
+{
+	const char *why = differs(dst, src);
+	char (*u)[PT_PARTID_LEN];
+	int nu;
+
+	if (*why)
+		return pt_fail(e, PT_EMISMATCH, srcname, "an eval partial of %s",
+		    why);
+	if (dst->parts == NULL || src->parts == NULL)
+		return pt_fail(e, PT_EUSAGE, srcname, "merge: partials only");
+	/* Each node's estimates are the tree's: the same file, the same
+	 * values. */
+	for (int l = 0; l < src->nnodes; l++) {
+		size_t o = (size_t)l * (size_t)src->A;
+		if (src->leafn[l] == 0 || dst->leafn[l] == 0)
+			continue;
+		if (src->lact[l] != dst->lact[l] || memcmp(&src->lval[o],
+		    &dst->lval[o], (size_t)src->A * sizeof *src->lval) != 0)
+			return pt_fail(e, PT_EMISMATCH, srcname, "an eval partial "
+			    "whose leaf %d differs from the others'", l);
+	}
+	if (pt_partid_union(dst->parts, dst->nparts, src->parts, src->nparts,
+	    &u, &nu, e) < 0) {
+		pt_err_where(e, "%.250s", srcname);
+		return -1;
+	}
+	free(dst->parts);
+	dst->parts = u;
+	dst->nparts = nu;
+	for (size_t g = 0; g < src->G; g++) {
+		long h = cluster(dst, src->ckey[g], e);
+		if (h < 0)
+			return -1;
+		dst->cn[h] += src->cn[g];
+		for (int k = 0; k < dst->Q; k++)
+			pt_xsum_merge(&dst->cs[(size_t)h * (size_t)dst->Q +
+			    (size_t)k], &src->cs[g * (size_t)src->Q + (size_t)k]);
+	}
+	for (int l = 0; l < src->nnodes; l++) {
+		size_t o = (size_t)l * (size_t)src->A;
+		if (src->leafn[l] == 0)
+			continue;
+		if (dst->leafn[l] == 0) {
+			dst->lact[l] = src->lact[l];
+			memcpy(&dst->lval[o], &src->lval[o], (size_t)src->A *
+			    sizeof *src->lval);
+		}
+		dst->leafn[l] += src->leafn[l];
+		for (int a = 0; a < src->A; a++)
+			pt_xsum_merge(&dst->leaf[o + (size_t)a],
+			    &src->leaf[o + (size_t)a]);
+	}
+	for (int k = 0; k < dst->Q; k++) {
+		pt_xsum_merge(&dst->s1[k], &src->s1[k]);
+		pt_xsum_merge(&dst->s2[k], &src->s2[k]);
+	}
+	for (int d = 0; d < dst->D; d++)
+		pt_xsum_merge(&dst->d2[d], &src->d2[d]);
+	dst->n += src->n;
+	dst->ntrain += src->ntrain;
+	return 0;
+}
+
+int
+pt_eval_expect(const pt_eval *v, int n, pt_err *e)
+{
+	char (*own)[PT_PARTID_LEN] = NULL;
+	int np = v->nparts, rc;
+
+	if (v->parts == NULL && v->pidbound &&
+	    pt_partid_ids(&v->pid, &own, &np, e) < 0)
+		return -1;
+	rc = pt_partid_expect(v->parts ? v->parts : own, np, n, e);
+	free(own);
+	return rc;
+}
+
+int
+pt_eval_set_control(pt_eval *v, const char *label, pt_err *e)
+{
+	int c = arm_of(v, label);
+
+	if (c < 0)
+		return pt_fail(e, PT_EUSAGE, "--control", "'%s' is not an action "
+		    "of the tree", label);
+	v->control = c;
+	return 0;
 }

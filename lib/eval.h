@@ -32,6 +32,11 @@ typedef struct pt_eval_opts {
 	const char *rank_prefix; /* curves: rank arm t against control c by
 				  * the columns PREFIX<t> - PREFIX<c> */
 	uint64_t max_memory;     /* clusters and ranked rows: refuse above */
+	/* Partials (pt_eval_partial): */
+	int partial;             /* keep what a partial needs: partition
+				  * ids, and the first tree's leaf sums */
+	const char *partition;   /* the partition's id (default: of rows) */
+	const char *digest[2];   /* each policy file's digest line */
 } pt_eval_opts;
 
 typedef struct pt_eval pt_eval;
@@ -57,6 +62,32 @@ int pt_eval_report(const pt_eval *v, int format, char **out, size_t *len,
 /* The uplift curves (JSON; opts.curves must have been set).  *out
  * malloc'd. */
 int pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e);
+
+/* ---- partials: eval over partitions, merged all or nothing -------------
+ *
+ * An eval partial (policy-tree(5)) holds the exact sums of one or more
+ * partitions: per quantity the sum of values and of squares, per paired
+ * difference the sum of squared differences, the training rows, per
+ * cluster its rows and sums, per leaf of the first tree (when it is a
+ * tree) its rows and per-arm sums.  Merging partials and reporting gives
+ * the bytes eval gives on all the rows in one process. */
+
+/* The partial of what was added (opts.partial must have been set).
+ * *out malloc'd. */
+int pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e);
+/* Reads a partial; o gives max_memory (and nothing else is used).  The
+ * result needs no trees, schema or frames.  NULL with e set. */
+pt_eval *pt_eval_parse(const char *buf, size_t len, const char *name,
+    const pt_eval_opts *o, pt_err *e);
+/* dst += src: refused (PT_EMISMATCH) unless both are of the same
+ * policies, actions, manifest, score columns, training rule, cluster
+ * column and control, and of different partitions. */
+int pt_eval_merge(pt_eval *dst, const pt_eval *src, const char *srcname,
+    pt_err *e);
+/* --expect N over the partitions held (partid.h). */
+int pt_eval_expect(const pt_eval *v, int n, pt_err *e);
+/* The control of the curves, by label. */
+int pt_eval_set_control(pt_eval *v, const char *label, pt_err *e);
 
 /* Mean and standard error of the mean (sd / sqrt(n)) of n values from
  * the exact sums of the values and of their squares. */

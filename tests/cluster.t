@@ -205,6 +205,11 @@ done
 policy-split eval -t tree.yaml scored.pf > eval.yaml
 [ $r -eq 0 ] && cmp -s eval.yaml inf/eval.yaml
 ok $? "scores, actions and eval: the single process's bytes"
+cl infer -S $H -m m.yaml -M model.yaml -t tree.yaml --eval -o inf2 "$@" > log 2>&1
+[ $? -eq 0 ] && cmp -s eval.yaml inf2/eval.yaml && [ "$(ls inf2 | tr '\n' ' ')" = "eval.yaml jobs.log " ] &&
+	[ "$(grep -c '^evalp	' inf2/jobs.log)" -eq 6 ]
+ok $? "--eval alone: eval partials made on the hosts travel back, merged here: the single process's bytes"
+[ -d inf2 ] || sed 's/^/#   /' log | head -5
 
 # --- partitions that live on the hosts ----------------------------------
 : > placed
@@ -250,6 +255,22 @@ ok $st "a host that drops rows is refused, by name, and nothing is written"
 ok $? "the failed run keeps its job log beside the output; the hosts are clean"
 left_on_hosts | sed 's/^/#   /' 
 rm -rf liar.part hosts/h2/bin/policy-score hosts/h2/tmp/half.*
+cat > hosts/h2/bin/policy-split <<EOF
+#!/bin/sh
+# the eval partial of half the rows (cluster runs eval -q --partial -t T P)
+if [ "\$1" = eval ]; then
+	$B/policy-prep split -n 2 -o "\$TMPDIR/half.%d.pf" "\$6" || exit 2
+	exec $B/policy-split eval -q --partial -t "\$5" "\$TMPDIR/half.0.pf"
+fi
+exec $B/policy-split "\$@"
+EOF
+chmod +x hosts/h2/bin/policy-split
+cl infer -S $H -m m.yaml -M model.yaml -t tree.yaml --eval -o liar "$@" > log 2>&1
+[ $? -eq 2 ] && grep -q '^cluster: h2: evalp of p\.[0-9]: refused: an eval partial of [0-9]* rows' log && [ ! -e liar ]
+st=$?
+ok $st "a host whose eval partial drops rows is refused, by name, and nothing is written"
+[ $st -eq 0 ] || sed 's/^/#   /' log | head -5
+rm -rf liar.part hosts/h2/bin/policy-split hosts/h2/tmp/half.*
 
 # --- a full disk: a failure naming the host, then --resume -------------
 if [ $MODE = netns ]; then

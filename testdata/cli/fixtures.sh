@@ -56,6 +56,10 @@ for k in 0 1; do
 	policy-split hist -m m.yaml -M model.yaml scored.$k.pf > root.$k.part
 done
 policy-split best -m m.yaml --depth 2 root.part > tree1.yaml
+for k in 0 1; do
+	policy-split eval -q --partial -t tree.yaml scored.$k.pf > eval.$k.part
+done
+policy-split eval -q --partial -t tree1.yaml scored.0.pf > eval1.0.part
 policy-split hist -m m.yaml -M model.yaml -t tree1.yaml scored.pf > level1.part
 policy-prep split -n 2 -o x.%d.pf x.pf
 for k in 0 1; do
