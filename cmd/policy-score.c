@@ -193,6 +193,7 @@ score_main(const fe_args *a)
 	}
 	fe_in_init(&in, a->argc, a->argv);
 	in.widen = 1;
+	in.ahead = 1;
 	if ((is = fe_in_schema(&in, &e)) == NULL)
 		goto fail;
 	if ((os = pt_scorer_bind(sc, is, kinds[fe_word(a, O_KIND, 0)],
