@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1192,7 +1193,35 @@ struct pt_reader {
 	uint64_t *zlen;		/* and the compressed length */
 	int big;		/* the last data frame was a large one */
 	pt_err err;		/* the failure, repeated to later calls */
+	struct r_ahead *ahead;	/* read-ahead thread, or NULL */
 };
+
+/*
+ * Read-ahead (pt_reader_readahead): a thread reads and checks frame k+1
+ * into a second batch while the caller works on frame k, so that a filter
+ * between two pipes reads and writes at once, as `cat` does, instead of
+ * leaving its upstream blocked on a full pipe while it scores and writes
+ * and its downstream idle while it reads.  The thread runs the plain
+ * reader (r_next) on the reader itself; the caller sees the results in
+ * order through one slot.  Two batches take turns: the thread fills
+ * r->batch while the caller holds the other, and starts the next frame
+ * only once the caller has taken the last one (and so given back the
+ * batch before it).
+ */
+typedef struct r_ahead {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int joined;		/* the thread has ended and been joined */
+	int stop;		/* pt_reader_close asks it to end */
+	int have;		/* a result waits in the slot */
+	int rc, err_no;		/* the slot: r_next's result, */
+	const pt_batch *b;
+	pt_err err;
+	uint64_t rows, bytes;	/* and the counts after it */
+	uint64_t seen_rows, seen_bytes; /* the counts the caller has seen */
+	pt_batch *other;	/* the batch the caller holds (or NULL) */
+} r_ahead;
 
 /* Fails with where = "NAME: frame N at byte B" and remembers the failure. */
 static int
@@ -1638,8 +1667,8 @@ pt_reader_schema(const pt_reader *r)
 	return r->schema;
 }
 
-int
-pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e)
+static int
+r_next(pt_reader *r, const pt_batch **b, pt_err *e)
 {
 	struct fhdr h;
 	uint64_t bound;
@@ -1723,23 +1752,151 @@ pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e)
 	}
 }
 
+static void *
+r_ahead_main(void *p)
+{
+	pt_reader *r = p;
+	r_ahead *a = r->ahead;
+	const pt_batch *b = NULL;
+	pt_batch *t;
+	pt_err err;
+	int rc, old, saved;
+
+	/* Cancellation (pt_reader_close) acts only inside r_next, where
+	 * the thread holds no lock and the reader is about to be freed:
+	 * its one cancellation point there is the read of the input. */
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->have && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->stop)
+			break;
+		pthread_mutex_unlock(&a->mu);
+		pt_err_clear(&err);
+		(void)pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		rc = r_next(r, &b, &err);
+		(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		saved = errno;
+		pthread_mutex_lock(&a->mu);
+		a->rc = rc;
+		a->b = b;
+		a->err = err;
+		a->err_no = saved;
+		a->rows = r->rows;
+		a->bytes = r->off;
+		a->have = 1;
+		/* The next frame goes into the batch the caller holds now,
+		 * once it has taken this one. */
+		t = r->batch;
+		r->batch = a->other;
+		a->other = t;
+		pthread_cond_broadcast(&a->cv);
+		if (rc != 1)
+			break;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+void
+pt_reader_readahead(pt_reader *r)
+{
+	r_ahead *a;
+
+	if (r == NULL || r->ahead != NULL || r->state != R_BODY ||
+	    r->rows != 0 || (a = calloc(1, sizeof *a)) == NULL)
+		return;
+	if (pthread_mutex_init(&a->mu, NULL) != 0) {
+		free(a);
+		return;
+	}
+	if (pthread_cond_init(&a->cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+		return;
+	}
+	a->bytes = a->seen_bytes = r->off;
+	r->ahead = a;
+	if (pthread_create(&a->th, NULL, r_ahead_main, r) != 0) {
+		/* Only speed is lost: read in the caller's thread. */
+		r->ahead = NULL;
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+	}
+}
+
+int
+pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e)
+{
+	r_ahead *a = r->ahead;
+	int rc, saved;
+
+	if (a == NULL || a->joined)
+		return r_next(r, b, e);
+	pthread_mutex_lock(&a->mu);
+	while (!a->have)
+		pthread_cond_wait(&a->cv, &a->mu);
+	rc = a->rc;
+	if (rc == 1)
+		*b = a->b;
+	else if (rc < 0 && e != NULL)
+		*e = a->err;
+	saved = a->err_no;
+	a->seen_rows = a->rows;
+	a->seen_bytes = a->bytes;
+	a->have = 0;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	if (rc != 1) {
+		/* The thread has ended (it stops at the end of the stream or
+		 * at a failure); later calls repeat the answer from the
+		 * reader's state. */
+		pthread_join(a->th, NULL);
+		a->joined = 1;
+	}
+	errno = saved;
+	return rc;
+}
+
 uint64_t
 pt_reader_rows(const pt_reader *r)
 {
-	return r->rows;
+	return r->ahead != NULL && !r->ahead->joined ? r->ahead->seen_rows :
+	    r->rows;
 }
 
 uint64_t
 pt_reader_bytes(const pt_reader *r)
 {
-	return r->off;
+	return r->ahead != NULL && !r->ahead->joined ? r->ahead->seen_bytes :
+	    r->off;
 }
 
 void
 pt_reader_close(pt_reader *r)
 {
+	r_ahead *a;
+
 	if (r == NULL)
 		return;
+	if ((a = r->ahead) != NULL) {
+		if (!a->joined) {
+			pthread_mutex_lock(&a->mu);
+			a->stop = 1;
+			pthread_cond_broadcast(&a->cv);
+			pthread_mutex_unlock(&a->mu);
+			/* It may wait on a quiet pipe for a frame no one
+			 * will take. */
+			pthread_cancel(a->th);
+			pthread_join(a->th, NULL);
+		}
+		pt_batch_free(a->other);
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+	}
 	pt_batch_free(r->batch);
 	pt_schema_free(r->schema);
 	ZSTD_freeDCtx(r->dctx);

@@ -123,6 +123,15 @@ const pt_schema *pt_reader_schema(const pt_reader *r);
  * the next call.  Returns 1 and sets *b, 0 at the proper end of the stream,
  * -1 on error (corrupt, truncated, schema change, I/O). */
 int pt_reader_next(pt_reader *r, const pt_batch **b, pt_err *e);
+/* Reads ahead from now on: a thread reads and checks the next frame while
+ * the caller works on the one it was given, which stays valid until the
+ * next call as before.  The answers are the same, in the same order (an
+ * error in frame k+1 is returned by the call after frame k's); memory
+ * holds two frames' batches instead of one.  For readers of pipes, where
+ * it lets a filter read while it scores and writes.  Call it right after
+ * pt_reader_open; best effort (without a thread the reader reads as
+ * before). */
+void pt_reader_readahead(pt_reader *r);
 uint64_t pt_reader_rows(const pt_reader *r);  /* rows read so far */
 uint64_t pt_reader_bytes(const pt_reader *r); /* bytes read so far */
 void pt_reader_close(pt_reader *r);

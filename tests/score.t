@@ -242,6 +242,31 @@ done
 [ -z "$missing" ]
 ok $? "every option of --help is documented in policy-score(1)${missing:+:$missing}"
 
+# --columns: fewer bytes per row.  The features alone, of the columns
+# apply wrote: the bin codes are gone, _row, the treatment and the outcome
+# stay, and policy-split fit gives the tree of the full frames.
+F5=$(policy-prep cat "$T/x.pf" | head -1 | tr , '\n' | grep -vx -e _row -e arm -e y | paste -sd, -)
+policy-score -M "$T/model.yaml" --columns "$F5" "$T/x.pf" > "$T/c.pf" &&
+	policy-score -M "$T/model.yaml" "$T/x.pf" > "$T/f.pf" &&
+	policy-prep cat --columns bin:x1 "$T/f.pf" > /dev/null &&
+	! policy-prep cat --columns bin:x1 "$T/c.pf" > /dev/null 2>&1 &&
+	[ "$(policy-prep cat "$T/c.pf" | head -1)" = "$(policy-prep cat "$T/f.pf" | head -1)" ] &&
+	[ "$(wc -c < "$T/c.pf")" -lt "$(wc -c < "$T/f.pf")" ]
+ok $? "--columns: the features alone drop the bin codes, keep _row, arm, y and the scores"
+if command -v policy-split > /dev/null; then
+	check "--columns: policy-split fit on the reduced frames writes the same tree bytes" \
+		"policy-split fit $M --depth 2 $T/f.pf > $T/ft.yaml &&
+		 policy-split fit $M --depth 2 $T/c.pf > $T/ct.yaml && cmp $T/ft.yaml $T/ct.yaml"
+	check "--columns: dropping a feature split needs is refused by split, by name" \
+		"policy-score -M $T/model.yaml --columns x1 $T/x.pf > $T/c1.pf &&
+		 ! policy-split fit $M --depth 2 $T/c1.pf > /dev/null 2> $T/c1.err &&
+		 grep -q 'lack feature column' $T/c1.err"
+else
+	skip 2 "policy-split not built"
+fi
+check "--columns: the treatment and outcome cannot be dropped (dr needs them; kept unnamed)" \
+	"policy-score -M $T/model.yaml --columns x1 $T/x.pf | policy-prep cat | head -1 | grep -q ',arm,y,score:'"
+
 # A policy-split tree scores as a forest (when policy-split is built).
 if command -v policy-split > /dev/null; then
 	policy-score -M "$T/model.yaml" "$T/x.pf" > "$T/xs.pf" &&

@@ -480,6 +480,14 @@ fe_frame_level(int fd, int level)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? PT_LEVEL_AUTO : 0;
 }
 
+int
+fe_is_pipe(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
+}
+
 void
 fe_widen_pipe(int fd)
 {
@@ -660,6 +668,8 @@ fe_in_reader(fe_in *in, pt_reader **r, pt_err *e)
 		fe_widen_pipe(in->fd);
 	if ((in->r = pt_reader_open(in->fd, in->name, e)) == NULL)
 		return -1;
+	if (in->ahead && fe_is_pipe(in->fd))
+		pt_reader_readahead(in->r);
 	if (in->first == NULL) {
 		if ((in->first = pt_schema_clone(pt_reader_schema(in->r))) == NULL)
 			return pt_fail(e, PT_ENOMEM, in->name, "out of memory");

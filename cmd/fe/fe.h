@@ -83,6 +83,8 @@ int fe_frame_level(int fd, int level);
 /* Widens a pipe's buffer to 1 MiB where the system allows (Linux): each
  * end then runs longer between context switches. */
 void fe_widen_pipe(int fd);
+/* Whether fd is a pipe or FIFO. */
+int fe_is_pipe(int fd);
 
 /*
  * The one loop over frame inputs: the operands in order ("-" is stdin;
@@ -95,6 +97,7 @@ typedef struct fe_in {
 	char **paths;
 	int any_schema;    /* set before the first fe_in_reader / fe_in_next */
 	int widen;         /* widen pipes (fe_widen_pipe) */
+	int ahead;         /* read pipes ahead (pt_reader_readahead) */
 	int i;             /* the input being read */
 	const char *name;  /* its name in messages */
 	int fd;

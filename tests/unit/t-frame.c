@@ -2,7 +2,8 @@
  * t-frame.c: the frame codec through its public API: bit-exact round trips,
  * per-column compression, concatenated streams, every truncation and every
  * single-byte flip of a small stream, crafted headers, EPIPE, buffer reuse
- * and decode speed.
+ * and decode speed; the same round trips, cuts and damage again through a
+ * reader that reads ahead, and closing one that waits on a quiet pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #define MD "0123456789abcdef0123456789abcdef"
 
 static int sanitize;
+static int ahead; /* readers read ahead (pt_reader_readahead) */
 
 /* ---- little helpers ---- */
 
@@ -232,6 +234,8 @@ read_fd(int fd, got *g)
 		g->rc = -1;
 		return;
 	}
+	if (ahead)
+		pt_reader_readahead(r);
 	s = pt_reader_schema(r);
 	g->schema = pt_schema_clone(s);
 	g->col = calloc((size_t)s->ncols + 1, sizeof *g->col);
@@ -1340,6 +1344,77 @@ test_level_auto(void)
 	pt_schema_free(s);
 }
 
+/*
+ * A reader that reads ahead gives the same answers in the same order; a
+ * batch stays valid until the next call while the thread fills the
+ * other; and closing it while its thread waits for a frame on a pipe whose
+ * writer is quiet (a caller that stops early) returns.
+ */
+static void
+test_readahead(void)
+{
+	static const size_t sz[] = { 3, 5, 7 };
+	pt_schema *s = schema_mixed(MD);
+	pt_reader *r;
+	const pt_batch *b, *b1;
+	got want;
+	pt_err e;
+	mem m;
+	int okw, fds[2], rc;
+	size_t off = 0, cut;
+	ssize_t k;
+	double first;
+
+	ahead = 1;
+	diag("again, reading ahead");
+	test_roundtrip();
+	test_concat();
+	test_truncation();
+	test_short_reads();
+	test_big();
+	test_big_damage();
+	ahead = 0;
+
+	m = write_mixed(s, sz, 3, 0, 0, &want, &okw);
+	/* The stream less its last frame and end frame: the writer keeps
+	 * its end open and sends nothing more. */
+	cut = 0;
+	while (cut + 56 <= m.n && m.p[cut + 6] != 2)
+		cut += 56 + le64(m.p + cut + 24);
+	cut += 56 + le64(m.p + cut + 24); /* schema and first data frame */
+	okw = okw && pipe(fds) == 0;
+	while (okw && off < cut && (k = write(fds[1], m.p + off, cut -
+	    off)) > 0)
+		off += (size_t)k;
+	r = okw ? pt_reader_open(fds[0], "quiet.pf", &e) : NULL;
+	ok(r != NULL, "read ahead: open a reader on a pipe");
+	if (r != NULL) {
+		pt_reader_readahead(r);
+		rc = pt_reader_next(r, &b, &e);
+		b1 = b;
+		first = rc == 1 ? PT_COL_F64(b, 1)[0] : 0;
+		ok(rc == 1 && b->nrows == 3 && pt_reader_rows(r) == 3 &&
+		    pt_reader_bytes(r) == cut,
+		    "read ahead: the first frame, its rows and bytes counted");
+		/* Let the thread reach the read that waits. */
+		usleep(20000);
+		ok(b == b1 && memcmp(&first, &PT_COL_F64(b, 1)[0],
+		    sizeof first) == 0 && b->nrows == 3,
+		    "read ahead: the batch given stays as it was while the "
+		    "thread waits for the next frame");
+		alarm(20); /* a close that hangs fails the test */
+		pt_reader_close(r);
+		alarm(0);
+		ok(1, "read ahead: closing while the thread waits on a quiet "
+		    "pipe returns");
+	}
+	close(fds[0]);
+	close(fds[1]);
+	got_free(&want);
+	free(m.p);
+	pt_schema_free(s);
+}
+
 int
 main(void)
 {
@@ -1359,6 +1434,7 @@ main(void)
 	test_big();
 	test_big_damage();
 	test_manpage();
+	test_readahead();
 	if (!sanitize)
 		test_speed();
 	return done_testing();
