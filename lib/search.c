@@ -4,6 +4,7 @@
  */
 #include "search_impl.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -310,6 +311,17 @@ grow_level(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		side_zero(&s[0], A);
 		for (c = 0; c < h->nbins[0]; c++)
 			side_add_cell(&s[0], h, (size_t)slot * h->ncells + c);
+		/* Below the root the node's rows were counted when its parent
+		 * was split: a partial of other rows (a partition left out, or
+		 * one of another split) is refused, not grown into a tree that
+		 * describes no data. */
+		if (t->level > 0 && s[0].n != t->nodes[k].rows) {
+			pt_fail(e, PT_EMISMATCH, "", "node %" PRIu32 " holds %"
+			    PRIu64 " rows in the partial, not the tree's %" PRIu64
+			    " (a partial of other rows than the tree's)", ids[slot],
+			    (uint64_t)s[0].n, (uint64_t)t->nodes[k].rows);
+			goto out;
+		}
 		set_stats(&t->nodes[k], &s[0], A, h->scale);
 		t->nodes[k].open = 0;
 		if (msk != NULL && node_mask(msk, ids[slot], h->nfeatures,
@@ -541,6 +553,31 @@ bound_index(const pt_feature *pf, double t)
 	return lo;
 }
 
+uint64_t
+pt_forest_tree_seed(const pt_forest_info *fi, int tree)
+{
+	return pt_splitmix64(fi->seed ^ pt_splitmix64((uint64_t)tree + 1));
+}
+
+int
+pt_search_grow_forest(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
+    int tree, const pt_forest_info *fi, pt_err *e)
+{
+	maskspec msk;
+
+	if (t->complete)
+		return pt_fail(e, PT_EUSAGE, "", "tree %d is complete", tree);
+	if (pt_hist_folded(h, e) < 0)
+		return -1;
+	if (h->level != t->level)
+		return pt_fail(e, PT_EMISMATCH, "", "tree %d: partial of level %d, "
+		    "the tree is at level %d", tree, h->level, t->level);
+	msk.mtry = fi->mtry;
+	msk.seed = pt_forest_tree_seed(fi, tree);
+	return grow_level(t, h, m, fi->mtry > 0 && fi->mtry < m->nfeatures ?
+	    &msk : NULL, e);
+}
+
 int
 pt_search_forest_tree(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
     int tree, const pt_forest_info *fi, pt_err *e)
@@ -553,7 +590,7 @@ pt_search_forest_tree(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
 	uint32_t *ids = NULL;
 	pt_hist *h = NULL;
 	maskspec msk;
-	uint64_t cut, tseed = pt_splitmix64(fi->seed ^ pt_splitmix64((uint64_t)tree + 1));
+	uint64_t cut, tseed = pt_forest_tree_seed(fi, tree);
 
 	if (fi->subsample <= 0 || !(fi->subsample <= 1))
 		return pt_fail(e, PT_EUSAGE, "", "subsample must be in (0, 1]");

@@ -124,4 +124,14 @@ int pt_search_exact_pairs(pt_ptree *t, const pt_hist *h,
 int pt_search_forest_tree(pt_ptree *t, const pt_rowset *r,
     const pt_manifest *m, int tree, const pt_forest_info *fi, pt_err *e);
 
+/* The seed of tree number `tree` of a forest: its rows are those whose
+ * splitmix64(_row ^ seed) falls under subsample * 2^64, its nodes' masks
+ * hash it. */
+uint64_t pt_forest_tree_seed(const pt_forest_info *fi, int tree);
+/* One level of tree `tree` of a forest from the merged partial h of its
+ * open nodes (made from the rows of its subsample): the level
+ * pt_search_forest_tree grows from the same rows. */
+int pt_search_grow_forest(pt_ptree *t, const pt_hist *h,
+    const pt_manifest *m, int tree, const pt_forest_info *fi, pt_err *e);
+
 #endif
