@@ -51,7 +51,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
 # libFuzzer harnesses: tests/fuzz/TARGET.c, seeds in testdata/fuzz/TARGET.
-FUZZ_TARGETS = csv evalp forest frames manifest model number partial rfit \
+FUZZ_TARGETS = csv evalp forest frames manifest model number partial pforest rfit \
                signature tree
 FUZZ_SECONDS ?= 60
 # Small buffers, so that inputs of a few KB cross them: CSV read blocks

@@ -24,6 +24,7 @@
 #include "hist.h"
 #include "manifest.h"
 #include "eval.h"
+#include "pforest.h"
 #include "policy.h"
 #include "search.h"
 #include "spool.h"
@@ -48,17 +49,24 @@ static const fe_verb verbs[] = {
 	{ "hist", "-m MANIFEST [-t TREE] [-M MODEL] [--partition ID] "
 	  "[FRAMES...]\n"
 	  "-m MANIFEST --pairs [--max-memory SIZE] [-M MODEL] [--partition ID] "
-	  "[FRAMES...]", 0, -1,
+	  "[FRAMES...]\n"
+	  "-m MANIFEST --trees T [--subsample S] [--seed N] [-M MODEL] "
+	  "[--partition ID] [FRAMES...]\n"
+	  "-m MANIFEST -t STATE [-M MODEL] [--partition ID] [FRAMES...]", 0, -1,
 	  "scored frames (one partition) -> a partial for the open nodes of "
-	  "TREE (the root without one), or a pair partial for best --exact" },
+	  "TREE (the root without one), a pair partial for best --exact, or "
+	  "a forest partial of every tree of a forest" },
 	{ "merge", "[--expect N] PARTIAL...", 1, -1,
 	  "partials -> one partial, all or nothing" },
 	{ "best", "-m MANIFEST [-t TREE] [--depth K] [--criterion C] "
 	  "[--min-node-size N] [PARTIAL]\n"
 	  "-m MANIFEST --exact [--depth K] [--criterion C] [--min-node-size N] "
-	  "[--threads N] [PAIR-PARTIAL]", 0, 1,
+	  "[--threads N] [PAIR-PARTIAL]\n"
+	  "-m MANIFEST [-t STATE] [--depth K] [--criterion C] "
+	  "[--min-node-size N] [--mtry K] [FOREST-PARTIAL]", 0, 1,
 	  "a merged partial -> TREE grown by one level; a merged pair partial "
-	  "-> the exact tree (--exact)" },
+	  "-> the exact tree (--exact); a merged forest partial -> every tree "
+	  "grown by one level (a forest state, or the forest when complete)" },
 	{ "fit", "-m MANIFEST --depth K [--criterion C] [--min-node-size N] "
 	  "[-M MODEL] [FRAMES...]\n"
 	  "-m MANIFEST --depth K --exact [--threads N] [--max-memory SIZE] "
@@ -155,14 +163,15 @@ static const fe_opt opts[] = {
 	  "the report as JSON (one line)" },
 	{ O_TSV, 0, "tsv", FE_FLAG, NULL, EVAL, 0, 0, NULL,
 	  "the report as a tab-separated table with a header line" },
-	{ O_TREES, 0, "trees", FE_INT, "T", FIT, 1, 100000, NULL,
-	  "a forest of T trees instead of one tree" },
-	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", FIT, 0x1p-53, 1, NULL,
+	{ O_TREES, 0, "trees", FE_INT, "T", HIST | FIT, 1, 100000, NULL,
+	  "a forest of T trees instead of one tree (hist: the forest "
+	  "partial of their roots, which best grows into a forest state)" },
+	{ O_SUBSAMPLE, 0, "subsample", FE_NUM, "S", HIST | FIT, 0x1p-53, 1, NULL,
 	  "--trees: each tree sees a share S of the rows, by row hash "
 	  "(default 1)" },
-	{ O_MTRY, 0, "mtry", FE_INT, "K", FIT, 0, 1000000, NULL,
+	{ O_MTRY, 0, "mtry", FE_INT, "K", BEST | FIT, 0, 1000000, NULL,
 	  "--trees: features tried per node, by hash (default 0: all)" },
-	{ O_SEED, 0, "seed", FE_U64, "N", FIT, 0, 0, NULL,
+	{ O_SEED, 0, "seed", FE_U64, "N", HIST | FIT, 0, 0, NULL,
 	  "--trees: the seed of those hashes (default 0)" },
 	{ O_DOT, 0, "dot", FE_FLAG, NULL, SHOW, 0, 0, NULL,
 	  "Graphviz output" },
@@ -204,6 +213,17 @@ load_manifest(const fe_args *a, pt_err *e)
 	return pt_manifest_read(fe_str(a, O_MANIFEST, NULL), e);
 }
 
+/* A forest state where a tree or a policy is wanted: refused by name. */
+static int
+not_state(const char *buf, size_t len, const char *path, pt_err *e)
+{
+	if (!pt_pfstate_is(buf, len))
+		return 0;
+	return pt_fail(e, PT_EUSAGE, fe_in_name(path), "a forest state (trees "
+	    "still growing), not a tree: grow it with hist -t, merge and "
+	    "best -t until best writes the forest");
+}
+
 static pt_ptree *
 load_tree(const char *path, pt_err *e)
 {
@@ -211,8 +231,10 @@ load_tree(const char *path, pt_err *e)
 	char *buf = fe_slurp(path, &len, e);
 	pt_ptree *t;
 
-	if (buf == NULL)
+	if (buf == NULL || not_state(buf, len, path, e) < 0) {
+		free(buf);
 		return NULL;
+	}
 	t = pt_ptree_parse(buf, len, fe_in_name(path), e);
 	free(buf);
 	return t;
@@ -230,8 +252,10 @@ load_policy(const char *path, pt_forest **f, char digest[33], pt_err *e)
 	static const char fl[] = "format: policy-forest\n";
 
 	*f = NULL;
-	if (buf == NULL)
+	if (buf == NULL || not_state(buf, len, path, e) < 0) {
+		free(buf);
 		return NULL;
+	}
 	/* Its identity: the digest line that seals it (checked again by the
 	 * parser). */
 	if (digest != NULL && pt_y_digest_check(buf, len, fe_in_name(path),
@@ -379,15 +403,87 @@ pairs_fit(const fe_args *a, const pt_manifest *m, pt_err *e)
 	return 0;
 }
 
+/* Whether path is a forest state (its first bytes); a file that cannot be
+ * read is left to the tree reader to report. */
+static int
+is_state(const char *path)
+{
+	char head[128];
+	size_t n = 0;
+	FILE *f;
+
+	if (strcmp(path, "-") == 0 || (f = fopen(path, "rb")) == NULL)
+		return 0;
+	n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return pt_pfstate_is(head, n);
+}
+
+static pt_pfstate *
+load_state(const char *path, pt_err *e)
+{
+	size_t len;
+	char *buf = fe_slurp(path, &len, e);
+	pt_pfstate *s;
+
+	if (buf == NULL)
+		return NULL;
+	s = pt_pfstate_parse(buf, len, fe_in_name(path), e);
+	free(buf);
+	return s;
+}
+
+/* hist of a forest: the roots of --trees T trees, or the open nodes of
+ * every tree of state st; one pass, one forest partial. */
+static int
+forest_hist(const fe_args *a, fe_in *in, const pt_manifest *m,
+    const pt_pfstate *st, const char *model, pt_err *e)
+{
+	pt_forest_info fi = { fe_num(a, O_SUBSAMPLE, 1), 0,
+		fe_u64(a, O_SEED, 0) };
+	pt_pflevel *l = pt_pflevel_new(m, st, (int)fe_u64(a, O_TREES, 1), &fi,
+	    model, e);
+	const pt_schema *s;
+	const pt_batch *b;
+	char *buf = NULL;
+	size_t len;
+	int k = -1, rc = -1;
+
+	if (l == NULL)
+		return st != NULL && e->code == PT_EMISMATCH ? where(e,
+		    fe_str(a, O_TREE, NULL)) : -1;
+	if ((s = fe_in_schema(in, e)) != NULL && pt_pflevel_bind(l, s, e) == 0)
+		while ((k = fe_in_next(in, &b, e)) == 1)
+			if (pt_pflevel_add(l, b, e) < 0) {
+				k = -1;
+				break;
+			}
+	if (k != 0) {
+		if (e->where[0] == '\0')
+			snprintf(e->where, sizeof e->where, "%s", in->name);
+		goto out;
+	}
+	fe_progress_done(in->rows, in->done_bytes);
+	if (pt_pflevel_write(l, fe_str(a, O_PARTITION, NULL), &buf, &len,
+	    e) < 0)
+		goto out;
+	rc = write_out(a, buf, len, 1, e);
+out:
+	free(buf);
+	pt_pflevel_free(l);
+	return rc;
+}
+
 static int
 cmd_hist(const fe_args *a, pt_err *e)
 {
 	pt_manifest *m = load_manifest(a, e);
 	pt_ptree *t = NULL;
+	pt_pfstate *st = NULL;
 	pt_hist *h = NULL;
 	char model[33];
 	fe_in in;
-	int rc = -1, pairs = fe_flag(a, O_PAIRS);
+	int rc = -1, pairs = fe_flag(a, O_PAIRS), trees = fe_flag(a, O_TREES);
 
 	if (m == NULL)
 		return -1;
@@ -395,6 +491,27 @@ cmd_hist(const fe_args *a, pt_err *e)
 	if (pairs && fe_flag(a, O_TREE)) {
 		pt_fail(e, PT_EUSAGE, "", "--pairs makes a partial of the root: "
 		    "no -t TREE");
+		goto out;
+	}
+	if (pairs && trees) {
+		pt_fail(e, PT_EUSAGE, "", "--pairs and --trees do not mix");
+		goto out;
+	}
+	if (!trees && (fe_flag(a, O_SUBSAMPLE) || fe_flag(a, O_SEED))) {
+		pt_fail(e, PT_EUSAGE, "", "--subsample and --seed go with --trees "
+		    "(later levels take them from the forest state)");
+		goto out;
+	}
+	if (trees && fe_flag(a, O_TREE)) {
+		pt_fail(e, PT_EUSAGE, "", "--trees makes the partial of the roots: "
+		    "later levels take -t STATE alone");
+		goto out;
+	}
+	if (trees || (fe_flag(a, O_TREE) && is_state(fe_str(a, O_TREE, NULL)))) {
+		if (model_digest(a, model, e) < 0 || (fe_flag(a, O_TREE) &&
+		    (st = load_state(fe_str(a, O_TREE, NULL), e)) == NULL))
+			goto out;
+		rc = forest_hist(a, &in, m, st, model, e);
 		goto out;
 	}
 	/* A pair partial's size depends on the manifest only: said and
@@ -417,22 +534,50 @@ out:
 	fe_in_close(&in);
 	pt_hist_free(h);
 	pt_ptree_free(t);
+	pt_pfstate_free(st);
 	pt_manifest_free(m);
 	return rc;
 }
 
-static pt_hist *
-read_partial(const char *path, pt_err *e)
+/* merge of forest partials (the first operand was one): all or nothing. */
+static int
+forest_merge(const fe_args *a, char *first, size_t flen, pt_err *e)
 {
-	size_t len;
-	char *buf = fe_slurp(path, &len, e);
-	pt_hist *h;
+	pt_pfpart *acc = NULL;
+	char *buf = first;
+	size_t len = flen;
+	int rc = -1;
 
-	if (buf == NULL)
-		return NULL;
-	h = pt_hist_read(buf, len, fe_in_name(path), e);
+	for (int i = 0; i < a->argc; i++) {
+		const char *name = fe_in_name(a->argv[i]);
+		pt_pfpart *p;
+		if (i > 0 && (buf = fe_slurp(a->argv[i], &len, e)) == NULL)
+			goto out;
+		p = pt_pfpart_read(buf, len, name, e);
+		free(buf);
+		buf = NULL;
+		if (p == NULL)
+			goto out;
+		if (acc == NULL) {
+			acc = p;
+			continue;
+		}
+		rc = pt_pfpart_merge(acc, p, name, e);
+		pt_pfpart_free(p);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	if (fe_flag(a, O_EXPECT) && pt_pfpart_expect(acc, (int)fe_u64(a,
+	    O_EXPECT, 0), e) < 0)
+		goto out;
+	if (pt_pfpart_write(acc, &buf, &len, e) < 0)
+		goto out;
+	rc = write_out(a, buf, len, 1, e);
+out:
 	free(buf);
-	return h;
+	pt_pfpart_free(acc);
+	return rc;
 }
 
 static int
@@ -442,7 +587,15 @@ cmd_merge(const fe_args *a, pt_err *e)
 	int rc = -1, expect = (int)fe_u64(a, O_EXPECT, 0);
 
 	for (int i = 0; i < a->argc; i++) {
-		pt_hist *h = read_partial(a->argv[i], e);
+		size_t len;
+		char *buf = fe_slurp(a->argv[i], &len, e);
+		pt_hist *h;
+		if (buf == NULL)
+			goto out;
+		if (i == 0 && pt_pfpart_is(buf, len))
+			return forest_merge(a, buf, len, e);
+		h = pt_hist_read(buf, len, fe_in_name(a->argv[i]), e);
+		free(buf);
 		if (h == NULL)
 			goto out;
 		if (acc == NULL) {
@@ -481,6 +634,37 @@ new_tree(const fe_args *a, const pt_manifest *m, const char *model, pt_err *e)
 {
 	return pt_ptree_new(m, model, criterion(a), (int)fe_u64(a, O_DEPTH, 2),
 	    fe_u64(a, O_MINNODE, 1), e);
+}
+
+/* best -t: the tree (or forest state) fixes how it grows; an option that
+ * says otherwise is refused rather than ignored (what: "tree" or "forest
+ * state"; mtry: the state's, or -1 for a tree). */
+static int
+fixed_growth(const fe_args *a, const pt_ptree *t, int mtry, const char *what,
+    pt_err *e)
+{
+	static const char *const crit[] = { "welfare", "ddp" };
+	const char *path = fe_str(a, O_TREE, NULL);
+
+	if (fe_flag(a, O_DEPTH) && (int)fe_u64(a, O_DEPTH, 2) != t->depth)
+		return pt_fail(e, PT_EUSAGE, path, "--depth %d differs from the "
+		    "%s's %d (the first level fixes it)", (int)fe_u64(a, O_DEPTH,
+		    2), what, t->depth);
+	if (fe_flag(a, O_CRITERION) && criterion(a) != t->criterion)
+		return pt_fail(e, PT_EUSAGE, path, "--criterion %s differs from "
+		    "the %s's %s (the first level fixes it)",
+		    crit[criterion(a) == PT_CRIT_DDP], what,
+		    crit[t->criterion == PT_CRIT_DDP]);
+	if (fe_flag(a, O_MINNODE) && fe_u64(a, O_MINNODE, 1) !=
+	    t->min_node_size)
+		return pt_fail(e, PT_EUSAGE, path, "--min-node-size %" PRIu64
+		    " differs from the %s's %" PRIu64 " (the first level fixes "
+		    "it)", fe_u64(a, O_MINNODE, 1), what, t->min_node_size);
+	if (mtry >= 0 && fe_flag(a, O_MTRY) && (int)fe_u64(a, O_MTRY, 0) != mtry)
+		return pt_fail(e, PT_EUSAGE, path, "--mtry %d differs from the "
+		    "%s's %d (the first level fixes it)", (int)fe_u64(a, O_MTRY,
+		    0), what, mtry);
+	return 0;
 }
 
 /* The progress line of the exact search. */
@@ -550,6 +734,54 @@ out:
 	return rc;
 }
 
+/* best of a forest partial p: every tree of -t STATE grown by one level,
+ * or at the roots a new state; the forest itself once complete. */
+static int
+forest_best(const fe_args *a, const pt_manifest *m, const pt_pfpart *p,
+    const char *path, pt_err *e)
+{
+	pt_pfstate *st = NULL;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (fe_flag(a, O_EXACT))
+		return pt_fail(e, PT_EUSAGE, "", "--exact grows one tree, not a "
+		    "forest");
+	if (fe_flag(a, O_TREE)) {
+		const char *sp = fe_str(a, O_TREE, NULL);
+		if (!is_state(sp)) {
+			pt_fail(e, PT_EUSAGE, "", "a forest partial grows a forest "
+			    "state (best's output), not a tree");
+			return where(e, sp);
+		}
+		if ((st = load_state(sp, e)) == NULL)
+			return -1;
+		if (fixed_growth(a, st->t[0], st->fi.mtry, "forest state",
+		    e) < 0)
+			goto out;
+		if (pt_pfstate_grow(st, m, p, e) < 0) {
+			if (e->code == PT_EMISMATCH)
+				where(e, path);
+			goto out;
+		}
+	} else if ((st = pt_pfstate_start(m, p, criterion(a),
+	    (int)fe_u64(a, O_DEPTH, 2), fe_u64(a, O_MINNODE, 1),
+	    (int)fe_u64(a, O_MTRY, 0), e)) == NULL) {
+		if (e->code == PT_EMISMATCH || e->code == PT_EUSAGE)
+			where(e, path);
+		goto out;
+	}
+	if ((pt_pfstate_complete(st) ? pt_pfstate_forest(st, &buf, &len, e) :
+	    pt_pfstate_write(st, &buf, &len, e)) < 0)
+		goto out;
+	rc = write_out(a, buf, len, 0, e);
+out:
+	free(buf);
+	pt_pfstate_free(st);
+	return rc;
+}
+
 static int
 cmd_best(const fe_args *a, pt_err *e)
 {
@@ -566,15 +798,37 @@ cmd_best(const fe_args *a, pt_err *e)
 		    "from a pair partial: no -t TREE");
 		goto out;
 	}
-	if ((h = read_partial(path, e)) == NULL)
+	{
+		size_t len;
+		char *buf = fe_slurp(path, &len, e);
+		if (buf == NULL)
+			goto out;
+		if (pt_pfpart_is(buf, len)) {
+			pt_pfpart *p = pt_pfpart_read(buf, len, fe_in_name(path), e);
+			free(buf);
+			if (p != NULL)
+				rc = forest_best(a, m, p, path, e);
+			pt_pfpart_free(p);
+			goto out;
+		}
+		h = pt_hist_read(buf, len, fe_in_name(path), e);
+		free(buf);
+		if (h == NULL)
+			goto out;
+	}
+	if (fe_flag(a, O_MTRY)) {
+		pt_fail(e, PT_EUSAGE, "", "--mtry grows a forest: give best a "
+		    "forest partial (hist --trees)");
 		goto out;
+	}
 	if (fe_flag(a, O_EXACT) || h->pairs) {
 		rc = best_exact(a, m, h, path, e);
 		goto out;
 	}
 	t = fe_flag(a, O_TREE) ? load_tree(fe_str(a, O_TREE, NULL), e) :
 	    new_tree(a, m, NULL, e);
-	if (t == NULL)
+	if (t == NULL || (fe_flag(a, O_TREE) && fixed_growth(a, t, -1, "tree",
+	    e) < 0))
 		goto out;
 	if (pt_grow_level(t, h, m, e) < 0) {
 		/* What does not fit is the partial, given to this tree. */

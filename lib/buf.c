@@ -48,7 +48,8 @@ pt_buf_put(pt_buf *b, const void *s, size_t n)
 {
 	if (reserve(b, n) < 0)
 		return;
-	memcpy(b->p + b->n, s, n);
+	if (n > 0)              /* s may be NULL for nothing */
+		memcpy(b->p + b->n, s, n);
 	b->n += n;
 	b->p[b->n] = '\0';
 }
