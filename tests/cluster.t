@@ -190,6 +190,17 @@ ok $? "--learner forest: grown level by level on the hosts, the single process's
 cl -S $H -m m.yaml -o noforest --trees 6 "$@" > log 2>&1
 [ $? -eq 2 ] && [ ! -e noforest ] && grep -q 'goes with --learner forest' log
 ok $? "forest options without --learner forest are refused"
+PF="--trees 5 --subsample 0.6 --seed 2"
+policy-split fit -q -m m.yaml -M model.yaml --depth 3 $PF --mtry 2 scored.pf > pforest.yaml
+cl -S $H -m m.yaml -o pforest --depth 3 --policy-trees 5 --policy-subsample 0.6 \
+	--policy-seed 2 --policy-mtry 2 "$@" > log 2>&1
+cmp -s pforest/model.yaml model.yaml && cmp -s pforest/tree.yaml pforest.yaml &&
+	[ "$(grep -c '^pf[0-9]	' pforest/jobs.log)" -ge 6 ]
+ok $? "--policy-trees: a policy forest grown a level per step on the hosts, the single process's bytes"
+[ -d pforest ] || sed 's/^/#   /' log | head -5
+cl -S $H -m m.yaml -o nopf --policy-mtry 2 "$@" > log 2>&1
+[ $? -eq 2 ] && [ ! -e nopf ] && grep -q 'go with --policy-trees' log
+ok $? "policy forest options without --policy-trees are refused"
 
 # --- inference on the hosts ---------------------------------------------
 cl infer -S $H -m m.yaml -M model.yaml -t tree.yaml --scored --applied --eval \
@@ -210,6 +221,11 @@ cl infer -S $H -m m.yaml -M model.yaml -t tree.yaml --eval -o inf2 "$@" > log 2>
 	[ "$(grep -c '^evalp	' inf2/jobs.log)" -eq 6 ]
 ok $? "--eval alone: eval partials made on the hosts travel back, merged here: the single process's bytes"
 [ -d inf2 ] || sed 's/^/#   /' log | head -5
+cl infer -S $H -m m.yaml -M model.yaml -t pforest.yaml --eval -o inf3 "$@" > log 2>&1
+policy-split eval -t pforest.yaml scored.pf > evalpf.yaml
+[ $? -eq 0 ] && cmp -s evalpf.yaml inf3/eval.yaml
+ok $? "--eval of a policy forest on the hosts: the single process's bytes"
+[ -d inf3 ] || sed 's/^/#   /' log | head -5
 
 # --- partitions that live on the hosts ----------------------------------
 : > placed
