@@ -433,11 +433,13 @@ load_state(const char *path, pt_err *e)
 	return s;
 }
 
-/* hist of a forest: the roots of --trees T trees, or the open nodes of
- * every tree of state st; one pass, one forest partial. */
+/* One pass of a forest over in: the forest partial (*out, malloc'd) of
+ * the roots of --trees T trees, or of the open nodes of every tree of
+ * state st. */
 static int
-forest_hist(const fe_args *a, fe_in *in, const pt_manifest *m,
-    const pt_pfstate *st, const char *model, pt_err *e)
+forest_pass(const fe_args *a, fe_in *in, const pt_manifest *m,
+    const pt_pfstate *st, const char *model, char **out, size_t *len,
+    pt_err *e)
 {
 	pt_forest_info fi = { fe_num(a, O_SUBSAMPLE, 1), 0,
 		fe_u64(a, O_SEED, 0) };
@@ -445,13 +447,11 @@ forest_hist(const fe_args *a, fe_in *in, const pt_manifest *m,
 	    model, e);
 	const pt_schema *s;
 	const pt_batch *b;
-	char *buf = NULL;
-	size_t len;
 	int k = -1, rc = -1;
 
 	if (l == NULL)
-		return st != NULL && e->code == PT_EMISMATCH ? where(e,
-		    fe_str(a, O_TREE, NULL)) : -1;
+		return st != NULL && e->code == PT_EMISMATCH &&
+		    fe_flag(a, O_TREE) ? where(e, fe_str(a, O_TREE, NULL)) : -1;
 	if ((s = fe_in_schema(in, e)) != NULL && pt_pflevel_bind(l, s, e) == 0)
 		while ((k = fe_in_next(in, &b, e)) == 1)
 			if (pt_pflevel_add(l, b, e) < 0) {
@@ -463,14 +463,26 @@ forest_hist(const fe_args *a, fe_in *in, const pt_manifest *m,
 			snprintf(e->where, sizeof e->where, "%s", in->name);
 		goto out;
 	}
-	fe_progress_done(in->rows, in->done_bytes);
-	if (pt_pflevel_write(l, fe_str(a, O_PARTITION, NULL), &buf, &len,
-	    e) < 0)
-		goto out;
-	rc = write_out(a, buf, len, 1, e);
+	rc = pt_pflevel_write(l, fe_str(a, O_PARTITION, NULL), out, len, e);
 out:
-	free(buf);
 	pt_pflevel_free(l);
+	return rc;
+}
+
+/* hist of a forest: one pass, one forest partial written. */
+static int
+forest_hist(const fe_args *a, fe_in *in, const pt_manifest *m,
+    const pt_pfstate *st, const char *model, pt_err *e)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (forest_pass(a, in, m, st, model, &buf, &len, e) < 0)
+		return -1;
+	fe_progress_done(in->rows, in->done_bytes);
+	rc = write_out(a, buf, len, 1, e);
+	free(buf);
 	return rc;
 }
 
@@ -918,45 +930,47 @@ out:
 	return rc;
 }
 
-/* A forest: every tree grown from the rows in memory, on its own row
- * subsample and per-node feature subsets (both by hash). */
+/* A forest in one process: exactly the hist --trees, merge and best
+ * steps of the partitioned loop, one pass over the input per level for
+ * every tree at once (the rows are never held). */
 static int
 fit_forest(const fe_args *a, fe_in *in, pt_manifest *m, const char *model,
     pt_err *e)
 {
-	pt_rowload rl;
-	pt_ptree **ts = NULL;
-	pt_forest_info fi = { fe_num(a, O_SUBSAMPLE, 1),
-		(int)fe_u64(a, O_MTRY, 0), fe_u64(a, O_SEED, 0) };
-	int n = (int)fe_u64(a, O_TREES, 1), rc = -1, k;
+	pt_pfstate *st = NULL;
+	pt_pfpart *p = NULL;
 	char *buf = NULL;
 	size_t len;
+	int rc = -1;
 
-	pt_rowload_init(&rl, m);
-	if (fe_flag(a, O_EXACT)) {
-		pt_fail(e, PT_EUSAGE, "", "--exact and --trees do not mix");
-		goto out;
-	}
-	if (load_rows(in, &rl, e) < 0)
-		goto out;
-	if ((ts = calloc((size_t)n, sizeof *ts)) == NULL) {
-		pt_fail(e, PT_ENOMEM, "", "out of memory");
-		goto out;
-	}
-	for (k = 0; k < n; k++)
-		if ((ts[k] = new_tree(a, m, model, e)) == NULL ||
-		    pt_search_forest_tree(ts[k], &rl.rows, m, k, &fi, e) < 0)
+	if (fe_flag(a, O_EXACT))
+		return pt_fail(e, PT_EUSAGE, "", "--exact and --trees do not mix");
+	for (int level = 0; st == NULL || !pt_pfstate_complete(st); level++) {
+		if (level > 0 && fe_in_rewind(in, e) < 0)
 			goto out;
-	if (pt_ptree_write_forest(ts, n, &fi, &buf, &len, e) < 0)
+		if (forest_pass(a, in, m, st, model, &buf, &len, e) < 0 ||
+		    (p = pt_pfpart_read(buf, len, "forest partial", e)) == NULL)
+			goto out;
+		free(buf);
+		buf = NULL;
+		if (st == NULL) {
+			if ((st = pt_pfstate_start(m, p, criterion(a),
+			    (int)fe_u64(a, O_DEPTH, 2), fe_u64(a, O_MINNODE, 1),
+			    (int)fe_u64(a, O_MTRY, 0), e)) == NULL)
+				goto out;
+		} else if (pt_pfstate_grow(st, m, p, e) < 0)
+			goto out;
+		pt_pfpart_free(p);
+		p = NULL;
+	}
+	fe_progress_done(in->rows, in->done_bytes);
+	if (pt_pfstate_forest(st, &buf, &len, e) < 0)
 		goto out;
 	rc = write_out(a, buf, len, 0, e);
 out:
-	if (ts != NULL)
-		for (k = 0; k < n; k++)
-			pt_ptree_free(ts[k]);
-	free(ts);
 	free(buf);
-	pt_rowload_free(&rl);
+	pt_pfpart_free(p);
+	pt_pfstate_free(st);
 	return rc;
 }
 
@@ -1004,8 +1018,7 @@ cmd_fit(const fe_args *a, pt_err *e)
 	fe_in_init(&in, a->argc, a->argv);
 	if (model_digest(a, model, e) < 0)
 		goto out;
-	if (!fe_flag(a, O_TREES) && !fe_flag(a, O_EXACT) &&
-	    !fe_in_rereadable(a->argc, a->argv)) {
+	if (!fe_flag(a, O_EXACT) && !fe_in_rereadable(a->argc, a->argv)) {
 		/* One pass per level: what cannot be read again (stdin, a
 		 * pipe) is spooled to an unlinked temporary file first. */
 		if (a->argc > 1) {

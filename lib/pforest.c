@@ -835,6 +835,15 @@ pt_pfstate_grow(pt_pfstate *st, const pt_manifest *m, const pt_pfpart *p,
 		if (pt_search_grow_forest(t, p->h[k], m, k, &st->fi, e) < 0)
 			return -1;
 	}
+	/* The grown state's digest, which the next level's partials carry
+	 * (the bytes pt_pfstate_write gives). */
+	{
+		char *buf;
+		size_t len;
+		if (pt_pfstate_write(st, &buf, &len, e) < 0)
+			return -1;
+		free(buf);
+	}
 	return 0;
 }
 

@@ -76,11 +76,13 @@ int pt_pfpart_level(const pt_pfpart *p);
 
 /* A new state from a merged partial of the roots: ntrees trees of the
  * partial's shape, each grown one level with mtry (criterion, depth and
- * min_node_size as pt_ptree_new takes them). */
+ * min_node_size as pt_ptree_new takes them); its digest set. */
 pt_pfstate *pt_pfstate_start(const pt_manifest *m, const pt_pfpart *p,
     int criterion, int depth, uint64_t min_node_size, int mtry, pt_err *e);
 /* Grows every tree of st that is not complete by one level from the
- * merged partial p of st's level. */
+ * merged partial p of st's level, and sets st->digest to the grown
+ * state's (the state the next level's partials name).  Both refuse a tree
+ * with no rows in its subsample. */
 int pt_pfstate_grow(pt_pfstate *st, const pt_manifest *m, const pt_pfpart *p,
     pt_err *e);
 

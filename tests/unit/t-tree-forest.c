@@ -8,7 +8,11 @@
  *     leaves the trees route it to;
  *   - the trees do not depend on row order (subsamples by row hash) and
  *     differ between trees (subsamples and per-node feature subsets);
- *   - a bad subsample is refused.
+ *   - a bad subsample is refused;
+ *   - grown level by level over two partitions (lib/pforest.h: forest
+ *     partials merged, a forest state between levels), the forest is the
+ *     one pt_search_forest_tree grows with the rows in memory, byte for
+ *     byte (the reference for policy-split fit --trees and hist --trees).
  */
 #include <math.h>
 #include <stdint.h>
@@ -17,6 +21,7 @@
 
 #include "forest.h"
 #include "hist.h"
+#include "pforest.h"
 #include "search.h"
 #include "tree.h"
 #include "../tap.h"
@@ -154,6 +159,83 @@ forest(prob *p, int ntrees, int depth, const pt_forest_info *fi, char **txt,
 	return ts;
 }
 
+/* The forest of ntrees grown by forest partials, a level per pass over
+ * two partitions of the rows (the first n0 rows, the rest), merged; the
+ * file text in *txt (NULL on failure, with a diagnostic). */
+static char *
+by_partials(prob *p, int ntrees, int depth, const pt_forest_info *fi,
+    size_t n0, size_t *len)
+{
+	pt_err e;
+	pt_pfstate *st = NULL;
+	pt_batch *part[2];
+	char *txt = NULL;
+	size_t cut[3] = { 0, n0, N };
+	int level;
+
+	for (int k = 0; k < 2; k++) {
+		part[k] = pt_batch_new(p->s, N);
+		part[k]->nrows = cut[k + 1] - cut[k];
+		for (int j = 0; j < p->s->ncols; j++)
+			memcpy(part[k]->col[j], (const char *)p->b->col[j] +
+			    cut[k] * 8, part[k]->nrows * 8);
+	}
+	for (level = 0; level <= depth && (st == NULL ||
+	    !pt_pfstate_complete(st)); level++) {
+		pt_pfpart *acc = NULL;
+		for (int k = 0; k < 2; k++) {
+			char name[8], *buf;
+			size_t n;
+			pt_pflevel *l = pt_pflevel_new(p->m, st, ntrees, fi, "",
+			    &e);
+			pt_pfpart *q;
+			snprintf(name, sizeof name, "p%d", k);
+			if (l == NULL || pt_pflevel_bind(l, p->s, &e) < 0 ||
+			    pt_pflevel_add(l, part[k], &e) < 0 ||
+			    pt_pflevel_write(l, name, &buf, &n, &e) < 0) {
+				diag("level %d, part %d: %s", level, k, e.msg);
+				pt_pflevel_free(l);
+				goto fail;
+			}
+			pt_pflevel_free(l);
+			q = pt_pfpart_read(buf, n, name, &e);
+			free(buf);
+			if (q == NULL || (acc != NULL && pt_pfpart_merge(acc, q,
+			    name, &e) < 0)) {
+				diag("level %d: %s", level, e.msg);
+				pt_pfpart_free(q);
+				pt_pfpart_free(acc);
+				goto fail;
+			}
+			if (acc == NULL)
+				acc = q;
+			else
+				pt_pfpart_free(q);
+		}
+		if (st == NULL)
+			st = pt_pfstate_start(p->m, acc, PT_CRIT_WELFARE, depth, 1,
+			    fi->mtry, &e);
+		else if (pt_pfstate_grow(st, p->m, acc, &e) < 0) {
+			pt_pfstate_free(st);
+			st = NULL;
+		}
+		pt_pfpart_free(acc);
+		if (st == NULL) {
+			diag("grow: %s", e.msg);
+			goto fail;
+		}
+	}
+	if (pt_pfstate_forest(st, &txt, len, &e) < 0) {
+		diag("forest: %s", e.msg);
+		txt = NULL;
+	}
+fail:
+	pt_pfstate_free(st);
+	pt_batch_free(part[0]);
+	pt_batch_free(part[1]);
+	return txt;
+}
+
 static void
 free_trees(pt_ptree **ts, int n)
 {
@@ -279,6 +361,21 @@ main(void)
 	    memcmp(ftxt, f2txt, flen) == 0, "row order does not change the "
 	    "forest");
 	free_trees(ts2, 5);
+	{
+		/* Over partitions, a level per pass: the reference's bytes. */
+		size_t plen;
+		char *ptxt = by_partials(&p, 5, depth, &sub, N / 3, &plen);
+		ok(ptxt != NULL && ftxt != NULL && plen == flen &&
+		    memcmp(ptxt, ftxt, flen) == 0, "forest partials over two "
+		    "partitions, a level per pass: the forest of the rows in "
+		    "memory, byte for byte");
+		free(ptxt);
+		ptxt = by_partials(&p, 5, depth, &sub, 0, &plen);
+		ok(ptxt != NULL && ftxt != NULL && plen == flen &&
+		    memcmp(ptxt, ftxt, flen) == 0, "the same with an empty "
+		    "partition");
+		free(ptxt);
+	}
 	{
 		pt_forest_info bad = { 0.0, 0, 0 };
 		pt_ptree *t = pt_ptree_new(p.m, NULL, PT_CRIT_WELFARE, 2, 1, &e);
