@@ -1140,6 +1140,10 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 	int simd = !simd_off && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL);
 #endif
 
+	/* The block's features into one place.  The code walk below reads
+	 * the columns themselves, but this copy still pays for it: it reads
+	 * each column in one sequential stream, so that the code pass finds
+	 * its 32 and more columns in cache (without it, 10% slower here). */
 	for (k = 0; k < F; k++)
 		memcpy(p->xb + (size_t)k * BLOCK, cols[k] + base,
 		    (size_t)n * sizeof(double));
