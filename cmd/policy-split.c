@@ -452,6 +452,30 @@ forest_pass(const fe_args *a, fe_in *in, const pt_manifest *m,
 	if (l == NULL)
 		return st != NULL && e->code == PT_EMISMATCH &&
 		    fe_flag(a, O_TREE) ? where(e, fe_str(a, O_TREE, NULL)) : -1;
+	{
+		/* The partials of every open node of every tree are held
+		 * while the rows are added: known before a row is read. */
+		double nodes = st == NULL ? (double)fe_u64(a, O_TREES, 1) : 0;
+		double need, lim = (double)max_memory(a);
+		for (int k = 0; st != NULL && k < st->ntrees; k++) {
+			uint32_t *ids = NULL;
+			int n = pt_ptree_open(st->t[k], &ids, e);
+			free(ids);
+			if (n < 0) {
+				pt_pflevel_free(l);
+				return -1;
+			}
+			nodes += n;
+		}
+		need = nodes * pt_hist_node_bytes(m);
+		if (need > lim) {
+			pt_pflevel_free(l);
+			return pt_fail(e, PT_ELIMIT, "", "the forest's partials "
+			    "of %.0f open nodes need about %.3g bytes, over "
+			    "--max-memory %.3g: fewer trees, a smaller depth or "
+			    "more --max-memory", nodes, need, lim);
+		}
+	}
 	if ((s = fe_in_schema(in, e)) != NULL && pt_pflevel_bind(l, s, e) == 0)
 		while ((k = fe_in_next(in, &b, e)) == 1)
 			if (pt_pflevel_add(l, b, e) < 0) {

@@ -156,6 +156,10 @@ refused "an edited state" "digest does not match" \
 	"policy-split hist -m m.yaml -M model.yaml -t stbad p.0.pf"
 head -c 3000 h0 > htr
 refused "a truncated forest partial" "truncated" "policy-split merge htr"
+refused "partials over --max-memory, before a row is read" "over --max-memory" \
+	"policy-split hist -m m.yaml -M model.yaml --trees 500 --max-memory 1M p.0.pf"
+refused "the same for fit --trees" "over --max-memory" \
+	"policy-split fit -m m.yaml -M model.yaml --trees 500 --max-memory 1M s.pf"
 refused "apply of a state (not yet a forest)" "forest state" \
 	"policy-split apply -t st1 s.pf"
 refused "eval of a state" "forest state" "policy-split eval -t st1 s.pf"
