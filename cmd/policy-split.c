@@ -245,11 +245,9 @@ load_tree(const char *path, pt_err *e)
 static pt_ptree *
 load_policy(const char *path, pt_forest **f, char digest[33], pt_err *e)
 {
-	size_t len, i;
+	size_t len;
 	char *buf = fe_slurp(path, &len, e);
 	pt_ptree *t = NULL;
-	int forest = 0;
-	static const char fl[] = "format: policy-forest\n";
 
 	*f = NULL;
 	if (buf == NULL || not_state(buf, len, path, e) < 0) {
@@ -263,14 +261,7 @@ load_policy(const char *path, pt_forest **f, char digest[33], pt_err *e)
 		free(buf);
 		return NULL;
 	}
-	/* The format line comes first, after the comment lines. */
-	for (i = 0; i + sizeof fl - 1 <= len && i < 4096; i++)
-		if ((i == 0 || buf[i - 1] == '\n') &&
-		    memcmp(buf + i, fl, sizeof fl - 1) == 0) {
-			forest = 1;
-			break;
-		}
-	if (forest)
+	if (pt_forest_is(buf, len))
 		*f = pt_forest_parse(buf, len, fe_in_name(path), e);
 	else
 		t = pt_ptree_parse(buf, len, fe_in_name(path), e);

@@ -51,7 +51,7 @@ static const fe_opt optrows[] = {
 	{ O_MODEL, 'M', "model", FE_STR, "MODEL", SIGN, 0, 0, NULL,
 	  "the scoring model" },
 	{ O_TREE, 't', "tree", FE_STR, "TREE", SIGN, 0, 0, NULL,
-	  "the policy tree" },
+	  "the policy tree (or forest)" },
 	{ O_OUTPUT, 'o', "output", FE_STR, "FILE", FE_ALL_VERBS, 0, 0, NULL,
 	  "write FILE (atomically) instead of stdout" },
 	{ O_THRESHOLD, 0, "threshold", FE_NUM, "T", DRIFT, 0, 1e300, NULL,

@@ -1429,6 +1429,19 @@ nomem:
 	return NULL;
 }
 
+int
+pt_forest_is(const char *buf, size_t len)
+{
+	static const char fl[] = "format: policy-forest\n";
+
+	/* The format line comes first, after the comment lines. */
+	for (size_t i = 0; i + sizeof fl - 1 <= len && i < 4096; i++)
+		if ((i == 0 || buf[i - 1] == '\n') &&
+		    memcmp(buf + i, fl, sizeof fl - 1) == 0)
+			return 1;
+	return 0;
+}
+
 pt_forest *
 pt_forest_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {

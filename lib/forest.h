@@ -67,6 +67,9 @@ typedef struct pt_forest {
  * forest before returning.  The caller frees with pt_forest_free. */
 pt_forest *pt_forest_parse(const char *buf, size_t len, const char *name,
     pt_err *e);
+/* Whether buf is a forest file (format: policy-forest, after the comment
+ * lines), as opposed to a tree file or anything else. */
+int pt_forest_is(const char *buf, size_t len);
 /* Writes the forest as YAML (fixed formatting) to a malloc'd buffer. */
 int pt_forest_write(const pt_forest *f, char **out, size_t *len, pt_err *e);
 /* A deterministic random forest of complete trees (man/policy-model.5,

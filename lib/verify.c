@@ -9,6 +9,7 @@
 #include "verify.h"
 
 #include "buf.h"
+#include "forest.h"
 #include "score.h"
 #include "tree.h"
 #include "yamlin.h"
@@ -214,6 +215,7 @@ pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
 	const char *made = NULL;
 	pt_scorer *sc = NULL;
 	pt_ptree *t = NULL;
+	pt_forest *f = NULL;
 	int rc = 0;
 
 	if (len == 0)
@@ -225,6 +227,11 @@ pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
 			return -1;
 		made = pt_scorer_forest(sc) ? pt_scorer_forest(sc)->manifest :
 		    pt_scorer_rmodel(sc)->manifest;
+	} else if (pt_forest_is(buf, len)) {
+		/* A forest as the policy (policy-split apply -t FOREST). */
+		if ((f = pt_forest_parse(buf, len, name, e)) == NULL)
+			return -1;
+		made = f->manifest;
 	} else {
 		if ((t = pt_ptree_parse(buf, len, name, e)) == NULL)
 			return -1;
@@ -237,6 +244,7 @@ pt_sig_load_file(pt_sig *s, pt_sigcomp c, const char *buf, size_t len,
 		pt_sig_file(s, c, buf, len);
 	pt_scorer_free(sc);
 	pt_ptree_free(t);
+	pt_forest_free(f);
 	return rc;
 }
 

@@ -73,4 +73,36 @@ awk -F, 'NR == 3 { $1 = $1 "1" } { print }' OFS=, "$T/x.csv" > "$T/xv.csv"
 policy-prep apply -m "$T/m.yaml" "$T/xv.csv" | policy-verify sign -m "$T/m.yaml" - > "$T/new.sig"
 drifted rows; ok $? "one feature value changed in its last digit: rows drift"
 
+# A policy forest as the policy: -t takes it; grown over partitions or in
+# one process, the run signs the same.
+policy-score fit -m "$T/m.yaml" "$T/x.pf" > "$T/model.yaml" &&
+	policy-score -M "$T/model.yaml" "$T/x.pf" > "$T/s.pf" &&
+	policy-split fit -m "$T/m.yaml" -M "$T/model.yaml" --trees 4 --subsample 0.5 \
+		--depth 2 "$T/s.pf" > "$T/pf.yaml" &&
+	policy-split apply -t "$T/pf.yaml" "$T/s.pf" |
+	policy-verify sign -m "$T/m.yaml" -M "$T/model.yaml" -t "$T/pf.yaml" - > "$T/pf.sig" &&
+	grep -q '^  tree: ' "$T/pf.sig" && grep -q '^  policy: ' "$T/pf.sig"
+ok $? "sign a run whose policy is a forest"
+policy-prep split -n 3 -o "$T/f.%d.pf" "$T/s.pf" &&
+	for k in 0 1 2; do
+		policy-split hist -m "$T/m.yaml" -M "$T/model.yaml" --trees 4 --subsample 0.5 \
+			"$T/f.$k.pf" > "$T/f.$k.h" || exit 1
+	done &&
+	policy-split merge "$T"/f.*.h | policy-split best -m "$T/m.yaml" --depth 2 > "$T/fst" &&
+	for k in 0 1 2; do
+		policy-split hist -m "$T/m.yaml" -M "$T/model.yaml" -t "$T/fst" "$T/f.$k.pf" > "$T/f.$k.h" || exit 1
+	done &&
+	policy-split merge "$T"/f.*.h | policy-split best -m "$T/m.yaml" -t "$T/fst" > "$T/pf2.yaml" &&
+	for k in 0 1 2; do
+		policy-split apply -t "$T/pf2.yaml" "$T/f.$k.pf" > "$T/fa.$k.pf" || exit 1
+	done &&
+	policy-verify sign -m "$T/m.yaml" -M "$T/model.yaml" -t "$T/pf2.yaml" "$T"/fa.*.pf |
+	cmp -s - "$T/pf.sig"
+ok $? "the forest grown over 3 partitions, applied there: the same signature"
+policy-prep synth --rows 200 --features 3 > "$T/o.csv" &&
+	policy-prep fit -q --treatment arm --outcome y "$T/o.csv" > "$T/om.yaml"
+policy-verify sign -m "$T/om.yaml" -t "$T/pf.yaml" > "$T/out" 2> "$T/err"
+[ $? -eq 2 ] && [ ! -s "$T/out" ] && grep -q 'made for manifest' "$T/err"
+ok $? "a forest of another manifest is refused"
+
 done_testing
