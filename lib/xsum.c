@@ -469,6 +469,64 @@ pt_hash64(const void *p, size_t n, uint64_t seed)
 	return XXH3_64bits_withSeed(p, n, seed);
 }
 
+/*
+ * XXH3-128 of 17 to 128 bytes, as XXH3_len_17to128_128b computes it, on
+ * inputs that are whole words: every 16-byte chunk it reads then starts on
+ * a word, so a chunk is two words.  Round r mixes the chunk 16r bytes from
+ * the front with the one 16r bytes from the back, the innermost pair
+ * first; the rounds run over the items word column by word column, so the
+ * loops are over items with no branch on the length.  t-xsum holds this
+ * to XXH3_128bits for every L.
+ */
+/* The rounds for nr pairs of chunks; nr is a constant where it is
+ * inlined, so the rounds unroll and each item's state stays in
+ * registers.  Round k is the pair 16(nr - 1 - k) bytes in: the innermost
+ * pair is mixed first. */
+static inline __attribute__((always_inline)) void
+hash_words_nr(const uint64_t *const *w, int L, size_t n, uint64_t *lo,
+    uint64_t *hi, const int nr)
+{
+	const uint64_t len = 8 * (uint64_t)L;
+	const uint64_t *f0[4], *f1[4], *b0[4], *b1[4];
+	uint64_t sec[4][4];
+
+	for (int k = 0; k < nr; k++) {
+		int r = nr - 1 - k;
+		f0[k] = w[2 * r];
+		f1[k] = w[2 * r + 1];
+		b0[k] = w[L - 2 * r - 2];
+		b1[k] = w[L - 2 * r - 1];
+		for (int q = 0; q < 4; q++)
+			sec[k][q] = XXH_readLE64(XXH3_kSecret + 32 * r + 8 * q);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t l = len * XXH_PRIME64_1, h = 0, t;
+		for (int k = 0; k < nr; k++) {
+			uint64_t a = f0[k][i], b = f1[k][i];
+			uint64_t c = b0[k][i], d = b1[k][i];
+			l += XXH3_mul128_fold64(a ^ sec[k][0], b ^ sec[k][1]);
+			l ^= c + d;
+			h += XXH3_mul128_fold64(c ^ sec[k][2], d ^ sec[k][3]);
+			h ^= a + b;
+		}
+		t = l * XXH_PRIME64_1 + h * XXH_PRIME64_4 + len * XXH_PRIME64_2;
+		lo[i] = XXH3_avalanche(l + h);
+		hi[i] = (uint64_t)0 - XXH3_avalanche(t);
+	}
+}
+
+void
+pt_hash128_words(const uint64_t *const *w, int L, size_t n, uint64_t *lo,
+    uint64_t *hi)
+{
+	switch (L > 12 ? 4 : L > 8 ? 3 : L > 4 ? 2 : 1) {
+	case 4: hash_words_nr(w, L, n, lo, hi, 4); break;
+	case 3: hash_words_nr(w, L, n, lo, hi, 3); break;
+	case 2: hash_words_nr(w, L, n, lo, hi, 2); break;
+	default: hash_words_nr(w, L, n, lo, hi, 1); break;
+	}
+}
+
 void
 pt_mset_init(pt_mset *m)
 {
