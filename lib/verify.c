@@ -316,6 +316,8 @@ pt_signer_new(const pt_manifest *m, pt_err *e)
 	}
 	g->m = m;
 	g->nthreads = 1;
+	/* Before any worker hashes. */
+	pt_hash128_words_ready();
 	if (m != NULL)
 		memcpy(g->manifest, m->digest, sizeof g->manifest);
 	return g;
