@@ -859,6 +859,10 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		    "the first input's", g->manifest);
 	if ((gr = find_group(g, s, name, e)) == NULL)
 		return -1;
+	/* With threads to spare, frame k + 1 is read and checked while the
+	 * rows of frame k are hashed: reading is the larger part now. */
+	if (g->nthreads > 1)
+		pt_reader_readahead(r);
 	start_workers(g);
 	while ((rc = pt_reader_next(r, &b, e)) == 1) {
 		if (sign_batch(g, gr, b, e) != 0) {
