@@ -7,6 +7,7 @@
  * of any value changes it (with probability 1 - 2^-128 per change).
  */
 #include "verify.h"
+#include "wordhash.h"
 
 #include "buf.h"
 #include "score.h"

@@ -59,18 +59,6 @@ typedef struct pt_mset {
 
 pt_h128 pt_hash128(const void *p, size_t n, uint64_t seed); /* XXH3-128 */
 uint64_t pt_hash64(const void *p, size_t n, uint64_t seed);  /* XXH3-64 */
-/* pt_hash128 (seed 0) of n items at once, each item L 64-bit words
- * (8L bytes, little-endian; 3 <= L <= PT_HASH_WORDS_MAX) given word by
- * word: word k of item i is w[k][i].  lo[i] and hi[i] get item i's hash.
- * Lets a caller hash rows straight from their columns, without laying
- * each row out in bytes first. */
-#define PT_HASH_WORDS_MAX 16
-void pt_hash128_words(const uint64_t *const *w, int L, size_t n,
-    uint64_t *lo, uint64_t *hi);
-/* Asks the CPU which pt_hash128_words kernel to use (eight items at a
- * time with AVX-512, or one at a time): call it once before threads call
- * pt_hash128_words, since the first question is not thread-safe. */
-void pt_hash128_words_ready(void);
 void pt_mset_init(pt_mset *m);
 void pt_mset_add(pt_mset *m, const void *item, size_t n);
 void pt_mset_add_hash(pt_mset *m, pt_h128 h);

@@ -18,6 +18,7 @@
 
 #include <xxhash.h>
 
+#include "wordhash.h"
 #include "xsum.h"
 #include "../tap.h"
 
