@@ -58,7 +58,8 @@ static const fe_opt optrows[] = {
 	  "the PSI over which a feature drifted (default 0.25)" },
 	{ O_THREADS, 0, "threads", FE_INT, "N", SIGN, 1, 1024, NULL,
 	  "threads to hash the rows of each frame with (default: every core, "
-	  "at most 16); the signature does not depend on N" },
+	  "at most 16; with two or more, one more reads ahead); the signature "
+	  "does not depend on N" },
 	{ O_JSON, 0, "json", FE_FLAG, NULL, COMPARE | DRIFT, 0, 0, NULL,
 	  "the report as JSON (one line)" },
 	{ O_TSV, 0, "tsv", FE_FLAG, NULL, DRIFT, 0, 0, NULL,

@@ -21,6 +21,7 @@
  */
 #include "frame.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -629,14 +630,28 @@ pt_frame_rows(const pt_schema *s)
 	return rows > PT_FRAME_ROWS ? PT_FRAME_ROWS : rows < 1024 ? 1024 : rows;
 }
 
+/*
+ * A batch's columns live in one block.  A block of a frame's size (up to
+ * PT_FRAME_BYTES) is aligned to 2 MiB and offered to the kernel for huge
+ * pages: reading frames into it then takes a page fault per 2 MiB instead
+ * of one per 4 KiB, and fewer TLB misses.  On the virtual machines this
+ * was measured on, a fault costs about 25 us: the 2300 faults of one
+ * 9 MB batch took half the CPU time of checking a 400 MB stream (bench
+ * of policy-verify sign).
+ */
+#define HUGE_ALIGN	((size_t)2 << 20)
+
 pt_batch *
 pt_batch_new(const pt_schema *s, size_t cap)
 {
 	pt_batch *b;
-	size_t bytes;
+	size_t bytes, total = 0, align = 64;
+	unsigned char *mem;
+	void *p;
 	int j;
 
-	if (cap > SIZE_MAX / 8 - 64)
+	if (cap > SIZE_MAX / 8 - 64 ||
+	    (size_t)s->ncols > (SIZE_MAX / 2 - HUGE_ALIGN) / (cap * 8 + 64))
 		return NULL;
 	if ((b = calloc(1, sizeof *b)) == NULL)
 		return NULL;
@@ -645,15 +660,30 @@ pt_batch_new(const pt_schema *s, size_t cap)
 	if (s->ncols > 0 &&
 	    (b->col = calloc((size_t)s->ncols, sizeof *b->col)) == NULL)
 		goto fail;
+	/* Round each column up so that cap 0 still gets a real, aligned
+	 * array of its own. */
 	for (j = 0; j < s->ncols; j++) {
-		/* Round up so that cap 0 still gets a real, aligned array. */
 		bytes = (cap * pt_type_width(s->cols[j].type) + 63) & ~(size_t)63;
-		if (bytes == 0)
-			bytes = 64;
-		if (posix_memalign(&b->col[j], 64, bytes) != 0) {
-			b->col[j] = NULL;
-			goto fail;
-		}
+		total += bytes == 0 ? 64 : bytes;
+	}
+	if (total >= HUGE_ALIGN / 2) {
+		align = HUGE_ALIGN;
+		total = (total + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	}
+	if (total == 0)
+		total = 64;
+	if (posix_memalign(&p, align, total) != 0)
+		goto fail;
+	b->mem = mem = p;
+#ifdef MADV_HUGEPAGE
+	/* Advice only: without huge pages the batch works as well. */
+	if (align == HUGE_ALIGN)
+		(void)madvise(mem, total, MADV_HUGEPAGE);
+#endif
+	for (j = 0; j < s->ncols; j++) {
+		bytes = (cap * pt_type_width(s->cols[j].type) + 63) & ~(size_t)63;
+		b->col[j] = mem;
+		mem += bytes == 0 ? 64 : bytes;
 	}
 	return b;
 fail:
@@ -668,7 +698,9 @@ pt_batch_free(pt_batch *b)
 
 	if (b == NULL)
 		return;
-	if (b->col != NULL)
+	if (b->mem != NULL)
+		free(b->mem);
+	else if (b->col != NULL)
 		for (j = 0; j < b->schema->ncols; j++)
 			free(b->col[j]);
 	free(b->col);

@@ -78,6 +78,8 @@ typedef struct pt_batch {
 	const pt_schema *schema; /* not owned */
 	size_t nrows, cap;
 	void **col;
+	void *mem; /* pt_batch_new's one block holding every column, or NULL
+		    * when the columns were allocated one by one */
 } pt_batch;
 
 pt_batch *pt_batch_new(const pt_schema *s, size_t cap);

@@ -7,6 +7,7 @@
  * of any value changes it (with probability 1 - 2^-128 per change).
  */
 #include "verify.h"
+#include "wordhash.h"
 
 #include "buf.h"
 #include "forest.h"
@@ -268,6 +269,7 @@ typedef struct group {
 	int nin;
 	pt_h128 shape;     /* hash of their names and types */
 	const char *first_name;
+	int *need, nneed;  /* the columns a row needs: in, scores, action */
 } group;
 
 /* Rows are hashed BLOCK at a time: laid out row-major in a scratch block
@@ -285,6 +287,8 @@ typedef struct part {
 	size_t lo, hi;
 	unsigned char *rowbuf, *scorebuf;
 	size_t rowcap, scorecap;
+	const void **col;  /* per needed column, its values from row lo */
+	int colcap;
 	pt_mset rows, scores, policy;
 	struct pt_signer *owner;
 	uint64_t seen;     /* the last frame a worker took */
@@ -321,6 +325,8 @@ pt_signer_new(const pt_manifest *m, pt_err *e)
 	}
 	g->m = m;
 	g->nthreads = 1;
+	/* Before any worker hashes. */
+	pt_hash128_words_ready();
 	if (m != NULL)
 		memcpy(g->manifest, m->digest, sizeof g->manifest);
 	return g;
@@ -364,6 +370,7 @@ free_group(group *gr)
 			free(gr->in[k].word);
 	free(gr->in);
 	free(gr->action.word);
+	free(gr->need);
 }
 
 void
@@ -378,6 +385,7 @@ pt_signer_free(pt_signer *g)
 	for (int k = 0; k < MAXTHREADS; k++) {
 		free(g->part[k].rowbuf);
 		free(g->part[k].scorebuf);
+		free(g->part[k].col);
 	}
 	free(g);
 }
@@ -487,6 +495,14 @@ find_group(pt_signer *g, const pt_schema *s, const char *name, pt_err *e)
 	for (int k = 0; k < ng->nin; k++)
 		if (make_incol(&ng->in[k], s, ng->in[k].j) != 0)
 			goto oom;
+	if ((ng->need = malloc(sizeof(int) * ((size_t)s->ncols + 1))) == NULL)
+		goto oom;
+	for (int k = 0; k < ng->nin; k++)
+		ng->need[ng->nneed++] = ng->in[k].j;
+	for (int k = 0; k < ng->nscores; k++)
+		ng->need[ng->nneed++] = ng->scorecol[k];
+	if (ng->action.j >= 0)
+		ng->need[ng->nneed++] = ng->action.j;
 	{
 		hstate h;
 		h_begin(&h);
@@ -524,29 +540,21 @@ put64(unsigned char *p, uint64_t v)
 	(hi) += (h).high64 + ((lo) < (h).low64); \
 } while (0)
 
-static void
-mset_addsum(pt_mset *m, uint64_t lo, uint64_t hi, uint64_t count)
-{
-	pt_mset s;
-
-	s.sum.lo = lo;
-	s.sum.hi = hi;
-	s.count = count;
-	pt_mset_merge(m, &s);
-}
-
-/* Rows [p->lo, p->hi) of p->b, BLOCK at a time: each row as
+/* Rows [0, n) of the columns at col (the input columns by name, then the
+ * score columns, then the action), BLOCK at a time: each row as
  * [shape 16][input columns by name, 8 bytes each], its scores as
- * [row hash 16][score bits 8 each], its action as [row hash 16][word 8]. */
+ * [row hash 16][score bits 8 each], its action as [row hash 16][word 8];
+ * their hashes added to p's sums. */
 static void
-sign_part(part *p)
+sign_rows(part *p, const void *const *col, size_t n)
 {
 	const group *gr = p->gr;
-	const pt_batch *b = p->b;
 	const size_t stride = 16 + 8 * (size_t)gr->nin;
 	const size_t sstride = 16 + 8 * (size_t)gr->nscores;
 	const int nin = gr->nin, ns = gr->nscores;
-	uint64_t rlo = 0, rhi = 0, slo = 0, shi = 0, plo = 0, phi = 0;
+	uint64_t rlo = p->rows.sum.lo, rhi = p->rows.sum.hi;
+	uint64_t slo = p->scores.sum.lo, shi = p->scores.sum.hi;
+	uint64_t plo = p->policy.sum.lo, phi = p->policy.sum.hi;
 	XXH128_hash_t rh[BLOCK];
 	unsigned char *rb = p->rowbuf, *sb = p->scorebuf;
 
@@ -554,48 +562,48 @@ sign_part(part *p)
 		put64(rb + i * stride, gr->shape.lo);
 		put64(rb + i * stride + 8, gr->shape.hi);
 	}
-	for (size_t i0 = p->lo; i0 < p->hi; i0 += BLOCK) {
-		size_t n = p->hi - i0 < BLOCK ? p->hi - i0 : BLOCK;
+	for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+		size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
 		for (int k = 0; k < nin; k++) {
 			const incol *c = &gr->in[k];
 			unsigned char *q = rb + 16 + 8 * (size_t)k;
 			if (c->type == PT_I32) {
-				const int32_t *v = PT_COL_I32(b, c->j) + i0;
-				for (size_t i = 0; i < n; i++)
+				const int32_t *v = (const int32_t *)col[k] + i0;
+				for (size_t i = 0; i < m; i++)
 					put64(q + i * stride, word_of(c, v[i]));
 			} else if (c->type == PT_U8) {
-				const uint8_t *v = PT_COL_U8(b, c->j) + i0;
-				for (size_t i = 0; i < n; i++)
+				const uint8_t *v = (const uint8_t *)col[k] + i0;
+				for (size_t i = 0; i < m; i++)
 					put64(q + i * stride, v[i]);
 			} else {
-				const uint64_t *v = PT_COL_U64(b, c->j) + i0;
-				for (size_t i = 0; i < n; i++)
+				const uint64_t *v = (const uint64_t *)col[k] + i0;
+				for (size_t i = 0; i < m; i++)
 					put64(q + i * stride, v[i]);
 			}
 		}
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < m; i++) {
 			rh[i] = XXH3_128bits(rb + i * stride, stride);
 			ADD128(rlo, rhi, rh[i]);
 		}
 		if (ns > 0) {
-			for (size_t i = 0; i < n; i++) {
+			for (size_t i = 0; i < m; i++) {
 				put64(sb + i * sstride, rh[i].low64);
 				put64(sb + i * sstride + 8, rh[i].high64);
 			}
 			for (int k = 0; k < ns; k++) {
-				const uint64_t *v = PT_COL_U64(b, gr->scorecol[k]) + i0;
+				const uint64_t *v = (const uint64_t *)col[nin + k] + i0;
 				unsigned char *q = sb + 16 + 8 * (size_t)k;
-				for (size_t i = 0; i < n; i++)
+				for (size_t i = 0; i < m; i++)
 					put64(q + i * sstride, v[i]);
 			}
-			for (size_t i = 0; i < n; i++) {
+			for (size_t i = 0; i < m; i++) {
 				XXH128_hash_t h = XXH3_128bits(sb + i * sstride, sstride);
 				ADD128(slo, shi, h);
 			}
 		}
 		if (gr->action.j >= 0) {
-			const int32_t *v = PT_COL_I32(b, gr->action.j) + i0;
-			for (size_t i = 0; i < n; i++) {
+			const int32_t *v = (const int32_t *)col[nin + ns] + i0;
+			for (size_t i = 0; i < m; i++) {
 				unsigned char rec[24];
 				XXH128_hash_t h;
 				put64(rec, rh[i].low64);
@@ -606,11 +614,112 @@ sign_part(part *p)
 			}
 		}
 	}
-	mset_addsum(&p->rows, rlo, rhi, p->hi - p->lo);
-	if (ns > 0)
-		mset_addsum(&p->scores, slo, shi, p->hi - p->lo);
+	p->rows.sum.lo = rlo;
+	p->rows.sum.hi = rhi;
+	p->scores.sum.lo = slo;
+	p->scores.sum.hi = shi;
+	p->policy.sum.lo = plo;
+	p->policy.sum.hi = phi;
+}
+
+/* sign_rows() for rows of 3 to PT_HASH_WORDS_MAX words (shape and input
+ * columns) and score items as short: the same hashes, computed
+ * straight from the columns a word column at a time, so no row is laid
+ * out in bytes.  An f64 or u64 column is its own word column; a coded or
+ * u8 one is turned into words in p->rowbuf, BLOCK at a time. */
+static void
+sign_rows_words(part *p, const void *const *col, size_t n)
+{
+	const group *gr = p->gr;
+	const int nin = gr->nin, ns = gr->nscores;
+	uint64_t *wb = (uint64_t *)(void *)p->rowbuf; /* (2 + nin) BLOCKs */
+	const uint64_t *w[PT_HASH_WORDS_MAX];
+	uint64_t hlo[BLOCK], hhi[BLOCK], ilo[BLOCK], ihi[BLOCK], aw[BLOCK];
+	uint64_t rlo = p->rows.sum.lo, rhi = p->rows.sum.hi;
+	uint64_t slo = p->scores.sum.lo, shi = p->scores.sum.hi;
+	uint64_t plo = p->policy.sum.lo, phi = p->policy.sum.hi;
+
+	for (size_t i = 0; i < BLOCK; i++) {
+		wb[i] = gr->shape.lo;
+		wb[BLOCK + i] = gr->shape.hi;
+	}
+	for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+		size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+		w[0] = wb;
+		w[1] = wb + BLOCK;
+		for (int k = 0; k < nin; k++) {
+			const incol *c = &gr->in[k];
+			uint64_t *q = wb + (size_t)(2 + k) * BLOCK;
+			if (c->type == PT_I32) {
+				const int32_t *v = (const int32_t *)col[k] + i0;
+				for (size_t i = 0; i < m; i++)
+					q[i] = word_of(c, v[i]);
+				w[2 + k] = q;
+			} else if (c->type == PT_U8) {
+				const uint8_t *v = (const uint8_t *)col[k] + i0;
+				for (size_t i = 0; i < m; i++)
+					q[i] = v[i];
+				w[2 + k] = q;
+			} else
+				w[2 + k] = (const uint64_t *)col[k] + i0;
+		}
+		pt_hash128_words(w, 2 + nin, m, hlo, hhi);
+		for (size_t i = 0; i < m; i++) {
+			rlo += hlo[i];
+			rhi += hhi[i] + (rlo < hlo[i]);
+		}
+		w[0] = hlo;
+		w[1] = hhi;
+		if (ns > 0) {
+			for (int k = 0; k < ns; k++)
+				w[2 + k] = (const uint64_t *)col[nin + k] + i0;
+			pt_hash128_words(w, 2 + ns, m, ilo, ihi);
+			for (size_t i = 0; i < m; i++) {
+				slo += ilo[i];
+				shi += ihi[i] + (slo < ilo[i]);
+			}
+		}
+		if (gr->action.j >= 0) {
+			const int32_t *v = (const int32_t *)col[nin + ns] + i0;
+			for (size_t i = 0; i < m; i++)
+				aw[i] = word_of(&gr->action, v[i]);
+			w[2] = aw;
+			pt_hash128_words(w, 3, m, ilo, ihi);
+			for (size_t i = 0; i < m; i++) {
+				plo += ilo[i];
+				phi += ihi[i] + (plo < ilo[i]);
+			}
+		}
+	}
+	p->rows.sum.lo = rlo;
+	p->rows.sum.hi = rhi;
+	p->scores.sum.lo = slo;
+	p->scores.sum.hi = shi;
+	p->policy.sum.lo = plo;
+	p->policy.sum.hi = phi;
+}
+
+/* Rows [p->lo, p->hi) of p->b. */
+static void
+sign_part(part *p)
+{
+	const group *gr = p->gr;
+
+	for (int k = 0; k < gr->nneed; k++) {
+		int j = gr->need[k];
+		p->col[k] = (const char *)p->b->col[j] +
+		    p->lo * pt_type_width(gr->schema->cols[j].type);
+	}
+	if (gr->nin >= 1 && 2 + gr->nin <= PT_HASH_WORDS_MAX &&
+	    2 + gr->nscores <= PT_HASH_WORDS_MAX)
+		sign_rows_words(p, p->col, p->hi - p->lo);
+	else
+		sign_rows(p, p->col, p->hi - p->lo);
+	p->rows.count += p->hi - p->lo;
+	if (gr->nscores > 0)
+		p->scores.count += p->hi - p->lo;
 	if (gr->action.j >= 0)
-		mset_addsum(&p->policy, plo, phi, p->hi - p->lo);
+		p->policy.count += p->hi - p->lo;
 }
 
 /* Worker k: waits for a frame, signs its part, says so. */
@@ -666,10 +775,18 @@ start_workers(pt_signer *g)
 	}
 }
 
-/* Scratch blocks for part p and rows of strides rs and ss. */
+/* Scratch blocks for part p and rows of strides rs and ss, and room for
+ * the column pointers of group gr. */
 static int
-part_room(part *p, size_t rs, size_t ss)
+part_room(part *p, size_t rs, size_t ss, const group *gr)
 {
+	if (gr->nneed > p->colcap) {
+		const void **c = realloc(p->col, sizeof *c * (size_t)gr->nneed);
+		if (c == NULL)
+			return -1;
+		p->col = c;
+		p->colcap = gr->nneed;
+	}
 	if (BLOCK * rs > p->rowcap) {
 		free(p->rowbuf);
 		p->rowcap = 0;
@@ -703,7 +820,7 @@ sign_batch(pt_signer *g, group *gr, const pt_batch *b, pt_err *e)
 		np = 1;
 	for (int k = 0; k < np; k++) {
 		part *p = &g->part[k];
-		if (part_room(p, rs, ss) != 0)
+		if (part_room(p, rs, ss, gr) != 0)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 		p->gr = gr;
 		p->b = b;
@@ -751,6 +868,10 @@ pt_signer_feed(pt_signer *g, pt_reader *r, const char *name, pt_err *e)
 		    "the first input's", g->manifest);
 	if ((gr = find_group(g, s, name, e)) == NULL)
 		return -1;
+	/* With threads to spare, frame k + 1 is read and checked while the
+	 * rows of frame k are hashed: reading is the larger part now. */
+	if (g->nthreads > 1)
+		pt_reader_readahead(r);
 	start_workers(g);
 	while ((rc = pt_reader_next(r, &b, e)) == 1) {
 		if (sign_batch(g, gr, b, e) != 0) {

@@ -105,4 +105,31 @@ policy-verify sign -m "$T/om.yaml" -t "$T/pf.yaml" > "$T/out" 2> "$T/err"
 [ $? -eq 2 ] && [ ! -s "$T/out" ] && grep -q 'made for manifest' "$T/err"
 ok $? "a forest of another manifest is refused"
 
+# The example of policy-signature(5), run as it stands: every digest, and
+# so the way each is computed, pinned by the page (t-verify holds the
+# signer to a field-by-field reference; this holds both to what users
+# have).  A deliberate change to synth, fit, scores or trees changes the
+# example too: then update the page with what this prints.
+# (the page's second signature: the first is FORMAT's outline)
+awk '/^# policy\\-tools contract signature/ { n++ } n == 2 { print } n == 2 && /^digest:/ { exit }' \
+	"$top/man/policy-signature.5" | sed 's/\\-/-/g' > "$T/example.sig"
+(
+	cd "$T" && mkdir ex && cd ex &&
+	policy-prep synth --rows 5000 > x.csv &&
+	policy-prep fit --treatment arm --outcome y x.csv > m.yaml &&
+	policy-prep apply -m m.yaml x.csv > x.pf &&
+	policy-score fit -m m.yaml x.pf > model.yaml &&
+	policy-score -M model.yaml x.pf > s.pf &&
+	policy-split fit -m m.yaml --depth 2 s.pf > tree.yaml &&
+	policy-split apply -t tree.yaml s.pf |
+	    policy-verify sign -m m.yaml -M model.yaml -t tree.yaml - > run.sig &&
+	policy-split apply -t tree.yaml s.pf > a.pf &&
+	policy-verify sign --threads 1 -m m.yaml -M model.yaml -t tree.yaml a.pf > one.sig
+)
+[ -s "$T/example.sig" ] && cmp -s "$T/example.sig" "$T/ex/run.sig" &&
+    cmp -s "$T/ex/run.sig" "$T/ex/one.sig"
+st=$?
+[ $st -eq 0 ] || diff "$T/example.sig" "$T/ex/run.sig" | sed 's/^/#   /'
+ok $st "the example of policy-signature(5) signs to the page's digests (a pipe, and a file on one thread)"
+
 done_testing

@@ -18,6 +18,7 @@
 
 #include <xxhash.h>
 
+#include "wordhash.h"
 #include "xsum.h"
 #include "../tap.h"
 
@@ -656,6 +657,41 @@ test_headroom(void)
 	ok(pt_xsum_sign(&y) == 0, "merges and subs of full accumulators cancel");
 }
 
+/* pt_hash128_words against XXH3-128 of the same bytes laid out row by
+ * row, for every word count it takes and for item counts around the
+ * loops' (none, one, odd). */
+static void
+test_hash_words(void)
+{
+	enum { N = 67 };
+	static uint64_t col[PT_HASH_WORDS_MAX][N], lo[N], hi[N];
+	const uint64_t *w[PT_HASH_WORDS_MAX];
+	unsigned char row[8 * PT_HASH_WORDS_MAX];
+	int bad = 0, tried = 0;
+
+	for (int L = 3; L <= PT_HASH_WORDS_MAX; L++)
+		for (size_t n = 0; n <= N; n += n < 3 ? 1 : 32) {
+			for (int k = 0; k < L; k++) {
+				for (size_t i = 0; i < n; i++)
+					col[k][i] = rnd() >> (rnd() % 64);
+				w[k] = col[k];
+			}
+			pt_hash128_words(w, L, n, lo, hi);
+			for (size_t i = 0; i < n; i++) {
+				pt_h128 h;
+				for (int k = 0; k < L; k++)
+					for (int b = 0; b < 8; b++)
+						row[8 * k + b] = (unsigned char)
+						    (col[k][i] >> (8 * b));
+				h = pt_hash128(row, 8 * (size_t)L, 0);
+				bad += h.lo != lo[i] || h.hi != hi[i];
+				tried++;
+			}
+		}
+	ok(bad == 0, "pt_hash128_words: XXH3-128 of the rows' bytes, %d of %d "
+	    "items, 3 to %d words", tried - bad, tried, PT_HASH_WORDS_MAX);
+}
+
 static void
 test_mset(void)
 {
@@ -821,6 +857,7 @@ main(int argc, char **argv)
 	test_sub_cmp(san ? 5000 : 50000);
 	test_headroom();
 	test_mset();
+	test_hash_words();
 	bench(san ? 100000 : 1000000);
 	return done_testing();
 }
