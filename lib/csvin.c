@@ -609,6 +609,32 @@ slow_record(pt_csv *c, pt_csvrec *rec, pt_err *e)
 /* ---- the fast path ---- */
 
 /*
+ * The fields ending at the delimiters flagged in m (bit k: src[b + k]):
+ * each becomes a NUL and the field before it is recorded in field/len
+ * from slot nf on (room is the caller's).  Returns the new count.  The
+ * arrays are locals here, so that the NUL stores, which may alias
+ * anything a char can, do not make the compiler reload them per field.
+ */
+static inline size_t
+put_fields(char **field, size_t *len, size_t nf, char *src, size_t *startp,
+    size_t b, unsigned m)
+{
+	size_t start = *startp;
+
+	do {
+		size_t j = b + (size_t)__builtin_ctz(m);
+
+		field[nf] = src + start;
+		len[nf++] = j - start;
+		src[j] = '\0';
+		start = j + 1;
+		m &= m - 1;
+	} while (m != 0);
+	*startp = start;
+	return nf;
+}
+
+/*
  * Splits the line src[0..n) in place: each delimiter, and the byte after
  * the line (its CR or LF, or the buffer's spare byte), becomes a NUL, and
  * the fields point into the read buffer.  Returns the number of fields,
@@ -650,15 +676,7 @@ split_fast(pt_csv *c, char *src, size_t n)
 				continue;
 			if (nf + 17 > c->fcap && grow_fields(c, nf + 17) != 0)
 				return -2;
-			do {
-				size_t j = b + (size_t)__builtin_ctz(m);
-
-				c->field[nf] = src + start;
-				c->len[nf++] = j - start;
-				src[j] = '\0';
-				start = j + 1;
-				m &= m - 1;
-			} while (m != 0);
+			nf = put_fields(c->field, c->len, nf, src, &start, b, m);
 		}
 	}
 #endif
@@ -689,11 +707,96 @@ odd:
 	return -1;
 }
 
+#if defined(__SSE2__)
+/*
+ * One pass over a line whose end is not yet known: the line starting at
+ * src, with avail bytes readable, is split in place as split_fast does,
+ * finding its '\n' in the same 16-byte blocks that find its delimiters
+ * (rather than memchr first and the delimiters after).  Returns the
+ * number of fields and sets *linelen (the bytes before the '\n'), -1
+ * when the line needs libcsv (as split_fast), -2 out of memory, or -3
+ * when no '\n' is in the whole blocks available, or the line is longer
+ * than the fast path takes: then nothing is changed, and the caller
+ * looks for the line end the general way.  A CR is allowed only just
+ * before the '\n'.
+ */
+static long
+scan_line(pt_csv *c, char *src, size_t avail, size_t *linelen)
+{
+	const __m128i comma = _mm_set1_epi8(c->delim);
+	const __m128i quote = _mm_set1_epi8('"'), lf = _mm_set1_epi8('\n');
+	const __m128i cr = _mm_set1_epi8('\r'), nul = _mm_setzero_si128();
+	size_t b, start = 0, nf = 0;
+
+	for (b = 0; b + 16 <= avail && b <= FAST_LINE_MAX; b += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + b));
+		unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, lf));
+		unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cr));
+		unsigned odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, nul)));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma));
+
+		if (nlm != 0) {
+			unsigned j = (unsigned)__builtin_ctz(nlm);
+			size_t n = b + j;
+			unsigned below = (1u << j) - 1;
+
+			/* A CR just before the '\n' ends the line with it; it
+			 * may be the last byte of the block before. */
+			if (n > 0 && src[n - 1] == '\r') {
+				n--;
+				crm &= ~(1u << j >> 1);
+			}
+			if (n > FAST_LINE_MAX)
+				goto none;
+			if (((odd | crm) & below) != 0)
+				goto odd;
+			m &= below;
+			if (m != 0) {
+				if (nf + 17 > c->fcap && grow_fields(c, nf + 17) != 0)
+					return -2;
+				nf = put_fields(c->field, c->len, nf, src, &start, b, m);
+			}
+			if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
+				return -2;
+			src[n] = '\0';
+			c->field[nf] = src + start;
+			c->len[nf++] = n - start;
+			*linelen = b + j;
+			return (long)nf;
+		}
+		/* A CR in the last byte may come before a '\n' in the next
+		 * block: that block decides. */
+		if ((odd | (crm & 0x7FFFu)) != 0)
+			goto odd;
+		if (crm != 0 && !(b + 16 < avail && src[b + 16] == '\n'))
+			goto odd;
+		if (m != 0) {
+			if (nf + 17 > c->fcap && grow_fields(c, nf + 17) != 0)
+				return -2;
+			nf = put_fields(c->field, c->len, nf, src, &start, b, m);
+		}
+	}
+none:
+	while (nf > 0) {
+		nf--;
+		c->field[nf][c->len[nf]] = c->delim;
+	}
+	return -3;
+odd:
+	while (nf > 0) {
+		nf--;
+		c->field[nf][c->len[nf]] = c->delim;
+	}
+	return -1;
+}
+#endif
+
 int
 pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 {
 	const char *nl;
-	size_t linelen, n;
+	size_t linelen = 0, n;
 	long nf;
 	int r;
 
@@ -717,6 +820,17 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 	c->scanned = 0;
 	if (c->force_slow)
 		return slow_record(c, rec, e);
+#if defined(__SSE2__)
+	nf = scan_line(c, c->buf + c->pos, c->end - c->pos, &linelen);
+	if (nf == -2)
+		return fail_at(c, e, c->line, PT_ENOMEM, "out of memory");
+	if (nf == -1)
+		return slow_record(c, rec, e);
+	if (nf >= 0) {
+		nl = c->buf + c->pos + linelen;
+		goto found;
+	}
+#endif
 	for (;;) {
 		nl = memchr(c->buf + c->pos + c->scanned, '\n',
 		    c->end - c->pos - c->scanned);
@@ -741,6 +855,9 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 		return fail_at(c, e, c->line, PT_ENOMEM, "out of memory");
 	if (nf < 0)
 		return slow_record(c, rec, e);
+#if defined(__SSE2__)
+found:
+#endif
 	rec->nfields = (size_t)nf;
 	rec->field = c->field;
 	rec->len = c->len;

@@ -39,16 +39,19 @@ int pt_fmt_f64(char *buf, double x);
 
 /*
  * The shape of most CSV numbers, inline for the loops that read every
- * field: eight bytes (after an optional sign) of digits with at most one
- * point anywhere among them, such as "0.702921", "-12.34567", "12345678",
- * ".1234567" or "1234567.".  One 8-byte load finds the point (the lowest
- * '.' byte, exact with the borrow trick below), squeezes it out and reads
- * the remaining seven or eight digits at once.  Returns 1 with *out set
- * to what pt_parse_f64 gives, or 0 when s[0..len) is not of the shape
- * (then ask pt_parse_f64).  The mantissa is below 10^8 < 2^53 and the
- * scale at most 10^7, so one correctly rounded division is exact
- * (Clinger); that needs each operation rounded once to double
- * (FLT_EVAL_METHOD 0) and a little-endian load, else this returns 0.
+ * field: one to eight bytes (after an optional sign) of digits with at
+ * most one point anywhere among them, and at least one digit, such as
+ * "0.702921", "-12.34567", "12345678", ".1234567", "1234567.", "142.44"
+ * or "0".  One 8-byte word holds them (a shorter text is read into its
+ * top bytes, '0's below: leading zeros change no value); one test finds
+ * the point (the lowest '.' byte, exact with the borrow trick below),
+ * squeezes it out and reads the remaining seven or eight digits at once.
+ * Returns 1 with *out set to what pt_parse_f64 gives, or 0 when
+ * s[0..len) is not of the shape (then ask pt_parse_f64).  The mantissa is
+ * below 10^8 < 2^53 and the scale at most 10^7, so one correctly rounded
+ * division is exact (Clinger); that needs each operation rounded once to
+ * double (FLT_EVAL_METHOD 0) and a little-endian load, else this returns
+ * 0.  Only s[0..len) is read.
  */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -74,11 +77,35 @@ pt_parse_f64_fast8(const char *s, size_t len, double *out)
 	int neg;
 	double d;
 
-	if (!PT_NUM_FAST8 || !(len == 8 || (len == 9 &&
-	    (s[0] == '-' || s[0] == '+'))))
+	size_t nb;
+
+	if (!PT_NUM_FAST8 || len == 0)
 		return 0;
 	neg = s[0] == '-';
-	memcpy(&u, s + len - 8, 8);
+	nb = len - (size_t)(neg || s[0] == '+'); /* the bytes after the sign */
+	if (nb == 8) {
+		memcpy(&u, s + len - 8, 8);
+	} else if (nb - 1 < 7) {
+		const char *p = s + len - nb;
+		unsigned sh = 8 * (8 - (unsigned)nb); /* 8..56 */
+
+		/* p[0..d) in the low d bytes, from loads that stay inside
+		 * it (overlapping bytes are equal, so or-ing is exact). */
+		if (nb >= 4) {
+			uint32_t a, b;
+			memcpy(&a, p, 4);
+			memcpy(&b, p + nb - 4, 4);
+			u = a | (uint64_t)b << (8 * (nb - 4));
+		} else {
+			u = (uint64_t)(unsigned char)p[0] |
+			    (uint64_t)(unsigned char)p[nb / 2] << (8 * (nb / 2)) |
+			    (uint64_t)(unsigned char)p[nb - 1] << (8 * (nb - 1));
+			if (nb == 1 && p[0] == '.') /* a point and no digit */
+				return 0;
+		}
+		u = u << sh | UINT64_C(0x3030303030303030) >> (64 - sh);
+	} else
+		return 0;
 	/* Zero bytes of u ^ '.'...: the lowest flagged byte is the first
 	 * point (a borrow only flags bytes above a true zero byte). */
 	x = u ^ UINT64_C(0x2E2E2E2E2E2E2E2E);

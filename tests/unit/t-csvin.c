@@ -317,6 +317,49 @@ test_differential(int ndocs, int maxrec, int maxlen, const char *what)
 	    what, nvalid, nerr, nrec);
 }
 
+/*
+ * The one-pass line scan (csvin.c, scan_line) reads 16-byte blocks: lines
+ * of every length from 0 to 70 bytes, so that the line end, a CR before
+ * it, a quote, a lone CR or the last delimiter falls on each place of a
+ * block and across two, each followed by a second line or by the end of
+ * the input (with and without a line end), read by the fast path and by
+ * libcsv alone: the records must be the same.
+ */
+static void
+test_block_edges(void)
+{
+	static const char *const ends[] = { "\n", "\r\n", "\r\r\n", "\r" };
+	static const char *const tails[] = { "x,y\n", "x,y", "", "\n\n" };
+	static const char *const odds[] = { "", "\"", "\r", "," };
+	int bad = 0, n = 0;
+
+	for (size_t len = 0; len <= 70; len++)
+		for (size_t e = 0; e < 4; e++)
+			for (size_t t = 0; t < 4; t++)
+				for (size_t o = 0; o < 4; o++) {
+					struct sb doc = { 0 };
+					struct parse f, sl;
+
+					for (size_t i = 0; i < len; i++)
+						sb_add(&doc, i % 7 == 3 ? "," : "7", 1);
+					if (len > 0 && *odds[o] != '\0')
+						doc.s[(len * 5 + o) % len] = *odds[o];
+					sb_str(&doc, ends[e]);
+					sb_str(&doc, tails[t]);
+					parse_doc(doc.s, doc.n, 0, &f);
+					parse_doc(doc.s, doc.n, 1, &sl);
+					if (strcmp(f.out.s, sl.out.s) != 0 && bad++ < 3)
+						diag("differ on %zu bytes:\n--- fast\n%s\n"
+						    "--- slow\n%s", doc.n, f.out.s, sl.out.s);
+					n++;
+					sb_free(&doc);
+					sb_free(&f.out);
+					sb_free(&sl.out);
+				}
+	ok(bad == 0, "%d documents with the line end at every place of a "
+	    "16-byte block: fast path and libcsv agree (%d differ)", n, bad);
+}
+
 /* ---- fixed cases ---- */
 
 static int
@@ -766,6 +809,7 @@ main(void)
 	test_big_field(1, 0);
 	test_big_field(1, 1);
 	test_long_line();
+	test_block_edges();
 	test_read_error();
 	test_differential(san ? 2000 : 20000, 6, 6, "small");
 	test_differential(san ? 200 : 2000, 30, 20, "larger");

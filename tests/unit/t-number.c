@@ -131,6 +131,14 @@ static const char *const specials[] = {
 	"+-1.23456", "--1.23456", "1-234567", "1+234567", "1/234567",
 	"1:234567", "1e234567", "0x123456", "1.2\0003456", "nan.1234",
 	"infinity",
+	/* one to seven bytes: the same path, the word padded with '0's */
+	"0", "1", "9", "-1", "+1", "-0", "+0", ".", "-.", "+.", "-", "+",
+	".1", "1.", "-.1", "-1.", "10", "00", "0.", ".0", "142.44", "-142.44",
+	"1.5", "12", "123", "1234", "12345", "123456", "1234567", "-1234567",
+	"+1234567", "1.23456", ".123456", "123456.", "0000001", "0.0.0",
+	"1e5", "1e", "e1", "1x", "x1", "1 ", " 1", "1\t", "a", "..", "1..",
+	"-0.5", "-.5", "9.", "0.000001", "9999999", ".999999", "1/", ":1",
+	"\x80", "1\xff", "-\x80", "nan", "inf", "-", "1-", "1+2",
 };
 
 /* Writes a random number-like text into buf; returns its length. */
@@ -263,12 +271,15 @@ test_differential(long iters)
 }
 
 /*
- * The 8-byte path of the parser (number.c, parse_fast8): texts of eight
- * bytes after an optional sign, digits with at most one point anywhere,
- * each against strtod; then the same texts with one byte spoiled (a
- * second point, a blank, an exponent letter, a sign, a byte just outside
- * '0'..'9', NUL, a high byte), which must fall to the general path and
- * agree there too.
+ * The 8-byte path of the parser (number.h, pt_parse_f64_fast8): texts of
+ * one to eight bytes after an optional sign (eight most often; the
+ * shorter ones are padded with '0's inside the word), digits with at most
+ * one point anywhere, each against strtod; then the same texts with one
+ * byte spoiled (a second point, a blank, an exponent letter, a sign, a
+ * byte just outside '0'..'9', NUL, a high byte), which must fall to the
+ * general path and agree there too.  Each text is copied to the end of a
+ * heap block of its own size, so that a read past it is caught under
+ * ASan.
  */
 static void
 test_fast8(long iters)
@@ -279,30 +290,36 @@ test_fast8(long iters)
 
 	for (i = 0; i < iters; i++) {
 		size_t n = 0, j;
-		unsigned k = rn(9), sign = rn(4);
+		unsigned nd = i % 4 == 3 ? 1 + rn(7) : 8, k = rn(nd + 1);
+		unsigned sign = rn(4);
 		double a = 0, b = 0;
+		char *heap;
 		int ra, rb;
 
 		if (sign == 0)
 			buf[n++] = '-';
 		else if (sign == 1)
 			buf[n++] = '+';
-		/* k < 8: the point's place; 8: none.  Sometimes all zeros,
+		/* k < nd: the point's place; nd: none.  Sometimes all zeros,
 		 * sometimes all nines, sometimes leading zeros. */
-		for (j = 0; j < 8; j++) {
+		for (j = 0; j < nd; j++) {
 			unsigned r = rn(16), z = (unsigned)(i % 16);
 			buf[n + j] = (char)(z == 0 ? '0' : z == 1 ? '9' :
 			    z == 2 && j < 4 ? '0' : '0' + (r < 10 ? r : rn(10)));
 		}
-		if (k < 8)
+		if (k < nd)
 			buf[n + k] = '.';
-		n += 8;
+		n += nd;
 		if (i % 3 == 2) { /* spoil one byte */
-			buf[(size_t)(sign < 2) + rn(8)] =
+			buf[(size_t)(sign < 2) + rn(nd)] =
 			    spoil[rn(sizeof spoil - 1)];
 			spoiled++;
 		}
-		ra = pt_parse_f64(buf, n, &a);
+		if ((heap = malloc(n)) == NULL)
+			abort();
+		memcpy(heap, buf, n);
+		ra = pt_parse_f64(heap, n, &a);
+		free(heap);
 		rb = ref_parse(buf, n, &b);
 		if (ra != rb || (ra >= 0 && !same_double(a, b))) {
 			if (bad++ < 10)
