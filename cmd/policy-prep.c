@@ -40,7 +40,7 @@ static const fe_verb verbs[] = {
 };
 
 enum {
-	O_TREATMENT, O_OUTCOME, O_REWARDS, O_KEY, O_FEATURES, O_EXCLUDE,
+	O_TREATMENT, O_OUTCOME, O_REWARDS, O_KEY, O_WEIGHT, O_FEATURES, O_EXCLUDE,
 	O_CATEGORICAL, O_NUMERIC, O_VOCAB, O_CONTROL, O_BINS, O_MISSING,
 	O_MISSING_FOR, O_TOKENS, O_NONFINITE, O_UNKNOWN, O_DROP, O_FRACTION,
 	O_SEED, O_SPLITCOL, O_UNTIL, O_SAMPLE, O_MAXLEVELS, O_MAXALL,
@@ -58,6 +58,9 @@ static const fe_opt opts[] = {
 	{ O_REWARDS, 0, "rewards", FE_LIST, "COLS", FIT, 0, 0, NULL,
 	  "precomputed reward columns, one per action (instead of --treatment "
 	  "and --outcome)" },
+	{ O_WEIGHT, 0, "weight", FE_STR, "COL", FIT, 0, 0, NULL,
+	  "sample weights: a finite number >= 0 per row (a frequency weight: "
+	  "weight 2 counts as the row twice in every sum)" },
 	{ O_KEY, 0, "key", FE_STR, "COL", FIT, 0, 0, NULL,
 	  "a key column: rows are hashed (and split into train and test) by it" },
 	{ O_FEATURES, 0, "features", FE_LIST, "COLS", FIT, 0, 0, NULL,
@@ -214,6 +217,7 @@ do_fit(const fe_args *a)
 	fo.outcome = fe_str(a, O_OUTCOME, NULL);
 	fo.rewards = fe_str(a, O_REWARDS, NULL);
 	fo.key = fe_str(a, O_KEY, NULL);
+	fo.weight = fe_str(a, O_WEIGHT, NULL);
 	fo.features = fe_str(a, O_FEATURES, NULL);
 	fo.exclude = fe_str(a, O_EXCLUDE, NULL);
 	fo.categorical = fe_str(a, O_CATEGORICAL, NULL);

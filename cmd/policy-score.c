@@ -199,7 +199,7 @@ project(const fe_args *a, const pt_schema *os, int nin, int *keep,
 		const pt_colspec *c = &os->cols[j];
 		if (j < nin && !want[j] && c->role != PT_ROLE_ROW &&
 		    c->role != PT_ROLE_PART && c->role != PT_ROLE_TREATMENT &&
-		    c->role != PT_ROLE_OUTCOME)
+		    c->role != PT_ROLE_OUTCOME && c->role != PT_ROLE_WEIGHT)
 			continue;
 		if (pt_schema_add(ps, c->name, c->type, c->role, c->nlevels,
 		    c->levels, e) < 0) {

@@ -40,6 +40,9 @@ pt_prep_schema(const pt_manifest *m, pt_err *e)
 		    pt_schema_add(s, m->columns[m->outcome], PT_F64, PT_ROLE_OUTCOME,
 		    0, NULL, e) >= 0;
 	}
+	if (ok && m->weight >= 0)
+		ok = pt_schema_add(s, m->columns[m->weight], PT_F64,
+		    PT_ROLE_WEIGHT, 0, NULL, e) >= 0;
 	if (!ok) {
 		if (s == NULL)
 			pt_fail(e, PT_ENOMEM, "", "out of memory");
@@ -208,6 +211,31 @@ apply_features(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
 	return 0;
 }
 
+/* The weight of row i, after its roles: 1 kept, 0 dropped, -1 error. */
+static int
+apply_weight(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
+{
+	const pt_manifest *m = a->m;
+	int base = 1 + m->nfeatures;
+
+	if (m->weight >= 0) {
+		int c = m->weight;
+		const char *why = pt_weight_check(a->rv.kind[c], a->rv.v[c]);
+		if (why != NULL) {
+			if (a->rv.kind[c] == PT_VAL_MISSING && m->drop_missing)
+				return 0;
+			return pt_fail(a->e, PT_EVALUE, aloc(a, r->line, c),
+			    "weight '%.40s' %s%s", r->field[c], why,
+			    a->rv.kind[c] == PT_VAL_MISSING ? " (the manifest "
+			    "rejects such rows)" : "");
+		}
+		/* -0 and 0 are one weight. */
+		PT_COL_F64(b, base + (m->nrewards > 0 ? m->nrewards : 2))[i] =
+		    a->rv.v[c] + 0.0;
+	}
+	return 1;
+}
+
 /* Treatment, outcome or rewards of row i: 1 kept, 0 dropped, -1 error. */
 static int
 apply_roles(apply *a, const pt_csvrec *r, pt_batch *b, size_t i)
@@ -337,7 +365,9 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name,
 				continue;
 		}
 		PT_COL_U64(b, 0)[i] = h;
-		if ((kept = apply_roles(&a, &r, b, i)) < 0) {
+		if ((kept = apply_roles(&a, &r, b, i)) == 1)
+			kept = apply_weight(&a, &r, b, i);
+		if (kept < 0) {
 			rc = -1;
 			goto out;
 		}

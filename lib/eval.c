@@ -136,6 +136,8 @@ bind_scores(pt_eval *v, pt_err *e)
 	pt_role role = PT_ROLE_SCORE;
 	int n = pt_schema_count_role(s, PT_ROLE_SCORE);
 
+	if (pt_refuse_weights(s, "policy-split eval", e) < 0)
+		return -1;
 	if (n == 0) {
 		role = PT_ROLE_REWARD;
 		n = pt_schema_count_role(s, PT_ROLE_REWARD);

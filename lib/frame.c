@@ -152,7 +152,7 @@ type_valid(int t)
 static int
 role_valid(int r)
 {
-	return r >= PT_ROLE_OTHER && r <= PT_ROLE_PART;
+	return r >= PT_ROLE_OTHER && r <= PT_ROLE_WEIGHT;
 }
 
 /* ---- schemas ---- */
@@ -184,6 +184,7 @@ pt_role_name(pt_role r)
 	case PT_ROLE_PROPENSITY: return "propensity";
 	case PT_ROLE_BIN: return "bin";
 	case PT_ROLE_PART: return "part";
+	case PT_ROLE_WEIGHT: return "weight";
 	}
 	return "unknown";
 }
@@ -345,6 +346,24 @@ pt_schema_find_role(const pt_schema *s, pt_role role, int nth)
 		if (s->cols[j].role == role && nth-- == 0)
 			return j;
 	return -1;
+}
+
+int
+pt_schema_weight(const pt_schema *s)
+{
+	return pt_schema_find_role(s, PT_ROLE_WEIGHT, 0);
+}
+
+int
+pt_refuse_weights(const pt_schema *s, const char *what, pt_err *e)
+{
+	int c = pt_schema_weight(s);
+
+	if (c < 0)
+		return 0;
+	return pt_fail(e, PT_EUSAGE, "", "the frames carry sample weights "
+	    "(column '%.100s'), which %s does not take yet", s->cols[c].name,
+	    what);
 }
 
 int

@@ -36,9 +36,10 @@ typedef enum pt_role {
 	PT_ROLE_REWARD = 7,    /* f64 precomputed reward of one action */
 	PT_ROLE_PROPENSITY = 8, /* f64 propensity column */
 	PT_ROLE_BIN = 9,       /* u8 bin code of a feature (name "bin:FEATURE") */
-	PT_ROLE_PART = 10      /* i32 partition index (name "_part"); its N
+	PT_ROLE_PART = 10,     /* i32 partition index (name "_part"); its N
 				* levels say how many parts policy-prep split
 				* made */
+	PT_ROLE_WEIGHT = 11    /* f64 sample (frequency) weight, finite, >= 0 */
 } pt_role;
 
 typedef struct pt_colspec {
@@ -64,6 +65,12 @@ int pt_schema_find(const pt_schema *s, const char *name); /* index or -1 */
 /* Index of the nth (0-based) column with this role, or -1. */
 int pt_schema_find_role(const pt_schema *s, pt_role role, int nth);
 int pt_schema_count_role(const pt_schema *s, pt_role role);
+/* The sample weight column of s (role weight), or -1. */
+int pt_schema_weight(const pt_schema *s);
+/* For a step that does not take sample weights: fails (PT_EUSAGE, naming
+ * the column and the step what) when s carries one, so that a weight is
+ * never silently left out of a sum.  0 or -1. */
+int pt_refuse_weights(const pt_schema *s, const char *what, pt_err *e);
 pt_schema *pt_schema_clone(const pt_schema *s);
 int pt_schema_equal(const pt_schema *a, const pt_schema *b); /* 1 if same */
 void pt_schema_free(pt_schema *s);

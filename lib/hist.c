@@ -390,6 +390,9 @@ hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 	char nm[512];
 
 	memset(c, 0, sizeof *c);
+	if (pt_refuse_weights(s, unscored ? "the outcome forest" :
+	    "the split search", e) < 0)
+		return -1;
 	if (strcmp(s->manifest, m->digest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "frames were made under "
 		    "manifest %s, not %s", s->manifest, m->digest);

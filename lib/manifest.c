@@ -79,6 +79,10 @@ pt_manifest_write(pt_manifest *m, char **out, size_t *len, pt_err *e)
 	put_colref(&b, m, m->outcome);
 	pt_buf_puts(&b, "\nkey: ");
 	put_colref(&b, m, m->key);
+	if (m->weight >= 0) {
+		pt_buf_puts(&b, "\nweight: ");
+		put_colref(&b, m, m->weight);
+	}
 	pt_buf_puts(&b, "\nrewards: [");
 	for (int i = 0; i < m->nrewards; i++) {
 		if (i)
@@ -550,13 +554,25 @@ validate(rd *r, pt_manifest *m, yaml_node_t *root)
 	if (m->key >= 0 && (m->key == m->treatment || m->key == m->outcome))
 		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 		    "the key column is also the treatment or the outcome");
+	if (m->weight >= 0) {
+		int wc = m->weight;
+		for (int k = 0; k < m->nrewards; k++)
+			if (m->rewards[k] == wc)
+				wc = -2;
+		if (wc == -2 || wc == m->treatment || wc == m->outcome ||
+		    wc == m->key || (m->split == PT_SPLIT_COLUMN &&
+		    wc == m->split_column))
+			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
+			    "the weight column also has another role");
+	}
 	if (m->split == PT_SPLIT_COLUMN && (m->split_column == m->treatment ||
 	    m->split_column == m->outcome))
 		return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 		    "the split column is also the treatment or the outcome");
 	for (int i = 0; i < m->nsources; i++) {
 		int c = m->sources[i].column;
-		if (c == m->treatment || c == m->outcome || c == m->key)
+		if (c == m->treatment || c == m->outcome || c == m->key ||
+		    c == m->weight)
 			return pt_yfail(r->e, &r->doc, root, PT_EFORMAT,
 			    "column '%s' is both a feature source and a role",
 			    m->columns[c]);
@@ -600,7 +616,7 @@ static int
 parse_root(rd *r, pt_manifest *m)
 {
 	static const char *const keys[] = { "format", "version", "columns",
-		"treatment", "outcome", "key", "rewards", "vocabulary", "control",
+		"treatment", "outcome", "key", "weight", "rewards", "vocabulary", "control",
 		"missing_rows", "missing_tokens", "nonfinite", "split", "fit",
 		"sources", "features", "digest", NULL };
 	static const char *const fitkeys[] = { "bins", "sample", "train_rows",
@@ -634,6 +650,17 @@ parse_root(rd *r, pt_manifest *m)
 	if ((x = need(r, root, "key", YAML_SCALAR_NODE)) == NULL ||
 	    to_colref(r, m, x, &m->key) != 0)
 		return -1;
+	/* Optional: written only by a fit with --weight. */
+	if ((x = pt_ynode_get(&r->doc, root, "weight")) != NULL) {
+		if (x->type != YAML_SCALAR_NODE)
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
+			    "'weight' must be a column name");
+		if (to_colref(r, m, x, &m->weight) != 0)
+			return -1;
+		if (m->weight < 0)
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
+			    "'weight' is null (leave it out for no weights)");
+	}
 	if ((x = need(r, root, "rewards", YAML_SEQUENCE_NODE)) == NULL)
 		return -1;
 	m->nrewards = pt_ynode_len(x);
@@ -793,6 +820,7 @@ pt_manifest_new(void)
 		return NULL;
 	m->version = PT_MANIFEST_VERSION;
 	m->treatment = m->outcome = m->key = m->split_column = -1;
+	m->weight = -1;
 	return m;
 }
 

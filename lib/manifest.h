@@ -67,6 +67,9 @@ typedef struct pt_manifest {
 	char **columns;
 	/* Roles: CSV column indexes, -1 when absent. */
 	int treatment, outcome, key;
+	int weight;         /* sample weights (frequency weights), or -1;
+			     * written only when set, so manifests without
+			     * weights keep their bytes */
 	int nrewards;       /* bring-your-own rewards: one column per action */
 	int *rewards;
 	/* The treatment vocabulary (or the reward columns' names): ordered. */

@@ -86,7 +86,8 @@ cmp_f64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-enum { R_NONE, R_SOURCE, R_TREATMENT, R_OUTCOME, R_KEY, R_REWARD, R_IGNORED };
+enum { R_NONE, R_SOURCE, R_TREATMENT, R_OUTCOME, R_KEY, R_REWARD, R_IGNORED,
+	R_WEIGHT };
 
 typedef struct colstat {
 	int role;
@@ -126,7 +127,7 @@ typedef struct fit {
 	pt_err *e;
 	pt_names header;
 	colstat *col;
-	int treatment, outcome, key, splitcol;
+	int treatment, outcome, key, splitcol, weight;
 	pt_names rewards, tokens, vocab_given;
 	pt_rowvals rv;     /* the record's values, read once */
 	pt_strmap vocab;
@@ -366,6 +367,7 @@ fit_roles(fit *f)
 	if (one_role(f, o->treatment, R_TREATMENT, "--treatment", &f->treatment) ||
 	    one_role(f, o->outcome, R_OUTCOME, "--outcome", &f->outcome) ||
 	    one_role(f, o->key, R_KEY, "--key", &f->key) ||
+	    one_role(f, o->weight, R_WEIGHT, "--weight", &f->weight) ||
 	    role_list(f, o->rewards, R_REWARD, "--rewards", &f->rewards) ||
 	    one_role(f, o->split_column, R_NONE, "--split-column", &f->splitcol) ||
 	    role_list(f, o->exclude, R_IGNORED, "--exclude", NULL))
@@ -456,6 +458,20 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
 			    file, r->line, f->header.v[c]), "reward '%.40s' is not "
 			    "a finite number", r->field[c]);
+	}
+	if (f->weight >= 0) {
+		int c = f->weight;
+		const char *why = pt_weight_check(rv->kind[c], rv->v[c]);
+		if (why != NULL && rv->kind[c] == PT_VAL_MISSING &&
+		    o->drop_missing) {
+			f->dropped_rows++;
+			return 0;
+		}
+		if (why != NULL)
+			return pt_fail(f->e, PT_EVALUE, pt_csv_where(w, sizeof w,
+			    file, r->line, f->header.v[c]), "weight '%.40s' %s%s",
+			    r->field[c], why, rv->kind[c] == PT_VAL_MISSING ?
+			    " (use --drop-missing to drop such rows)" : "");
 	}
 	return 1;
 }
@@ -815,7 +831,7 @@ pt_prep_fit(const pt_fit_opts *o, int ninputs, const char *const *paths,
 	memset(&f, 0, sizeof f);
 	f.o = o;
 	f.e = e;
-	f.treatment = f.outcome = f.key = f.splitcol = -1;
+	f.treatment = f.outcome = f.key = f.splitcol = f.weight = -1;
 	if (ninputs == 0) {
 		ninputs = 1;
 		paths = defpaths;
@@ -1277,6 +1293,7 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	m->treatment = f->treatment;
 	m->outcome = f->outcome;
 	m->key = f->key;
+	m->weight = f->weight;
 	m->nrewards = f->rewards.n;
 	m->rewards = calloc((size_t)m->nrewards + 1, sizeof *m->rewards);
 	if (m->rewards == NULL)

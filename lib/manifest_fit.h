@@ -14,6 +14,7 @@
 /* Options of a fit.  Lists are comma-separated column names or labels. */
 typedef struct pt_fit_opts {
 	const char *treatment, *outcome, *key;
+	const char *weight;      /* sample (frequency) weight column, or NULL */
 	const char *rewards;     /* bring-your-own reward columns */
 	const char *features;    /* feature sources; NULL = every other column */
 	const char *exclude;     /* columns that are not features */

@@ -246,6 +246,8 @@ pt_rfit_bind(pt_rfit *f, const pt_schema *s, const char *where, pt_err *e)
 {
 	int need = 3 | (f->spec.folds > 1 ? 4 : 0);
 
+	if (pt_refuse_weights(s, "policy-score fit", e) < 0)
+		return -1;
 	/* The propensity column is checked here too, so that a model is
 	 * never fitted for frames it could not score. */
 	if (f->spec.prop == PT_PROP_COLUMN)

@@ -193,3 +193,15 @@ pt_rowvals_free(pt_rowvals *rv)
 	free(rv->buf);
 	memset(rv, 0, sizeof *rv);
 }
+
+const char *
+pt_weight_check(int kind, double v)
+{
+	if (kind == PT_VAL_MISSING)
+		return "is missing";
+	if (kind != PT_VAL_NUMBER || !isfinite(v))
+		return "is not a finite number";
+	if (v < 0)
+		return "is negative";
+	return NULL;
+}

@@ -56,4 +56,9 @@ int pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
 uint64_t pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key);
 void pt_rowvals_free(pt_rowvals *rv);
 
+/* Whether a field read as (kind, v) is a sample weight: NULL when it is
+ * (a finite number >= 0; -0 is 0), else why not ("is missing", "is not a
+ * finite number", "is negative"), for the caller's message. */
+const char *pt_weight_check(int kind, double v);
+
 #endif

@@ -1109,6 +1109,10 @@ pt_drift_feed(pt_drift *d, pt_reader *r, const char *name, pt_err *e)
 
 	if (col == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	if (pt_refuse_weights(s, "drift", e) < 0) {
+		free(col);
+		return -1;
+	}
 	if (strcmp(s->manifest, m->digest) != 0) {
 		free(col);
 		return pt_fail(e, PT_EMISMATCH, name, "frames of manifest %s, not of "

@@ -39,6 +39,7 @@ fake_manifest(pt_manifest *m, pt_feature *feat, pt_source *src)
 	int j;
 
 	memset(m, 0, sizeof *m);
+	m->weight = -1;
 	m->nfeatures = F;
 	m->features = feat;
 	m->nsources = F;
