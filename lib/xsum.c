@@ -22,6 +22,7 @@
 #include "xsum.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,36 @@ combine(pt_xsum *dst, const pt_xsum *src, int64_t sign)
 	dst->pending += src->pending + 1;
 	if (dst->pending >= PT_XSUM_LIMIT)
 		normalise(dst);
+}
+
+int
+pt_two_prod(double a, double b, double *hi, double *lo)
+{
+	double p = a * b;
+
+	if (a == 0 || b == 0) {
+		*hi = *lo = 0.0;
+		return isfinite(a) && isfinite(b) ? 0 : -1;
+	}
+	if (!isfinite(p) || fabs(p) < 0x1p-968)
+		return -1;
+	*hi = p;
+	*lo = fma(a, b, -p);
+	return 0;
+}
+
+int
+pt_xsum_add_prod(pt_xsum *x, double a, double b)
+{
+	double hi, lo;
+
+	if (pt_two_prod(a, b, &hi, &lo) < 0)
+		return -1;
+	if (hi != 0)
+		pt_xsum_add(x, hi);
+	if (lo != 0)
+		pt_xsum_add(x, lo);
+	return 0;
 }
 
 void

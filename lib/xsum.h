@@ -26,6 +26,16 @@ typedef struct pt_xsum {
 
 void pt_xsum_init(pt_xsum *x);
 void pt_xsum_add(pt_xsum *x, double v);  /* exact; NaN/inf are flagged */
+/* Adds the exact product a*b (sample weight times value): the rounded
+ * product and its error, both exact doubles (a two-product through fma).
+ * So adding w*v is adding v w times when w is a whole number, bit for bit.
+ * Returns 0, or -1 when the product cannot be added exactly (it overflows,
+ * or it is below 2^-968 where the error term may round), x then
+ * unchanged; the caller refuses the input (PT_ELIMIT). */
+int pt_xsum_add_prod(pt_xsum *x, double a, double b);
+/* The same product as two doubles hi + lo (hi the rounded product), for
+ * accumulators other than pt_xsum: 0, or -1 as above. */
+int pt_two_prod(double a, double b, double *hi, double *lo);
 void pt_xsum_merge(pt_xsum *dst, const pt_xsum *src); /* dst += src */
 void pt_xsum_sub(pt_xsum *dst, const pt_xsum *src);   /* dst -= src */
 /* The exact value rounded once to the nearest double (ties to even);

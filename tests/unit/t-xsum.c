@@ -416,6 +416,52 @@ test_cases(void)
 	}
 }
 
+/* A weight times a value, added exactly: the same sum as adding the
+ * value weight times (whole weights), and as the exact product a
+ * 128-bit integer gives (small integers), whatever the rounding. */
+static void
+test_products(void)
+{
+	int bad = 0, bad_int = 0, i, k;
+	pt_xsum a, b;
+
+	for (i = 0; i < 2000; i++) {
+		double v = rnd_double(-40, 40);
+		int w = (int)rnd_below(9);
+		pt_xsum_init(&a);
+		pt_xsum_init(&b);
+		if (pt_xsum_add_prod(&a, (double)w, v) < 0)
+			bad++;
+		for (k = 0; k < w; k++)
+			pt_xsum_add(&b, v);
+		bad += !same_sum(&a, &b);
+	}
+	ok(!bad, "2000 w*v added exactly == v added w times (%d bad)", bad);
+	for (i = 0; i < 2000; i++) {
+		/* 50-bit integers: the product is exact in __int128. */
+		int64_t x = (int64_t)(rnd() >> 14) - ((int64_t)1 << 49);
+		int64_t y = (int64_t)(rnd() >> 14) - ((int64_t)1 << 49);
+		__int128 p = (__int128)x * y;
+		double lo;
+		pt_xsum_init(&a);
+		pt_xsum_init(&b);
+		pt_xsum_add_prod(&a, (double)x, (double)y);
+		/* b: the exact product in pieces of at most 53 bits. */
+		lo = (double)(int64_t)(uint64_t)(p & (((__int128)1 << 48) - 1));
+		pt_xsum_add(&b, ldexp((double)(int64_t)(p >> 48), 48));
+		pt_xsum_add(&b, lo);
+		bad_int += !same_sum(&a, &b);
+	}
+	ok(!bad_int, "2000 products of 50-bit integers exact (%d bad)", bad_int);
+	pt_xsum_init(&a);
+	ok(pt_xsum_add_prod(&a, 0x1p-600, 0x1p-400) < 0 &&
+	    pt_xsum_add_prod(&a, 1e300, 1e10) < 0 &&
+	    pt_xsum_add_prod(&a, INFINITY, 0.0) < 0 &&
+	    pt_xsum_sign(&a) == 0, "underflowing, overflowing products refused");
+	ok(pt_xsum_add_prod(&a, 0.0, 1e300) == 0 && pt_xsum_sign(&a) == 0,
+	    "weight 0 adds nothing");
+}
+
 static void
 test_specials(void)
 {
@@ -853,6 +899,7 @@ main(int argc, char **argv)
 	test_cancel(san ? 10000 : 100000);
 	test_cases();
 	test_specials();
+	test_products();
 	test_encode(san ? 2000 : 20000);
 	test_sub_cmp(san ? 5000 : 50000);
 	test_headroom();
