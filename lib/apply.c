@@ -350,7 +350,7 @@ pt_prep_apply(const pt_manifest *m, int fd, const char *name,
 			rc = -1;
 			goto out;
 		}
-		h = pt_rowvals_id(&a.rv, &r, m->key);
+		h = pt_rowvals_id(&a.rv, &r, m->key, m->weight);
 		if (subset != PT_SUBSET_ALL && m->split != PT_SPLIT_NONE) {
 			double sv = m->split == PT_SPLIT_COLUMN ?
 			    a.rv.v[m->split_column] : NAN;

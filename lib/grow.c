@@ -197,6 +197,8 @@ pt_rowload_add(pt_rowload *l, const pt_batch *b, pt_err *e)
 	if (!l->bound) {
 		/* The columns only: no cells, so no limit on bins. */
 		pt_hist shape;
+		if (pt_refuse_weights(b->schema, "the exact search", e) < 0)
+			return -1;
 		memset(&shape, 0, sizeof shape);
 		shape.nfeatures = l->m->nfeatures;
 		shape.narms = l->m->nvocab;

@@ -140,6 +140,34 @@ pt_hist_alloc_cells(pt_hist *h, pt_err *e)
 	return 0;
 }
 
+int
+pt_hist_add_weights(pt_hist *h, pt_err *e)
+{
+	pt_hist *w = pt_hist_alloc(h->nfeatures, PT_HIST_WCOLS(h), h->nnodes, e);
+	int i;
+
+	if (w == NULL)
+		return -1;
+	memcpy(w->manifest, h->manifest, sizeof w->manifest);
+	memcpy(w->model, h->model, sizeof w->model);
+	memcpy(w->tree, h->tree, sizeof w->tree);
+	w->level = h->level;
+	w->has_treatment = 0;
+	for (i = 0; i < h->nfeatures; i++) {
+		w->nbins[i] = h->nbins[i];
+		w->off[i] = h->off[i];
+	}
+	w->ncells = h->ncells;
+	for (i = 0; i < h->nnodes; i++)
+		w->nodes[i] = h->nodes[i];
+	if (pt_hist_alloc_cells(w, e) < 0) {
+		pt_hist_free(w);
+		return -1;
+	}
+	h->wh = w;
+	return 0;
+}
+
 /* A partial of manifest m for the given open nodes (nnodes of them; NULL
  * means the root), with no limit on their number. */
 static pt_hist *
@@ -197,7 +225,8 @@ pt_hist_new(const pt_manifest *m, const char *model, const char *tree,
 	}
 	if ((h = hist_make(m, model, tree, level, nodes, nnodes, e)) == NULL)
 		return NULL;
-	if (pt_hist_alloc_cells(h, e) < 0) {
+	if (pt_hist_alloc_cells(h, e) < 0 ||
+	    (m->weight >= 0 && pt_hist_add_weights(h, e) < 0)) {
 		pt_hist_free(h);
 		return NULL;
 	}
@@ -212,6 +241,11 @@ pt_hist_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
 	pt_hist *h;
 	int f, b;
 
+	if (m->weight >= 0) {
+		pt_fail(e, PT_EUSAGE, "", "the manifest locks sample weights, "
+		    "which pair partials (the exact search) do not take yet");
+		return NULL;
+	}
 	/* PT_PAIR_ID holds the feature in 15 bits; the slots are counted
 	 * by an int. */
 	if (m->nfeatures > 32766) {
@@ -336,6 +370,7 @@ pt_hist_free(pt_hist *h)
 	free(h->parts);
 	pt_partid_free(&h->pid);
 	acc_free(h->acc);
+	pt_hist_free(h->wh);
 	free(h);
 }
 
@@ -390,12 +425,19 @@ hist_bind(const pt_hist *h, const pt_manifest *m, const pt_schema *s,
 	char nm[512];
 
 	memset(c, 0, sizeof *c);
-	if (pt_refuse_weights(s, unscored ? "the outcome forest" :
-	    "the split search", e) < 0)
-		return -1;
 	if (strcmp(s->manifest, m->digest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "frames were made under "
 		    "manifest %s, not %s", s->manifest, m->digest);
+	/* Weights: the manifest's weight column, in every frame. */
+	c->weight = pt_schema_weight(s);
+	if (c->weight >= 0 && s->cols[c->weight].type != PT_F64)
+		return pt_fail(e, PT_EFORMAT, "", "weight column %s is not f64",
+		    s->cols[c->weight].name);
+	if ((h->wh != NULL) != (c->weight >= 0))
+		return pt_fail(e, PT_EMISMATCH, "", h->wh != NULL ? "the "
+		    "manifest locks a weight column, and the frames carry none" :
+		    "the frames carry sample weights (column %s) that the "
+		    "partial does not hold", s->cols[c->weight].name);
 	c->feature = calloc((size_t)h->nfeatures, sizeof *c->feature);
 	c->score = calloc((size_t)h->narms, sizeof *c->score);
 	c->code = calloc((size_t)h->nfeatures, sizeof *c->code);
@@ -1071,7 +1113,8 @@ limbs_fp(const struct pt_hist_acc *a)
  * unit; otherwise only for values known to fit it. */
 static int
 chunk_limbs(pt_hist *h, const hk_table *K, const double *const *g,
-    const int32_t *w, const double *y, size_t i0, size_t mrows, int dense)
+    const int32_t *w, const double *y, size_t i0, size_t mrows, int dense,
+    int nocount)
 {
 	struct pt_hist_acc *a = h->acc;
 	int A = h->narms, L = a->L, W = a->W, s = a->s, KG = a->KG, KY = a->KY;
@@ -1092,8 +1135,9 @@ chunk_limbs(pt_hist *h, const hk_table *K, const double *const *g,
 				bad |= K->limbs(block_values(a, g[k], i0, 0, mrows,
 				    dense), mrows, L, ihi, chi, ilo, lim, a->rg +
 				    k * L, KG);
-		if (w != NULL && K->yrows != NULL && dense && KY == (L == 2 ? 4 :
-		    2))
+		/* (yrows writes the count lanes too.) */
+		if (w != NULL && K->yrows != NULL && dense && !nocount &&
+		    KY == (L == 2 ? 4 : 2))
 			bad |= K->yrows(w + i0, y + i0, mrows, L, ihi, chi, ilo,
 			    lim, a->ry);
 		else if (w != NULL) {
@@ -1168,20 +1212,16 @@ chunk_unit(pt_hist *h, const pt_manifest *m, int L, int W, int s, int treated,
 static int
 add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
     const pt_hist_cols *c, const pt_batch *b, const int *node_of, size_t i0,
-    size_t nb, pt_err *e)
+    size_t nb, const double *const *g, const int32_t *w, const double *y,
+    const double *const *g2, const double *y2, pt_err *e)
 {
 	struct pt_hist_acc *a = h->acc;
 	size_t i, mrows;
 	int lo = INT_MAX, hi = INT_MIN, A = h->narms, L, W, s;
-	int k, bad = 0, dense;
+	int k, bad = 0, dense, passes = g2 != NULL ? 2 : 1;
 	uint64_t amax = 0;
-	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) : NULL;
-	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
-	const double *g[64];
 	const int *nd = node_of != NULL ? node_of + i0 : NULL;
 
-	for (k = 0; k < A; k++)
-		g[k] = PT_COL_F64(b, c->score[k]);
 	/* Treatment codes and bin codes index the cells: none may pass the
 	 * last arm, or a feature's missing bin. */
 	if (w != NULL) {
@@ -1211,12 +1251,16 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 	 * in the limbs kernels). */
 	W = 63 - bitlen64((uint64_t)FOLD_ROWS);
 	W = W > 51 ? 51 : W;
-	/* The frame cells' unit, if the block's values fit it. */
-	if (a != NULL && a->pend > 0 && limbs_fp(a) && a->W == W && a->pend + nb <
-	    (UINT64_C(1) << (63 - W)) && a->s + a->L * a->W - 1 - h->scale +
+	/* The frame cells' unit, if the block's values fit it.  Not with a
+	 * second set of values: the scan below makes one unit for both, so
+	 * that no fold comes between their adds (a fold skips cells with no
+	 * rows). */
+	if (g2 == NULL && a != NULL && a->pend > 0 && limbs_fp(a) &&
+	    a->W == W && a->pend + nb < (UINT64_C(1) << (63 - W)) && a->s + a->L * a->W - 1 - h->scale +
 	    bitlen64(h->rows + nb) + 2 <= PT_WIDE_LIMIT) {
 		mrows = chunk_rows(h, K, w, node_of, i0, nb, &dense);
-		if (mrows == 0 || chunk_limbs(h, K, g, w, y, i0, mrows, dense) == 0)
+		if (mrows == 0 || chunk_limbs(h, K, g, w, y, i0, mrows, dense,
+		    0) == 0)
 			goto add;
 	}
 	/* The block's bit range, and a check of every value, column by
@@ -1225,6 +1269,10 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 		bad |= K->scan(g[k] + i0, nb, nd, NULL, &lo, &amax);
 	if (w != NULL)
 		bad |= K->scan(y + i0, nb, nd, w + i0, &lo, &amax);
+	for (k = 0; g2 != NULL && k < A; k++)
+		bad |= K->scan(g2[k] + i0, nb, nd, NULL, &lo, &amax);
+	if (g2 != NULL && w != NULL)
+		bad |= K->scan(y2 + i0, nb, nd, w + i0, &lo, &amax);
 	if (bad)
 		return frame_check(h, g, w, y, i0, nb, node_of, e) < 0 ? -1 :
 		    pt_fail(e, PT_EVALUE, "", "a value is out of range");
@@ -1236,7 +1284,8 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 	}
 	/* Cells holding rows of values this block's do not fit: folded. */
 	if (a != NULL && a->pend > 0) {
-		int fits = W == a->W && a->pend + nb < (UINT64_C(1) << (63 - W));
+		int fits = W == a->W && a->pend + passes * nb <
+		    (UINT64_C(1) << (63 - W));
 		if (lo != INT_MAX)
 			fits = fits && lo >= a->s && hi - a->s + 1 <= a->L * a->W;
 		if (!fits && acc_fold(h, e) < 0)
@@ -1275,7 +1324,7 @@ add_chunk(pt_hist *h, const hk_table *K, const pt_manifest *m,
 		return -1;
 	a = h->acc;
 	mrows = chunk_rows(h, K, w, node_of, i0, nb, &dense);
-	if (mrows > 0 && chunk_limbs(h, K, g, w, y, i0, mrows, dense) != 0)
+	if (mrows > 0 && chunk_limbs(h, K, g, w, y, i0, mrows, dense, 0) != 0)
 		return pt_fail(e, PT_ELIMIT, "", "limbs of a scanned block "
 		    "do not fit its unit");
 add:
@@ -1288,6 +1337,24 @@ add:
 	else
 		add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG,
 		    a->KY), node_of == NULL ? NULL : a->gro);
+	if (g2 == NULL)
+		return 0;
+	/* The second values (the rounding errors of weight times value) go
+	 * to the same cells with a count of 0: the rows are counted once. */
+	for (i = 0; i < mrows; i++)
+		a->ry[i * a->KY] = 0;
+	bad = chunk_limbs(h, K, g2, w, y2, i0, mrows, dense, 1);
+	if (!bad)
+		add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG,
+		    a->KY), node_of == NULL ? NULL : a->gro);
+	for (i = 0; i < mrows; i++)
+		a->ry[i * a->KY] = 1;
+	a->pend += nb;
+	if (bad) {
+		a->broken = 1;
+		return pt_fail(e, PT_ELIMIT, "", "limbs of a scanned block "
+		    "do not fit its unit");
+	}
 	return 0;
 }
 
@@ -1300,6 +1367,105 @@ pt_hist_bind_part(pt_hist *h, const pt_schema *s, pt_err *e)
 		return -1;
 	h->pid_bound = 1;
 	return 0;
+}
+
+/*
+ * The rows of a frame with sample weights.  Each score (and outcome) v of
+ * a row of weight w is added as w v exactly: the rounded product and its
+ * rounding error (pt_two_prod), two exact doubles, both in one add_chunk
+ * so that they share the frame cells' unit and the row is counted once.
+ * The weights go into h->wh: per arm the weight of the rows that received
+ * it, then every row's weight.
+ */
+static int
+add_weighted(pt_hist *h, const hk_table *K, const pt_manifest *m,
+    const pt_hist_cols *c, const pt_batch *b, const int *node_of, pt_err *e)
+{
+	size_t n = b->nrows, i, i0;
+	int A = h->narms, WA = PT_HIST_WCOLS(h), k, rc = -1;
+	const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b, c->treatment) :
+	    NULL;
+	const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) : NULL;
+	const double *wt = PT_COL_F64(b, c->weight);
+	const double *g[64], *ge[64], *gw[65];
+	double *buf;
+	size_t nv = (size_t)2 * A + 2 + WA;
+
+	if (n > SIZE_MAX / sizeof(double) / nv ||
+	    (buf = malloc(n * nv * sizeof(double))) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory for a frame's "
+		    "weighted values");
+	for (i = 0; i < n; i++) {
+		double v = wt[i];
+		if (node_of != NULL && node_of[i] < 0)
+			continue;
+		if (!(v >= 0) || !isfinite(v)) {
+			pt_fail(e, PT_EVALUE, "", "row %zu: weight %g is not a "
+			    "finite number >= 0", i + 1, v);
+			goto out;
+		}
+	}
+	for (k = 0; k < A; k++) {
+		const double *s = PT_COL_F64(b, c->score[k]);
+		double *p = buf + (size_t)k * n, *q = buf + (size_t)(A + k) * n;
+		for (i = 0; i < n; i++) {
+			if ((node_of != NULL && node_of[i] < 0) || !isfinite(s[i])) {
+				p[i] = s[i]; /* skipped, or refused by the scan */
+				q[i] = 0.0;
+			} else if (pt_two_prod(wt[i], s[i], &p[i], &q[i]) < 0) {
+				pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g times "
+				    "score %g is out of the range of exact sums "
+				    "(overflows, or below 2^-968)", i + 1, wt[i],
+				    s[i]);
+				goto out;
+			}
+		}
+		g[k] = p;
+		ge[k] = q;
+	}
+	{
+		double *p = buf + (size_t)2 * A * n, *q = p + n;
+		for (i = 0; y != NULL && i < n; i++) {
+			if ((node_of != NULL && node_of[i] < 0) || w[i] < 0 ||
+			    !isfinite(y[i])) {
+				p[i] = y[i];
+				q[i] = 0.0;
+			} else if (pt_two_prod(wt[i], y[i], &p[i], &q[i]) < 0) {
+				pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g times "
+				    "outcome %g is out of the range of exact sums "
+				    "(overflows, or below 2^-968)", i + 1, wt[i],
+				    y[i]);
+				goto out;
+			}
+		}
+		for (k = 0; k < WA; k++) {
+			double *d = buf + (size_t)(2 * A + 2 + k) * n;
+			for (i = 0; i < n; i++)
+				d[i] = k == WA - 1 || (w != NULL && w[i] == k) ?
+				    wt[i] + 0.0 : 0.0;
+			gw[k] = d;
+		}
+		for (i0 = 0; i0 < n; i0 += BLK) {
+			size_t nb = n - i0 < BLK ? n - i0 : BLK;
+			if (add_chunk(h, K, m, c, b, node_of, i0, nb, g, w,
+			    y ? p : NULL, ge, y ? q : NULL, e) < 0) {
+				if (i0 > 0 && h->acc != NULL)
+					h->acc->broken = 1;
+				goto out;
+			}
+			/* This block is in h: a refusal now breaks it. */
+			if (add_chunk(h->wh, K, m, c, b, node_of, i0, nb, gw, NULL,
+			    NULL, NULL, NULL, e) < 0) {
+				if (h->acc != NULL)
+					h->acc->broken = 1;
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
 }
 
 /* The rows of a frame: node_of as pt_hist_add says (NULL for a pair
@@ -1326,14 +1492,27 @@ add_frame(pt_hist *h, const pt_manifest *m, const pt_hist_cols *c,
 		return -1;
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "frame of %zu rows", n);
-	for (i0 = 0; i0 < n; i0 += BLK) {
-		size_t nb = n - i0 < BLK ? n - i0 : BLK;
-		if (add_chunk(h, K, m, c, b, node_of, i0, nb, e) < 0) {
-			/* The frame's earlier blocks are in: the partial no
-			 * longer matches any set of whole frames. */
-			if (i0 > 0 && h->acc != NULL)
-				h->acc->broken = 1;
-			return -1;
+	if (h->wh != NULL)
+		return add_weighted(h, K, m, c, b, node_of, e);
+	{
+		const int32_t *w = c->treatment >= 0 ? PT_COL_I32(b,
+		    c->treatment) : NULL;
+		const double *y = c->outcome >= 0 ? PT_COL_F64(b, c->outcome) :
+		    NULL;
+		const double *g[64];
+		for (int k = 0; k < A; k++)
+			g[k] = PT_COL_F64(b, c->score[k]);
+		for (i0 = 0; i0 < n; i0 += BLK) {
+			size_t nb = n - i0 < BLK ? n - i0 : BLK;
+			if (add_chunk(h, K, m, c, b, node_of, i0, nb, g, w, y,
+			    NULL, NULL, e) < 0) {
+				/* The frame's earlier blocks are in: the
+				 * partial no longer matches any set of whole
+				 * frames. */
+				if (i0 > 0 && h->acc != NULL)
+					h->acc->broken = 1;
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -1363,6 +1542,8 @@ pt_hist_flush(pt_hist *h, pt_err *e)
 {
 	if (h->acc != NULL && h->acc->broken)
 		return pt_hist_folded(h, e);
+	if (h->wh != NULL && pt_hist_flush(h->wh, e) < 0)
+		return -1;
 	return h->acc != NULL && h->acc->pend > 0 ? acc_fold(h, e) : 0;
 }
 
@@ -1375,7 +1556,7 @@ pt_hist_folded(const pt_hist *h, pt_err *e)
 	if (h->acc != NULL && h->acc->pend > 0)
 		return pt_fail(e, PT_EUSAGE, "", "partial has rows not folded "
 		    "(pt_hist_flush)");
-	return 0;
+	return h->wh != NULL ? pt_hist_folded(h->wh, e) : 0;
 }
 
 int
@@ -1417,6 +1598,9 @@ same_shape(const pt_hist *a, const pt_hist *b, pt_err *e)
 	if (a->pairs != b->pairs)
 		return pt_fail(e, PT_EMISMATCH, "", "a pair partial (hist "
 		    "--pairs) and an ordinary partial do not merge");
+	if ((a->wh != NULL) != (b->wh != NULL))
+		return pt_fail(e, PT_EMISMATCH, "", "a partial with sample "
+		    "weights and one without do not merge");
 	if (strcmp(a->manifest, b->manifest) != 0)
 		return pt_fail(e, PT_EMISMATCH, "", "partial of manifest %s, "
 		    "not %s", b->manifest, a->manifest);
@@ -1489,6 +1673,27 @@ unmerge_sums(pt_wide *dst, const pt_wide *src, size_t k, int d)
 	}
 }
 
+/* Whether the sums of b add into a's without outgrowing PT_WIDE_LIMIT
+ * bits at the lower of their scales (a sufficient test: each fits one bit
+ * less). */
+static int
+merge_fits(const pt_hist *a, const pt_hist *b)
+{
+	size_t i, n = (size_t)a->nnodes * a->ncells * a->narms;
+	int s, ba = 0, bb = 0;
+
+	if (a->scale == INT_MAX || b->scale == INT_MAX)
+		return 1;
+	s = a->scale < b->scale ? a->scale : b->scale;
+	for (i = 0; i < n; i++) {
+		int t = pt_wide_bits(&a->gsum[i]), u = pt_wide_bits(&b->gsum[i]);
+		ba = t > ba ? t : ba;
+		bb = u > bb ? u : bb;
+	}
+	return (ba == 0 || ba + a->scale - s < PT_WIDE_LIMIT) &&
+	    (bb == 0 || bb + b->scale - s < PT_WIDE_LIMIT);
+}
+
 int
 pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 {
@@ -1500,6 +1705,11 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 		return -1;
 	if (pt_hist_folded(dst, e) < 0 || pt_hist_folded(src, e) < 0)
 		return -1;
+	/* The weights merge after the rest, which may fail; they must not,
+	 * so that dst stays as it was on failure: checked first. */
+	if (dst->wh != NULL && !merge_fits(dst->wh, src->wh))
+		return pt_fail(e, PT_ELIMIT, "", "weight sums too wide for exact "
+		    "merge");
 	/* Partitions: a sorted union; a repeat is an error (partid.h). */
 	if (pt_partid_union(dst->parts, dst->nparts, src->parts, src->nparts,
 	    &parts, &np, e) < 0)
@@ -1532,6 +1742,19 @@ pt_hist_merge(pt_hist *dst, const pt_hist *src, pt_err *e)
 			return pt_fail(e, PT_ELIMIT, "", "sums too wide for exact "
 			    "merge");
 		}
+	}
+	if (dst->wh != NULL) {
+		pt_hist *dw = dst->wh;
+		if (src->wh->scale != INT_MAX) {
+			/* merge_fits said this cannot fail. */
+			if (hist_rescale(dw, src->wh->scale, e) < 0)
+				return -1;
+			merge_sums(dw->gsum, src->wh->gsum, nn * (size_t)dw->narms,
+			    src->wh->scale - dw->scale, &fail);
+		}
+		for (i = 0; i < nn; i++)
+			dw->n[i] += src->wh->n[i];
+		dw->rows += src->wh->rows;
 	}
 	for (i = 0; i < nn; i++)
 		dst->n[i] += src->n[i];

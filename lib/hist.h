@@ -57,8 +57,20 @@ typedef struct pt_hist {
 	int pid_bound;
 	int has_treatment; /* 0 in bring-your-own-rewards mode */
 	int pairs;         /* a pair partial (below) */
+	/* Sample weights (a manifest with a weight column; NULL without):
+	 * ysum and gsum then hold exact sums of weight times outcome and
+	 * weight times score (n and cnt still count rows), and wh holds the
+	 * weights themselves: a partial of the same shape and nodes in
+	 * rewards mode whose gsum has, per cell, the weight of the rows that
+	 * received each arm and then the weight of every row (A + 1 columns;
+	 * in rewards mode just the latter), in its own scale.  Its n is h's. */
+	struct pt_hist *wh;
 	struct pt_hist_acc *acc; /* per-frame accumulators, while adding */
 } pt_hist;
+
+/* The columns of wh: A + 1 in treatment mode, 1 in rewards mode; the
+ * weight of every row is the last. */
+#define PT_HIST_WCOLS(h) ((h)->has_treatment ? (h)->narms + 1 : 1)
 
 /* Creates an empty partial with the shape of manifest m (nvocab arms) for
  * the given open nodes (copied; NULL/0 means the root).  tree and model
@@ -78,6 +90,7 @@ typedef struct pt_hist_cols {
 	int *feature;   /* nfeatures column indexes (malloc'd) */
 	int *score;     /* narms column indexes (score or reward columns) */
 	int *code;      /* nfeatures bin code columns, -1 where absent */
+	int weight;     /* the sample weight column, or -1 */
 } pt_hist_cols;
 
 /* Finds the columns in schema s for partial h (and manifest m: feature

@@ -16,5 +16,8 @@ pt_hist *pt_hist_alloc(int nfeatures, int narms, int nnodes, pt_err *e);
 /* Allocates h's cells, zeroed, for its nnodes and ncells; -1 (PT_ENOMEM)
  * on failure, h then to be freed by the caller. */
 int pt_hist_alloc_cells(pt_hist *h, pt_err *e);
+/* Gives h (its shape, nodes and cells made) the partial of its weights
+ * (pt_hist.wh), empty.  0, or -1 (PT_ENOMEM) with h unchanged. */
+int pt_hist_add_weights(pt_hist *h, pt_err *e);
 
 #endif

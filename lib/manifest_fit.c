@@ -422,7 +422,7 @@ fit_classify(fit *f, const pt_manifest *shape, const pt_csvrec *r,
 
 	if (pt_rowvals_read(&f->rv, r, &f->tokens, f->e) < 0)
 		return -1;
-	*h = pt_rowvals_id(&f->rv, r, f->key);
+	*h = pt_rowvals_id(&f->rv, r, f->key, f->weight);
 	if (f->splitcol >= 0 && o->split == PT_SPLIT_COLUMN) {
 		int c = f->splitcol;
 		if (rv->kind[c] != PT_VAL_NUMBER)

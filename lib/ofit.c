@@ -406,6 +406,18 @@ arm_value(const pt_wide *y, uint64_t c, int scale, double parent)
 	return c > 0 ? pt_wide_round(y, scale) / (double)c : parent;
 }
 
+/* The same with sample weights: y is then a weighted sum, and w (units of
+ * 2^wscale) the weight of its rows; NULL without weights. */
+static double
+arm_value_w(const pt_wide *y, uint64_t c, const pt_wide *w, int scale,
+    int wscale, double parent)
+{
+	if (w == NULL)
+		return arm_value(y, c, scale, parent);
+	return pt_wide_sign(w) > 0 ? pt_wide_round(y, scale) /
+	    pt_wide_round(w, wscale) : parent;
+}
+
 /* mtry distinct features of F for node id of tree t, ascending, into out
  * (room for mtry); idx is scratch of F. */
 static void
@@ -442,21 +454,37 @@ choose_features(const pt_ofit *f, const otree *t, uint32_t id, int *out,
 typedef struct scratch {
 	pt_wide *tot, *pre, *miss, *lw, *rw;
 	uint64_t *ctot, *cpre, *cmiss, *clw, *crw;
+	/* With sample weights: the weights of the same rows (wscale), and
+	 * the weight sums of the partial (WA = A + 1 a cell); else NULL. */
+	pt_wide *wtot, *wpre, *wmiss, *wlw, *wrw;
+	const pt_wide *wg;
+	int wscale;
 	int *feats, *idx;
 } scratch;
 
-/* The sum over arms of Y^2 / C. */
+/* The sum over arms of Y^2 / C, or with weights (w not NULL) of Y^2 / W,
+ * W the arm's weight. */
 static double
-side_score(const pt_wide *y, const uint64_t *c, int A, int scale)
+side_score(const pt_wide *y, const uint64_t *c, const pt_wide *w, int A,
+    int scale, int wscale)
 {
 	double s = 0;
 
 	for (int a = 0; a < A; a++)
-		if (c[a] > 0) {
+		if (w != NULL ? pt_wide_sign(&w[a]) > 0 : c[a] > 0) {
 			double v = pt_wide_round(&y[a], scale);
-			s += v * v / (double)c[a];
+			s += v * v / (w != NULL ? pt_wide_round(&w[a], wscale) :
+			    (double)c[a]);
 		}
 	return s;
+}
+
+/* Adds the weights of cell i (of arm a: index i * A + a in ysum) to *d. */
+static inline void
+add_w(const scratch *x, pt_wide *d, size_t i, int A, int a)
+{
+	if (x->wg != NULL)
+		pt_wide_add(d, &x->wg[i * (size_t)(A + 1) + (size_t)a]);
 }
 
 /* The left side of candidate (feature at off, bin b, missing left ml) of
@@ -470,21 +498,26 @@ sides(const pt_hist *h, int A, size_t off, int nb, int b, int ml,
 
 	memset(x->lw, 0, (size_t)A * sizeof *x->lw);
 	memset(x->clw, 0, (size_t)A * sizeof *x->clw);
+	memset(x->wlw, 0, (size_t)A * sizeof *x->wlw);
 	for (int k = 0; k <= b; k++)
 		for (int a = 0; a < A; a++) {
 			size_t i = (off + (size_t)k) * (size_t)A + (size_t)a;
 			pt_wide_add(&x->lw[a], &h->ysum[i]);
 			x->clw[a] += h->cnt[i];
+			add_w(x, &x->wlw[a], off + (size_t)k, A, a);
 		}
 	for (int a = 0; a < A; a++) {
 		if (ml) {
 			size_t i = (off + (size_t)nb + 1) * (size_t)A + (size_t)a;
 			pt_wide_add(&x->lw[a], &h->ysum[i]);
 			x->clw[a] += h->cnt[i];
+			add_w(x, &x->wlw[a], off + (size_t)nb + 1, A, a);
 		}
 		x->rw[a] = x->tot[a];
 		pt_wide_sub(&x->rw[a], &x->lw[a]);
 		x->crw[a] = x->ctot[a] - x->clw[a];
+		x->wrw[a] = x->wtot[a];
+		pt_wide_sub(&x->wrw[a], &x->wlw[a]);
 		nl += x->clw[a];
 	}
 	return nl;
@@ -504,28 +537,37 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 	int bf = -1, bb = -1, bml = 0;
 	double *val = t->val + (size_t)id * A;
 
+	const pt_wide *W0 = x->wg != NULL ? x->wtot : NULL;
+	const pt_wide *WL = x->wg != NULL ? x->wlw : NULL;
+	const pt_wide *WR = x->wg != NULL ? x->wrw : NULL;
+
 	memset(x->tot, 0, (size_t)A * sizeof *x->tot);
 	memset(x->ctot, 0, (size_t)A * sizeof *x->ctot);
+	memset(x->wtot, 0, (size_t)A * sizeof *x->wtot);
 	/* The node's totals: every feature's bins hold all its rows. */
 	for (int b = 0; b < h->nbins[0]; b++)
 		for (int a = 0; a < A; a++) {
 			size_t i = (base + h->off[0] + (size_t)b) * A + (size_t)a;
 			pt_wide_add(&x->tot[a], &h->ysum[i]);
 			x->ctot[a] += h->cnt[i];
+			add_w(x, &x->wtot[a], base + h->off[0] + (size_t)b, A, a);
 		}
 	for (int a = 0; a < A; a++)
 		nrows += x->ctot[a];
 	t->rows[id] = nrows;
 	if (id == 1) {
 		for (int a = 0; a < A; a++)
-			if (x->ctot[a] == 0)
+			if (x->ctot[a] == 0 || (W0 != NULL &&
+			    pt_wide_sign(&W0[a]) <= 0))
 				return pt_fail(e, PT_EVALUE, "", "forest: no row "
-				    "of arm %s in the sample of a tree (more "
-				    "rows, or a larger --subsample)", m->vocab[a]);
+				    "of arm %s %sin the sample of a tree (more "
+				    "rows, or a larger --subsample)", m->vocab[a],
+				    x->ctot[a] ? "of weight above 0 " : "");
 		for (int a = 0; a < A; a++)
-			val[a] = arm_value(&x->tot[a], x->ctot[a], h->scale, 0);
+			val[a] = arm_value_w(&x->tot[a], x->ctot[a], W0 ? &W0[a] :
+			    NULL, h->scale, x->wscale, 0);
 	}
-	base_score = side_score(x->tot, x->ctot, A, h->scale);
+	base_score = side_score(x->tot, x->ctot, W0, A, h->scale, x->wscale);
 	choose_features(f, t, id, x->feats, x->idx);
 	for (int q = 0; q < f->mtry && nrows >= 2 * f->s.min_leaf; q++) {
 		int j = x->feats[q], nb = m->features[j].nbounds;
@@ -533,11 +575,14 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 		uint64_t nmiss = 0;
 		memset(x->pre, 0, (size_t)A * sizeof *x->pre);
 		memset(x->cpre, 0, (size_t)A * sizeof *x->cpre);
+		memset(x->wpre, 0, (size_t)A * sizeof *x->wpre);
+		memset(x->wmiss, 0, (size_t)A * sizeof *x->wmiss);
 		for (int a = 0; a < A; a++) {
 			size_t i = (off + (size_t)nb + 1) * A + (size_t)a;
 			x->miss[a] = h->ysum[i];
 			x->cmiss[a] = h->cnt[i];
 			nmiss += h->cnt[i];
+			add_w(x, &x->wmiss[a], off + (size_t)nb + 1, A, a);
 		}
 		for (int b = 0; b < nb; b++) {
 			uint64_t npre = 0;
@@ -546,6 +591,7 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 				pt_wide_add(&x->pre[a], &h->ysum[i]);
 				x->cpre[a] += h->cnt[i];
 				npre += x->cpre[a];
+				add_w(x, &x->wpre[a], off + (size_t)b, A, a);
 			}
 			for (int ml = 0; ml < 2; ml++) {
 				uint64_t nl = npre + (ml ? nmiss : 0);
@@ -557,16 +603,21 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 				for (int a = 0; a < A; a++) {
 					x->lw[a] = x->pre[a];
 					x->clw[a] = x->cpre[a];
+					x->wlw[a] = x->wpre[a];
 					if (ml) {
 						pt_wide_add(&x->lw[a], &x->miss[a]);
 						x->clw[a] += x->cmiss[a];
+						pt_wide_add(&x->wlw[a], &x->wmiss[a]);
 					}
 					x->rw[a] = x->tot[a];
 					pt_wide_sub(&x->rw[a], &x->lw[a]);
 					x->crw[a] = x->ctot[a] - x->clw[a];
+					x->wrw[a] = x->wtot[a];
+					pt_wide_sub(&x->wrw[a], &x->wlw[a]);
 				}
-				sc = side_score(x->lw, x->clw, A, h->scale) +
-				    side_score(x->rw, x->crw, A, h->scale);
+				sc = side_score(x->lw, x->clw, WL, A, h->scale,
+				    x->wscale) + side_score(x->rw, x->crw, WR, A,
+				    h->scale, x->wscale);
 				if (sc > best) {
 					best = sc;
 					bf = j;
@@ -590,9 +641,10 @@ grow_node(const pt_ofit *f, otree *t, const pt_hist *h, int s, uint32_t id,
 		uint32_t k = 2 * id + (uint32_t)c;
 		double *cv = t->val + (size_t)k * A;
 		for (int a = 0; a < A; a++)
-			cv[a] = c == 0 ? arm_value(&x->lw[a], x->clw[a], h->scale,
-			    val[a]) : arm_value(&x->rw[a], x->crw[a], h->scale,
-			    val[a]);
+			cv[a] = c == 0 ? arm_value_w(&x->lw[a], x->clw[a], WL ?
+			    &WL[a] : NULL, h->scale, x->wscale, val[a]) :
+			    arm_value_w(&x->rw[a], x->crw[a], WR ? &WR[a] : NULL,
+			    h->scale, x->wscale, val[a]);
 		t->state[k] = last ? N_LEAF : N_OPEN;
 		t->rows[k] = c == 0 ? ml_rows : nrows - ml_rows;
 	}
@@ -604,7 +656,7 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 {
 	int A = f->m->nvocab, F = f->m->nfeatures, rc = 0;
 	scratch x;
-	pt_wide *w = calloc((size_t)A * 5, sizeof *w);
+	pt_wide *w = calloc((size_t)A * 10, sizeof *w);
 	uint64_t *c = calloc((size_t)A * 5, sizeof *c);
 	int *ints = malloc((size_t)F * 2 * sizeof *ints);
 
@@ -619,6 +671,11 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 	x.miss = w + 2 * A;
 	x.lw = w + 3 * A;
 	x.rw = w + 4 * A;
+	x.wtot = w + 5 * A;
+	x.wpre = w + 6 * A;
+	x.wmiss = w + 7 * A;
+	x.wlw = w + 8 * A;
+	x.wrw = w + 9 * A;
 	x.ctot = c;
 	x.cpre = c + A;
 	x.cmiss = c + 2 * A;
@@ -634,6 +691,8 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 			rc = -1;
 			break;
 		}
+		x.wg = h->wh != NULL ? h->wh->gsum : NULL;
+		x.wscale = h->wh != NULL ? h->wh->scale : 0;
 		for (int s = 0; s < h->nnodes && rc == 0; s++)
 			rc = grow_node(f, &f->t[k], h, s, h->nodes[s], &x, e);
 	}

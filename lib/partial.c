@@ -166,7 +166,7 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 {
 	pt_buf hb = PT_BUF_INIT, bb = PT_BUF_INIT;
 	size_t cell, nc = h->ncells;
-	int k, A = h->narms, i, sh;
+	int k, A = h->narms, i, sh, shw = 0, WA = PT_HIST_WCOLS(h);
 
 	if (h->nparts < 1)
 		return pt_fail(e, PT_EUSAGE, "", "partial has no partition id");
@@ -193,6 +193,20 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 		ex = low == INT_MAX ? 0 : h->scale + low;
 		wb_varint(&bb, ((uint64_t)(int64_t)ex << 1) ^
 		    (uint64_t)((int64_t)ex >> 63));
+		/* With weights, the same for the weight sums. */
+		if (h->wh != NULL) {
+			tot = (size_t)h->nnodes * nc * WA;
+			low = INT_MAX;
+			for (j = 0; j < tot; j++)
+				if (pt_wide_sign(&h->wh->gsum[j]) != 0) {
+					int t = pt_wide_ctz(&h->wh->gsum[j]);
+					low = t < low ? t : low;
+				}
+			shw = low == INT_MAX ? 0 : low;
+			ex = low == INT_MAX ? 0 : h->wh->scale + low;
+			wb_varint(&bb, ((uint64_t)(int64_t)ex << 1) ^
+			    (uint64_t)((int64_t)ex >> 63));
+		}
 	}
 	for (i = 0; i < h->nnodes; i++) {
 		size_t cnt = 0, prev = 0;
@@ -213,6 +227,8 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 				wb_int(&bb, &h->ysum[c * A + k], sh);
 				wb_int(&bb, &h->gsum[c * A + k], sh);
 			}
+			for (k = 0; h->wh != NULL && k < WA; k++)
+				wb_int(&bb, &h->wh->gsum[c * WA + k], shw);
 		}
 	}
 	pt_buf_puts(&hb, HEAD);
@@ -232,6 +248,9 @@ pt_hist_write(const pt_hist *h, char **out, size_t *len, pt_err *e)
 	 * were. */
 	if (h->pairs)
 		pt_buf_puts(&hb, "pairs: 1\n");
+	/* Likewise partials with sample weights. */
+	if (h->wh != NULL)
+		pt_buf_puts(&hb, "weights: 1\n");
 	pt_buf_puts(&hb, "nodes: [");
 	for (i = 0; i < h->nnodes; i++)
 		pt_buf_printf(&hb, i ? ", %" PRIu32 : "%" PRIu32, h->nodes[i]);
@@ -270,11 +289,11 @@ header_end(const char *buf, size_t len)
 
 static int
 read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
-    size_t len, pt_err *e)
+    size_t len, int *weighted, pt_err *e)
 {
 	static const char *const keys[] = { "format", "version", "manifest",
-		"model", "tree", "level", "mode", "arms", "bins", "pairs", "nodes",
-		"rows", "partitions", "body", NULL };
+		"model", "tree", "level", "mode", "arms", "bins", "pairs",
+		"weights", "nodes", "rows", "partitions", "body", NULL };
 	yaml_node_t *n;
 	int64_t v, arms, level;
 	uint64_t u;
@@ -345,6 +364,18 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 			    "of the root (level 0, tree none)");
 			goto out;
 		}
+	}
+	/* Sample weights: "weights: 1", no other value; the reader gives
+	 * the partial its weight sums once its cells are made. */
+	if ((n = pt_ynode_get(d, root, "weights")) != NULL) {
+		if (pt_ynode_int(d, n, "weights", 1, 1, &v, e) < 0)
+			goto out;
+		if (h->pairs) {
+			pt_yfail(e, d, n, PT_EFORMAT, "weights: pair partials "
+			    "do not take weights");
+			goto out;
+		}
+		*weighted = 1;
 	}
 	if ((nodes = pt_ynode_i64s(d, (n = pt_ynode_need(d, root, "nodes", e)),
 	    "nodes", -1, &np, e)) == NULL)
@@ -428,8 +459,8 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 	yaml_node_t *root;
 	const char *why;
 	rbuf rb;
-	uint64_t odd = 0;
-	int nz = 0, i, arms;
+	uint64_t odd = 0, oddw = 0;
+	int nz = 0, nzw = 0, i, arms, weighted = 0, WA;
 	char hex[17];
 
 	memset(&d, 0, sizeof d);
@@ -442,7 +473,7 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		return NULL;
 	}
 	if ((root = pt_ydoc_load(&d, buf, body, name, e)) == NULL ||
-	    read_header(&d, root, &h, &bodylen, len, e) < 0)
+	    read_header(&d, root, &h, &bodylen, len, &weighted, e) < 0)
 		goto fail;
 	pt_ydoc_free(&d);
 	pos = body + bodylen;
@@ -457,8 +488,10 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		why = "checksum mismatch (corrupted partial)";
 		goto corrupt;
 	}
-	if (pt_hist_alloc_cells(h, e) < 0)
+	if (pt_hist_alloc_cells(h, e) < 0 ||
+	    (weighted && pt_hist_add_weights(h, e) < 0))
 		goto fail;
+	WA = PT_HIST_WCOLS(h);
 	/* The body: the exponent of a unit, then the cells. */
 	arms = h->narms;
 	rb.p = (const unsigned char *)buf + body;
@@ -471,6 +504,13 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 		if (ex < -1074 - PT_WIDE_LIMIT || ex > 1100)
 			rb.err = 1;
 		h->scale = (int)ex;
+		if (weighted) {
+			z = rb_varint(&rb);
+			ex = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+			if (ex < -1074 - PT_WIDE_LIMIT || ex > 1100)
+				rb.err = 1;
+			h->wh->scale = (int)ex;
+		}
 	}
 	for (i = 0; i < h->nnodes && !rb.err; i++) {
 		uint64_t cnt = rb_varint(&rb), c;
@@ -499,14 +539,28 @@ pt_hist_read(const char *buf, size_t len, const char *name, pt_err *e)
 				nz |= pt_wide_sign(&h->ysum[ci * arms + a]) != 0 ||
 				    pt_wide_sign(&h->gsum[ci * arms + a]) != 0;
 			}
+			for (a = 0; weighted && a < WA; a++) {
+				pt_wide *x = &h->wh->gsum[ci * WA + a];
+				rb_int(&rb, x);
+				oddw |= x->w[0] & 1;
+				nzw |= pt_wide_sign(x) != 0;
+				/* Weights are not negative. */
+				if (pt_wide_sign(x) < 0)
+					rb.err = 1;
+			}
+			if (weighted)
+				h->wh->n[ci] = h->n[ci];
 		}
 	}
 	/* Canonical: some sum is odd in units of 2^e (e is their lowest set
 	 * bit), or all are zero and e is 0. */
-	if (rb.err || rb.pos != rb.n || (nz ? !odd : h->scale != 0)) {
+	if (rb.err || rb.pos != rb.n || (nz ? !odd : h->scale != 0) ||
+	    (weighted && (nzw ? !oddw : h->wh->scale != 0))) {
 		why = "malformed body";
 		goto corrupt;
 	}
+	if (weighted)
+		h->wh->rows = h->rows;
 	return h;
 corrupt:
 	pt_fail(e, PT_ECORRUPT, name, "%s", why);

@@ -11,6 +11,9 @@
 #include "number.h"
 #include "xsum.h"
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
 /* Which lengths the missing tokens have (bit n for a token of n < 63
  * bytes, bit 63 for any longer one), so that most fields, numbers longer
  * than every token, are told apart from the tokens with one test. */
@@ -171,12 +174,25 @@ value_size(const pt_rowvals *rv, const pt_csvrec *r, size_t i)
 }
 
 uint64_t
-pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key)
+pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key, int skip)
 {
 	size_t off = 0;
 
 	if (!rv->id_ok)
 		return 0;
+	if (key < 0 && skip >= 0 && (size_t)skip < r->nfields) {
+		/* Every value but the skipped field's: the hash of the rest,
+		 * streamed in two pieces (the same hash as of one). */
+		XXH3_state_t st;
+		size_t len;
+		for (size_t i = 0; i < (size_t)skip; i++)
+			off += value_size(rv, r, i);
+		len = value_size(rv, r, (size_t)skip);
+		XXH3_64bits_reset_withSeed(&st, 0);
+		XXH3_64bits_update(&st, rv->buf, off);
+		XXH3_64bits_update(&st, rv->buf + off + len, rv->idlen - off - len);
+		return XXH3_64bits_digest(&st);
+	}
 	if (key < 0)
 		return pt_hash64(rv->buf, rv->idlen, 0);
 	/* The key field's value alone, where pt_rowvals_read wrote it. */

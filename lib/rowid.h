@@ -51,9 +51,11 @@ typedef struct pt_rowvals {
 int pt_rowvals_read(pt_rowvals *rv, const pt_csvrec *r, const pt_names *tokens,
     pt_err *e);
 /* The row identity of the record rv was read from (r, as given to
- * pt_rowvals_read): the hash of every field's value, or of the key
- * field's alone when key >= 0.  0 before a successful pt_rowvals_read. */
-uint64_t pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key);
+ * pt_rowvals_read): the hash of every field's value but field skip's (the
+ * sample weight: a row of weight 2 is the row twice, the same unit), or
+ * of the key field's alone when key >= 0; skip -1 skips none.  0 before a
+ * successful pt_rowvals_read. */
+uint64_t pt_rowvals_id(pt_rowvals *rv, const pt_csvrec *r, int key, int skip);
 void pt_rowvals_free(pt_rowvals *rv);
 
 /* Whether a field read as (kind, v) is a sample weight: NULL when it is

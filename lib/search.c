@@ -20,6 +20,10 @@ side_zero(side *s, int A)
 	memset(s->cnt, 0, (size_t)A * sizeof s->cnt[0]);
 	memset(s->y, 0, (size_t)A * sizeof s->y[0]);
 	memset(s->g, 0, (size_t)A * sizeof s->g[0]);
+	s->weighted = 0;
+	s->wscale = 0;
+	memset(s->wa, 0, (size_t)A * sizeof s->wa[0]);
+	memset(&s->wn, 0, sizeof s->wn);
 }
 
 static void
@@ -32,6 +36,15 @@ side_add_cell(side *s, const pt_hist *h, size_t cell)
 		s->cnt[a] += h->cnt[cell * A + a];
 		pt_wide_add(&s->y[a], &h->ysum[cell * A + a]);
 		pt_wide_add(&s->g[a], &h->gsum[cell * A + a]);
+	}
+	if (h->wh != NULL) {
+		int WA = PT_HIST_WCOLS(h);
+		const pt_wide *w = h->wh->gsum + cell * (size_t)WA;
+		s->weighted = 1;
+		s->wscale = h->wh->scale;
+		for (a = 0; a < A && h->has_treatment; a++)
+			pt_wide_add(&s->wa[a], &w[a]);
+		pt_wide_add(&s->wn, &w[WA - 1]);
 	}
 }
 
@@ -48,7 +61,24 @@ side_diff(side *d, const side *a, const side *b, int A)
 		pt_wide_sub(&d->y[k], &b->y[k]);
 		d->g[k] = a->g[k];
 		pt_wide_sub(&d->g[k], &b->g[k]);
+		d->wa[k] = a->wa[k];
+		pt_wide_sub(&d->wa[k], &b->wa[k]);
 	}
+	d->weighted = a->weighted;
+	d->wscale = a->wscale;
+	d->wn = a->wn;
+	pt_wide_sub(&d->wn, &b->wn);
+}
+
+/* The mean outcome of arm a on side s: weighted when s is. */
+static double
+side_mean(const side *s, int a, int scale)
+{
+	if (s->weighted)
+		return pt_wide_sign(&s->wa[a]) > 0 ? pt_wide_round(&s->y[a],
+		    scale) / pt_wide_round(&s->wa[a], s->wscale) : 0.0;
+	return s->cnt[a] ? pt_wide_round(&s->y[a], scale) / (double)s->cnt[a] :
+	    0.0;
 }
 
 /* The best arm of a side (lowest index on ties). */
@@ -92,13 +122,15 @@ ddp_score(const side *L, const side *R, int A, int control, int scale)
 	int a;
 
 	for (a = 0; a < A; a++)
-		if (L->cnt[a] == 0 || R->cnt[a] == 0)
+		if (L->cnt[a] == 0 || R->cnt[a] == 0 || (L->weighted &&
+		    (pt_wide_sign(&L->wa[a]) <= 0 ||
+		    pt_wide_sign(&R->wa[a]) <= 0)))
 			return NAN;
 	if (A < 2)
 		return NAN;
 	for (a = 0; a < A; a++) {
-		mL[a] = pt_wide_round(&L->y[a], scale) / (double)L->cnt[a];
-		mR[a] = pt_wide_round(&R->y[a], scale) / (double)R->cnt[a];
+		mL[a] = side_mean(L, a, scale);
+		mR[a] = side_mean(R, a, scale);
 	}
 	return pt_ddp_of_means(mL, mR, A, control);
 }
@@ -197,10 +229,14 @@ set_stats(pt_pnode *p, const side *s, int A, int scale)
 	p->action = side_best(s, A);
 	for (a = 0; a < A; a++) {
 		p->count[a] = s->cnt[a];
-		p->mean[a] = s->cnt[a] ? pt_wide_round(&s->y[a], scale) /
-		    (double)s->cnt[a] : 0.0;
-		p->value[a] = s->n ? pt_wide_round(&s->g[a], scale) /
-		    (double)s->n : 0.0;
+		p->mean[a] = side_mean(s, a, scale);
+		if (s->weighted)
+			p->value[a] = pt_wide_sign(&s->wn) > 0 ?
+			    pt_wide_round(&s->g[a], scale) /
+			    pt_wide_round(&s->wn, s->wscale) : 0.0;
+		else
+			p->value[a] = s->n ? pt_wide_round(&s->g[a], scale) /
+			    (double)s->n : 0.0;
 	}
 }
 
@@ -442,6 +478,11 @@ pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
 {
 	size_t i, need = r->n + b->nrows;
 	int f, a, A = r->narms, F = r->nfeatures;
+
+	if (c->weight >= 0)
+		return pt_fail(e, PT_EUSAGE, "", "the frames carry sample weights "
+		    "(column %s), which the exact search does not take yet "
+		    "(the greedy search does)", b->schema->cols[c->weight].name);
 
 	if (need > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;

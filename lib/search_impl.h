@@ -13,6 +13,11 @@ typedef struct pt_side {
 	uint64_t n;
 	uint64_t cnt[64];
 	pt_wide y[64], g[64];
+	/* With sample weights (y and g then weighted sums): the weight of
+	 * the rows that received each arm and of every row, in units of
+	 * 2^wscale; means and values divide by them instead of counts. */
+	int weighted, wscale;
+	pt_wide wa[64], wn;
 } pt_side;
 
 void pt_side_zero(pt_side *s, int A);

@@ -42,6 +42,7 @@ static long bad_code_at = -1; /* row whose x1 code hist_nodes corrupts */
 static pt_hist *refused;      /* set: hist_nodes keeps a refused partial */
 static int keep_refused;
 static int pairs_mode;        /* set: hist_nodes makes pair partials */
+static const double *row_wts; /* per row of r: the weight column's values */
 
 static pt_manifest *
 make_manifest(void)
@@ -200,6 +201,7 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 	int yc = pt_schema_find_role(s, PT_ROLE_OUTCOME, 0);
 	int gc = pt_schema_find_role(s, tc >= 0 ? PT_ROLE_SCORE :
 	    PT_ROLE_REWARD, 0);
+	int wc = pt_schema_weight(s);
 
 	for (i = 0; i < 8; i++)
 		ids[i] = (uint32_t)i + 1;
@@ -219,6 +221,8 @@ hist_nodes(const pt_manifest *m, const pt_schema *s, const rows *r,
 			}
 			for (a = 0; a < A; a++)
 				PT_COL_F64(b, gc + a)[i] = r->g[j * A + a];
+			if (wc >= 0)
+				PT_COL_F64(b, wc)[i] = row_wts[j];
 			slot[i] = node_of ? node_of[j] : 0;
 		}
 		b->nrows = nb;
@@ -547,6 +551,126 @@ same_cells(const pt_hist *a, const pt_hist *b)
 		pt_wide_to_xsum(&b->ysum[i], b->scale, &y);
 		bad += pt_xsum_cmp(&x, &y) != 0;
 	}
+	return bad;
+}
+
+/*
+ * Sample weights: a partial of rows with whole weights 0..4 against the
+ * partial of the rows repeated that many times (no weights): the same
+ * exact score and outcome sums in every cell, and weight sums equal to the
+ * repeated rows' counts; at every kernel level, at the root and in two
+ * nodes, for value regimes of one limb, two and many.  Merging the halves
+ * gives the whole; the partial reads back to its bytes.  Returns the
+ * number of values that differ, -1 when a partial could not be made.
+ */
+static int
+weights_check(pt_manifest *m, int rewards)
+{
+	size_t n = 1500, i, k, nd = 0, *idx, *dup;
+	pt_schema *s = make_schema(m, rewards), *sw = make_schema(m, rewards);
+	double *wt;
+	int *node_of, lv, bad = 0, reg, A1 = rewards ? 1 : A + 1;
+	rows r;
+
+	pt_schema_add(sw, "wt", PT_F64, PT_ROLE_WEIGHT, 0, NULL, NULL);
+	for (reg = 0; reg < 3 && bad == 0; reg++) {
+		int saved = regime;
+		regime = reg == 0 ? 1 : reg == 1 ? 2 : 0;
+		make_rows(&r, n);
+		regime = saved;
+		wt = malloc(n * sizeof *wt);
+		idx = malloc(n * sizeof *idx);
+		dup = malloc(5 * n * sizeof *dup);
+		node_of = malloc(n * sizeof *node_of);
+		nd = 0;
+		for (i = 0; i < n; i++) {
+			wt[i] = (double)(rn() % 5);
+			idx[i] = i;
+			for (k = 0; k < (size_t)wt[i]; k++)
+				dup[nd++] = i;
+			node_of[i] = (int)(rn() % 3) - 1; /* -1 skips */
+		}
+		for (lv = 0; lv < 3 && bad == 0; lv++) {
+			for (int nodes = 0; nodes < 2 && bad == 0; nodes++) {
+				pt_hist *hw, *hd, *h1, *h2;
+				size_t c, nc;
+				pt_hist_simd(lv);
+				m->weight = 0;
+				row_wts = wt;
+				hw = hist_nodes(m, sw, &r, idx, n, 500, "p",
+				    nodes ? node_of : NULL, nodes ? 2 : 1);
+				h1 = hist_nodes(m, sw, &r, idx, n / 3, 500, "p1",
+				    nodes ? node_of : NULL, nodes ? 2 : 1);
+				h2 = hist_nodes(m, sw, &r, idx + n / 3, n - n / 3, 700,
+				    "p2", nodes ? node_of : NULL, nodes ? 2 : 1);
+				m->weight = -1;
+				hd = hist_nodes(m, s, &r, dup, nd, 500, "p",
+				    nodes ? node_of : NULL, nodes ? 2 : 1);
+				if (hw == NULL || hd == NULL || h1 == NULL ||
+				    h2 == NULL || hw->wh == NULL) {
+					bad = -1;
+				} else {
+					pt_err e;
+					nc = (size_t)hw->nnodes * hw->ncells;
+					for (c = 0; c < nc * A; c++) {
+						pt_xsum x, y;
+						pt_wide_to_xsum(&hw->gsum[c], hw->scale, &x);
+						pt_wide_to_xsum(&hd->gsum[c], hd->scale, &y);
+						bad += pt_xsum_cmp(&x, &y) != 0;
+						pt_wide_to_xsum(&hw->ysum[c], hw->scale, &x);
+						pt_wide_to_xsum(&hd->ysum[c], hd->scale, &y);
+						bad += pt_xsum_cmp(&x, &y) != 0;
+					}
+					for (c = 0; c < nc; c++)
+						for (int a = 0; a < A1; a++) {
+							double want = a == A1 - 1 ?
+							    (double)hd->n[c] :
+							    (double)hd->cnt[c * A + a];
+							bad += pt_wide_round(&hw->wh->gsum[c *
+							    A1 + a], hw->wh->scale) != want;
+						}
+					/* The halves merged: the whole. */
+					if (pt_hist_merge(h1, h2, &e) < 0)
+						bad++;
+					else {
+						bad += same_cells(h1, hw) != 0;
+						bad += same_cells(h1->wh, hw->wh) != 0;
+					}
+					/* Read back: the same bytes. */
+					{
+						char *b1, *b2;
+						size_t l1, l2;
+						pt_hist *rb;
+						pt_hist_write(hw, &b1, &l1, &e);
+						rb = pt_hist_read(b1, l1, "mem", &e);
+						if (rb == NULL)
+							bad++;
+						else {
+							pt_hist_write(rb, &b2, &l2, &e);
+							bad += l1 != l2 || memcmp(b1, b2,
+							    l1) != 0;
+							free(b2);
+							pt_hist_free(rb);
+						}
+						free(b1);
+					}
+				}
+				pt_hist_free(hw);
+				pt_hist_free(hd);
+				pt_hist_free(h1);
+				pt_hist_free(h2);
+			}
+		}
+		pt_hist_simd(2);
+		rows_free(&r);
+		free(wt);
+		free(idx);
+		free(dup);
+		free(node_of);
+	}
+	row_wts = NULL;
+	pt_schema_free(s);
+	pt_schema_free(sw);
 	return bad;
 }
 
@@ -1499,6 +1623,12 @@ main(void)
 	pt_hist_free(one);
 	rows_free(&r);
 	free(idx);
+	{
+		int wb = weights_check(m, 0);
+		ok(wb == 0, "sample weights 0..4 == the rows repeated: exact sums, "
+		    "weight sums, at every kernel level, at the root and in two "
+		    "nodes, merged halves, read back (%d differ)", wb);
+	}
 	pt_schema_free(s);
 	pt_manifest_free(m);
 	{
