@@ -99,6 +99,9 @@ typedef struct colstat {
 	int first_text_range; /* that value was a number past the range */
 	uint64_t nnum, ntext; /* values that are numbers, and that are not */
 	uint64_t nmissing, first_missing_line;
+	uint64_t nonfinite_missing; /* of nmissing: inf/nan text read as missing,
+				     * which a categorical column keeps as a
+				     * level (as apply does) */
 	const char *first_missing_file;
 	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
 	const char *nonfinite_file;
@@ -518,6 +521,7 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		if (kind == PT_VAL_NUMBER)
 			cs->nnum++;
 		if (kind == PT_VAL_NONFINITE && f->o->nonfinite_missing) {
+			cs->nonfinite_missing++;
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
@@ -1240,7 +1244,10 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 		size_t len = strlen(s->name) + strlen(s->levels[k]) + 2;
 		long slot = pt_strmap_find(&cs->levels, s->levels[k],
 		    strlen(s->levels[k]));
-		uint64_t ones = cs->levels.count[slot], miss = cs->nmissing;
+		/* inf/nan text is a level of a categorical source (apply
+		 * looks it up as one), not a missing value as well. */
+		uint64_t ones = cs->levels.count[slot],
+		    miss = cs->nmissing - cs->nonfinite_missing;
 
 		ft->source = si;
 		ft->level = k;
