@@ -123,6 +123,11 @@ pt_manifest_write(pt_manifest *m, char **out, size_t *len, pt_err *e)
 	pt_buf_printf(&b, "  sample: %llu\n  train_rows: %llu\n  dropped_rows: %llu\n",
 	    (unsigned long long)m->sample, (unsigned long long)m->train_rows,
 	    (unsigned long long)m->dropped_rows);
+	if (m->weight >= 0) {
+		pt_buf_puts(&b, "  train_weight: ");
+		pt_y_f64(&b, m->train_weight);
+		pt_buf_putc(&b, '\n');
+	}
 	pt_buf_puts(&b, m->nsources ? "sources:\n" : "sources: []\n");
 	for (int i = 0; i < m->nsources; i++) {
 		const pt_source *s = &m->sources[i];
@@ -172,6 +177,12 @@ pt_manifest_write(pt_manifest *m, char **out, size_t *len, pt_err *e)
 			pt_buf_printf(&b, "%s%llu", k ? ", " : "",
 			    (unsigned long long)f->counts[k]);
 		pt_buf_puts(&b, "]\n");
+		/* Only with weights, so other manifests keep their bytes. */
+		if (m->weight >= 0) {
+			pt_buf_puts(&b, "    weights: ");
+			pt_y_f64s(&b, f->weights, f->nbounds + 2);
+			pt_buf_putc(&b, '\n');
+		}
 	}
 	pt_y_digest(&b, hex);
 	if (pt_buf_take(&b, out, len, "manifest", e) < 0)
@@ -372,11 +383,50 @@ read_sources(rd *r, pt_manifest *m, yaml_node_t *list)
 	return 0;
 }
 
+/* A feature's training weight per bin: present exactly when the manifest
+ * has a weight column, one per count, finite and not negative, and 0
+ * where no row is (a bin without rows has no weight). */
+static int
+read_weights(rd *r, pt_manifest *m, yaml_node_t *it, pt_feature *f)
+{
+	yaml_node_t *x = pt_ynode_get(&r->doc, it, "weights");
+	int nb = f->nbounds + 2;
+
+	if (x == NULL && m->weight < 0)
+		return 0;
+	if (x == NULL)
+		return pt_yfail(r->e, &r->doc, it, PT_EFORMAT, "feature '%s' has "
+		    "no weights, but the manifest has a weight column", f->name);
+	if (m->weight < 0)
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT, "feature '%s' has "
+		    "weights, but the manifest has no weight column", f->name);
+	if (x->type != YAML_SEQUENCE_NODE || pt_ynode_len(x) != nb)
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT, "feature '%s': %d "
+		    "weights, expected %d (one per count)", f->name,
+		    x->type == YAML_SEQUENCE_NODE ? pt_ynode_len(x) : 0, nb);
+	if ((f->weights = calloc((size_t)nb, sizeof *f->weights)) == NULL)
+		return pt_fail(r->e, PT_ENOMEM, r->name, "out of memory");
+	for (int k = 0; k < nb; k++) {
+		yaml_node_t *v = pt_ynode_item(&r->doc, x, k);
+		if (to_f64(r, v, "weights", &f->weights[k]) != 0)
+			return -1;
+		if (f->weights[k] < 0)
+			return pt_yfail(r->e, &r->doc, v, PT_EFORMAT, "feature "
+			    "'%s': weight %s is negative", f->name, sval(v));
+		f->weights[k] += 0.0; /* -0 is 0 */
+		if (f->counts[k] == 0 && f->weights[k] != 0)
+			return pt_yfail(r->e, &r->doc, v, PT_EFORMAT, "feature "
+			    "'%s': weight %s in bin %d, which holds no training "
+			    "rows", f->name, sval(v), k);
+	}
+	return 0;
+}
+
 static int
 read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 {
 	static const char *const featkeys[] = { "name", "source", "level",
-		"boundaries", "counts", NULL };
+		"boundaries", "counts", "weights", NULL };
 	int n = pt_ynode_len(list);
 
 	m->features = calloc((size_t)n + 1, sizeof *m->features);
@@ -467,6 +517,8 @@ read_features(rd *r, pt_manifest *m, yaml_node_t *list)
 				    (unsigned long long)sum,
 				    (unsigned long long)m->train_rows);
 		}
+		if (read_weights(r, m, it, f) != 0)
+			return -1;
 		if (m->bins > 0 && f->nbounds > m->bins - 1)
 			return pt_yfail(r->e, &r->doc, pt_ynode_get(&r->doc, it,
 			    "boundaries"), PT_EFORMAT, "feature '%s': %d boundaries, "
@@ -620,7 +672,7 @@ parse_root(rd *r, pt_manifest *m)
 		"missing_rows", "missing_tokens", "nonfinite", "split", "fit",
 		"sources", "features", "digest", NULL };
 	static const char *const fitkeys[] = { "bins", "sample", "train_rows",
-		"dropped_rows", NULL };
+		"dropped_rows", "train_weight", NULL };
 	yaml_node_t *root = yaml_document_get_root_node(&r->doc.doc), *x, *fit;
 
 	x = pt_ynode_get(&r->doc, root, "format");
@@ -719,6 +771,20 @@ parse_root(rd *r, pt_manifest *m)
 	    (x = need(r, fit, "dropped_rows", YAML_SCALAR_NODE)) == NULL ||
 	    to_u64(r, x, "dropped_rows", &m->dropped_rows) != 0)
 		return -1;
+	/* train_weight: present exactly when the manifest has weights. */
+	x = pt_ynode_get(&r->doc, fit, "train_weight");
+	if (x != NULL && m->weight < 0)
+		return pt_yfail(r->e, &r->doc, x, PT_EFORMAT, "train_weight, "
+		    "but the manifest has no weight column");
+	if (m->weight >= 0) {
+		if ((x = need(r, fit, "train_weight", YAML_SCALAR_NODE)) == NULL ||
+		    to_f64(r, x, "train_weight", &m->train_weight) != 0)
+			return -1;
+		if (m->train_weight < 0)
+			return pt_yfail(r->e, &r->doc, x, PT_EFORMAT,
+			    "train_weight %s is negative", sval(x));
+		m->train_weight += 0.0;
+	}
 	if ((x = need(r, root, "sources", YAML_SEQUENCE_NODE)) == NULL ||
 	    read_sources(r, m, x) != 0)
 		return -1;
@@ -842,6 +908,7 @@ pt_manifest_free(pt_manifest *m)
 		free(m->features[i].name);
 		free(m->features[i].bounds);
 		free(m->features[i].counts);
+		free(m->features[i].weights);
 	}
 	free(m->features);
 	free(m);
@@ -869,6 +936,60 @@ int
 pt_manifest_vocab(const pt_manifest *m, const char *label)
 {
 	return find_str(m->vocab, m->nvocab, label);
+}
+
+int
+pt_binw_init(pt_binw *b, int nbins)
+{
+	b->nbins = nbins;
+	b->bin = calloc((size_t)nbins + 1, sizeof *b->bin);
+	if (b->bin == NULL) {
+		b->nbins = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+pt_binw_add(pt_binw *b, int k, double w)
+{
+	pt_xsum *x = b->bin[k];
+
+	if (x == NULL) {
+		if (w == 0)
+			return 0; /* a zero adds nothing: no accumulator yet */
+		if ((x = malloc(sizeof *x)) == NULL)
+			return -1;
+		pt_xsum_init(x);
+		b->bin[k] = x;
+	}
+	pt_xsum_add(x, w);
+	return 0;
+}
+
+double
+pt_binw_round(const pt_binw *b, int k)
+{
+	return b->bin[k] != NULL ? pt_xsum_round(b->bin[k]) + 0.0 : 0.0;
+}
+
+void
+pt_binw_total(const pt_binw *b, pt_xsum *total)
+{
+	for (int k = 0; k < b->nbins; k++)
+		if (b->bin[k] != NULL)
+			pt_xsum_merge(total, b->bin[k]);
+}
+
+void
+pt_binw_free(pt_binw *b)
+{
+	if (b->bin != NULL)
+		for (int k = 0; k < b->nbins; k++)
+			free(b->bin[k]);
+	free(b->bin);
+	b->bin = NULL;
+	b->nbins = 0;
 }
 
 int

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "pt.h"
+#include "xsum.h"
 
 #define PT_MANIFEST_VERSION 1
 
@@ -59,6 +60,12 @@ typedef struct pt_feature {
 	/* Training rows per bin: nbounds+1 bins (bin k holds bounds[k-1] < x <=
 	 * bounds[k]), then the missing bin; nbounds+2 counts in all. */
 	uint64_t *counts;
+	/* Training weight per bin, the same nbounds+2 bins, when the manifest
+	 * has a weight column (NULL otherwise): each the exact sum of the
+	 * bin's weights rounded once to the nearest double, so the same rows
+	 * give the same bits in any order, and whole weights give the counts
+	 * of the rows repeated. */
+	double *weights;
 } pt_feature;
 
 typedef struct pt_manifest {
@@ -90,6 +97,7 @@ typedef struct pt_manifest {
 	int bins;           /* 0 = every distinct value ("all") */
 	uint64_t sample;    /* sample size limit used for quantiles */
 	uint64_t train_rows, dropped_rows;
+	double train_weight; /* with weights: their exact total, rounded once */
 	int nsources;
 	pt_source *sources;
 	int nfeatures;
@@ -115,6 +123,25 @@ int pt_manifest_feature(const pt_manifest *m, const char *name);
 int pt_manifest_source(const pt_manifest *m, const char *name);
 /* Index of label in the vocabulary, or -1. */
 int pt_manifest_vocab(const pt_manifest *m, const char *label);
+
+/* The exact weight of each bin of a feature, for fit (the manifest's
+ * weights) and drift (the new rows'): one pt_xsum per bin, allocated when
+ * the bin first gets a weight, so a feature of many bins (--bins all)
+ * costs a pointer per bin until rows reach it. */
+typedef struct pt_binw {
+	int nbins;
+	pt_xsum **bin;
+} pt_binw;
+
+/* 0, or -1 when out of memory (b is then empty, safe to free). */
+int pt_binw_init(pt_binw *b, int nbins);
+/* Adds weight w (finite, >= 0) to bin k: 0, or -1 when out of memory. */
+int pt_binw_add(pt_binw *b, int k, double w);
+/* Bin k's exact weight rounded once to the nearest double. */
+double pt_binw_round(const pt_binw *b, int k);
+/* Adds every bin's exact weight to *total. */
+void pt_binw_total(const pt_binw *b, pt_xsum *total);
+void pt_binw_free(pt_binw *b);
 
 /* Bin of x for feature f: 0..nbounds for a value, nbounds+1 when NaN. */
 int pt_feature_bin(const pt_feature *f, double x);

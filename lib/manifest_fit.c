@@ -99,6 +99,9 @@ typedef struct colstat {
 	int first_text_range; /* that value was a number past the range */
 	uint64_t nnum, ntext; /* values that are numbers, and that are not */
 	uint64_t nmissing, first_missing_line;
+	uint64_t nonfinite_missing; /* of nmissing: inf/nan text read as missing,
+				     * which a categorical column keeps as a
+				     * level (as apply does) */
 	const char *first_missing_file;
 	uint64_t nonfinite_line;   /* first inf/nan text, when refused */
 	const char *nonfinite_file;
@@ -137,6 +140,11 @@ typedef struct fit {
 	int nslots;
 	pt_manifest *m;    /* the manifest being built (pass 2 counts into it) */
 	int *feat_of_slot; /* numeric slot -> feature index, or -1 */
+	/* With a weight column (pass 2): each feature's exact weight per bin
+	 * (one-hot features: bins 1 and 2 only; bin 0 is the rest of the
+	 * total) and the exact total. */
+	pt_binw *binw;
+	pt_xsum wtotal;
 } fit;
 
 /* Sample rows are [hash bits, slot values...].  Compaction keeps the rows
@@ -518,6 +526,7 @@ fit_row(fit *f, const pt_csvrec *r, const char *file, uint64_t h)
 		if (kind == PT_VAL_NUMBER)
 			cs->nnum++;
 		if (kind == PT_VAL_NONFINITE && f->o->nonfinite_missing) {
+			cs->nonfinite_missing++;
 			if (cs->nmissing++ == 0) {
 				cs->first_missing_line = r->line;
 				cs->first_missing_file = file;
@@ -928,6 +937,10 @@ out:
 		}
 	free(f.col);
 	free(f.feat_of_slot);
+	if (f.binw != NULL && f.m != NULL)
+		for (int i = 0; i < f.m->nfeatures; i++)
+			pt_binw_free(&f.binw[i]);
+	free(f.binw);
 	pt_names_free(&f.header);
 	pt_names_free(&f.rewards);
 	pt_names_free(&f.tokens);
@@ -943,8 +956,111 @@ out:
 	return m;
 }
 
-/* Pass 2 (only when the sample could not hold every training row): bin
- * counts of numeric features over all training rows. */
+/* The level of a categorical field: its index in the sorted levels, or -1. */
+static int
+level_of(const pt_source *s, const char *t, size_t n)
+{
+	int lo = 0, hi = s->nlevels - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		const char *l = s->levels[mid];
+		size_t ln = strlen(l);
+		int c = memcmp(t, l, n < ln ? n : ln);
+		if (c == 0)
+			c = (n > ln) - (n < ln);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* Adds the weight of a training row to the bin it falls in of every
+ * feature, binned as apply writes the row (numeric: its value, else the
+ * imputed value or NaN; categorical: 1 in its level's feature, the
+ * missing bin of every level's feature when kept missing). */
+static int
+weigh_row(fit *f, const pt_csvrec *r, const char *file)
+{
+	const pt_manifest *m = f->m;
+	double w = f->rv.v[f->weight] + 0.0;
+	char where[512];
+	int fi = 0;
+
+	pt_xsum_add(&f->wtotal, w);
+	for (int si = 0; si < m->nsources; si++) {
+		const pt_source *s = &m->sources[si];
+		int c = s->column, kind = f->rv.kind[c], k, b;
+		if (s->kind == PT_SRC_NUMERIC) {
+			const pt_feature *ft = &m->features[fi];
+			double v = f->rv.v[c];
+			if (kind != PT_VAL_NUMBER)
+				v = s->missing == PT_MISS_KEEP ? NAN : s->impute;
+			if (pt_binw_add(&f->binw[fi], pt_feature_bin(ft, v), w) != 0)
+				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+			fi++;
+			continue;
+		}
+		if (kind == PT_VAL_MISSING && s->missing == PT_MISS_KEEP) {
+			k = -1;
+			b = 2;
+		} else {
+			k = kind == PT_VAL_MISSING ? s->impute_level :
+			    level_of(s, r->field[c], r->len[c]);
+			b = 1;
+			if (k < 0) /* pass 1 saw every training value */
+				return pt_fail(f->e, PT_EVALUE, pt_csv_where(where,
+				    sizeof where, file, r->line, s->name), "'%.40s' "
+				    "is not a level the first pass found (did the "
+				    "input change?)", r->field[c]);
+		}
+		/* Bin 0 of the one-hot features is the rest of the total: only
+		 * the bins the row is in are added here. */
+		for (int l = 0; l < s->nlevels; l++)
+			if ((k < 0 || l == k) &&
+			    pt_binw_add(&f->binw[fi + l], b, w) != 0)
+				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		fi += s->nlevels;
+	}
+	return 0;
+}
+
+/* The manifest's weights from the exact sums of pass 2: each bin's sum
+ * rounded once, and the total.  A sum past the range of doubles is
+ * refused, never written as inf. */
+static int
+finish_weights(fit *f, pt_manifest *m)
+{
+	m->train_weight = pt_xsum_round(&f->wtotal) + 0.0;
+	if (isinf(m->train_weight))
+		return pt_fail(f->e, PT_ELIMIT, m->columns[m->weight], "the "
+		    "training weights add up past the range of doubles");
+	for (int i = 0; i < m->nfeatures; i++) {
+		pt_feature *ft = &m->features[i];
+		int nb = ft->nbounds + 2;
+		if ((ft->weights = calloc((size_t)nb, sizeof *ft->weights)) == NULL)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		for (int k = 0; k < nb; k++)
+			ft->weights[k] = pt_binw_round(&f->binw[i], k);
+		if (ft->level >= 0) {
+			pt_xsum rest = f->wtotal;
+			if (f->binw[i].bin[1] != NULL)
+				pt_xsum_sub(&rest, f->binw[i].bin[1]);
+			if (f->binw[i].bin[2] != NULL)
+				pt_xsum_sub(&rest, f->binw[i].bin[2]);
+			ft->weights[0] = pt_xsum_round(&rest) + 0.0;
+		}
+	}
+	return 0;
+}
+
+/* Pass 2, when the sample could not hold every training row (bin counts
+ * of numeric features over all training rows) or the manifest has a
+ * weight column (every feature's weight per bin). */
 static int
 pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 {
@@ -953,6 +1069,10 @@ pass2_row(fit *f, pt_manifest *shape, const pt_csvrec *r, const char *file)
 
 	if (rc <= 0)
 		return rc;
+	if (f->weight >= 0 && weigh_row(f, r, file) != 0)
+		return -1;
+	if (!f->s.overflowed)
+		return 0;
 	for (int c = 0; c < f->header.n; c++) {
 		const colstat *cs = &f->col[c];
 		int fi;
@@ -1240,7 +1360,10 @@ build_onehot(fit *f, pt_manifest *m, int c, int si)
 		size_t len = strlen(s->name) + strlen(s->levels[k]) + 2;
 		long slot = pt_strmap_find(&cs->levels, s->levels[k],
 		    strlen(s->levels[k]));
-		uint64_t ones = cs->levels.count[slot], miss = cs->nmissing;
+		/* inf/nan text is a level of a categorical source (apply
+		 * looks it up as one), not a missing value as well. */
+		uint64_t ones = cs->levels.count[slot],
+		    miss = cs->nmissing - cs->nonfinite_missing;
 
 		ft->source = si;
 		ft->level = k;
@@ -1382,7 +1505,21 @@ build_manifest(fit *f, pt_manifest *m, int n, const char *const *paths,
 	}
 	if (check_names(f, m) != 0)
 		return -1;
-	if (f->s.overflowed && fit_pass(f, m, n, paths, fds, pass2_row) != 0)
+	if (f->weight >= 0) {
+		f->binw = calloc((size_t)m->nfeatures + 1, sizeof *f->binw);
+		if (f->binw == NULL)
+			return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		for (int i = 0; i < m->nfeatures; i++)
+			if (pt_binw_init(&f->binw[i], m->features[i].nbounds + 2) != 0)
+				return pt_fail(f->e, PT_ENOMEM, "", "out of memory");
+		pt_xsum_init(&f->wtotal);
+	}
+	/* With weights, a second pass over every training row even when the
+	 * sample held them all: the sample keeps feature values, not weights. */
+	if ((f->s.overflowed || f->weight >= 0) &&
+	    fit_pass(f, m, n, paths, fds, pass2_row) != 0)
+		return -1;
+	if (f->weight >= 0 && finish_weights(f, m) != 0)
 		return -1;
 	return 0;
 }

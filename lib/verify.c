@@ -18,6 +18,7 @@
 #include "yamlout.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1065,6 +1066,10 @@ struct pt_drift {
 	const pt_manifest *m;
 	uint64_t **counts; /* per feature: nbounds + 2 */
 	uint64_t rows;
+	/* When the manifest has a weight column (so its frames carry one):
+	 * the exact weight per bin of each feature, and in all. */
+	pt_binw *w;
+	pt_xsum wtotal;
 };
 
 pt_drift *
@@ -1080,6 +1085,14 @@ pt_drift_new(const pt_manifest *m, pt_err *e)
 		if ((d->counts[f] = calloc((size_t)m->features[f].nbounds + 2,
 		    sizeof **d->counts)) == NULL)
 			goto oom;
+	if (m->weight >= 0) {
+		if ((d->w = calloc((size_t)m->nfeatures + 1, sizeof *d->w)) == NULL)
+			goto oom;
+		for (int f = 0; f < m->nfeatures; f++)
+			if (pt_binw_init(&d->w[f], m->features[f].nbounds + 2) != 0)
+				goto oom;
+		pt_xsum_init(&d->wtotal);
+	}
 	return d;
 oom:
 	pt_drift_free(d);
@@ -1096,7 +1109,26 @@ pt_drift_free(pt_drift *d)
 		for (int f = 0; f < d->m->nfeatures; f++)
 			free(d->counts[f]);
 	free(d->counts);
+	if (d->w != NULL)
+		for (int f = 0; f < d->m->nfeatures; f++)
+			pt_binw_free(&d->w[f]);
+	free(d->w);
 	free(d);
+}
+
+/* A frame's weights: each finite and not negative (as apply writes
+ * them), added to the total. */
+static int
+drift_weights(pt_drift *d, const double *w, size_t n, const char *name,
+    pt_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!(w[i] >= 0 && w[i] <= DBL_MAX))
+			return pt_fail(e, PT_EVALUE, name, "sample weight %g: a "
+			    "weight is a finite number, 0 or more", w[i]);
+		pt_xsum_add(&d->wtotal, w[i]);
+	}
+	return 0;
 }
 
 int
@@ -1105,18 +1137,30 @@ pt_drift_feed(pt_drift *d, pt_reader *r, const char *name, pt_err *e)
 	const pt_manifest *m = d->m;
 	const pt_schema *s = pt_reader_schema(r);
 	const pt_batch *b;
-	int *col = malloc(sizeof *col * ((size_t)m->nfeatures + 1)), rc;
+	int *col = malloc(sizeof *col * ((size_t)m->nfeatures + 1)), rc, wc;
 
 	if (col == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	if (pt_refuse_weights(s, "drift", e) < 0) {
-		free(col);
-		return -1;
-	}
 	if (strcmp(s->manifest, m->digest) != 0) {
 		free(col);
 		return pt_fail(e, PT_EMISMATCH, name, "frames of manifest %s, not of "
 		    "the manifest given (%s)", s->manifest, m->digest);
+	}
+	/* Frames carry a weight column exactly when their manifest has one;
+	 * a file that breaks this was not made by apply under it, and its
+	 * rows cannot be compared with training bins of the other kind. */
+	if ((wc = pt_schema_weight(s)) >= 0 && m->weight < 0) {
+		free(col);
+		return pt_fail(e, PT_EMISMATCH, name, "the frames carry sample "
+		    "weights (column '%.100s') but the manifest has no weight "
+		    "column, hence no training weights to compare them with",
+		    s->cols[wc].name);
+	}
+	if (m->weight >= 0 && (wc < 0 || s->cols[wc].type != PT_F64)) {
+		free(col);
+		return pt_fail(e, PT_EMISMATCH, name, "the manifest has a weight "
+		    "column ('%.100s') but the frames carry no f64 weights",
+		    m->columns[m->weight]);
 	}
 	for (int f = 0; f < m->nfeatures; f++) {
 		col[f] = pt_schema_find(s, m->features[f].name);
@@ -1128,12 +1172,25 @@ pt_drift_feed(pt_drift *d, pt_reader *r, const char *name, pt_err *e)
 		}
 	}
 	while ((rc = pt_reader_next(r, &b, e)) == 1) {
+		const double *w = wc >= 0 ? PT_COL_F64(b, wc) : NULL;
+		if (w != NULL && drift_weights(d, w, b->nrows, name, e) != 0) {
+			rc = -1;
+			break;
+		}
 		for (int f = 0; f < m->nfeatures; f++) {
 			const pt_feature *ft = &m->features[f];
 			const double *x = PT_COL_F64(b, col[f]);
 			uint64_t *c = d->counts[f];
 			for (size_t i = 0; i < b->nrows; i++)
 				c[pt_feature_bin(ft, x[i])]++;
+			if (w == NULL)
+				continue;
+			for (size_t i = 0; i < b->nrows; i++)
+				if (pt_binw_add(&d->w[f], pt_feature_bin(ft, x[i]),
+				    w[i]) != 0) {
+					free(col);
+					return pt_fail(e, PT_ENOMEM, "", "out of memory");
+				}
 		}
 		d->rows += b->nrows;
 	}
@@ -1148,19 +1205,36 @@ pt_drift_rows(const pt_drift *d)
 }
 
 double
+pt_drift_weight(const pt_drift *d)
+{
+	return d->w != NULL ? pt_xsum_round(&d->wtotal) + 0.0 : (double)d->rows;
+}
+
+/* With weights, a bin's share is its weight over the total weight (each
+ * exact sum rounded once), on both sides; without, rows over rows.  Whole
+ * weights give the numbers, hence the index, of the rows repeated. */
+double
 pt_drift_psi(const pt_drift *d, int f)
 {
 	const pt_feature *ft = &d->m->features[f];
 	int k = ft->nbounds + 2;
 	double nt = 0, nn = 0, psi = 0;
 
-	for (int i = 0; i < k; i++) {
-		nt += (double)ft->counts[i];
-		nn += (double)d->counts[f][i];
+	if (d->w != NULL) {
+		nt = d->m->train_weight;
+		nn = pt_drift_weight(d);
+	} else {
+		for (int i = 0; i < k; i++) {
+			nt += (double)ft->counts[i];
+			nn += (double)d->counts[f][i];
+		}
 	}
 	for (int i = 0; i < k; i++) {
-		double p = ((double)d->counts[f][i] + 0.5) / (nn + 0.5 * k);
-		double q = ((double)ft->counts[i] + 0.5) / (nt + 0.5 * k);
+		double n = d->w != NULL ? pt_binw_round(&d->w[f], i) :
+		    (double)d->counts[f][i];
+		double t = d->w != NULL ? ft->weights[i] : (double)ft->counts[i];
+		double p = (n + 0.5) / (nn + 0.5 * k);
+		double q = (t + 0.5) / (nt + 0.5 * k);
 		psi += (p - q) * log(p / q);
 	}
 	return psi;
@@ -1200,6 +1274,21 @@ pt_drift_report_as(const pt_drift *d, double threshold, int format,
 	*over = 0;
 	if (d->rows == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows to compare");
+	if (d->w != NULL) {
+		/* Rows of weight 0 count as no rows, as they would repeated
+		 * 0 times; a total past the doubles cannot be a share's
+		 * denominator. */
+		double nw = pt_drift_weight(d);
+		if (nw == 0)
+			return pt_fail(e, PT_EEMPTY, "", "the rows' weights are all "
+			    "0: no rows to compare");
+		if (isinf(nw))
+			return pt_fail(e, PT_ELIMIT, "", "the rows' weights add up "
+			    "past the range of doubles");
+		if (m->train_weight == 0)
+			return pt_fail(e, PT_EEMPTY, "", "the manifest's training "
+			    "weights are all 0: no training rows to compare with");
+	}
 	if ((rows = malloc(sizeof *rows * ((size_t)m->nfeatures + 1))) == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	for (int f = 0; f < m->nfeatures; f++) {
@@ -1212,8 +1301,16 @@ pt_drift_report_as(const pt_drift *d, double threshold, int format,
 		pt_j_obj(&j);
 		pt_j_key(&j, "rows");
 		pt_j_u64(&j, d->rows);
+		if (d->w != NULL) {
+			pt_j_key(&j, "weight");
+			pt_j_f64(&j, pt_drift_weight(d));
+		}
 		pt_j_key(&j, "training_rows");
 		pt_j_u64(&j, m->train_rows);
+		if (d->w != NULL) {
+			pt_j_key(&j, "training_weight");
+			pt_j_f64(&j, m->train_weight);
+		}
 		pt_j_key(&j, "threshold");
 		pt_j_f64(&j, threshold);
 		pt_j_key(&j, "features");
@@ -1224,9 +1321,19 @@ pt_drift_report_as(const pt_drift *d, double threshold, int format,
 		pt_y_key(&b, 0, "rows");
 		pt_y_u64(&b, d->rows);
 		pt_buf_putc(&b, '\n');
+		if (d->w != NULL) {
+			pt_y_key(&b, 0, "weight");
+			pt_y_f64(&b, pt_drift_weight(d));
+			pt_buf_putc(&b, '\n');
+		}
 		pt_y_key(&b, 0, "training_rows");
 		pt_y_u64(&b, m->train_rows);
 		pt_buf_putc(&b, '\n');
+		if (d->w != NULL) {
+			pt_y_key(&b, 0, "training_weight");
+			pt_y_f64(&b, m->train_weight);
+			pt_buf_putc(&b, '\n');
+		}
 		pt_y_key(&b, 0, "threshold");
 		pt_y_f64(&b, threshold);
 		pt_buf_puts(&b, "\nfeatures:\n");

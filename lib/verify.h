@@ -85,14 +85,23 @@ pt_cmp pt_sig_compare(const pt_sig *a, const pt_sig *b, pt_sigcomp c);
 /* Drift: Population Stability Index of each feature of new frames against
  * the manifest's training bin counts (boundaries' bins plus the missing
  * bin).  Empty bins are smoothed by adding 0.5 to every count on both
- * sides, so the index stays finite. */
+ * sides, so the index stays finite.  When the manifest has a weight
+ * column, its frames carry weights and the index compares the new rows'
+ * weight per bin (exact sums) with the manifest's training weight per
+ * bin, the weights taking the place of the counts (frequency weights:
+ * whole weights give the index of the rows repeated); frames with
+ * weights and a manifest without, or the other way round, are refused. */
 typedef struct pt_drift pt_drift;
 pt_drift *pt_drift_new(const pt_manifest *m, pt_err *e);
 int pt_drift_feed(pt_drift *d, pt_reader *r, const char *name, pt_err *e);
 /* PSI of feature f (manifest order) and the rows seen. */
 double pt_drift_psi(const pt_drift *d, int f);
 uint64_t pt_drift_rows(const pt_drift *d);
-/* The report (YAML): the rows compared, the training rows, the threshold
+/* The rows' total weight (their exact sum rounded once), or the rows
+ * when the manifest has no weights. */
+double pt_drift_weight(const pt_drift *d);
+/* The report (YAML): the rows compared (and their weight, with weights),
+ * the training rows (and weight), the threshold
  * and per feature, largest PSI first, its PSI and whether it is over the
  * threshold (*over set when one is).  *out malloc'd. */
 int pt_drift_report(const pt_drift *d, double threshold, char **out,

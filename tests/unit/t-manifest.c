@@ -140,6 +140,90 @@ same_bits(double a, double b)
 }
 
 /* Parses text after redigesting it; returns the error message or "". */
+static const char *parse_error(const char *text, pt_err *e);
+static char *replace(const char *s, const char *from, const char *to);
+
+/* Damage to the weights of a weighted manifest, as for damage[] below. */
+static const struct {
+	const char *what, *from, *to, *msg;
+} wdamage[] = {
+	{ "weights of the wrong length", "weights: [1.0000000000000002, ",
+	    "weights: [", "weights, expected 21" },
+	{ "a negative weight", "weights: [1.0000000000000002",
+	    "weights: [-1.0000000000000002", "is negative" },
+	{ "a NaN weight", "weights: [1.0000000000000002", "weights: [.nan",
+	    "finite number" },
+	{ "an infinite weight", "weights: [1.0000000000000002",
+	    "weights: [.inf", "finite number" },
+	{ "a weight in a bin without rows", "weights: [1.0000000000000002, 0",
+	    "weights: [1.0000000000000002, 1", "holds no training rows" },
+	{ "weights that are not a list", "weights: [1.0000000000000002, 0",
+	    "weights: 3\n    x: [1.0000000000000002, 0", "unknown key" },
+	{ "a negative train_weight", "train_weight: 0.30000000000000004",
+	    "train_weight: -0.30000000000000004", "is negative" },
+	{ "no train_weight", "  train_weight: 0.30000000000000004\n", "",
+	    "train_weight" },
+	{ "a weight column and a feature without weights",
+	    "    weights: [0, 0, 4.94065645841247e-324]\n", "", "has no weights" },
+	{ "train_weight without a weight column", "weight: \"w\"\n", "",
+	    "train_weight, but the manifest has no weight column" },
+};
+
+/* A manifest with a weight column: its weights (hard values, in bins
+ * with rows) and total read back bit-identical; damage to them is
+ * refused. */
+static void
+weighted(const double *hard, int nh)
+{
+	pt_manifest *m = sample_manifest(hard, nh), *r;
+	char **cols = realloc(m->columns, 5 * sizeof *cols), *t, *bad, *bad2;
+	size_t l;
+	pt_err e;
+
+	m->columns = cols;
+	m->columns[4] = xstrdup("w");
+	m->ncolumns = 5;
+	m->weight = 4;
+	m->train_weight = 0.30000000000000004;
+	for (int f = 0; f < m->nfeatures; f++)
+		m->features[f].weights = calloc((size_t)m->features[f].nbounds + 2,
+		    sizeof(double));
+	m->features[0].weights[0] = 0x1.0000000000001p0;
+	m->features[1].weights[2] = 5e-324;
+	m->features[2].weights[2] = 1.7976931348623157e308;
+	ok(pt_manifest_write(m, &t, &l, &e) == 0 &&
+	    strstr(t, "  train_weight: 0.30000000000000004\n") != NULL &&
+	    strstr(t, "    weights: [0, 0, 4.94065645841247e-324]\n") != NULL,
+	    "a weighted manifest writes train_weight and a weights list per "
+	    "feature");
+	r = pt_manifest_parse(t, l, "m.yaml", &e);
+	ok(r != NULL && r->weight == 4 && same_bits(r->train_weight,
+	    0.30000000000000004) && same_bits(r->features[0].weights[0],
+	    0x1.0000000000001p0) && r->features[0].weights[1] == 0 &&
+	    same_bits(r->features[1].weights[2], 5e-324) &&
+	    same_bits(r->features[2].weights[2], 1.7976931348623157e308),
+	    "weights (one ulp over 1, the least subnormal, the largest double) "
+	    "read back bit-identical%s%s", r ? "" : ": ", r ? "" : e.msg);
+	pt_manifest_free(r);
+	for (size_t i = 0; i < sizeof wdamage / sizeof wdamage[0]; i++) {
+		bad = replace(t, wdamage[i].from, wdamage[i].to);
+		ok(strcmp(bad, t) != 0 && strstr(parse_error(bad, &e),
+		    wdamage[i].msg) != NULL, "%s: %s", wdamage[i].what, e.msg);
+		free(bad);
+	}
+	/* Without the weight column and train_weight, the weights remain. */
+	bad = replace(t, "weight: \"w\"\n", "");
+	bad2 = replace(bad, "  train_weight: 0.30000000000000004\n", "");
+	ok(strstr(parse_error(bad2, &e), "has weights, but the manifest has no "
+	    "weight column") != NULL, "weights without a weight column: %s",
+	    e.msg);
+	free(bad);
+	free(bad2);
+	free(t);
+	pt_manifest_free(m);
+}
+
+/* Parses text after redigesting it; returns the error message or "". */
 static const char *
 parse_error(const char *text, pt_err *e)
 {
@@ -292,6 +376,8 @@ main(int argc, char **argv)
 	ok(*parse_error(bad, &e) != '\0' && strstr(e.where, "m.yaml:") != NULL,
 	    "broken YAML names file and line: %s: %s", e.where, e.msg);
 	free(bad);
+
+	weighted(hard, nh);
 
 	free(t1);
 	free(t2);
