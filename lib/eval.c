@@ -1133,10 +1133,12 @@ curve(pt_json *j, const char *treatment, const char *control, const char *by,
 		double G = pt_xsum_round(&cum), end;
 		double m = i < ng ? g[i].m : 0;
 		/* The group's end: exact for whole counts, else the rounded
-		 * exact sum of the weights so far (the last one's is N). */
+		 * exact sum of the weights so far, and N for the last group
+		 * (its groups' weights are rounded: the sum may miss N by an
+		 * ulp, and the last point must fall in). */
 		if (i < ng)
 			pt_xsum_add(&pos, m);
-		end = whole ? p + m : pt_xsum_round(&pos);
+		end = whole ? p + m : i + 1 >= ng ? N : pt_xsum_round(&pos);
 		/* The points whose row count falls in this group. */
 		for (; pt < npts; pt++) {
 			double k = whole ? (double)((uint64_t)pt * n /

@@ -136,6 +136,18 @@ for opts in "-t a.yaml" "-t a.yaml -t b.yaml --cluster g" \
 		done
 	done
 done
+check "fractional weights: every curve has 101 points, from share 0 to 1, at weights" \
+	"policy-split eval -q -t a.yaml --curve cf.json f.pf > /dev/null &&
+	 policy-split eval -q -t a.yaml --curve cfr.json --rank-by r_ f.pf > /dev/null &&
+	 python3 -c '
+import json
+for f in (\"cf.json\", \"cfr.json\"):
+    d = json.load(open(f))
+    for c in d[\"curves\"]:
+        p = c[\"points\"]
+        assert len(p) == 101 and p[0][\"share\"] == 0 and p[-1][\"share\"] == 1, (f, len(p), p[-1])
+        assert p[-1][\"n\"] == d[\"weight\"] and p[-1][\"n\"] != int(p[-1][\"n\"]), p[-1]
+'"
 check "a weighted partial carries the weight beside rows, per cluster and per leaf" \
 	"grep -q '^weight: 0x' p2.0.part && grep -q 'rows: [0-9]*, weight: ' p2.0.part &&
 	 grep -q 'node: [0-9]*, action: [0-9]*, rows: [0-9]*, weight: ' p2.0.part"
