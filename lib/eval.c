@@ -17,9 +17,10 @@
 #include "yamlin.h"
 #include "yamlout.h"
 
-/* Bytes a cluster costs: its count and key, a sum per quantity, two map
- * slots. */
+/* Bytes a cluster costs: its count and key, a sum per quantity (and its
+ * weight), two map slots. */
 #define CLUSTER_BYTES(q) ((size_t)(q) * sizeof(pt_xsum) + 16 + 2 * 12)
+#define CLUSTER_COST(v) CLUSTER_BYTES((v)->Q + (v)->weighted)
 
 enum { TR_UNKNOWN, TR_HASH, TR_COLUMN, TR_ALL };
 static const char *const tr_words[] = { "unknown", "hash", "column", "all",
@@ -51,6 +52,11 @@ struct pt_eval {
 	size_t cap;
 	double *q;             /* per row: the Q quantities */
 	uint64_t n;
+	/* Sample (frequency) weights: a row of weight w counts as w copies
+	 * of it in every sum, rows still count rows. */
+	int weighted;          /* the frames carry a weight column */
+	int wcol;              /* its column, or -1 */
+	pt_xsum wsum;          /* the rows' weights */
 	pt_xsum *s1, *s2;      /* per quantity: sum of values, of squares */
 	int *da, *db;          /* per difference: quantities a and b (a - b) */
 	pt_xsum *d2;           /* per difference: sum of squared differences */
@@ -65,14 +71,17 @@ struct pt_eval {
 	uint64_t *cn;          /* per cluster: rows */
 	uint64_t *ckey;        /* per cluster: its key */
 	pt_xsum *cs;           /* per cluster: Q sums */
+	pt_xsum *cw;           /* per cluster: its weight (weighted) */
 	/* curves */
 	int nnodes;            /* the first tree's nodes (0: no leaf sums) */
 	double *lval;          /* per node, per arm: the tree's estimate */
 	int *lact;             /* per node: the tree's action */
 	pt_xsum *leaf;         /* per node of the first tree, per arm: sum */
 	uint64_t *leafn;
+	pt_xsum *leafw;        /* per node: its weight (weighted) */
 	int *rcol;             /* per arm: its ranking column (rank_prefix) */
-	double *rk;            /* per row, per arm but control: rank, gain */
+	double *rk;            /* per row, per arm but control: rank, gain;
+				* then (weighted) the row's weight */
 	size_t nrk, rkcap;
 };
 
@@ -98,8 +107,10 @@ pt_eval_free(pt_eval *v)
 	free(v->cn);
 	free(v->ckey);
 	free(v->cs);
+	free(v->cw);
 	free(v->leaf);
 	free(v->leafn);
+	free(v->leafw);
 	free(v->rcol);
 	free(v->rk);
 	free(v->lval);
@@ -136,8 +147,6 @@ bind_scores(pt_eval *v, pt_err *e)
 	pt_role role = PT_ROLE_SCORE;
 	int n = pt_schema_count_role(s, PT_ROLE_SCORE);
 
-	if (pt_refuse_weights(s, "policy-split eval", e) < 0)
-		return -1;
 	if (n == 0) {
 		role = PT_ROLE_REWARD;
 		n = pt_schema_count_role(s, PT_ROLE_REWARD);
@@ -217,11 +226,15 @@ leaves_alloc(pt_eval *v, int nnodes, pt_err *e)
 	v->nnodes = nnodes;
 	if ((v->leaf = malloc(cells * sizeof *v->leaf)) == NULL ||
 	    (v->leafn = calloc((size_t)nnodes, sizeof *v->leafn)) == NULL ||
+	    (v->weighted && (v->leafw = malloc((size_t)nnodes *
+	    sizeof *v->leafw)) == NULL) ||
 	    (v->lval = calloc(cells, sizeof *v->lval)) == NULL ||
 	    (v->lact = calloc((size_t)nnodes, sizeof *v->lact)) == NULL)
 		return nomem(e);
 	for (size_t i = 0; i < cells; i++)
 		pt_xsum_init(&v->leaf[i]);
+	for (int l = 0; v->weighted && l < nnodes; l++)
+		pt_xsum_init(&v->leafw[l]);
 	return 0;
 }
 
@@ -372,6 +385,15 @@ pt_eval_new(const pt_ptree *const *trees, const pt_forest *const *forests,
 	}
 	if (sums_alloc(v, e) < 0)
 		goto fail;
+	pt_xsum_init(&v->wsum);
+	if ((v->wcol = pt_schema_weight(s)) >= 0) {
+		if (s->cols[v->wcol].type != PT_F64) {
+			pt_fail(e, PT_EFORMAT, "", "weight column %s is not f64",
+			    s->cols[v->wcol].name);
+			goto fail;
+		}
+		v->weighted = 1;
+	}
 	if (bind_scores(v, e) < 0 || bind_training(v, e) < 0 ||
 	    bind_cluster(v, e) < 0 || bind_curves(v, e) < 0)
 		goto fail;
@@ -474,16 +496,16 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 		size_t cap = v->Gcap ? 2 * v->Gcap : 256;
 		uint64_t *cn;
 		pt_xsum *cs;
-		if ((double)cap * (double)CLUSTER_BYTES(v->Q) >
+		if ((double)cap * (double)CLUSTER_COST(v) >
 		    (double)v->o->max_memory && v->G + 1 >
-		    v->o->max_memory / CLUSTER_BYTES(v->Q))
+		    v->o->max_memory / CLUSTER_COST(v))
 			return pt_fail(e, PT_ELIMIT, "--cluster", "more than %zu "
 			    "clusters: at %zu bytes each, over --max-memory %"
-			    PRIu64 " bytes", v->G, CLUSTER_BYTES(v->Q),
+			    PRIu64 " bytes", v->G, CLUSTER_COST(v),
 			    v->o->max_memory);
-		if ((double)cap * (double)CLUSTER_BYTES(v->Q) >
+		if ((double)cap * (double)CLUSTER_COST(v) >
 		    (double)v->o->max_memory)
-			cap = v->o->max_memory / CLUSTER_BYTES(v->Q);
+			cap = v->o->max_memory / CLUSTER_COST(v);
 		if ((cn = realloc(v->cn, cap * sizeof *cn)) == NULL)
 			return nomem(e);
 		v->cn = cn;
@@ -494,6 +516,11 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 		    NULL)
 			return nomem(e);
 		v->cs = cs;
+		if (v->weighted) {
+			if ((cs = realloc(v->cw, cap * sizeof *cs)) == NULL)
+				return nomem(e);
+			v->cw = cs;
+		}
 		v->Gcap = cap;
 	}
 	g = v->G++;
@@ -501,6 +528,8 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 	v->ckey[g] = key;
 	for (int k = 0; k < v->Q; k++)
 		pt_xsum_init(&v->cs[g * (size_t)v->Q + (size_t)k]);
+	if (v->weighted)
+		pt_xsum_init(&v->cw[g]);
 	v->mkey[h] = key;
 	v->mval[h] = (uint32_t)(g + 1);
 	if (2 * v->G > v->mcap && map_grow(v, e) < 0)
@@ -511,7 +540,7 @@ cluster(pt_eval *v, uint64_t key, pt_err *e)
 static int
 rank_grow(pt_eval *v, size_t rows, pt_err *e)
 {
-	size_t per = 2 * (size_t)(v->A - 1), cap;
+	size_t per = 2 * (size_t)(v->A - 1) + (size_t)v->weighted, cap;
 	double *rk;
 
 	if (v->nrk + rows <= v->rkcap)
@@ -536,11 +565,96 @@ rank_grow(pt_eval *v, size_t rows, pt_err *e)
 	return 0;
 }
 
+/* A product of a weight and a value out of the exact range: refused, never
+ * rounded. */
+static int
+prod_fail(uint64_t row, double w, double x, const char *what, pt_err *e)
+{
+	return pt_fail(e, PT_ELIMIT, "", "row %" PRIu64 ": weight %.17g times "
+	    "%s %.17g cannot be summed exactly (the product overflows or is "
+	    "below 2^-968)", row, w, what, x);
+}
+
+/* x += w * y, exactly; y itself when unweighted.  -1 when the product is
+ * out of range. */
+static int
+wadd(const pt_eval *v, pt_xsum *x, double w, double y)
+{
+	if (!v->weighted) {
+		pt_xsum_add(x, y);
+		return 0;
+	}
+	return pt_xsum_add_prod(x, w, y);
+}
+
+/* The sums of one row of weight w and quantities q. */
+static int
+add_row(pt_eval *v, const pt_batch *b, size_t i, double w, pt_err *e)
+{
+	const int P = v->P, A = v->A, Q = v->Q, c = v->control;
+	const double *q = v->q;
+	const uint64_t row = v->n + i + 1;
+
+	for (int k = 0; k < Q; k++) {
+		double sq = q[k] * q[k];
+		if (wadd(v, &v->s1[k], w, q[k]) < 0)
+			return prod_fail(row, w, q[k], "score", e);
+		if (wadd(v, &v->s2[k], w, sq) < 0)
+			return prod_fail(row, w, sq, "squared score", e);
+	}
+	for (int d = 0; d < v->D; d++) {
+		double x = q[v->da[d]] - q[v->db[d]];
+		if (wadd(v, &v->d2[d], w, x * x) < 0)
+			return prod_fail(row, w, x * x, "squared difference", e);
+	}
+	if (v->ccol >= 0) {
+		long g = cluster(v, cluster_key(b, v->ccol, i), e);
+		if (g < 0)
+			return -1;
+		v->cn[g]++;
+		if (v->weighted)
+			pt_xsum_add(&v->cw[g], w);
+		for (int k = 0; k < Q; k++)
+			(void)wadd(v, &v->cs[(size_t)g * (size_t)Q + (size_t)k],
+			    w, q[k]); /* in range: added to s1 above */
+	}
+	if (v->leaf != NULL) {
+		int l = v->leafof[i];
+		v->leafn[l]++;
+		if (v->weighted)
+			pt_xsum_add(&v->leafw[l], w);
+		for (int a = 0; a < A; a++)
+			(void)wadd(v, &v->leaf[(size_t)l * (size_t)A + (size_t)a],
+			    w, q[P + a]);
+	}
+	/* Ranked rows: a row of weight 0 is no row at all (its copies are
+	 * none), so it takes no place in the ranking. */
+	if (v->rcol != NULL && (!v->weighted || w > 0)) {
+		double *r = v->rk + v->nrk * (2 * (size_t)(A - 1) +
+		    (size_t)v->weighted), hi, lo;
+		for (int a = 0; a < A; a++) {
+			if (a == c)
+				continue;
+			*r++ = PT_COL_F64(b, v->rcol[a])[i] -
+			    PT_COL_F64(b, v->rcol[c])[i];
+			*r = q[P + a] - q[P + c];
+			if (v->weighted && pt_two_prod(w, *r, &hi, &lo) < 0)
+				return prod_fail(row, w, *r, "gain", e);
+			r++;
+		}
+		if (v->weighted)
+			*r = w;
+		v->nrk++;
+	}
+	return 0;
+}
+
 int
 pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 {
-	const int P = v->P, A = v->A, Q = v->Q, c = v->control;
+	const int P = v->P, A = v->A;
 	const pt_manifest *m = v->o->m;
+	const double *wc = v->weighted ? PT_COL_F64(b, v->wcol) : NULL;
 
 	if (b->nrows > v->cap) {
 		for (int p = 0; p < P; p++) {
@@ -570,7 +684,10 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 	if (v->rcol != NULL && rank_grow(v, b->nrows, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->nrows; i++) {
-		double *q = v->q;
+		double *q = v->q, w = wc != NULL ? wc[i] : 1.0;
+		if (!(w >= 0 && isfinite(w)))
+			return pt_fail(e, PT_EVALUE, "", "row %" PRIu64 ": weight "
+			    "%g is not a finite number >= 0", v->n + i + 1, w);
 		for (int a = 0; a < A; a++) {
 			q[P + a] = PT_COL_F64(b, v->score[a])[i];
 			if (!isfinite(q[P + a]))
@@ -579,47 +696,16 @@ pt_eval_add(pt_eval *v, const pt_batch *b, pt_err *e)
 		}
 		for (int p = 0; p < P; p++)
 			q[p] = q[P + v->node[p][i]];
-		for (int k = 0; k < Q; k++) {
-			pt_xsum_add(&v->s1[k], q[k]);
-			pt_xsum_add(&v->s2[k], q[k] * q[k]);
-		}
-		for (int d = 0; d < v->D; d++) {
-			double x = q[v->da[d]] - q[v->db[d]];
-			pt_xsum_add(&v->d2[d], x * x);
-		}
+		if (add_row(v, b, i, w, e) < 0)
+			return -1;
+		if (v->weighted)
+			pt_xsum_add(&v->wsum, w);
 		if (v->tr == TR_HASH)
 			v->ntrain += pt_manifest_is_train(m,
 			    PT_COL_U64(b, v->trcol)[i], NAN);
 		else if (v->tr == TR_COLUMN)
 			v->ntrain += pt_manifest_is_train(m, 0,
 			    PT_COL_F64(b, v->trcol)[i]);
-		if (v->ccol >= 0) {
-			long g = cluster(v, cluster_key(b, v->ccol, i), e);
-			if (g < 0)
-				return -1;
-			v->cn[g]++;
-			for (int k = 0; k < Q; k++)
-				pt_xsum_add(&v->cs[(size_t)g * (size_t)Q +
-				    (size_t)k], q[k]);
-		}
-		if (v->leaf != NULL) {
-			int l = v->leafof[i];
-			v->leafn[l]++;
-			for (int a = 0; a < A; a++)
-				pt_xsum_add(&v->leaf[(size_t)l * (size_t)A +
-				    (size_t)a], q[P + a]);
-		}
-		if (v->rcol != NULL) {
-			double *r = v->rk + v->nrk * 2 * (size_t)(A - 1);
-			for (int a = 0; a < A; a++) {
-				if (a == c)
-					continue;
-				*r++ = PT_COL_F64(b, v->rcol[a])[i] -
-				    PT_COL_F64(b, v->rcol[c])[i];
-				*r++ = q[P + a] - q[P + c];
-			}
-			v->nrk++;
-		}
 	}
 	v->n += b->nrows;
 	if (v->tr == TR_ALL)
@@ -643,20 +729,48 @@ pt_eval_training(const pt_eval *v, uint64_t *rows)
 }
 
 void
-pt_mean_se(const pt_xsum *s, const pt_xsum *s2, uint64_t n, double *mean,
+pt_mean_se_w(const pt_xsum *s, const pt_xsum *s2, double n, double *mean,
     double *se)
 {
 	double m, m2, var;
 
-	if (n == 0) {
+	if (!(n > 0)) {
 		*mean = *se = NAN;
 		return;
 	}
-	m = pt_xsum_round(s) / (double)n;
-	m2 = pt_xsum_round(s2) / (double)n;
-	var = n > 1 ? (m2 - m * m) * ((double)n / (double)(n - 1)) : 0.0;
+	m = pt_xsum_round(s) / n;
+	m2 = pt_xsum_round(s2) / n;
+	var = n > 1 ? (m2 - m * m) * (n / (n - 1)) : 0.0;
 	*mean = m;
-	*se = var > 0 ? sqrt(var / (double)n) : 0.0;
+	*se = var > 0 ? sqrt(var / n) : 0.0;
+}
+
+void
+pt_mean_se(const pt_xsum *s, const pt_xsum *s2, uint64_t n, double *mean,
+    double *se)
+{
+	pt_mean_se_w(s, s2, (double)n, mean, se);
+}
+
+/* What the means divide by: the rows' weight, or their count. */
+static double
+total(const pt_eval *v)
+{
+	return v->weighted ? pt_xsum_round(&v->wsum) : (double)v->n;
+}
+
+/* The clusters the rows form: under weights, those of weight 0 hold no
+ * copy of a row and count for nothing. */
+static size_t
+nclusters(const pt_eval *v)
+{
+	size_t G = 0;
+
+	if (!v->weighted)
+		return v->G;
+	for (size_t g = 0; g < v->G; g++)
+		G += pt_xsum_sign(&v->cw[g]) > 0;
+	return G;
 }
 
 typedef struct fig {
@@ -672,7 +786,7 @@ static double
 cluster_se(const pt_eval *v, int a, int b, double xbar)
 {
 	pt_xsum acc, t;
-	double G = (double)v->G, n = (double)v->n;
+	double G = (double)nclusters(v), n = total(v);
 
 	pt_xsum_init(&acc);
 	for (size_t g = 0; g < v->G; g++) {
@@ -680,7 +794,8 @@ cluster_se(const pt_eval *v, int a, int b, double xbar)
 		t = v->cs[g * (size_t)v->Q + (size_t)a];
 		if (b >= 0)
 			pt_xsum_sub(&t, &v->cs[g * (size_t)v->Q + (size_t)b]);
-		d = pt_xsum_round(&t) - (double)v->cn[g] * xbar;
+		d = pt_xsum_round(&t) - (v->weighted ?
+		    pt_xsum_round(&v->cw[g]) : (double)v->cn[g]) * xbar;
 		pt_xsum_add(&acc, d * d);
 	}
 	return sqrt((G / (G - 1)) * (pt_xsum_round(&acc) / (n * n)));
@@ -698,7 +813,7 @@ quantity(const pt_eval *v, int k)
 {
 	double mean, se;
 
-	pt_mean_se(&v->s1[k], &v->s2[k], v->n, &mean, &se);
+	pt_mean_se_w(&v->s1[k], &v->s2[k], total(v), &mean, &se);
 	if (v->clustered)
 		se = cluster_se(v, k, -1, mean);
 	return interval(mean, se);
@@ -710,12 +825,12 @@ static fig
 difference(const pt_eval *v, int d)
 {
 	pt_xsum t = v->s1[v->da[d]];
-	double n = (double)v->n, m, m2, var, se;
+	double n = total(v), m, m2, var, se;
 
 	pt_xsum_sub(&t, &v->s1[v->db[d]]);
 	m = pt_xsum_round(&t) / n;
 	m2 = pt_xsum_round(&v->d2[d]) / n;
-	var = v->n > 1 ? (m2 - m * m) * (n / (n - 1)) : 0.0;
+	var = n > 1 ? (m2 - m * m) * (n / (n - 1)) : 0.0;
 	se = var > 0 ? sqrt(var / n) : 0.0;
 	if (v->clustered)
 		se = cluster_se(v, v->da[d], v->db[d], m);
@@ -751,13 +866,18 @@ report_yaml(const pt_eval *v, pt_buf *b)
 	pt_y_key(b, 0, "rows");
 	pt_y_u64(b, v->n);
 	pt_buf_putc(b, '\n');
+	if (v->weighted) {
+		pt_y_key(b, 0, "weight");
+		pt_y_f64(b, total(v));
+		pt_buf_putc(b, '\n');
+	}
 	pt_y_key(b, 0, "training_rows");
 	pt_y_str(b, pt_eval_training(v, &ntr), PT_Y_PLAIN_WHEN_SAFE);
 	pt_buf_putc(b, '\n');
 	if (v->clustered) {
 		pt_buf_puts(b, "cluster: {column: ");
 		pt_y_str(b, v->cname, PT_Y_PLAIN_WHEN_SAFE);
-		pt_buf_printf(b, ", clusters: %zu}\n", v->G);
+		pt_buf_printf(b, ", clusters: %zu}\n", nclusters(v));
 	}
 	if (v->P == 1) {
 		pt_buf_puts(b, "policy: {");
@@ -812,6 +932,10 @@ report_json(const pt_eval *v, pt_buf *b)
 	pt_j_obj(&j);
 	pt_j_key(&j, "rows");
 	pt_j_u64(&j, v->n);
+	if (v->weighted) {
+		pt_j_key(&j, "weight");
+		pt_j_f64(&j, total(v));
+	}
 	pt_j_key(&j, "training_rows");
 	pt_j_str(&j, pt_eval_training(v, &ntr));
 	pt_j_key(&j, "cluster");
@@ -822,7 +946,7 @@ report_json(const pt_eval *v, pt_buf *b)
 		pt_j_key(&j, "column");
 		pt_j_str(&j, v->cname);
 		pt_j_key(&j, "clusters");
-		pt_j_u64(&j, v->G);
+		pt_j_u64(&j, nclusters(v));
 		pt_j_obj_end(&j);
 	}
 	pt_j_key(&j, "policies");
@@ -913,7 +1037,10 @@ pt_eval_report(const pt_eval *v, int format, char **out, size_t *len,
 
 	if (v->n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows to evaluate");
-	if (v->clustered && v->G < 2)
+	if (v->weighted && pt_xsum_sign(&v->wsum) <= 0)
+		return pt_fail(e, PT_EVALUE, "", "the rows' weights add up to 0: "
+		    "no value to estimate");
+	if (v->clustered && nclusters(v) < 2)
 		return pt_fail(e, PT_EVALUE, "--cluster", "one cluster: a "
 		    "cluster-robust standard error needs two or more");
 	if (format == PT_FMT_JSON)
@@ -927,9 +1054,11 @@ pt_eval_report(const pt_eval *v, int format, char **out, size_t *len,
 
 /* ---- uplift curves ------------------------------------------------------ */
 
-/* A group of rows of one rank: how many, and the sum of their gains. */
+/* A group of rows of one rank: how many (or their weight), and the sum of
+ * their gains. */
 typedef struct group {
 	double rank, m, gain;
+	int leaf;              /* leaf_groups: the leaf, before merging */
 } group;
 
 static int
@@ -949,16 +1078,25 @@ same_rank(double a, double b)
 }
 
 /* The curve of groups g[0..ng) in rank order (highest first), as one
- * object of "curves".  Within a group of tied rows the gain grows
- * linearly: the mean over the orders of its rows. */
+ * object of "curves", over N rows (or weight: g[i].m is then a group's
+ * weight).  Within a group of tied rows the gain grows linearly: the mean
+ * over the orders of its rows.  While N and every group are whole, the
+ * points sit at whole row counts (the points of N rows of weight 1);
+ * otherwise at the 101 shares of the weight, their n a weight. */
 static void
 curve(pt_json *j, const char *treatment, const char *control, const char *by,
-    const group *g, size_t ng, uint64_t n)
+    const group *g, size_t ng, double N)
 {
-	pt_xsum cum, area, tot;
-	double total, N = (double)n, auuc, auuc_random;
-	int npts = n < 100 ? (int)n + 1 : 101, pt = 0;
-	uint64_t p = 0;
+	pt_xsum cum, area, tot, pos;
+	double total, auuc, auuc_random;
+	int whole = N <= 0x1p53 && N == floor(N), npts, pt = 0;
+	uint64_t n;
+	double p = 0;
+
+	for (size_t i = 0; whole && i < ng; i++)
+		whole = g[i].m == floor(g[i].m);
+	n = whole ? (uint64_t)N : 0;
+	npts = whole && n < 100 ? (int)n + 1 : 101;
 
 	pt_xsum_init(&tot);
 	for (size_t i = 0; i < ng; i++)
@@ -990,33 +1128,45 @@ curve(pt_json *j, const char *treatment, const char *control, const char *by,
 	pt_j_key(j, "points");
 	pt_j_arr(j);
 	pt_xsum_init(&cum);
+	pt_xsum_init(&pos);
 	for (size_t i = 0; i <= ng && pt < npts; i++) {
-		double G = pt_xsum_round(&cum);
-		uint64_t m = i < ng ? (uint64_t)g[i].m : 0;
+		double G = pt_xsum_round(&cum), end;
+		double m = i < ng ? g[i].m : 0;
+		/* The group's end: exact for whole counts, else the rounded
+		 * exact sum of the weights so far, and N for the last group
+		 * (its groups' weights are rounded: the sum may miss N by an
+		 * ulp, and the last point must fall in). */
+		if (i < ng)
+			pt_xsum_add(&pos, m);
+		end = whole ? p + m : i + 1 >= ng ? N : pt_xsum_round(&pos);
 		/* The points whose row count falls in this group. */
 		for (; pt < npts; pt++) {
-			uint64_t k = (uint64_t)pt * n / (uint64_t)(npts - 1);
+			double k = whole ? (double)((uint64_t)pt * n /
+			    (uint64_t)(npts - 1)) : pt == npts - 1 ? N :
+			    N * pt / (npts - 1);
 			double gain;
-			if (k > p + m || (k > p && i == ng))
+			if (k > end || (k > p && i == ng))
 				break;
-			gain = k == p ? G : G + (double)(k - p) / (double)m *
-			    g[i].gain;
+			gain = k == p ? G : G + (k - p) / m * g[i].gain;
 			pt_j_obj(j);
 			pt_j_key(j, "share");
-			pt_j_f64(j, (double)k / N);
+			pt_j_f64(j, k / N);
 			pt_j_key(j, "n");
-			pt_j_u64(j, k);
+			if (whole)
+				pt_j_u64(j, (uint64_t)k);
+			else
+				pt_j_f64(j, k);
 			pt_j_key(j, "uplift");
-			pt_j_f64(j, k ? gain / (double)k : 0.0);
+			pt_j_f64(j, k != 0 ? gain / k : 0.0);
 			pt_j_key(j, "qini");
 			pt_j_f64(j, gain / N);
 			pt_j_key(j, "random");
-			pt_j_f64(j, (double)k / N * (total / N));
+			pt_j_f64(j, k / N * (total / N));
 			pt_j_obj_end(j);
 		}
 		if (i < ng)
 			pt_xsum_add(&cum, g[i].gain);
-		p += m;
+		p = end;
 	}
 	pt_j_arr_end(j);
 	pt_j_obj_end(j);
@@ -1042,28 +1192,36 @@ leaf_groups(const pt_eval *v, int arm, size_t *ng, pt_err *e)
 	for (int l = 0; l < v->nnodes; l++) {
 		const double *val = &v->lval[(size_t)l * (size_t)A];
 		int a = arm >= 0 ? arm : v->lact[l];
-		if (v->leafn[l] == 0)
+		/* Under weights a leaf of weight 0 holds no copy of a row. */
+		if (v->leafn[l] == 0 || (v->weighted &&
+		    pt_xsum_sign(&v->leafw[l]) <= 0))
 			continue;
 		g[k].rank = val[a] - val[c];
-		g[k].m = (double)v->leafn[l];
+		g[k].m = v->weighted ? pt_xsum_round(&v->leafw[l]) :
+		    (double)v->leafn[l];
 		/* gain holds the index of its exact sum until merged */
 		sum[k] = v->leaf[(size_t)l * (size_t)A + (size_t)a];
 		pt_xsum_sub(&sum[k], &v->leaf[(size_t)l * (size_t)A + (size_t)c]);
 		g[k].gain = (double)k;
+		g[k].leaf = l;
 		k++;
 	}
 	qsort(g, k, sizeof *g, by_rank);
 	for (size_t i = 0; i < k; out++) {
-		pt_xsum s;
+		pt_xsum s, sm;
 		size_t i0 = i;
 		double m = 0;
 		pt_xsum_init(&s);
+		pt_xsum_init(&sm);
 		for (; i < k && same_rank(g[i].rank, g[i0].rank); i++) {
 			pt_xsum_merge(&s, &sum[(size_t)g[i].gain]);
-			m += g[i].m;
+			if (v->weighted)
+				pt_xsum_merge(&sm, &v->leafw[g[i].leaf]);
+			else
+				m += g[i].m;
 		}
 		g[out].rank = g[i0].rank;
-		g[out].m = m;
+		g[out].m = v->weighted ? pt_xsum_round(&sm) : m;
 		g[out].gain = pt_xsum_round(&s);
 	}
 	free(sum);
@@ -1076,21 +1234,27 @@ leaf_groups(const pt_eval *v, int arm, size_t *ng, pt_err *e)
 static size_t
 row_groups(pt_eval *v, int j, group *g)
 {
-	size_t per = 2 * (size_t)(v->A - 1), out = 0, n = v->nrk;
+	size_t per = 2 * (size_t)(v->A - 1) + (size_t)v->weighted, out = 0,
+	    n = v->nrk;
 
 	for (size_t i = 0; i < n; i++) {
 		g[i].rank = v->rk[i * per + 2 * (size_t)j];
 		g[i].gain = v->rk[i * per + 2 * (size_t)j + 1];
+		g[i].m = v->weighted ? v->rk[i * per + per - 1] : 1.0;
 	}
 	qsort(g, n, sizeof *g, by_rank);
 	for (size_t i = 0; i < n; out++) {
-		pt_xsum s;
+		pt_xsum s, sm;
 		size_t i0 = i;
 		pt_xsum_init(&s);
-		for (; i < n && same_rank(g[i].rank, g[i0].rank); i++)
-			pt_xsum_add(&s, g[i].gain);
+		pt_xsum_init(&sm);
+		for (; i < n && same_rank(g[i].rank, g[i0].rank); i++) {
+			/* in range: checked as the row was added */
+			(void)wadd(v, &s, g[i].m, g[i].gain);
+			pt_xsum_add(&sm, g[i].m);
+		}
 		g[out].rank = g[i0].rank;
-		g[out].m = (double)(i - i0);
+		g[out].m = v->weighted ? pt_xsum_round(&sm) : (double)(i - i0);
 		g[out].gain = pt_xsum_round(&s);
 	}
 	return out;
@@ -1108,6 +1272,9 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 
 	if (v->n == 0)
 		return pt_fail(e, PT_EEMPTY, "", "no rows to evaluate");
+	if (v->weighted && pt_xsum_sign(&v->wsum) <= 0)
+		return pt_fail(e, PT_EVALUE, "", "the rows' weights add up to 0: "
+		    "no curve to draw");
 	if (v->leaf == NULL)
 		return pt_fail(e, PT_EUSAGE, "--curve", "the partials hold no "
 		    "leaf sums: uplift curves rank the leaves of a tree, and the "
@@ -1118,6 +1285,10 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 	pt_j_obj(&j);
 	pt_j_key(&j, "rows");
 	pt_j_u64(&j, v->n);
+	if (v->weighted) {
+		pt_j_key(&j, "weight");
+		pt_j_f64(&j, total(v));
+	}
 	pt_j_key(&j, "curves");
 	pt_j_arr(&j);
 	for (int a = 0; a < v->A; a++) {
@@ -1126,13 +1297,13 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 		if (v->rcol != NULL) {
 			ng = row_groups((pt_eval *)v, k++, g);
 			curve(&j, vocab[a], vocab[v->control], "model", g, ng,
-			    v->n);
+			    total(v));
 		} else {
 			group *lg = leaf_groups(v, a, &ng, e);
 			if (lg == NULL)
 				goto fail;
 			curve(&j, vocab[a], vocab[v->control], "tree", lg, ng,
-			    v->n);
+			    total(v));
 			free(lg);
 		}
 	}
@@ -1141,7 +1312,7 @@ pt_eval_curves(const pt_eval *v, char **out, size_t *len, pt_err *e)
 		if (lg == NULL)
 			goto fail;
 		curve(&j, v->names[0], vocab[v->control], "tree", lg, ng,
-		    v->n);
+		    total(v));
 		free(lg);
 	}
 	pt_j_arr_end(&j);
@@ -1156,6 +1327,15 @@ fail:
 }
 
 /* ---- partials ----------------------------------------------------------- */
+
+static void
+y_sum(pt_buf *b, const pt_xsum *x)
+{
+	char t[PT_XSUM_TEXT];
+
+	pt_xsum_encode(x, t);
+	pt_buf_puts(b, t);
+}
 
 static void
 y_sums(pt_buf *b, const pt_xsum *x, int n)
@@ -1218,7 +1398,13 @@ pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e)
 	    "reward" : "score");
 	pt_y_str(&b, v->vocab[v->control], PT_Y_PLAIN_WHEN_SAFE);
 	pt_buf_printf(&b, "\ntraining: %s\ntraining_rows: %" PRIu64 "\nrows: %"
-	    PRIu64 "\npartitions: ", tr_words[v->tr], v->ntrain, v->n);
+	    PRIu64 "\n", tr_words[v->tr], v->ntrain, v->n);
+	if (v->weighted) {
+		pt_buf_puts(&b, "weight: ");
+		y_sum(&b, &v->wsum);
+		pt_buf_putc(&b, '\n');
+	}
+	pt_buf_puts(&b, "partitions: ");
 	pt_buf_putc(&b, '[');
 	for (int i = 0; i < np; i++) {
 		if (i)
@@ -1246,7 +1432,13 @@ pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e)
 		for (size_t i = 0; i < v->G; i++) {
 			size_t g = ord[i];
 			pt_buf_printf(&b, "  - {key: %016" PRIx64 ", rows: %"
-			    PRIu64 ", sums: ", v->ckey[g], v->cn[g]);
+			    PRIu64 ", ", v->ckey[g], v->cn[g]);
+			if (v->weighted) {
+				pt_buf_puts(&b, "weight: ");
+				y_sum(&b, &v->cw[g]);
+				pt_buf_puts(&b, ", ");
+			}
+			pt_buf_puts(&b, "sums: ");
 			y_sums(&b, &v->cs[g * (size_t)v->Q], v->Q);
 			pt_buf_puts(&b, "}\n");
 		}
@@ -1259,7 +1451,13 @@ pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e)
 				continue;
 			pt_buf_puts(&b, any++ ? "" : "\n");
 			pt_buf_printf(&b, "  - {node: %d, action: %d, rows: %"
-			    PRIu64 ", values: ", l, v->lact[l], v->leafn[l]);
+			    PRIu64 ", ", l, v->lact[l], v->leafn[l]);
+			if (v->weighted) {
+				pt_buf_puts(&b, "weight: ");
+				y_sum(&b, &v->leafw[l]);
+				pt_buf_puts(&b, ", ");
+			}
+			pt_buf_puts(&b, "values: ");
 			pt_y_f64s(&b, &v->lval[(size_t)l * (size_t)v->A], v->A);
 			pt_buf_puts(&b, ", sums: ");
 			y_sums(&b, &v->leaf[(size_t)l * (size_t)v->A], v->A);
@@ -1273,6 +1471,39 @@ pt_eval_partial(const pt_eval *v, char **out, size_t *len, pt_err *e)
 	return pt_buf_take(&b, out, len, "partial", e);
 }
 
+/* One exact sum of a partial into x. */
+static int
+read_sums_1(pt_ydoc *d, yaml_node_t *it, const char *what, pt_xsum *x,
+    pt_err *e)
+{
+	size_t len;
+	const char *t = pt_ynode_text(it, &len);
+	char tmp[PT_XSUM_TEXT];
+
+	if (t == NULL || len >= sizeof tmp)
+		return pt_yfail(e, d, it, PT_EFORMAT, "%s: expected an exact sum",
+		    what);
+	memcpy(tmp, t, len);
+	tmp[len] = '\0';
+	if (pt_xsum_decode(x, tmp) < 0)
+		return pt_yfail(e, d, it, PT_EFORMAT, "%s: a malformed exact sum",
+		    what);
+	return 0;
+}
+
+/* A weight of a partial (a sum of weights: finite and >= 0) into x. */
+static int
+read_weight(pt_ydoc *d, yaml_node_t *n, const char *what, pt_xsum *x,
+    pt_err *e)
+{
+	if (n == NULL || read_sums_1(d, n, what, x, e) < 0)
+		return -1;
+	if (x->special != 0 || pt_xsum_sign(x) < 0)
+		return pt_yfail(e, d, n, PT_EFORMAT, "%s: a weight is finite and "
+		    ">= 0", what);
+	return 0;
+}
+
 /* n exact sums of a partial into x. */
 static int
 read_sums(pt_ydoc *d, yaml_node_t *n, const char *what, pt_xsum *x, int cnt,
@@ -1280,20 +1511,9 @@ read_sums(pt_ydoc *d, yaml_node_t *n, const char *what, pt_xsum *x, int cnt,
 {
 	if (n == NULL || pt_ynode_seq(d, n, what, cnt, e) < 0)
 		return -1;
-	for (int i = 0; i < cnt; i++) {
-		yaml_node_t *it = pt_ynode_item(d, n, i);
-		size_t len;
-		const char *t = pt_ynode_text(it, &len);
-		char tmp[PT_XSUM_TEXT];
-		if (t == NULL || len >= sizeof tmp)
-			return pt_yfail(e, d, it, PT_EFORMAT, "%s: expected an "
-			    "exact sum", what);
-		memcpy(tmp, t, len);
-		tmp[len] = '\0';
-		if (pt_xsum_decode(&x[i], tmp) < 0)
-			return pt_yfail(e, d, it, PT_EFORMAT, "%s: a malformed "
-			    "exact sum", what);
-	}
+	for (int i = 0; i < cnt; i++)
+		if (read_sums_1(d, pt_ynode_item(d, n, i), what, &x[i], e) < 0)
+			return -1;
 	return 0;
 }
 
@@ -1329,11 +1549,15 @@ static int
 read_clusters(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 {
 	static const char *const ckeys[] = { "key", "rows", "sums", NULL };
+	static const char *const wkeys[] = { "key", "rows", "weight", "sums",
+		NULL };
 	yaml_node_t *n = pt_ynode_get(d, root, "cluster"), *cl;
 	char *name;
 	uint64_t rows = 0;
+	pt_xsum w;
 	int G;
 
+	pt_xsum_init(&w);
 	cl = pt_ynode_get(d, root, "clusters");
 	if (n == NULL && cl == NULL)
 		return 0;
@@ -1351,7 +1575,7 @@ read_clusters(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 		char hex[17], *end;
 		uint64_t key;
 		long g;
-		if (pt_ymap_only(d, it, ckeys, e) < 0 ||
+		if (pt_ymap_only(d, it, v->weighted ? wkeys : ckeys, e) < 0 ||
 		    (k = pt_ynode_need(d, it, "key", e)) == NULL ||
 		    pt_ynode_str(d, k, "key", hex, sizeof hex, e) < 0)
 			return -1;
@@ -1368,8 +1592,12 @@ read_clusters(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 		if (pt_ynode_u64(d, pt_ynode_need(d, it, "rows", e), "rows",
 		    &v->cn[g], e) < 0 ||
 		    read_sums(d, pt_ynode_need(d, it, "sums", e), "sums",
-		    &v->cs[(size_t)g * (size_t)v->Q], v->Q, e) < 0)
+		    &v->cs[(size_t)g * (size_t)v->Q], v->Q, e) < 0 ||
+		    (v->weighted && read_weight(d, pt_ynode_need(d, it,
+		    "weight", e), "weight", &v->cw[g], e) < 0))
 			return -1;
+		if (v->weighted)
+			pt_xsum_merge(&w, &v->cw[g]);
 		if (v->cn[g] == 0 || v->cn[g] > v->n - rows)
 			return pt_yfail(e, d, it, PT_EFORMAT, "clusters: rows "
 			    "must be 1 or more and add up to the partial's rows");
@@ -1378,6 +1606,9 @@ read_clusters(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 	if (rows != v->n)
 		return pt_yfail(e, d, cl, PT_EFORMAT, "clusters: %" PRIu64 " rows "
 		    "for a partial of %" PRIu64, rows, v->n);
+	if (v->weighted && pt_xsum_cmp(&w, &v->wsum) != 0)
+		return pt_yfail(e, d, cl, PT_EFORMAT, "clusters: their weights "
+		    "do not add up to the partial's weight");
 	return 0;
 }
 
@@ -1386,11 +1617,15 @@ read_leaves(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 {
 	static const char *const lkeys[] = { "node", "action", "rows",
 		"values", "sums", NULL };
+	static const char *const wkeys[] = { "node", "action", "rows",
+		"weight", "values", "sums", NULL };
 	yaml_node_t *n = pt_ynode_get(d, root, "nodes"), *lv;
 	int64_t nn, prev = -1;
 	uint64_t rows = 0;
+	pt_xsum w;
 	int L;
 
+	pt_xsum_init(&w);
 	lv = pt_ynode_get(d, root, "leaves");
 	if (n == NULL && lv == NULL)
 		return 0;
@@ -1409,7 +1644,7 @@ read_leaves(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 		yaml_node_t *it = pt_ynode_item(d, lv, i), *k;
 		int64_t l, act;
 		double *val;
-		if (pt_ymap_only(d, it, lkeys, e) < 0 ||
+		if (pt_ymap_only(d, it, v->weighted ? wkeys : lkeys, e) < 0 ||
 		    pt_ynode_int(d, (k = pt_ynode_need(d, it, "node", e)), "node",
 		    0, nn - 1, &l, e) < 0 ||
 		    pt_ynode_int(d, pt_ynode_need(d, it, "action", e), "action",
@@ -1428,8 +1663,12 @@ read_leaves(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 		memcpy(&v->lval[l * v->A], val, (size_t)v->A * sizeof *val);
 		free(val);
 		if (read_sums(d, pt_ynode_need(d, it, "sums", e), "sums",
-		    &v->leaf[l * v->A], v->A, e) < 0)
+		    &v->leaf[l * v->A], v->A, e) < 0 ||
+		    (v->weighted && read_weight(d, pt_ynode_need(d, it,
+		    "weight", e), "weight", &v->leafw[l], e) < 0))
 			return -1;
+		if (v->weighted)
+			pt_xsum_merge(&w, &v->leafw[l]);
 		if (v->leafn[l] == 0 || v->leafn[l] > v->n - rows)
 			return pt_yfail(e, d, it, PT_EFORMAT, "leaves: rows must "
 			    "be 1 or more and add up to the partial's rows");
@@ -1438,6 +1677,9 @@ read_leaves(pt_ydoc *d, yaml_node_t *root, pt_eval *v, pt_err *e)
 	if (rows != v->n)
 		return pt_yfail(e, d, lv, PT_EFORMAT, "leaves: %" PRIu64 " rows "
 		    "for a partial of %" PRIu64, rows, v->n);
+	if (v->weighted && pt_xsum_cmp(&w, &v->wsum) != 0)
+		return pt_yfail(e, d, lv, PT_EFORMAT, "leaves: their weights do "
+		    "not add up to the partial's weight");
 	return 0;
 }
 
@@ -1448,7 +1690,7 @@ pt_eval_parse(const char *buf, size_t len, const char *name,
 	static const char *const formats[] = { "policy-eval-partial", NULL };
 	static const char *const keys[] = { PT_FHEAD_KEYS, "policies",
 		"scores", "control", "training", "training_rows", "rows",
-		"partitions", "s1", "s2", "d2", "cluster", "clusters", "nodes",
+		"weight", "partitions", "s1", "s2", "d2", "cluster", "clusters", "nodes",
 		"leaves", NULL };
 	pt_eval *v = calloc(1, sizeof *v);
 	pt_ydoc d;
@@ -1464,6 +1706,8 @@ pt_eval_parse(const char *buf, size_t len, const char *name,
 	}
 	v->o = o;
 	v->ccol = -1;
+	v->wcol = -1;
+	pt_xsum_init(&v->wsum);
 	if ((root = pt_fhead_load(&d, &h, buf, len, name,
 	    "policy-split eval partial", formats, NULL, e)) == NULL ||
 	    pt_ymap_only(&d, root, keys, e) < 0)
@@ -1499,6 +1743,16 @@ pt_eval_parse(const char *buf, size_t len, const char *name,
 	    e) < 0)
 		goto fail;
 	v->tr = k;
+	if ((n = pt_ynode_get(&d, root, "weight")) != NULL) {
+		v->weighted = 1;
+		if (read_weight(&d, n, "weight", &v->wsum, e) < 0)
+			goto fail;
+		if (v->n == 0 && pt_xsum_sign(&v->wsum) != 0) {
+			pt_yfail(e, &d, n, PT_EFORMAT, "weight: a partial of no "
+			    "rows weighs 0");
+			goto fail;
+		}
+	}
 	if (v->ntrain > v->n || (v->tr == TR_UNKNOWN && v->ntrain != 0) ||
 	    (v->tr == TR_ALL && v->ntrain != v->n)) {
 		pt_yfail(e, &d, root, PT_EFORMAT, "training_rows: %" PRIu64
@@ -1555,6 +1809,9 @@ differs(const pt_eval *a, const pt_eval *b)
 			return "another policy";
 	if (a->role != b->role)
 		return "other score columns (scores and rewards)";
+	if (a->weighted != b->weighted)
+		return "rows weighted and unweighted (a sample weight column "
+		    "in one and not the other)";
 	if (a->control != b->control)
 		return "another control";
 	if (a->tr != b->tr)
@@ -1605,6 +1862,8 @@ pt_eval_merge(pt_eval *dst, const pt_eval *src, const char *srcname,
 		if (h < 0)
 			return -1;
 		dst->cn[h] += src->cn[g];
+		if (dst->weighted)
+			pt_xsum_merge(&dst->cw[h], &src->cw[g]);
 		for (int k = 0; k < dst->Q; k++)
 			pt_xsum_merge(&dst->cs[(size_t)h * (size_t)dst->Q +
 			    (size_t)k], &src->cs[g * (size_t)src->Q + (size_t)k]);
@@ -1619,6 +1878,8 @@ pt_eval_merge(pt_eval *dst, const pt_eval *src, const char *srcname,
 			    sizeof *src->lval);
 		}
 		dst->leafn[l] += src->leafn[l];
+		if (dst->weighted)
+			pt_xsum_merge(&dst->leafw[l], &src->leafw[l]);
 		for (int a = 0; a < src->A; a++)
 			pt_xsum_merge(&dst->leaf[o + (size_t)a],
 			    &src->leaf[o + (size_t)a]);
@@ -1631,6 +1892,7 @@ pt_eval_merge(pt_eval *dst, const pt_eval *src, const char *srcname,
 		pt_xsum_merge(&dst->d2[d], &src->d2[d]);
 	dst->n += src->n;
 	dst->ntrain += src->ntrain;
+	pt_xsum_merge(&dst->wsum, &src->wsum);
 	return 0;
 }
 

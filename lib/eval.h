@@ -8,6 +8,13 @@
  *
  * Every sum over rows is exact (pt_xsum), so no figure depends on the
  * order or partitioning of the rows.
+ *
+ * Frames with a sample weight column (role weight) are frequency
+ * weighted: a row of weight w counts as w copies of itself in every sum
+ * (values, squares, cluster and leaf sums, curve gains and positions), so
+ * whole weights give the bytes of the rows repeated that many times; row
+ * counts still count rows.  A weight times a value out of the exact range
+ * of pt_xsum_add_prod is refused (PT_ELIMIT).
  */
 #ifndef PT_EVAL_H
 #define PT_EVAL_H
@@ -92,6 +99,11 @@ int pt_eval_set_control(pt_eval *v, const char *label, pt_err *e);
 /* Mean and standard error of the mean (sd / sqrt(n)) of n values from
  * the exact sums of the values and of their squares. */
 void pt_mean_se(const pt_xsum *s, const pt_xsum *s2, uint64_t n,
+    double *mean, double *se);
+/* The same for frequency-weighted values, n the weights' sum (s and s2
+ * then sum w*x and w*x^2): what n copies would give when the weights are
+ * whole.  The variance's n/(n-1) applies when n > 1; se is 0 otherwise. */
+void pt_mean_se_w(const pt_xsum *s, const pt_xsum *s2, double n,
     double *mean, double *se);
 
 #endif
