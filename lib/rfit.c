@@ -256,7 +256,7 @@ stat_count(const pt_rfit *f, const pt_ridge *r)
 static int
 weight_range(pt_err *e, double w)
 {
-	return pt_fail(e, PT_ELIMIT, "", "weight %.17g times a term of the "
+	return pt_fail(e, PT_ELIMIT, "", "weight %g times a term of the "
 	    "row's sums (a product of its features and outcome) is out of the "
 	    "range weighted sums are exact in (it overflows, or falls below "
 	    "2^-968): rescale the weights or the features", w);
@@ -663,9 +663,9 @@ pt_rfit_merge(pt_rfit *dst, const pt_rfit *src, const char *srcname,
 	if (dst->weighted != src->weighted) {
 		free(a);
 		free(b);
-		return pt_fail(e, PT_EMISMATCH, srcname, "a %s partial, the "
+		return pt_fail(e, PT_EMISMATCH, srcname, "%s partial, the "
 		    "others %s: weighted and unweighted statistics do not add "
-		    "up", src->weighted ? "weighted" : "unweighted",
+		    "up", src->weighted ? "a weighted" : "an unweighted",
 		    dst->weighted ? "weighted" : "unweighted");
 	}
 	same = strcmp(a, b) == 0;
