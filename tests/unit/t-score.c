@@ -321,7 +321,7 @@ weights(void)
 		pt_schema *sw = schema(1, 0), *s0 = schema(1, 0);
 		pt_batch *bw, *bd;
 		pt_rspec spec;
-		pt_rfit *fw, *fd, *f0, *fp;
+		pt_rfit *fw, *fd, *f0, *fp = NULL;
 		pt_rmodel *mw, *md;
 		pt_err e;
 		size_t n = 600, m = 0, len, c;
