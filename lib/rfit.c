@@ -7,6 +7,12 @@
  * rows were ordered or partitioned, so the solved model is too.  The
  * logistic propensity model is fitted in passes of exact gradient sums
  * for the same reason.
+ *
+ * Under a manifest with a weight column every sum is weighted: a row of
+ * weight w adds w times each per-row rounded term, exactly, so whole
+ * weights give the model of rows repeated that many times, bit for bit;
+ * counts that feed the model (arm shares, the logistic start, "no training
+ * rows") are the exact weight sums then, row counts only count rows.
  */
 #include "rfit.h"
 
@@ -38,8 +44,12 @@ struct pt_rfit {
 	double *blk, *bly;  /* per fold and arm: RBLK design rows, column-major,
 	                     * and their outcomes, not yet added */
 	size_t *bln;        /* per fold and arm: rows in blk */
+	int weighted;       /* the manifest has a weight column */
+	double *blw;        /* weighted: per fold and arm, the rows' weights */
+	size_t *bli;        /* weighted: their indexes in the batch */
+	uint64_t base;      /* rows before the batch being added */
 	const pt_schema *bound;
-	int *fcol, tcol, ycol, rcol, pcol;
+	int *fcol, tcol, ycol, rcol, pcol, wcol;
 	/* The logistic propensity fit: parameters, the Cholesky factor of
 	 * each fold's bound, the exact gradient sums, passes taken. */
 	double *logit;      /* folds * (nvocab - 1) * p */
@@ -74,6 +84,8 @@ pt_rfit_free(pt_rfit *f)
 	free(f->blk);
 	free(f->bly);
 	free(f->bln);
+	free(f->blw);
+	free(f->bli);
 	free(f->fcol);
 	free(f->logit);
 	free(f->lfac);
@@ -211,6 +223,7 @@ pt_rfit_new(const pt_manifest *m, const pt_rspec *spec, pt_err *e)
 	if (f == NULL)
 		return NULL;
 	memcpy(f->manifest, m->digest, sizeof f->manifest);
+	f->weighted = m->weight >= 0;
 	if ((f->vocab = pt_strs_dup(m->vocab, m->nvocab)) == NULL ||
 	    (f->features = calloc((size_t)m->nfeatures + 1, sizeof(char *))) ==
 	    NULL)
@@ -231,14 +244,61 @@ pt_rfit_rows(const pt_rfit *f)
 	return f->rows;
 }
 
-/* Adds the rows waiting for fold and arm g. */
-static void
-rfit_flush(pt_rfit *f, int g)
+/* The exact count of a fold and arm's statistics: the weight sum when
+ * weighted (zz[0], the intercept's square), else the row count. */
+static double
+stat_count(const pt_rfit *f, const pt_ridge *r)
 {
-	if (f->bln[g] > 0)
-		pt_ridge_add_block(&f->st[g], f->blk + (size_t)g * f->p * RBLK,
-		    RBLK, f->bly + (size_t)g * RBLK, f->bln[g]);
+	return f->weighted ? pt_xsum_round(&r->zz[0]) : (double)r->rows;
+}
+
+/* The refusal of a weighted term out of the exact range. */
+static int
+weight_range(pt_err *e, double w)
+{
+	return pt_fail(e, PT_ELIMIT, "", "weight %g times a term of the "
+	    "row's sums (a product of its features and outcome) is out of the "
+	    "range weighted sums are exact in (it overflows, or falls below "
+	    "2^-968): rescale the weights or the features", w);
+}
+
+/* Adds the rows waiting for fold and arm g.  0, or -1 with e set (a
+ * weighted term out of range; where names the input). */
+static int
+rfit_flush(pt_rfit *f, int g, const char *where, pt_err *e)
+{
+	size_t n = f->bln[g], bad;
+
 	f->bln[g] = 0;
+	if (n == 0)
+		return 0;
+	if (!f->weighted) {
+		pt_ridge_add_block(&f->st[g], f->blk + (size_t)g * f->p * RBLK,
+		    RBLK, f->bly + (size_t)g * RBLK, n);
+		return 0;
+	}
+	if (pt_ridge_add_block_w(&f->st[g], f->blk + (size_t)g * f->p * RBLK,
+	    RBLK, f->bly + (size_t)g * RBLK, f->blw + (size_t)g * RBLK, n,
+	    &bad) == 0)
+		return 0;
+	weight_range(e, f->blw[(size_t)g * RBLK + bad]);
+	pt_err_where(e, "%.200s: row %" PRIu64, where, f->base +
+	    f->bli[(size_t)g * RBLK + bad] + 1);
+	return -1;
+}
+
+/* Finds the weight column of s: there must be one exactly when the
+ * manifest has one (frames of its digest always agree). */
+static int
+bind_weight(pt_rfit *f, const pt_schema *s, const char *where, pt_err *e)
+{
+	f->wcol = pt_schema_weight(s);
+	if ((f->wcol >= 0) == (f->weighted != 0))
+		return 0;
+	return pt_fail(e, PT_EMISMATCH, where, f->weighted ? "the manifest "
+	    "weights rows, but the frames carry no weight column" : "the "
+	    "frames carry sample weights (column '%.100s') that the manifest "
+	    "does not name", f->wcol >= 0 ? s->cols[f->wcol].name : "");
 }
 
 int
@@ -246,8 +306,6 @@ pt_rfit_bind(pt_rfit *f, const pt_schema *s, const char *where, pt_err *e)
 {
 	int need = 3 | (f->spec.folds > 1 ? 4 : 0);
 
-	if (pt_refuse_weights(s, "policy-score fit", e) < 0)
-		return -1;
 	/* The propensity column is checked here too, so that a model is
 	 * never fitted for frames it could not score. */
 	if (f->spec.prop == PT_PROP_COLUMN)
@@ -259,6 +317,8 @@ pt_rfit_bind(pt_rfit *f, const pt_schema *s, const char *where, pt_err *e)
 			pt_err_where(e, "%.250s", where);
 			return -1;
 		}
+		if (bind_weight(f, s, where, e) < 0)
+			return -1;
 		f->bound = s;
 	}
 	if (!f->pid_bound) {
@@ -293,6 +353,13 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 		if (f->blk == NULL || f->bly == NULL || f->bln == NULL)
 			return pt_fail(e, PT_ENOMEM, where, "out of memory");
 	}
+	if (f->weighted && f->blw == NULL) {
+		f->blw = malloc(ng * RBLK * sizeof *f->blw);
+		f->bli = malloc(ng * RBLK * sizeof *f->bli);
+		if (f->blw == NULL || f->bli == NULL)
+			return pt_fail(e, PT_ENOMEM, where, "out of memory");
+	}
+	f->base = f->rows;
 	if ((x = malloc(((size_t)f->nfeatures + 1) * sizeof *x)) == NULL)
 		return pt_fail(e, PT_ENOMEM, where, "out of memory");
 	rh = f->rcol >= 0 ? PT_COL_U64(b, f->rcol) : NULL;
@@ -316,6 +383,12 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 			    f->spec.propcol);
 			break;
 		}
+		if (f->weighted && !(PT_COL_F64(b, f->wcol)[i] >= 0 &&
+		    PT_COL_F64(b, f->wcol)[i] < INFINITY)) {
+			rc = pt_fail(e, PT_EVALUE, "", "weight %g is not a finite "
+			    "number >= 0", PT_COL_F64(b, f->wcol)[i]);
+			break;
+		}
 		for (j = 0; j < f->nfeatures; j++)
 			x[j] = PT_COL_F64(b, f->fcol[j])[i];
 		design_row(f->missing, f->nfeatures, x, f->z);
@@ -327,9 +400,16 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 			for (j = 0; j < f->p; j++)
 				col[(size_t)j * RBLK] = f->z[j];
 			f->bly[(size_t)g * RBLK + f->bln[g]] = y;
+			if (f->weighted) {
+				f->blw[(size_t)g * RBLK + f->bln[g]] =
+				    PT_COL_F64(b, f->wcol)[i];
+				f->bli[(size_t)g * RBLK + f->bln[g]] = i;
+			}
 		}
-		if (++f->bln[g] == RBLK)
-			rfit_flush(f, g);
+		if (++f->bln[g] == RBLK && rfit_flush(f, g, where, e) < 0) {
+			free(x);
+			return -1;
+		}
 		f->rows++;
 	}
 	free(x);
@@ -342,8 +422,19 @@ pt_rfit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 	/* Nothing waits past the frame: the statistics are complete after
 	 * every call. */
 	for (g = 0; g < (int)ng; g++)
-		rfit_flush(f, g);
+		if (rfit_flush(f, g, where, e) < 0)
+			return -1;
 	return 0;
+}
+
+/* The exact weight sum of every fold and arm (the row count when
+ * unweighted). */
+static void
+total_weight(const pt_rfit *f, pt_xsum *w)
+{
+	pt_xsum_init(w);
+	for (int i = 0; i < f->spec.folds * f->nvocab; i++)
+		pt_xsum_merge(w, &f->st[i].zz[0]);
 }
 
 int
@@ -364,7 +455,16 @@ pt_rfit_write(const pt_rfit *f, char **out, size_t *len, pt_err *e)
 	    f->features, f->nvocab, f->vocab);
 	pt_rsettings_write(&b, &f->spec, f->nfeatures, f->features, f->missing,
 	    f->p, f->nvocab);
-	pt_buf_printf(&b, "rows: %" PRIu64 "\npartitions: [", f->rows);
+	pt_buf_printf(&b, "rows: %" PRIu64 "\n", f->rows);
+	if (f->weighted) {
+		/* Written only when weighted, so unweighted partials keep
+		 * their bytes; each entry's weight sum is its zz[0]. */
+		pt_xsum w;
+		total_weight(f, &w);
+		pt_xsum_encode(&w, t);
+		pt_buf_printf(&b, "weight: %s\n", t);
+	}
+	pt_buf_puts(&b, "partitions: [");
 	for (int i = 0; i < np; i++) {
 		if (i)
 			pt_buf_puts(&b, ", ");
@@ -440,11 +540,12 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const formats[] = { "policy-model-partial", NULL };
 	static const char *const keys[] = { PT_FHEAD_KEYS, PT_RSETTINGS_KEYS,
-		"rows", "partitions", "stats", NULL };
+		"rows", "weight", "partitions", "stats", NULL };
 	static const char *const statkeys[] = { "fold", "arm", "rows", "zy",
 		"zz", NULL };
 	pt_ydoc d;
-	yaml_node_t *root, *stats;
+	yaml_node_t *root, *stats, *wn;
+	pt_xsum wsum, wtot;
 	pt_fhead h;
 	pt_rspec spec;
 	uint8_t *missing = NULL;
@@ -507,6 +608,19 @@ pt_rfit_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		goto fail;
 	}
 	f->rows = rows;
+	/* weight: marks a weighted partial and is the sum of the entries'
+	 * weight sums (their zz[0]). */
+	if ((wn = pt_ynode_get(&d, root, "weight")) != NULL) {
+		f->weighted = 1;
+		if (read_sum(&d, wn, &wsum, e) < 0)
+			goto fail;
+		total_weight(f, &wtot);
+		if (pt_xsum_cmp(&wsum, &wtot) != 0) {
+			pt_yfail(e, &d, wn, PT_EFORMAT, "weight: not the sum of "
+			    "the stats' weights");
+			goto fail;
+		}
+	}
 	free(missing);
 	pt_rspec_free(&spec);
 	pt_fhead_free(&h);
@@ -545,6 +659,14 @@ pt_rfit_merge(pt_rfit *dst, const pt_rfit *src, const char *srcname,
 		free(a);
 		free(b);
 		return pt_fail(e, PT_ENOMEM, srcname, "out of memory");
+	}
+	if (dst->weighted != src->weighted) {
+		free(a);
+		free(b);
+		return pt_fail(e, PT_EMISMATCH, srcname, "%s partial, the "
+		    "others %s: weighted and unweighted statistics do not add "
+		    "up", src->weighted ? "a weighted" : "an unweighted",
+		    dst->weighted ? "weighted" : "unweighted");
 	}
 	same = strcmp(a, b) == 0;
 	free(a);
@@ -616,6 +738,24 @@ pt_rfit_logit_passes(const pt_rfit *f)
 	return f->lpasses;
 }
 
+/* The count of arm a's training rows of fold k (every fold but k, all
+ * when there is one): the exact weight sum, rounded once, when weighted. */
+static double
+train_count(const pt_rfit *f, int k, int a)
+{
+	int K = f->spec.folds, A = f->nvocab, kk;
+	uint64_t n = 0;
+	pt_xsum w;
+
+	pt_xsum_init(&w);
+	for (kk = 0; kk < K; kk++)
+		if (kk != k || K == 1) {
+			n += f->st[kk * A + a].rows;
+			pt_xsum_merge(&w, &f->st[kk * A + a].zz[0]);
+		}
+	return f->weighted ? pt_xsum_round(&w) : (double)n;
+}
+
 int
 pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 {
@@ -623,7 +763,7 @@ pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 	size_t ng = (size_t)K * (A - 1) * p;
 	pt_ridge s;
 	pt_err fe; /* the factorisation's message, wrapped in ours */
-	uint64_t n0, na;
+	double n0, na;
 
 	if (f->spec.prop != PT_PROP_LOGISTIC)
 		return 0;
@@ -648,16 +788,15 @@ pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
 		n0 = 0;
 		for (a = 0; a < A; a++) {
-			na = 0;
 			for (kk = 0; kk < K; kk++)
-				if (kk != k || K == 1) {
+				if (kk != k || K == 1)
 					pt_ridge_merge(&s, &f->st[kk * A + a]);
-					na += f->st[kk * A + a].rows;
-				}
+			na = train_count(f, k, a);
 			if (na == 0) {
 				pt_ridge_free(&s);
 				return pt_fail(e, PT_EEMPTY, "", "arm '%s' has no "
-				    "training rows%s", f->vocab[a], K > 1 ?
+				    "training rows%s%s", f->vocab[a], f->weighted ?
+				    " of positive weight" : "", K > 1 ?
 				    " outside one of the cross-fitting folds" :
 				    "");
 			}
@@ -666,7 +805,7 @@ pt_rfit_logit_begin(pt_rfit *f, pt_err *e)
 				n0 = na;
 			else
 				f->logit[((size_t)k * (A - 1) + a - 1) * p] =
-				    log((double)na / (double)n0);
+				    log(na / n0);
 		}
 		if (pt_ridge_factor(&s, 0.5, f->spec.lambda, f->lfac +
 		    (size_t)k * p * p, &fe) < 0 || pt_ridge_factor(&s,
@@ -691,7 +830,7 @@ pt_rfit_logit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 	int j, k, a, fold, pc;
 	size_t i;
 	int32_t w;
-	double x[1024], *xs = x, r;
+	double x[1024], *xs = x, r, wt = 1;
 	const uint64_t *rh;
 	pt_xsum *g;
 
@@ -702,6 +841,8 @@ pt_rfit_logit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 			pt_err_where(e, "%.250s", where);
 			return -1;
 		}
+		if (bind_weight(f, b->schema, where, e) < 0)
+			return -1;
 		f->bound = b->schema;
 	}
 	if (F > 1024 && (xs = malloc((size_t)F * sizeof *xs)) == NULL)
@@ -719,6 +860,8 @@ pt_rfit_logit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 			xs[j] = PT_COL_F64(b, f->fcol[j])[i];
 		design_row(f->missing, F, xs, f->z);
 		fold = rh ? pt_score_fold(rh[i], f->spec.fold_seed, K) : 0;
+		if (f->weighted)
+			wt = PT_COL_F64(b, f->wcol)[i];
 		for (k = 0; k < K; k++) {
 			if (K > 1 && k == fold)
 				continue;
@@ -727,9 +870,24 @@ pt_rfit_logit_add(pt_rfit *f, const pt_batch *b, const char *where, pt_err *e)
 			for (a = 1; a < A; a++) {
 				r = (w == a ? 1.0 : 0.0) - f->pr[a];
 				g = f->grad + ((size_t)k * (A - 1) + a - 1) * p;
+				if (!f->weighted) {
+					for (j = 0; j < p; j++)
+						if (f->z[j] != 0)
+							pt_xsum_add(&g[j],
+							    f->z[j] * r);
+					continue;
+				}
 				for (j = 0; j < p; j++)
-					if (f->z[j] != 0)
-						pt_xsum_add(&g[j], f->z[j] * r);
+					if (f->z[j] != 0 && pt_xsum_add_prod(&g[j],
+					    wt, f->z[j] * r) < 0) {
+						if (xs != x)
+							free(xs);
+						weight_range(e, wt);
+						pt_err_where(e, "%.200s: row %zu of a "
+						    "frame (propensity pass %d)",
+						    where, i + 1, f->lpasses + 1);
+						return -1;
+					}
 			}
 		}
 	}
@@ -821,14 +979,36 @@ pt_rfit_logit_step(pt_rfit *f, pt_err *e)
 	return step <= 1e-10 * (1 + big) || f->lpasses >= f->spec.passes;
 }
 
+/* The count of fold k's training rows over all arms, the denominator of
+ * the arm shares: the exact weight sum rounded once when weighted (not
+ * the sum of the arms' rounded sums), else the row count. */
+static double
+fold_count(const pt_rfit *f, const pt_rmodel *m, int k)
+{
+	int A = f->nvocab, K = f->spec.folds, a, kk;
+	uint64_t n = 0;
+	pt_xsum w;
+
+	if (!f->weighted) {
+		for (a = 0; a < A; a++)
+			n += m->rows[k * A + a];
+		return (double)n;
+	}
+	pt_xsum_init(&w);
+	for (kk = 0; kk < K; kk++)
+		if (kk != k || K == 1)
+			for (a = 0; a < A; a++)
+				pt_xsum_merge(&w, &f->st[kk * A + a].zz[0]);
+	return pt_xsum_round(&w);
+}
+
 pt_rmodel *
 pt_rfit_model(const pt_rfit *f, pt_err *e)
 {
 	pt_rmodel *m;
 	pt_ridge tot, r;
 	int k, a, K = f->spec.folds, A = f->nvocab;
-	uint64_t n;
-	double pr;
+	double n, pr, *cnt = NULL;
 	pt_err se; /* the solve's message, wrapped in ours */
 
 	memset(&tot, 0, sizeof tot);
@@ -848,7 +1028,10 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 		goto nomem;
 	memcpy(m->manifest, f->manifest, sizeof m->manifest);
 	if (!(m->features = pt_strs_dup(f->features, f->nfeatures)) ||
-	    !(m->vocab = pt_strs_dup(f->vocab, A)))
+	    !(m->vocab = pt_strs_dup(f->vocab, A)) ||
+	    !(cnt = calloc((size_t)K * A, sizeof *cnt)) ||
+	    (f->weighted && !(m->weight = calloc((size_t)K * A,
+	    sizeof *m->weight))))
 		goto nomem;
 	for (a = 0; a < A; a++) {
 		/* Per arm: the total over folds, then each fold's model is
@@ -866,9 +1049,13 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 			if (K > 1)
 				pt_ridge_sub(&r, &f->st[k * A + a]);
 			m->rows[k * A + a] = r.rows;
-			if (r.rows == 0) {
+			cnt[k * A + a] = stat_count(f, &r);
+			if (m->weight)
+				m->weight[k * A + a] = cnt[k * A + a];
+			if (cnt[k * A + a] == 0) {
 				pt_fail(e, PT_EEMPTY, "", "arm '%s' has no "
-				    "training rows%s", f->vocab[a], K > 1 ?
+				    "training rows%s%s", f->vocab[a], f->weighted ?
+				    " of positive weight" : "", K > 1 ?
 				    " outside one of the cross-fitting folds" :
 				    "");
 				goto fail;
@@ -883,14 +1070,12 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 		}
 	}
 	for (k = 0; k < K; k++) {
-		n = 0;
-		for (a = 0; a < A; a++)
-			n += m->rows[k * A + a];
+		n = fold_count(f, m, k);
 		for (a = 0; a < A; a++) {
 			if (f->spec.prop == PT_PROP_GIVEN)
 				pr = f->spec.given[a];
 			else
-				pr = (double)m->rows[k * A + a] / (double)n;
+				pr = cnt[k * A + a] / n;
 			m->prop[k * A + a] = pr < f->spec.floor ?
 			    f->spec.floor : pr;
 		}
@@ -898,12 +1083,14 @@ pt_rfit_model(const pt_rfit *f, pt_err *e)
 	if (m->logit)
 		memcpy(m->logit, f->logit, (size_t)K * (A - 1) * f->p *
 		    sizeof *m->logit);
+	free(cnt);
 	pt_ridge_free(&r);
 	pt_ridge_free(&tot);
 	return m;
 nomem:
 	pt_fail(e, PT_ENOMEM, "", "out of memory");
 fail:
+	free(cnt);
 	pt_ridge_free(&r);
 	pt_ridge_free(&tot);
 	pt_rmodel_free(m);

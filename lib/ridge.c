@@ -77,6 +77,46 @@ pt_ridge_add_block(pt_ridge *r, const double *z, size_t stride,
 	}
 }
 
+int
+pt_ridge_add_w(pt_ridge *r, const double *z, double y, double w)
+{
+	size_t bad;
+
+	return pt_ridge_add_block_w(r, z, 1, &y, &w, 1, &bad);
+}
+
+/* The unweighted loops with each rounded product added w[i] times: a
+ * separate function, so that the unweighted path keeps its speed. */
+int
+pt_ridge_add_block_w(pt_ridge *r, const double *z, size_t stride,
+    const double *y, const double *w, size_t n, size_t *bad)
+{
+	int p = r->p, j, k;
+	size_t i;
+
+	r->rows += n;
+	for (j = 0; j < p; j++) {
+		const double *zj = z + (size_t)j * stride;
+		pt_xsum *row = r->zz + pt_ridge_at(p, j, j);
+		for (i = 0; i < n; i++)
+			if (zj[i] != 0 && pt_xsum_add_prod(&r->zy[j], w[i],
+			    zj[i] * y[i]) < 0)
+				goto fail;
+		for (k = j; k < p; k++) {
+			const double *zk = z + (size_t)k * stride;
+			pt_xsum *acc = &row[k - j];
+			for (i = 0; i < n; i++)
+				if (zj[i] != 0 && zk[i] != 0 &&
+				    pt_xsum_add_prod(acc, w[i], zj[i] * zk[i]) < 0)
+					goto fail;
+		}
+	}
+	return 0;
+fail:
+	*bad = i;
+	return -1;
+}
+
 void
 pt_ridge_merge(pt_ridge *dst, const pt_ridge *src)
 {

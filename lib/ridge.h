@@ -7,6 +7,12 @@
  * rows: partitions add them up (merge) and a fold's complement is a
  * subtraction, both exact.  The solve rounds each sum once to double and
  * runs a Cholesky factorisation in a fixed operation order.
+ *
+ * Sample (frequency) weights: a weighted row adds w times each rounded
+ * product, exactly (pt_xsum_add_prod), so a row of whole weight w adds
+ * what w copies of it add, bit for bit.  zz[0], the intercept's square,
+ * is then the exact weight sum (the row count when unweighted); rows
+ * still counts rows.
  */
 #ifndef PT_RIDGE_H
 #define PT_RIDGE_H
@@ -40,6 +46,13 @@ void pt_ridge_add(pt_ridge *r, const double *z, double y);
  * taken over the n rows in turn, so its accumulator stays in cache. */
 void pt_ridge_add_block(pt_ridge *r, const double *z, size_t stride,
     const double *y, size_t n);
+/* The weighted twins: row i counts w[i] times (w finite, >= 0).  Return
+ * 0, or -1 when a weighted product cannot be added exactly (overflow, or
+ * below 2^-968: pt_xsum_add_prod), *bad then the index of that row and
+ * the statistics incomplete (the caller refuses the input, PT_ELIMIT). */
+int pt_ridge_add_w(pt_ridge *r, const double *z, double y, double w);
+int pt_ridge_add_block_w(pt_ridge *r, const double *z, size_t stride,
+    const double *y, const double *w, size_t n, size_t *bad);
 void pt_ridge_merge(pt_ridge *dst, const pt_ridge *src); /* dst += src */
 void pt_ridge_sub(pt_ridge *dst, const pt_ridge *src);   /* dst -= src */
 /* Solves (Z'Z + lambda D) b = Z'y, D = identity but 0 for the intercept.

@@ -357,6 +357,7 @@ pt_rmodel_free(pt_rmodel *m)
 	free(m->missing);
 	pt_rspec_free(&m->spec);
 	free(m->rows);
+	free(m->weight);
 	free(m->prop);
 	free(m->coef);
 	free(m->logit);
@@ -404,6 +405,10 @@ pt_rmodel_write(const pt_rmodel *m, char **out, size_t *len, pt_err *e)
 	for (int k = 0; k < K; k++) {
 		pt_buf_printf(&b, "  - fold: %d\n    rows: ", k);
 		pt_y_u64s(&b, m->rows + k * A, A);
+		if (m->weight) {
+			pt_buf_puts(&b, "\n    weight: ");
+			pt_y_f64s(&b, m->weight + k * A, A);
+		}
 		pt_buf_puts(&b, "\n    propensity: ");
 		pt_y_f64s(&b, m->prop + k * A, A);
 		pt_buf_puts(&b, "\n    coef:\n");
@@ -432,8 +437,8 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	static const char *const formats[] = { "policy-model", NULL };
 	static const char *const keys[] = { PT_FHEAD_KEYS, PT_RSETTINGS_KEYS,
 		"fit", NULL };
-	static const char *const foldkeys[] = { "fold", "rows", "propensity",
-		"coef", "logit", NULL };
+	static const char *const foldkeys[] = { "fold", "rows", "weight",
+		"propensity", "coef", "logit", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *fit, *it, *cf;
 	pt_fhead h;
@@ -444,6 +449,7 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 	int64_t fold;
 	uint64_t *rows = NULL;
 	double *v = NULL;
+	yaml_node_t *wn;
 
 	memset(&spec, 0, sizeof spec);
 	if ((root = pt_fhead_load(&d, &h, buf, len, name, "model", formats,
@@ -495,6 +501,31 @@ pt_rmodel_parse(const char *buf, size_t len, const char *name, pt_err *e)
 		free(v);
 		rows = NULL;
 		v = NULL;
+		/* weight: in every fold of a weighted fit, or in none. */
+		wn = pt_ynode_get(&d, it, "weight");
+		if (k == 0 && wn != NULL && (m->weight = calloc((size_t)K * A,
+		    sizeof *m->weight)) == NULL)
+			goto nomem;
+		if ((wn != NULL) != (m->weight != NULL)) {
+			pt_yfail(e, &d, it, PT_EFORMAT, "fit: fold %d: weight: "
+			    "in some folds but not all", k);
+			goto fail;
+		}
+		if (wn != NULL) {
+			if (!(v = pt_ynode_f64s(&d, wn, "weight", A, NULL, e)))
+				goto fail;
+			for (a = 0; a < A; a++) {
+				if (!(v[a] >= 0 && v[a] < INFINITY)) {
+					pt_yfail(e, &d, wn, PT_EFORMAT, "fit: fold "
+					    "%d: a weight sum that is not a finite "
+					    "number >= 0", k);
+					goto fail;
+				}
+				m->weight[k * A + a] = v[a];
+			}
+			free(v);
+			v = NULL;
+		}
 		if ((cf = pt_ynode_need(&d, it, "coef", e)) == NULL)
 			goto fail;
 		if (pt_ynode_seq(&d, cf, "coef (one vector per arm)", A, e) < 0)

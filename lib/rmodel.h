@@ -43,6 +43,8 @@ typedef struct pt_rmodel {
 	int p;              /* design columns: 1 + nfeatures + indicators */
 	pt_rspec spec;
 	uint64_t *rows;     /* folds * nvocab training rows */
+	double *weight;     /* NULL, or (a weighted fit) folds * nvocab weight
+			     * sums of those rows, each rounded once */
 	double *prop;       /* folds * nvocab propensities (clipped) */
 	double *coef;       /* (fold * nvocab + arm) * p + column */
 	double *logit;      /* PT_PROP_LOGISTIC: (fold * (nvocab - 1) + arm - 1)

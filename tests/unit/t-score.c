@@ -3,7 +3,8 @@
  * row order and partitioning (down to the bits of the coefficients); the
  * ridge solve recovers a known linear model; the model file round-trips
  * byte for byte; the scorer's backends agree with each other and with the
- * formula computed here; bad values and missing columns are refused.
+ * formula computed here; bad values and missing columns are refused;
+ * whole sample weights give the model of repeated rows.
  */
 #include <math.h>
 #include <stdint.h>
@@ -215,6 +216,262 @@ null_err(const pt_manifest *man)
 	pt_batch_free(ob);
 	pt_schema_free(s);
 	pt_schema_free(other);
+}
+
+/* A partial's text with line `key: ...` replaced by `key: val`, signed
+ * again (the digest recomputed), so that only the reader's checks of the
+ * content can refuse it. */
+static char *
+resign(const char *t, const char *key, const char *val, size_t *len)
+{
+	pt_buf b = PT_BUF_INIT;
+	const char *l = strstr(t, key), *end = strstr(t, "digest: ");
+	char *out;
+
+	pt_buf_put(&b, t, (size_t)(l - t));
+	pt_buf_printf(&b, "%s %s", key, val);
+	l = strchr(l + 1, '\n');
+	pt_buf_put(&b, l, (size_t)(end - l));
+	pt_y_digest(&b, NULL);
+	if (pt_buf_take(&b, &out, len, "partial", NULL) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * Sample (frequency) weights: rows of whole weight w give the statistics
+ * and the model of the rows repeated w times, bit for bit, but the row
+ * counts; weighted products out of the exact range, bad weights, a frame
+ * without the manifest's weight column and merges of weighted with
+ * unweighted partials are refused.
+ */
+static void
+weights(void)
+{
+	enum { P = 5, NR = 400, ST = 32 };
+	pt_ridge r1, r2, r3;
+	double z[P], zc[P * ST], yc[ST], wc[ST], y, w;
+	char t1[PT_XSUM_TEXT], t2[PT_XSUM_TEXT], t3[PT_XSUM_TEXT];
+	int nz = P * (P + 1) / 2, bad = 0, j, k, r;
+	size_t i, nb = 0, at;
+
+	pt_ridge_init(&r1, P);
+	pt_ridge_init(&r2, P);
+	pt_ridge_init(&r3, P);
+	for (i = 0; i < NR; i++) {
+		z[0] = 1;
+		for (j = 1; j < P; j++)
+			z[j] = unif() < 0.2 ? 0.0 : ldexp(unif() - 0.5,
+			    (int)(unif() * 60) - 30);
+		y = ldexp(unif() - 0.5, (int)(unif() * 40) - 20);
+		w = (double)(int)(unif() * 5);
+		for (r = 0; r < (int)w; r++)
+			pt_ridge_add(&r1, z, y);
+		bad += pt_ridge_add_w(&r2, z, y, w) != 0;
+		for (j = 0; j < P; j++)
+			zc[j * ST + nb] = z[j];
+		yc[nb] = y;
+		wc[nb] = w;
+		if (++nb == ST || i == NR - 1) {
+			bad += pt_ridge_add_block_w(&r3, zc, ST, yc, wc, nb,
+			    &at) != 0;
+			nb = 0;
+		}
+	}
+	for (k = 0; k < nz + P; k++) {
+		const pt_xsum *a = k < nz ? &r1.zz[k] : &r1.zy[k - nz];
+		const pt_xsum *b = k < nz ? &r2.zz[k] : &r2.zy[k - nz];
+		const pt_xsum *c = k < nz ? &r3.zz[k] : &r3.zy[k - nz];
+
+		pt_xsum_encode(a, t1);
+		pt_xsum_encode(b, t2);
+		pt_xsum_encode(c, t3);
+		bad += strcmp(t1, t2) != 0 || strcmp(t1, t3) != 0;
+	}
+	ok(bad == 0 && r2.rows == NR && r3.rows == NR, "ridge: whole weights "
+	    "0..4 (row by row and in blocks) = rows repeated, bit for bit; "
+	    "rows still count rows (%d differ)", bad);
+	pt_xsum_encode(&r2.zz[0], t2);
+	snprintf(t3, sizeof t3, "%.17g", pt_xsum_round(&r2.zz[0]));
+	ok(r1.rows < NR * 4 && (double)r1.rows == pt_xsum_round(&r2.zz[0]),
+	    "ridge: zz[0] is the exact weight sum (%s = %s)", t2, t3);
+	z[0] = 1;
+	z[1] = 0.5;
+	for (j = 2; j < P; j++)
+		z[j] = 0;
+	ok(pt_ridge_add_w(&r2, z, 1, 0x1p-1000) < 0 &&
+	    pt_ridge_add_w(&r2, z, 1, 0x1p1023) == 0 &&
+	    pt_ridge_add_w(&r2, z, 1e300, 1e300) < 0,
+	    "ridge: weighted products below 2^-968 or overflowing are refused");
+	wc[0] = 1;
+	wc[1] = 0x1p-1000;
+	ok(pt_ridge_add_block_w(&r3, zc, ST, yc, wc, 2, &at) < 0 && at == 1,
+	    "ridge: a block names the row out of range");
+	pt_ridge_free(&r1);
+	pt_ridge_free(&r2);
+	pt_ridge_free(&r3);
+
+	/* The fit: 600 rows of weights 0..4 against the rows repeated
+	 * (the same row hashes), 4 folds, constant and logistic
+	 * propensities. */
+	{
+		pt_manifest man;
+		pt_feature feat[F];
+		pt_source src[F];
+		pt_schema *sw = schema(1, 0), *s0 = schema(1, 0);
+		pt_batch *bw, *bd;
+		pt_rspec spec;
+		pt_rfit *fw, *fd, *f0, *fp = NULL;
+		pt_rmodel *mw, *md;
+		pt_err e;
+		size_t n = 600, m = 0, len, c;
+		char *txt, *t;
+		int pass, done;
+
+		fake_manifest(&man, feat, src);
+		man.weight = 5;
+		pt_schema_add(sw, "wt", PT_F64, PT_ROLE_WEIGHT, 0, NULL, NULL);
+		bw = pt_batch_new(sw, n);
+		bd = pt_batch_new(sw, 4 * n);
+		fill(bw, n, 77, 1, 0);
+		for (i = 0; i < n; i++) {
+			w = (double)(int)(unif() * 5);
+			PT_COL_F64(bw, 3 + F)[i] = w;
+			for (r = 0; r < (int)w; r++, m++) {
+				for (c = 0; c < (size_t)sw->ncols; c++) {
+					size_t sz = sw->cols[c].type == PT_I32 ?
+					    4 : 8;
+					memcpy((char *)bd->col[c] + m * sz,
+					    (char *)bw->col[c] + i * sz, sz);
+				}
+				PT_COL_F64(bd, 3 + F)[m] = 1;
+			}
+		}
+		bd->nrows = m;
+		memset(&spec, 0, sizeof spec);
+		spec.lambda = 0.5;
+		spec.folds = 4;
+		spec.fold_seed = 3;
+		spec.floor = 0.01;
+		for (pass = 0; pass < 2; pass++) {
+			spec.prop = pass ? PT_PROP_LOGISTIC : PT_PROP_CONSTANT;
+			spec.passes = 30;
+			fw = pt_rfit_new(&man, &spec, &e);
+			fd = pt_rfit_new(&man, &spec, &e);
+			bad = !fw || !fd || pt_rfit_add(fw, bw, "bw", &e) < 0 ||
+			    pt_rfit_add(fd, bd, "bd", &e) < 0;
+			if (!bad && pass) {
+				bad = pt_rfit_logit_begin(fw, &e) < 0 ||
+				    pt_rfit_logit_begin(fd, &e) < 0;
+				for (done = 0; !bad && !done;) {
+					bad = pt_rfit_logit_add(fw, bw, "bw",
+					    &e) < 0 || pt_rfit_logit_add(fd, bd,
+					    "bd", &e) < 0;
+					if (!bad) {
+						done = pt_rfit_logit_step(fw, &e);
+						bad = done < 0 || done !=
+						    pt_rfit_logit_step(fd, &e);
+					}
+				}
+			}
+			mw = bad ? NULL : pt_rfit_model(fw, &e);
+			md = bad ? NULL : pt_rfit_model(fd, &e);
+			bad = mw == NULL || md == NULL || mw->weight == NULL ||
+			    memcmp(mw->coef, md->coef, (size_t)4 * A * mw->p *
+			    sizeof(double)) != 0 ||
+			    memcmp(mw->prop, md->prop, (size_t)4 * A *
+			    sizeof(double)) != 0 ||
+			    memcmp(mw->weight, md->weight, (size_t)4 * A *
+			    sizeof(double)) != 0 || (pass && memcmp(mw->logit,
+			    md->logit, (size_t)4 * (A - 1) * mw->p *
+			    sizeof(double)) != 0);
+			for (k = 0; !bad && k < 4 * A; k++)
+				bad = (double)md->rows[k] != mw->weight[k] ||
+				    mw->rows[k] >= md->rows[k];
+			ok(!bad, "fit (%s propensities, 4 folds): weights = "
+			    "rows repeated, but the row counts%s%s", pass ?
+			    "logistic" : "constant", bad && !mw ? ": " : "",
+			    bad && !mw ? e.msg : "");
+			pt_rmodel_free(mw);
+			pt_rmodel_free(md);
+			pt_rfit_free(fd);
+			pt_rfit_free(fw);
+		}
+		spec.prop = PT_PROP_CONSTANT;
+		fw = pt_rfit_new(&man, &spec, &e);
+		pt_rfit_add(fw, bw, "bw", &e);
+		ok(pt_rfit_write(fw, &txt, &len, &e) == 0 &&
+		    strstr(txt, "\nweight: 0x") != NULL &&
+		    (fp = pt_rfit_parse(txt, len, "w.part", &e)) != NULL,
+		    "a weighted partial says weight: and reads back");
+		{
+			char *t2b = NULL;
+			size_t l2;
+
+			ok(fp && pt_rfit_write(fp, &t2b, &l2, &e) == 0 &&
+			    l2 == len && memcmp(t2b, txt, len) == 0,
+			    "a weighted partial round-trips byte for byte");
+			free(t2b);
+		}
+		t = resign(txt, "\nweight:", "0x3p0", &len);
+		ok(t && pt_rfit_parse(t, len, "w.part", &e) == NULL &&
+		    strstr(e.msg, "not the sum"), "a partial whose weight: is "
+		    "not its entries' sum is refused: %s", e.msg);
+		free(t);
+		/* An unweighted fit of the same digest: merge refuses to mix. */
+		man.weight = -1;
+		f0 = pt_rfit_new(&man, &spec, &e);
+		ok(f0 && fp && pt_rfit_merge(f0, fp, "w.part", &e) < 0 &&
+		    e.code == PT_EMISMATCH && strstr(e.msg, "a weighted "
+		    "partial, the others unweighted"), "merge refuses a "
+		    "weighted partial into unweighted ones: %s", e.msg);
+		ok(pt_rfit_merge(fp, f0, "u.part", &e) < 0 && strstr(e.msg,
+		    "an unweighted partial"), "and the other way round: %s",
+		    e.msg);
+		ok(pt_rfit_add(f0, bw, "bw", &e) < 0 && strstr(e.msg,
+		    "the manifest does not name"), "an unweighted fit refuses "
+		    "weighted frames: %s", e.msg);
+		pt_rfit_free(f0);
+		pt_rfit_free(fp);
+		free(txt);
+		man.weight = 5;
+		f0 = pt_rfit_new(&man, &spec, &e);
+		bd->schema = s0;
+		ok(f0 && pt_rfit_bind(f0, s0, "b0", &e) < 0 && strstr(e.msg,
+		    "no weight column"), "a weighted fit refuses frames "
+		    "without the weight column: %s", e.msg);
+		bd->schema = sw;
+		pt_rfit_free(f0);
+		f0 = pt_rfit_new(&man, &spec, &e);
+		PT_COL_F64(bw, 3 + F)[7] = -1;
+		ok(f0 && pt_rfit_add(f0, bw, "bw", &e) < 0 && strstr(e.msg,
+		    "weight -1 is not") && strstr(e.where, "row 8"),
+		    "a negative weight is refused: %s: %s", e.where, e.msg);
+		pt_rfit_free(f0);
+		f0 = pt_rfit_new(&man, &spec, &e);
+		PT_COL_F64(bw, 3 + F)[7] = 1e-300;
+		ok(f0 && pt_rfit_add(f0, bw, "bw", &e) < 0 &&
+		    e.code == PT_ELIMIT && strstr(e.where, "row 8"),
+		    "a weighted product below 2^-968 is refused (PT_ELIMIT): "
+		    "%s: %s", e.where, e.msg);
+		pt_rfit_free(f0);
+		/* All of an arm's weights 0: no training rows. */
+		for (i = 0; i < n; i++)
+			if (PT_COL_I32(bw, 1 + F)[i] == 2 || i == 7)
+				PT_COL_F64(bw, 3 + F)[i] = 0;
+		spec.folds = 1;
+		f0 = pt_rfit_new(&man, &spec, &e);
+		ok(f0 && pt_rfit_add(f0, bw, "bw", &e) == 0 &&
+		    pt_rfit_model(f0, &e) == NULL && strstr(e.msg, "'t2' has no "
+		    "training rows of positive weight"), "an arm of weight 0: %s",
+		    e.msg);
+		pt_rfit_free(f0);
+		pt_rfit_free(fw);
+		pt_batch_free(bw);
+		pt_batch_free(bd);
+		pt_schema_free(sw);
+		pt_schema_free(s0);
+	}
 }
 
 int
@@ -616,6 +873,7 @@ main(void)
 		pt_rfit_free(f3);
 	}
 	null_err(&man);
+	weights();
 	free(t1);
 	free(t2);
 	pt_rfit_free(f1);
