@@ -46,6 +46,7 @@ struct pt_ofit {
 	                     * first in tree and id order (0: all) */
 	int has_rows;       /* level 0 was grown: rows holds its counts */
 	uint64_t rows[64];  /* training rows per arm (all rows, not samples) */
+	pt_xsum wrows[64];  /* with sample weights: their exact sums per arm */
 };
 
 struct pt_oflevel {
@@ -58,6 +59,7 @@ struct pt_oflevel {
 	size_t cap;
 	pt_partid pid;      /* which partitions the rows are (partid.h) */
 	uint64_t rows[64];  /* rows per arm read (every row, any tree) */
+	pt_xsum wrows[64];  /* their weights, with sample weights */
 };
 
 static void
@@ -368,9 +370,15 @@ pt_oflevel_add(pt_oflevel *l, const pt_batch *b, pt_err *e)
 	rid = PT_COL_U64(b, l->cols.row);
 	{
 		const int32_t *w = PT_COL_I32(b, l->cols.treatment);
+		const double *wt = l->cols.weight >= 0 ? PT_COL_F64(b,
+		    l->cols.weight) : NULL;
 		for (size_t i = 0; i < n; i++)
-			if (w[i] >= 0 && w[i] < m->nvocab)
+			if (w[i] >= 0 && w[i] < m->nvocab) {
 				l->rows[w[i]]++;
+				/* (hist refuses a bad weight, below) */
+				if (wt != NULL && wt[i] >= 0 && isfinite(wt[i]))
+					pt_xsum_add(&l->wrows[w[i]], wt[i]);
+			}
 	}
 	for (int k = 0; k < f->s.trees; k++) {
 		const otree *t = &f->t[k];
@@ -705,15 +713,59 @@ grow_hists(pt_ofit *f, pt_hist *const *hs, pt_err *e)
 	return rc;
 }
 
+/* "weights: [...]\n", the exact weight per arm (canonical xsum text). */
+static void
+put_wrows(pt_buf *b, const pt_xsum *w, int A)
+{
+	char t[PT_XSUM_TEXT];
+
+	pt_buf_puts(b, "weights: [");
+	for (int a = 0; a < A; a++) {
+		pt_xsum_encode(&w[a], t);
+		pt_buf_puts(b, a ? ", " : "");
+		pt_y_str(b, t, PT_Y_QUOTE_ALL);
+	}
+	pt_buf_puts(b, "]\n");
+}
+
+/* Reads the optional "weights" of a file of A arms into w: 1 when there,
+ * 0 when not, -1 on error (the form, a count other than A, a weight that
+ * is negative or not finite). */
+static int
+get_wrows(pt_ydoc *d, yaml_node_t *root, int A, pt_xsum *w, pt_err *e)
+{
+	yaml_node_t *n = pt_ynode_get(d, root, "weights");
+	char **v;
+	int k = 0, rc = 1;
+
+	if (n == NULL)
+		return 0;
+	if ((v = pt_ynode_strs(d, n, "weights", &k, e)) == NULL)
+		return -1;
+	if (k != A)
+		rc = pt_yfail(e, d, n, PT_EFORMAT, "weights: %d, not one per arm "
+		    "(%d)", k, A);
+	for (int a = 0; a < k && rc == 1; a++) {
+		double x;
+		if (pt_xsum_decode(&w[a], v[a]) < 0 || pt_xsum_sign(&w[a]) < 0 ||
+		    !isfinite(x = pt_xsum_round(&w[a])))
+			rc = pt_yfail(e, d, n, PT_EFORMAT, "weights: '%.40s' is "
+			    "not an exact sum of weights", v[a]);
+	}
+	pt_strs_free(v, k);
+	return rc;
+}
+
 /* Level 0 records the rows per arm (the forest's propensities); a later
  * level must have read the same rows. */
 static int
-check_rows(pt_ofit *f, const uint64_t *rows, pt_err *e)
+check_rows(pt_ofit *f, const uint64_t *rows, const pt_xsum *wrows, pt_err *e)
 {
 	int A = f->m->nvocab;
 
 	if (!f->has_rows) {
 		memcpy(f->rows, rows, (size_t)A * sizeof *rows);
+		memcpy(f->wrows, wrows, (size_t)A * sizeof *wrows);
 		f->has_rows = 1;
 		return 0;
 	}
@@ -723,13 +775,18 @@ check_rows(pt_ofit *f, const uint64_t *rows, pt_err *e)
 			    PRIu64 " rows of arm '%s', the forest's first level "
 			    "%" PRIu64 ": not the rows it was grown on",
 			    f->level + 1, rows[a], f->m->vocab[a], f->rows[a]);
+		else if (pt_xsum_cmp(&wrows[a], &f->wrows[a]) != 0)
+			return pt_fail(e, PT_EMISMATCH, "", "level %d read rows "
+			    "of arm '%s' of another weight than the forest's "
+			    "first level: not the rows it was grown on",
+			    f->level + 1, f->m->vocab[a]);
 	return 0;
 }
 
 int
 pt_ofit_grow(pt_ofit *f, pt_oflevel *l, pt_err *e)
 {
-	if (check_rows(f, l->rows, e) < 0)
+	if (check_rows(f, l->rows, l->wrows, e) < 0)
 		return -1;
 	return grow_hists(f, l->h, e);
 }
@@ -790,11 +847,24 @@ pt_ofit_forest(const pt_ofit *f, double floor, const double *cost,
 		goto nomem;
 	{
 		uint64_t n = 0;
-		for (int a = 0; a < A; a++)
+		pt_xsum wt;
+		double W;
+		pt_xsum_init(&wt);
+		for (int a = 0; a < A; a++) {
 			n += f->rows[a];
+			pt_xsum_merge(&wt, &f->wrows[a]);
+		}
+		W = pt_xsum_round(&wt);
 		for (int a = 0; a < A; a++) {
 			out->rows[a] = f->rows[a];
-			out->prop[a] = n ? (double)f->rows[a] / (double)n : 0.0;
+			/* With weights each arm's share of the weight, as of
+			 * the rows repeated. */
+			if (f->m->weight >= 0)
+				out->prop[a] = W > 0 ? pt_xsum_round(&f->wrows[a]) /
+				    W : 0.0;
+			else
+				out->prop[a] = n ? (double)f->rows[a] / (double)n :
+				    0.0;
 			if (cost != NULL)
 				out->cost[a] = cost[a];
 		}
@@ -885,6 +955,8 @@ state_text(const pt_ofit *f, pt_buf *b, char digest[33])
 			pt_y_u64(b, f->rows[a]);
 		}
 		pt_buf_puts(b, "]\n");
+		if (f->m->weight >= 0)
+			put_wrows(b, f->wrows, A);
 	}
 	pt_buf_puts(b, "forest:\n");
 	for (int k = 0; k < f->s.trees; k++) {
@@ -976,7 +1048,8 @@ pt_ofit_read(const char *buf, size_t len, const char *name,
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"trees", "depth", "min_leaf", "mtry", "subsample", "seed",
-		"folds", "fold_seed", "level", "rows", "forest", "digest", NULL };
+		"folds", "fold_seed", "level", "rows", "weights", "forest",
+		"digest", NULL };
 	pt_ydoc d;
 	yaml_node_t *root, *trees;
 	uint64_t *rows;
@@ -1022,6 +1095,17 @@ pt_ofit_read(const char *buf, size_t len, const char *name,
 	memcpy(f->rows, rows, (size_t)A * sizeof *rows);
 	f->has_rows = 1;
 	free(rows);
+	{
+		int wr = get_wrows(&d, root, A, f->wrows, e);
+		if (wr < 0)
+			goto fail;
+		if (wr != (m->weight >= 0)) {
+			pt_fail(e, PT_EFORMAT, name, "weights: %s", wr ?
+			    "in the state of a manifest without sample weights" :
+			    "missing (the manifest locks sample weights)");
+			goto fail;
+		}
+	}
 	if ((trees = pt_ynode_need(&d, root, "forest", e)) == NULL ||
 	    pt_ynode_seq(&d, trees, "forest", s.trees, e) < 0)
 		goto fail;
@@ -1171,7 +1255,10 @@ pt_oflevel_partial(pt_oflevel *l, const char *partition, char **out,
 		pt_buf_puts(&b, a ? ", " : "");
 		pt_y_u64(&b, l->rows[a]);
 	}
-	pt_buf_puts(&b, "]\npartitions: [");
+	pt_buf_puts(&b, "]\n");
+	if (f->m->weight >= 0)
+		put_wrows(&b, l->wrows, f->m->nvocab);
+	pt_buf_puts(&b, "partitions: [");
 	for (int i = 0; i < n; i++) {
 		pt_buf_puts(&b, i ? ", " : "");
 		pt_y_str(&b, ids[i], PT_Y_QUOTE_ALL);
@@ -1210,6 +1297,8 @@ struct pt_ofpart {
 	pt_hist **h;
 	int narms;
 	uint64_t rows[64];  /* rows per arm the partitions read */
+	int weighted;       /* wrows holds their weights (sample weights) */
+	pt_xsum wrows[64];
 };
 
 void
@@ -1230,8 +1319,8 @@ pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
 {
 	static const char *const keys[] = { "format", "version", "manifest",
 		"state", "level", "trees", "depth", "min_leaf", "mtry",
-		"subsample", "seed", "folds", "fold_seed", "rows", "partitions",
-		"sizes", "body", NULL };
+		"subsample", "seed", "folds", "fold_seed", "rows", "weights",
+		"partitions", "sizes", "body", NULL };
 	pt_ofpart *p = calloc(1, sizeof *p);
 	pt_ydoc d;
 	yaml_node_t *root;
@@ -1313,6 +1402,9 @@ pt_ofpart_read(const char *buf, size_t len, const char *name, pt_err *e)
 		}
 		memcpy(p->rows, rows, (size_t)p->narms * sizeof *rows);
 		free(rows);
+		if ((p->weighted = get_wrows(&d, root, p->narms, p->wrows,
+		    e)) < 0)
+			goto fail;
 	}
 	if ((pv = pt_ynode_strs(&d, pt_ynode_need(&d, root, "partitions", e),
 	    "partitions", &np, e)) == NULL ||
@@ -1385,6 +1477,9 @@ pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
 	if (dst->narms != src->narms)
 		return pt_fail(e, PT_EMISMATCH, name, "%d arms, not %d",
 		    src->narms, dst->narms);
+	if (dst->weighted != src->weighted)
+		return pt_fail(e, PT_EMISMATCH, name, "a partial with sample "
+		    "weights and one without");
 	for (int a = 0; a < dst->narms; a++)
 		if (dst->rows[a] > UINT64_MAX - src->rows[a])
 			return pt_fail(e, PT_ELIMIT, name, "row counts overflow");
@@ -1407,8 +1502,10 @@ pt_ofpart_merge(pt_ofpart *dst, const pt_ofpart *src, const char *name,
 			snprintf(e->where, sizeof e->where, "%s", name);
 			return -1;
 		}
-	for (int a = 0; a < dst->narms; a++)
+	for (int a = 0; a < dst->narms; a++) {
 		dst->rows[a] += src->rows[a];
+		pt_xsum_merge(&dst->wrows[a], &src->wrows[a]);
+	}
 	free(dst->parts);
 	dst->parts = u;
 	dst->nparts = nu;
@@ -1463,7 +1560,11 @@ pt_ofit_grow_merged(pt_ofit *f, const pt_ofpart *p, pt_err *e)
 	if (p->narms != f->m->nvocab)
 		return pt_fail(e, PT_EMISMATCH, "", "the partials count %d "
 		    "arms, the manifest %d", p->narms, f->m->nvocab);
-	if (check_rows(f, p->rows, e) < 0)
+	if (p->weighted != (f->m->weight >= 0))
+		return pt_fail(e, PT_EMISMATCH, "", "the partials are %s, the "
+		    "manifest %s", p->weighted ? "weighted" : "not weighted",
+		    f->m->weight >= 0 ? "locks sample weights" : "has none");
+	if (check_rows(f, p->rows, p->wrows, e) < 0)
 		return -1;
 	return grow_hists(f, p->h, e);
 }

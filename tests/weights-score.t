@@ -2,15 +2,13 @@
 # policy-score fit with sample (frequency) weights: whole weights 0..4 give
 # the model of the rows repeated that many times, byte for byte but the
 # row counts (ridge + DR, cross-fitted, partials merged, logistic
-# propensities), and the same scores; fractional weights against an
-# independent weighted ridge in numpy; refusals (a weighted term out of
-# the exact range, the forest learner, weights that leave an arm empty).
+# propensities, the outcome forest), and the same scores; fractional
+# weights against an independent weighted ridge in numpy; refusals (a
+# weighted term out of the exact range, weights that leave an arm empty).
 #
 # The manifest is fitted once on the weighted CSV (--weight w) and applied
-# to both CSVs.  It hashes rows by a key column (the row's number in the
-# weighted CSV): a row's hash is otherwise the hash of all its fields, the
-# weight among them, so a weighted row and its copies of weight 1 would
-# fall in different cross-fitting folds.
+# to both CSVs.  The row hash leaves the weight out, so a weighted row and
+# its copies of weight 1 are one unit and share a cross-fitting fold.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 2
 
@@ -19,8 +17,8 @@ policy-prep synth --rows 3000 --seed 11 --missing 0.05 > x.csv &&
 	    { print NR - 2, $0, (NR * 7) % 11 % 5 }' x.csv > xw.csv &&
 	awk -F, -v OFS=, 'NR == 1 { print; next }
 	    { w = $NF; $NF = 1; for (i = 0; i < w; i++) print }' xw.csv > xd.csv &&
-	policy-prep fit --treatment arm --outcome y --weight w --key id xw.csv \
-	    > m.yaml &&
+	policy-prep fit --treatment arm --outcome y --weight w --exclude id \
+	    xw.csv > m.yaml &&
 	policy-prep apply -m m.yaml xw.csv > xw.pf &&
 	policy-prep apply -m m.yaml xd.csv > xd.pf
 ok $? "weighted CSV (weights 0..4), its rows repeated w times, one manifest"
@@ -204,9 +202,41 @@ refused "a weighted term that overflows" "o.pf: row 4: weight 1e+300 .*overflows
 	policy-score fit -m m.yaml o.pf
 refused "an arm of weight 0" "arm 't1' has no training rows of positive weight" \
 	policy-score fit -m m.yaml --folds 1 z.pf
-refused "the forest learner" "sample weights (column 'w').*does not take" \
-	policy-score fit --learner forest -m m.yaml xw.pf
-policy-prep fit --treatment arm --outcome y --key id --exclude w xw.csv > mu.yaml &&
+for o in "--trees 6 --depth 4" "--trees 5 --depth 3 --subsample 0.6 --mtry 3 --folds 3"; do
+	policy-score fit --learner forest $o -m m.yaml xw.pf > fw.yaml &&
+		policy-score fit --learner forest $o -m m.yaml xd.pf > fd.yaml &&
+		grep -v '^ *rows:\|^digest:' fw.yaml > fw.cmp &&
+		grep -v '^ *rows:\|^digest:' fd.yaml > fd.cmp &&
+		cmp -s fw.cmp fd.cmp && ! cmp -s fw.yaml fd.yaml &&
+		policy-score -M fw.yaml xw.pf | policy-prep cat > sw.csv &&
+		policy-score -M fd.yaml xw.pf | policy-prep cat > sd.csv &&
+		cmp -s sw.csv sd.csv
+	ok $? "the outcome forest ($o): weights == the rows repeated, and its scores"
+done
+# The forest over 3 partitions, level by level, merged in reverse order:
+# the bytes of one process (the partials and states carry the weights).
+F="--learner forest --trees 4 --depth 3 --subsample 0.7 --folds 2"
+policy-prep split -n 3 -o q.%d.pf xw.pf
+state=""
+for L in 0 1 2; do
+	for i in 0 1 2; do
+		if [ -z "$state" ]; then
+			policy-score fit -m m.yaml $F --partial q.$i.pf > q.$i.f$L
+		else
+			policy-score fit -m m.yaml --learner forest --state "$state" \
+				--partial q.$i.pf > q.$i.f$L
+		fi || echo "# partial $i of level $L failed"
+	done
+	policy-score fit -m m.yaml --learner forest ${state:+--state "$state"} \
+		--merge --expect 3 q.2.f$L q.1.f$L q.0.f$L > s$L.yaml ||
+		echo "# merge of level $L failed"
+	state=s$L.yaml
+done
+policy-score fit -m m.yaml $F xw.pf > f1.yaml &&
+	cmp -s f1.yaml s2.yaml && grep -q '^weights: ' q.0.f0 &&
+	grep -q '^weights: ' s0.yaml
+ok $? "the weighted forest over 3 partitions, level by level: the forest of one process"
+policy-prep fit --treatment arm --outcome y --exclude id,w xw.csv > mu.yaml &&
 	policy-prep apply -m mu.yaml xw.csv > xu.pf &&
 	policy-score fit -m mu.yaml --partial xu.pf -o u.part
 ok $? "an unweighted partial of the same rows"

@@ -76,9 +76,9 @@ check "-0 is weight 0" \
 
 # Trees: weights against rows repeated, every field but the row counts
 # (and the digest, which covers them) the same.
-same_but_rows() { # same_but_rows A B
-	grep -v '^ *rows:\|^digest:' "$1" > "$1.x"
-	grep -v '^ *rows:\|^digest:' "$2" > "$2.x"
+same_but_rows() { # same_but_rows A B: but row counts (rows, count)
+	grep -v '^ *rows:\|^ *count:\|^digest:' "$1" > "$1.x"
+	grep -v '^ *rows:\|^ *count:\|^digest:' "$2" > "$2.x"
 	cmp -s "$1.x" "$2.x" && ! cmp -s "$1" "$2"
 }
 for o in "--depth 3" "--depth 2 --min-node-size 40" \
@@ -113,6 +113,46 @@ check "the root's values are weighted means (fractional weights)" \
 	 awk 'NR == FNR { for (i = 1; i <= 3; i++) w[i] = \$i; next }
 	   { for (i = 1; i <= 3; i++) { d = \$i - w[i]; if (d < 0) d = -d;
 	     if (d > 1e-9 * (w[i] < 0 ? -w[i] : w[i])) exit 1 } }' want got"
+
+# The whole chain on an experiment (treatment, outcome): integer weights
+# give the model, the DR scores, the tree (welfare and ddp, greedy and a
+# policy forest) and the evaluation of the rows repeated.
+policy-prep synth --rows 4000 --seed 21 --missing 0.05 |
+	awk -F, -v OFS=, 'NR == 1 { print "id", $0, "w"; next }
+	    { print NR - 2, $0, (NR * 5) % 7 % 4 }' > xw.csv &&
+	awk -F, -v OFS=, 'NR == 1 { print; next }
+	    { w = $NF; $NF = 1; for (i = 0; i < w; i++) print }' xw.csv > xd.csv &&
+	policy-prep fit -q --treatment arm --outcome y --weight w --exclude id \
+	    --train-fraction 0.8 xw.csv > mx.yaml &&
+	policy-prep apply -m mx.yaml --subset train xw.csv > xw.pf &&
+	policy-prep apply -m mx.yaml --subset train xd.csv > xd.pf &&
+	policy-prep apply -m mx.yaml --subset test xw.csv > tw.pf &&
+	policy-prep apply -m mx.yaml --subset test xd.csv > td.pf
+ok $? "an experiment with weights 0..3 and its rows repeated, train and test"
+check "the model (ridge, DR, 5 folds): the rows repeated" \
+	"policy-score fit -m mx.yaml xw.pf > mw.yaml &&
+	 policy-score fit -m mx.yaml xd.pf > md.yaml &&
+	 grep -v '^ *rows:\|^ *weight:\|^digest:' mw.yaml > mw.x &&
+	 grep -v '^ *rows:\|^ *weight:\|^digest:' md.yaml > md.x && cmp mw.x md.x"
+check "scored with it, the rows of weight above 0 score as their copies" \
+	"policy-score -M mw.yaml xw.pf > sw.pf && policy-score -M md.yaml xd.pf > sd.pf &&
+	 C=_row,score:control,score:t1,score:t2 &&
+	 policy-prep cat --columns w,\$C sw.pf | awk -F, '\$1 != 0' |
+	   cut -d, -f2- | sort -u > sw.csv &&
+	 policy-prep cat --columns \$C sd.pf | sort -u | cmp - sw.csv"
+for o in "--depth 2" "--depth 3 --criterion ddp" \
+    "--depth 2 --trees 4 --subsample 0.6 --seed 9"; do
+	policy-split fit -m mx.yaml $o sw.pf > tw.yaml &&
+		policy-split fit -m mx.yaml $o sd.pf > td.yaml &&
+		same_but_rows tw.yaml td.yaml
+	ok $? "split fit $o on DR scores: the tree of the rows repeated"
+done
+check "eval on held-out rows: the report of the rows repeated" \
+	"policy-split fit -m mx.yaml --depth 2 sw.pf > t2.yaml &&
+	 policy-score -M mw.yaml tw.pf | policy-split eval -t t2.yaml > ew.yaml &&
+	 policy-score -M mw.yaml td.pf | policy-split eval -t t2.yaml > ed.yaml &&
+	 grep -v '^ *rows:\|^ *weight:' ew.yaml > ew.x &&
+	 grep -v '^ *rows:\|^ *weight:' ed.yaml > ed.x && cmp ew.x ed.x"
 
 # Refusals: by name, exit 2, no output.
 check "the exact search refuses weights" \
