@@ -1554,6 +1554,58 @@ fits128(int hi, int lo, size_t n)
 	return hi - lo + 1 + bits + 2 <= 126;
 }
 
+/*
+ * With sample weights: each row's weight times score exactly, as the sum
+ * of the rounded product and its error (pt_two_prod), both integers at
+ * the lowest bit of any of them, so the exact search of a row of weight w
+ * is that of the row w times.  Welfare only.
+ */
+static int
+ex_rows_w(ex *x, const pt_rowset *r, pt_err *e)
+{
+	size_t i, n = r->n, A = (size_t)x->A;
+	int glo = INT_MAX, ghi = INT_MIN, lo, hi;
+	double p, q;
+
+	if (x->crit == PT_CRIT_DDP)
+		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
+		    "weights: the exact search does not take it yet (the "
+		    "greedy search does)");
+	for (i = 0; i < n * A; i++) {
+		if (pt_two_prod(r->wt[i / A], r->g[i], &p, &q) < 0)
+			return pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g "
+			    "times score %g is out of the range of exact sums "
+			    "(overflows, or below 2^-968)", i / A + 1,
+			    r->wt[i / A], r->g[i]);
+		if (p != 0) {
+			pt_f64_bits(p, &lo, &hi);
+			glo = lo < glo ? lo : glo;
+			ghi = hi > ghi ? hi : ghi;
+		}
+		if (q != 0) {
+			pt_f64_bits(q, &lo, &hi);
+			glo = lo < glo ? lo : glo;
+		}
+	}
+	if (glo == INT_MAX)
+		glo = ghi = 0;
+	if (!fits128(ghi, glo, n))
+		return pt_fail(e, PT_ELIMIT, "", "weighted scores span 2^%d to "
+		    "2^%d: too wide for the exact search's 128-bit sums (the "
+		    "greedy search takes them)", glo, ghi);
+	x->G = malloc(n * A * sizeof *x->G);
+	x->omax = malloc(n * sizeof *x->omax);
+	if (x->G == NULL || x->omax == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (i = 0; i < n * A; i++) {
+		pt_two_prod(r->wt[i / A], r->g[i], &p, &q);
+		x->G[i] = (i128)ldexp(p, -glo) + (i128)ldexp(q, -glo);
+	}
+	for (i = 0; i < n; i++)
+		x->omax[i] = best_arm(x->G + i * A, x->A);
+	return 0;
+}
+
 /* The rows' sums as 128-bit integers at their lowest bits. */
 static int
 ex_rows(ex *x, const pt_rowset *r, pt_err *e)
@@ -1565,6 +1617,8 @@ ex_rows(ex *x, const pt_rowset *r, pt_err *e)
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "%zu rows (the exact search "
 		    "takes at most 2^32 - 1)", n);
+	if (r->wt != NULL)
+		return ex_rows_w(x, r, e);
 	if (x->crit == PT_CRIT_DDP) {
 		if (!r->has_treatment)
 			return pt_fail(e, PT_EUSAGE, "", "criterion ddp needs "
@@ -1710,6 +1764,65 @@ goes_left_t(const pt_manifest *m, const pt_pnode *p, uint32_t b)
 	return (int)b <= bound_index(pf, p->threshold);
 }
 
+/* The lower of low and the lowest bit of the exact product a*b's two
+ * pieces (pt_two_prod; a product out of range adds none, refused later
+ * by pt_wide_from_f64 or before, by ex_rows_w). */
+static int
+low2(double a, double b, int low)
+{
+	double p, q;
+
+	if (pt_two_prod(a, b, &p, &q) < 0)
+		return low;
+	if (p != 0 && pt_f64_lowbit(p) < low)
+		low = pt_f64_lowbit(p);
+	if (q != 0 && pt_f64_lowbit(q) < low)
+		low = pt_f64_lowbit(q);
+	return low;
+}
+
+/* pt_wide of the exact product a*b in units of 2^scale: 0, or -1. */
+static int
+wide_prod(pt_wide *d, double a, double b, int scale)
+{
+	double p, q;
+	pt_wide t;
+
+	if (pt_two_prod(a, b, &p, &q) < 0 ||
+	    pt_wide_from_f64(d, p, scale) < 0 ||
+	    pt_wide_from_f64(&t, q, scale) < 0)
+		return -1;
+	pt_wide_add(d, &t);
+	return 0;
+}
+
+/* Row i of weighted rows r into side s. */
+static int
+stats_row_w(pt_side *s, const pt_rowset *r, size_t i, int scale, int wscale)
+{
+	int a, A = r->narms;
+	pt_wide g, w;
+
+	s->weighted = 1;
+	s->wscale = wscale;
+	if (pt_wide_from_f64(&w, r->wt[i], wscale) < 0)
+		return -1;
+	pt_wide_add(&s->wn, &w);
+	for (a = 0; a < A; a++) {
+		if (wide_prod(&g, r->wt[i], r->g[i * A + a], scale) < 0)
+			return -1;
+		pt_wide_add(&s->g[a], &g);
+	}
+	if (r->w[i] >= 0) {
+		if (wide_prod(&g, r->wt[i], r->y[i], scale) < 0)
+			return -1;
+		s->cnt[r->w[i]]++;
+		pt_wide_add(&s->y[r->w[i]], &g);
+		pt_wide_add(&s->wa[r->w[i]], &w);
+	}
+	return 0;
+}
+
 /* Node statistics: every row routed through t, exact sums per node. */
 static int
 stats_rows(pt_ptree *t, const pt_rowset *r, const pt_manifest *m, pt_err *e)
@@ -1718,11 +1831,25 @@ stats_rows(pt_ptree *t, const pt_rowset *r, const pt_manifest *m, pt_err *e)
 	pt_wide g, y;
 	size_t i;
 	int k, a, A = r->narms, F = r->nfeatures, scale = INT_MAX;
+	int wscale = INT_MAX;
 
-	for (i = 0; i < r->n * (size_t)A; i++)
+	if (r->wt != NULL) {
+		/* Weighted: the products' pieces and the weights. */
+		for (i = 0; i < r->n * (size_t)A; i++)
+			scale = low2(r->wt[i / A], r->g[i], scale);
+		for (i = 0; i < r->n; i++) {
+			if (r->w[i] >= 0)
+				scale = low2(r->wt[i], r->y[i], scale);
+			if (r->wt[i] != 0 && pt_f64_lowbit(r->wt[i]) < wscale)
+				wscale = pt_f64_lowbit(r->wt[i]);
+		}
+		if (wscale == INT_MAX)
+			wscale = 0;
+	}
+	for (i = 0; r->wt == NULL && i < r->n * (size_t)A; i++)
 		if (r->g[i] != 0 && pt_f64_lowbit(r->g[i]) < scale)
 			scale = pt_f64_lowbit(r->g[i]);
-	for (i = 0; i < r->n; i++)
+	for (i = 0; r->wt == NULL && i < r->n; i++)
 		if (r->w[i] >= 0 && r->y[i] != 0 && pt_f64_lowbit(r->y[i]) < scale)
 			scale = pt_f64_lowbit(r->y[i]);
 	if (scale == INT_MAX)
@@ -1738,16 +1865,22 @@ stats_rows(pt_ptree *t, const pt_rowset *r, const pt_manifest *m, pt_err *e)
 			const pt_pnode *p = &t->nodes[q];
 			uint32_t b;
 			s->n++;
-			for (a = 0; a < A; a++) {
-				if (pt_wide_from_f64(&g, r->g[i * A + a], scale) < 0)
+			if (r->wt != NULL) {
+				if (stats_row_w(s, r, i, scale, wscale) < 0)
 					goto wide;
-				pt_wide_add(&s->g[a], &g);
-			}
-			if (r->w[i] >= 0) {
-				if (pt_wide_from_f64(&y, r->y[i], scale) < 0)
-					goto wide;
-				s->cnt[r->w[i]]++;
-				pt_wide_add(&s->y[r->w[i]], &y);
+			} else {
+				for (a = 0; a < A; a++) {
+					if (pt_wide_from_f64(&g, r->g[i * A + a],
+					    scale) < 0)
+						goto wide;
+					pt_wide_add(&s->g[a], &g);
+				}
+				if (r->w[i] >= 0) {
+					if (pt_wide_from_f64(&y, r->y[i], scale) < 0)
+						goto wide;
+					s->cnt[r->w[i]]++;
+					pt_wide_add(&s->y[r->w[i]], &y);
+				}
 			}
 			if (p->feature < 0)
 				break;

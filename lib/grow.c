@@ -197,12 +197,14 @@ pt_rowload_add(pt_rowload *l, const pt_batch *b, pt_err *e)
 	if (!l->bound) {
 		/* The columns only: no cells, so no limit on bins. */
 		pt_hist shape;
-		if (pt_refuse_weights(b->schema, "the exact search", e) < 0)
-			return -1;
 		memset(&shape, 0, sizeof shape);
 		shape.nfeatures = l->m->nfeatures;
 		shape.narms = l->m->nvocab;
 		shape.has_treatment = l->m->nrewards == 0;
+		/* With sample weights: the binding reads only whether the
+		 * partial has weight sums, never them. */
+		if (l->m->weight >= 0)
+			shape.wh = &shape;
 		if (pt_hist_bind(&shape, l->m, b->schema, &l->cols, e) < 0)
 			return -1;
 		l->bound = 1;

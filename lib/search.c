@@ -469,6 +469,7 @@ pt_rowset_free(pt_rowset *r)
 	free(r->y);
 	free(r->w);
 	free(r->rowhash);
+	free(r->wt);
 	memset(r, 0, sizeof *r);
 }
 
@@ -479,12 +480,10 @@ pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
 	size_t i, need = r->n + b->nrows;
 	int f, a, A = r->narms, F = r->nfeatures;
 
-	if (c->weight >= 0)
-		return pt_fail(e, PT_EUSAGE, "", "the frames carry sample weights "
-		    "(column %s), which the exact search does not take yet "
-		    "(the greedy search does)", b->schema->cols[c->weight].name);
-
-	if (need > r->cap) {
+	if ((c->weight >= 0) != (r->wt != NULL) && r->n > 0)
+		return pt_fail(e, PT_EMISMATCH, "", "frames with and without "
+		    "sample weights");
+	if (need > r->cap || (c->weight >= 0 && r->wt == NULL)) {
 		size_t cap = r->cap ? r->cap : 4096;
 		void *p;
 		while (cap < need)
@@ -504,6 +503,11 @@ pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
 		if ((p = realloc(r->rowhash, cap * sizeof *r->rowhash)) == NULL)
 			goto nomem;
 		r->rowhash = p;
+		if (c->weight >= 0) {
+			if ((p = realloc(r->wt, cap * sizeof *r->wt)) == NULL)
+				goto nomem;
+			r->wt = p;
+		}
 		r->cap = cap;
 	}
 	/* Bins: the frames' codes where they carry them (the same bins,
@@ -540,6 +544,13 @@ pt_rowset_add(pt_rowset *r, const pt_manifest *m, const pt_hist_cols *c,
 		if (c->row < 0)
 			r->no_rowhash = 1;
 		r->y[j] = c->outcome >= 0 ? PT_COL_F64(b, c->outcome)[i] : 0.0;
+		if (r->wt != NULL) {
+			double v = PT_COL_F64(b, c->weight)[i];
+			if (!(v >= 0) || !isfinite(v))
+				return pt_fail(e, PT_EVALUE, "", "row %zu: weight "
+				    "%g is not a finite number >= 0", j + 1, v);
+			r->wt[j] = v + 0.0;
+		}
 		if (r->w[j] >= A)
 			return pt_fail(e, PT_EVALUE, "", "row %zu: treatment "
 			    "code out of range", j + 1);
@@ -627,6 +638,11 @@ pt_search_forest_tree(pt_ptree *t, const pt_rowset *r, const pt_manifest *m,
 	int A = r->narms, F = r->nfeatures, scale = INT_MAX, rc = -1;
 	unsigned char *use = NULL;
 	pt_wide *G = NULL, *Y = NULL;
+
+	/* The reference grower of the tests: no weights. */
+	if (r->wt != NULL)
+		return pt_fail(e, PT_EUSAGE, "", "the rows-in-memory forest "
+		    "grower does not take sample weights");
 	int *bk = NULL;
 	uint32_t *ids = NULL;
 	pt_hist *h = NULL;

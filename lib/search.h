@@ -50,6 +50,8 @@ typedef struct pt_rowset {
 	int32_t *w;        /* n (-1 in rewards mode) */
 	uint64_t *rowhash; /* n: the _row column (0 without one) */
 	int no_rowhash;    /* some frame had no _row column */
+	double *wt;        /* n sample weights, or NULL without (every
+	                    * reader of g and y must weigh them) */
 } pt_rowset;
 
 void pt_rowset_init(pt_rowset *r, const pt_manifest *m);

@@ -81,11 +81,12 @@ same_but_rows() { # same_but_rows A B: but row counts (rows, count)
 	grep -v '^ *rows:\|^ *count:\|^digest:' "$2" > "$2.x"
 	cmp -s "$1.x" "$2.x" && ! cmp -s "$1" "$2"
 }
-for o in "--depth 3" "--depth 2 --min-node-size 40" \
+for o in "--depth 3" "--depth 2 --min-node-size 40" "--depth 2 --exact" \
+    "--depth 3 --exact" \
     "--depth 2 --trees 5 --subsample 0.5 --seed 3" \
     "--depth 3 --trees 4 --mtry 1 --subsample 0.7"; do
-	policy-split fit -m m.yaml $o w.pf > tw.yaml &&
-		policy-split fit -m m.yaml $o d.pf > td.yaml &&
+	policy-split fit -q -m m.yaml $o w.pf > tw.yaml &&
+		policy-split fit -q -m m.yaml $o d.pf > td.yaml &&
 		same_but_rows tw.yaml td.yaml
 	ok $? "fit $o: weights give the tree of the rows repeated"
 done
@@ -140,10 +141,10 @@ check "scored with it, the rows of weight above 0 score as their copies" \
 	 policy-prep cat --columns w,\$C sw.pf | awk -F, '\$1 != 0' |
 	   cut -d, -f2- | sort -u > sw.csv &&
 	 policy-prep cat --columns \$C sd.pf | sort -u | cmp - sw.csv"
-for o in "--depth 2" "--depth 3 --criterion ddp" \
+for o in "--depth 2" "--depth 3 --criterion ddp" "--depth 2 --exact" \
     "--depth 2 --trees 4 --subsample 0.6 --seed 9"; do
-	policy-split fit -m mx.yaml $o sw.pf > tw.yaml &&
-		policy-split fit -m mx.yaml $o sd.pf > td.yaml &&
+	policy-split fit -q -m mx.yaml $o sw.pf > tw.yaml &&
+		policy-split fit -q -m mx.yaml $o sd.pf > td.yaml &&
 		same_but_rows tw.yaml td.yaml
 	ok $? "split fit $o on DR scores: the tree of the rows repeated"
 done
@@ -155,9 +156,9 @@ check "eval on held-out rows: the report of the rows repeated" \
 	 grep -v '^ *rows:\|^ *weight:' ed.yaml > ed.x && cmp ew.x ed.x"
 
 # Refusals: by name, exit 2, no output.
-check "the exact search refuses weights" \
-	"policy-split fit -m m.yaml --depth 2 --exact w.pf > o 2> err;
-	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'weights.*exact' err"
+check "the exact search refuses ddp with weights" \
+	"policy-split fit -m mx.yaml --depth 2 --exact --criterion ddp sw.pf > o 2> err;
+	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'ddp with sample weights' err"
 check "pair partials refuse weights" \
 	"policy-split hist --pairs -m m.yaml w.pf > o 2> err;
 	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'weights' err"
