@@ -2002,6 +2002,7 @@ pairs_side(const ex *x, const cand *c, const int *sd, int ncond, pt_side *out)
 				pt_wide_add(&out->y[a], &h->ysum[q]);
 				pt_wide_add(&out->g[a], &h->gsum[q]);
 			}
+			pt_side_add_weights(out, h, cell);
 		}
 	}
 }
@@ -2137,6 +2138,10 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		    "SEARCH)", t->depth);
 	if (tree_check(t, 2, e) < 0)
 		return -1;
+	if (h->wh != NULL && t->criterion == PT_CRIT_DDP)
+		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
+		    "weights: the exact search does not take it yet (the "
+		    "greedy search does)");
 	if (ex_shape(&x, m, h->narms, t->criterion, t->min_node_size, e) < 0 ||
 	    ex_pairs(&x, h, e) < 0)
 		goto out;

@@ -153,6 +153,7 @@ pt_hist_add_weights(pt_hist *h, pt_err *e)
 	memcpy(w->tree, h->tree, sizeof w->tree);
 	w->level = h->level;
 	w->has_treatment = 0;
+	w->pairs = h->pairs;
 	for (i = 0; i < h->nfeatures; i++) {
 		w->nbins[i] = h->nbins[i];
 		w->off[i] = h->off[i];
@@ -241,11 +242,6 @@ pt_hist_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
 	pt_hist *h;
 	int f, b;
 
-	if (m->weight >= 0) {
-		pt_fail(e, PT_EUSAGE, "", "the manifest locks sample weights, "
-		    "which pair partials (the exact search) do not take yet");
-		return NULL;
-	}
 	/* PT_PAIR_ID holds the feature in 15 bits; the slots are counted
 	 * by an int. */
 	if (m->nfeatures > 32766) {
@@ -272,7 +268,8 @@ pt_hist_new_pairs(const pt_manifest *m, const char *model, pt_err *e)
 	if (h == NULL)
 		return NULL;
 	h->pairs = 1;
-	if (pt_hist_alloc_cells(h, e) < 0) {
+	if (pt_hist_alloc_cells(h, e) < 0 ||
+	    (m->weight >= 0 && pt_hist_add_weights(h, e) < 0)) {
 		pt_hist_free(h);
 		return NULL;
 	}
@@ -308,24 +305,38 @@ double
 pt_hist_pairs_bytes(const pt_manifest *m)
 {
 	cellshape c = cell_shape(m);
-	double A = m->nvocab;
+	double A = m->nvocab, wb = 0;
 
+	/* With sample weights, the partial of the weights (pt_hist.wh): WA
+	 * columns of sums in rewards mode, and its frame cells. */
+	if (m->weight >= 0) {
+		double WA = m->nrewards == 0 ? A + 1 : 1, KGw = WA * LMAX + 1;
+		wb = c.ncells * c.ncells * (8 + WA * (8 + 2 * sizeof(pt_wide))) +
+		    c.ncells * c.atot * (KGw + 1) * 8 + BLK * (KGw + 1) * 8;
+	}
 	/* The exact sums (n; cnt, ysum, gsum per arm) of every slot's
 	 * cells, the frame cells, and per block the rows' vectors, offsets
 	 * and bins. */
 	return c.ncells * c.ncells * (8 + A * (8 + 2 * sizeof(pt_wide))) +
 	    c.ncells * c.atot * (c.KG + c.nsl * c.KY) * 8 +
 	    BLK * ((c.KG + c.KY) * 8 + 5 * sizeof(size_t) + 3 * m->nfeatures) +
-	    c.ncells * (sizeof(uint32_t) + 1);
+	    c.ncells * (sizeof(uint32_t) + 1) + wb;
 }
 
 double
 pt_hist_node_bytes(const pt_manifest *m)
 {
 	cellshape c = cell_shape(m);
+	double wb = 0;
 
+	/* With sample weights, the node's part of the weights' partial. */
+	if (m->weight >= 0) {
+		double WA = m->nrewards == 0 ? m->nvocab + 1 : 1;
+		wb = c.ncells * (8 + WA * (8 + 2 * (double)sizeof(pt_wide))) +
+		    c.atot * (WA * LMAX + 2) * 8;
+	}
 	return c.ncells * (8 + m->nvocab * (8 + 2 * (double)sizeof(pt_wide))) +
-	    c.atot * (c.KG + c.nsl * c.KY) * 8;
+	    c.atot * (c.KG + c.nsl * c.KY) * 8 + wb;
 }
 
 static void
@@ -1344,7 +1355,9 @@ add:
 	for (i = 0; i < mrows; i++)
 		a->ry[i * a->KY] = 0;
 	bad = chunk_limbs(h, K, g2, w, y2, i0, mrows, dense, 1);
-	if (!bad)
+	if (!bad && h->pairs)
+		add_pairs(h, K, m, c, b, i0, mrows, pt_hk_rows(K, a->KG, a->KY));
+	else if (!bad)
 		add_block(h, K, m, c, b, i0, mrows, dense, pt_hk_rows(K, a->KG,
 		    a->KY), node_of == NULL ? NULL : a->gro);
 	for (i = 0; i < mrows; i++)
@@ -1586,6 +1599,10 @@ pt_hist_set_part(pt_hist *h, const char *id, pt_err *e)
 	if (h->pairs) {
 		acc_free(h->acc);
 		h->acc = NULL;
+		if (h->wh != NULL) {
+			acc_free(h->wh->acc);
+			h->wh->acc = NULL;
+		}
 	}
 	return 0;
 }

@@ -370,11 +370,6 @@ read_header(pt_ydoc *d, yaml_node_t *root, pt_hist **hp, size_t *bodylen,
 	if ((n = pt_ynode_get(d, root, "weights")) != NULL) {
 		if (pt_ynode_int(d, n, "weights", 1, 1, &v, e) < 0)
 			goto out;
-		if (h->pairs) {
-			pt_yfail(e, d, n, PT_EFORMAT, "weights: pair partials "
-			    "do not take weights");
-			goto out;
-		}
 		*weighted = 1;
 	}
 	if ((nodes = pt_ynode_i64s(d, (n = pt_ynode_need(d, root, "nodes", e)),

@@ -37,8 +37,14 @@ side_add_cell(side *s, const pt_hist *h, size_t cell)
 		pt_wide_add(&s->y[a], &h->ysum[cell * A + a]);
 		pt_wide_add(&s->g[a], &h->gsum[cell * A + a]);
 	}
+	pt_side_add_weights(s, h, cell);
+}
+
+void
+pt_side_add_weights(pt_side *s, const pt_hist *h, size_t cell)
+{
 	if (h->wh != NULL) {
-		int WA = PT_HIST_WCOLS(h);
+		int a, A = h->narms, WA = PT_HIST_WCOLS(h);
 		const pt_wide *w = h->wh->gsum + cell * (size_t)WA;
 		s->weighted = 1;
 		s->wscale = h->wh->scale;

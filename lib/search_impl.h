@@ -21,6 +21,9 @@ typedef struct pt_side {
 } pt_side;
 
 void pt_side_zero(pt_side *s, int A);
+/* Adds the weights of cell (node-major index) of partial h to s, when h
+ * has sample weights; nothing otherwise. */
+void pt_side_add_weights(pt_side *s, const pt_hist *h, size_t cell);
 /* A node's statistics (rows, action, per-arm count, mean, value). */
 void pt_side_stats(pt_pnode *p, const pt_side *s, int A, int scale);
 /* Closes every node, prunes same-action siblings, marks t complete. */

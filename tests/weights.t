@@ -159,9 +159,23 @@ check "eval on held-out rows: the report of the rows repeated" \
 check "the exact search refuses ddp with weights" \
 	"policy-split fit -m mx.yaml --depth 2 --exact --criterion ddp sw.pf > o 2> err;
 	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'ddp with sample weights' err"
-check "pair partials refuse weights" \
-	"policy-split hist --pairs -m m.yaml w.pf > o 2> err;
-	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'weights' err"
+check "pair partials over 3 partitions: the exact tree of the rows, weighted" \
+	"policy-prep split -n 3 -o 'q.%d.pf' < w.pf &&
+	 for k in 0 1 2; do policy-split hist -q --pairs -m m.yaml q.\$k.pf > pp.\$k || exit 1; done &&
+	 grep -q '^weights: 1' pp.0 &&
+	 policy-split merge --expect 3 pp.2 pp.0 pp.1 |
+	   policy-split best -q -m m.yaml --exact --depth 2 > pe.yaml &&
+	 policy-split fit -q -m m.yaml --depth 2 --exact w.pf | cmp - pe.yaml"
+policy-split hist -q --pairs -m m.yaml w.pf |
+	policy-split best -q -m m.yaml --exact --depth 2 > pw.yaml &&
+	policy-split hist -q --pairs -m m.yaml d.pf |
+	policy-split best -q -m m.yaml --exact --depth 2 > pd.yaml &&
+	same_but_rows pw.yaml pd.yaml
+ok $? "pair partials of weights: the exact tree of the rows repeated"
+check "ddp over pair partials refuses weights" \
+	"policy-split hist -q --pairs -m mx.yaml sw.pf |
+	   policy-split best -m mx.yaml --exact --depth 2 --criterion ddp > o 2> err;
+	 [ \$? -eq 2 ] && [ ! -s o ] && grep -q 'ddp with sample weights' err"
 check "a weight times a value below 2^-968 is refused, not rounded" \
 	"printf 'x1,x2,c,ra,rb,rc,w\n1,2,u,1e-300,2,3,1e-300\n2,3,v,1,2,3,1\n' > tiny.csv &&
 	 policy-prep fit -q --rewards ra,rb,rc --weight w tiny.csv > tm.yaml &&

@@ -564,12 +564,12 @@ same_cells(const pt_hist *a, const pt_hist *b)
  * number of values that differ, -1 when a partial could not be made.
  */
 static int
-weights_check(pt_manifest *m, int rewards)
+weights_check(pt_manifest *m, int pairs)
 {
-	size_t n = 1500, i, k, nd = 0, *idx, *dup;
-	pt_schema *s = make_schema(m, rewards), *sw = make_schema(m, rewards);
+	size_t n = pairs ? 400 : 1500, i, k, nd = 0, *idx, *dup;
+	pt_schema *s = make_schema(m, 0), *sw = make_schema(m, 0);
 	double *wt;
-	int *node_of, lv, bad = 0, reg, A1 = rewards ? 1 : A + 1;
+	int *node_of, lv, bad = 0, reg, A1 = A + 1;
 	rows r;
 
 	pt_schema_add(sw, "wt", PT_F64, PT_ROLE_WEIGHT, 0, NULL, NULL);
@@ -591,10 +591,12 @@ weights_check(pt_manifest *m, int rewards)
 			node_of[i] = (int)(rn() % 3) - 1; /* -1 skips */
 		}
 		for (lv = 0; lv < 3 && bad == 0; lv++) {
-			for (int nodes = 0; nodes < 2 && bad == 0; nodes++) {
+			for (int nodes = 0; nodes < 2 - pairs && bad == 0;
+			    nodes++) {
 				pt_hist *hw, *hd, *h1, *h2;
 				size_t c, nc;
 				pt_hist_simd(lv);
+				pairs_mode = pairs;
 				m->weight = 0;
 				row_wts = wt;
 				hw = hist_nodes(m, sw, &r, idx, n, 500, "p",
@@ -606,6 +608,7 @@ weights_check(pt_manifest *m, int rewards)
 				m->weight = -1;
 				hd = hist_nodes(m, s, &r, dup, nd, 500, "p",
 				    nodes ? node_of : NULL, nodes ? 2 : 1);
+				pairs_mode = 0;
 				if (hw == NULL || hd == NULL || h1 == NULL ||
 				    h2 == NULL || hw->wh == NULL) {
 					bad = -1;
@@ -1628,6 +1631,8 @@ main(void)
 		ok(wb == 0, "sample weights 0..4 == the rows repeated: exact sums, "
 		    "weight sums, at every kernel level, at the root and in two "
 		    "nodes, merged halves, read back (%d differ)", wb);
+		wb = weights_check(m, 1);
+		ok(wb == 0, "the same for pair partials (%d differ)", wb);
 	}
 	pt_schema_free(s);
 	pt_manifest_free(m);
