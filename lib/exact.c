@@ -1554,55 +1554,18 @@ fits128(int hi, int lo, size_t n)
 	return hi - lo + 1 + bits + 2 <= 126;
 }
 
-/*
- * With sample weights: each row's weight times score exactly, as the sum
- * of the rounded product and its error (pt_two_prod), both integers at
- * the lowest bit of any of them, so the exact search of a row of weight w
- * is that of the row w times.  Welfare only.
- */
+/* Score i of rows r (row i / A) as the sum of two exact doubles: with
+ * sample weights the weight times the score (pt_two_prod: the rounded
+ * product and its error), so the exact search of a row of weight w is that
+ * of the row w times; else the score and 0.  0, or -1 when the product is
+ * out of the range of exact sums. */
 static int
-ex_rows_w(ex *x, const pt_rowset *r, pt_err *e)
+ex_piece(const pt_rowset *r, size_t i, size_t A, double *p, double *q)
 {
-	size_t i, n = r->n, A = (size_t)x->A;
-	int glo = INT_MAX, ghi = INT_MIN, lo, hi;
-	double p, q;
-
-	if (x->crit == PT_CRIT_DDP)
-		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
-		    "weights: the exact search does not take it yet (the "
-		    "greedy search does)");
-	for (i = 0; i < n * A; i++) {
-		if (pt_two_prod(r->wt[i / A], r->g[i], &p, &q) < 0)
-			return pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g "
-			    "times score %g is out of the range of exact sums "
-			    "(overflows, or below 2^-968)", i / A + 1,
-			    r->wt[i / A], r->g[i]);
-		if (p != 0) {
-			pt_f64_bits(p, &lo, &hi);
-			glo = lo < glo ? lo : glo;
-			ghi = hi > ghi ? hi : ghi;
-		}
-		if (q != 0) {
-			pt_f64_bits(q, &lo, &hi);
-			glo = lo < glo ? lo : glo;
-		}
-	}
-	if (glo == INT_MAX)
-		glo = ghi = 0;
-	if (!fits128(ghi, glo, n))
-		return pt_fail(e, PT_ELIMIT, "", "weighted scores span 2^%d to "
-		    "2^%d: too wide for the exact search's 128-bit sums (the "
-		    "greedy search takes them)", glo, ghi);
-	x->G = malloc(n * A * sizeof *x->G);
-	x->omax = malloc(n * sizeof *x->omax);
-	if (x->G == NULL || x->omax == NULL)
-		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (i = 0; i < n * A; i++) {
-		pt_two_prod(r->wt[i / A], r->g[i], &p, &q);
-		x->G[i] = (i128)ldexp(p, -glo) + (i128)ldexp(q, -glo);
-	}
-	for (i = 0; i < n; i++)
-		x->omax[i] = best_arm(x->G + i * A, x->A);
+	if (r->wt != NULL)
+		return pt_two_prod(r->wt[i / A], r->g[i], p, q);
+	*p = r->g[i];
+	*q = 0;
 	return 0;
 }
 
@@ -1617,8 +1580,10 @@ ex_rows(ex *x, const pt_rowset *r, pt_err *e)
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "%zu rows (the exact search "
 		    "takes at most 2^32 - 1)", n);
-	if (r->wt != NULL)
-		return ex_rows_w(x, r, e);
+	if (r->wt != NULL && x->crit == PT_CRIT_DDP)
+		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
+		    "weights: the exact search does not take it yet (the "
+		    "greedy search does)");
 	if (x->crit == PT_CRIT_DDP) {
 		if (!r->has_treatment)
 			return pt_fail(e, PT_EUSAGE, "", "criterion ddp needs "
@@ -1642,24 +1607,38 @@ ex_rows(ex *x, const pt_rowset *r, pt_err *e)
 			x->Y[i] = r->w[i] >= 0 ? (i128)ldexp(r->y[i], -ylo) : 0;
 		return 0;
 	}
-	for (i = 0; i < n * A; i++)
-		if (r->g[i] != 0) {
-			pt_f64_bits(r->g[i], &lo, &hi);
+	for (i = 0; i < n * A; i++) {
+		double p, q;
+		if (ex_piece(r, i, A, &p, &q) < 0)
+			return pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g "
+			    "times score %g is out of the range of exact sums "
+			    "(overflows, or below 2^-968)", i / A + 1,
+			    r->wt[i / A], r->g[i]);
+		if (p != 0) {
+			pt_f64_bits(p, &lo, &hi);
 			glo = lo < glo ? lo : glo;
 			ghi = hi > ghi ? hi : ghi;
 		}
+		if (q != 0) {
+			pt_f64_bits(q, &lo, &hi);
+			glo = lo < glo ? lo : glo;
+		}
+	}
 	if (glo == INT_MAX)
 		glo = ghi = 0;
 	if (!fits128(ghi, glo, n))
-		return pt_fail(e, PT_ELIMIT, "", "scores span 2^%d to 2^%d: too "
-		    "wide for the exact search's 128-bit sums (the greedy "
-		    "search takes them)", glo, ghi);
+		return pt_fail(e, PT_ELIMIT, "", "%sscores span 2^%d to 2^%d: "
+		    "too wide for the exact search's 128-bit sums (the greedy "
+		    "search takes them)", r->wt ? "weighted " : "", glo, ghi);
 	x->G = malloc(n * A * sizeof *x->G);
 	x->omax = malloc(n * sizeof *x->omax);
 	if (x->G == NULL || x->omax == NULL)
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
-	for (i = 0; i < n * A; i++)
-		x->G[i] = (i128)ldexp(r->g[i], -glo);
+	for (i = 0; i < n * A; i++) {
+		double p, q;
+		ex_piece(r, i, A, &p, &q);
+		x->G[i] = (i128)ldexp(p, -glo) + (i128)ldexp(q, -glo);
+	}
 	for (i = 0; i < n; i++)
 		x->omax[i] = best_arm(x->G + i * A, x->A);
 	return 0;
@@ -1766,7 +1745,7 @@ goes_left_t(const pt_manifest *m, const pt_pnode *p, uint32_t b)
 
 /* The lower of low and the lowest bit of the exact product a*b's two
  * pieces (pt_two_prod; a product out of range adds none, refused later
- * by pt_wide_from_f64 or before, by ex_rows_w). */
+ * by pt_wide_from_f64 or before, by ex_rows). */
 static int
 low2(double a, double b, int low)
 {

@@ -80,16 +80,7 @@ check "a partial names its partition, rows and policy digest" \
 check "--partition names it" \
 	"policy-split eval --partial --partition east -t a.yaml p0.pf | grep -q '^partitions: \\[east\\]\$'"
 
-# Refusals: exit 2, one line, nothing written.
-refused() { # refused NAME PATTERN COMMAND...
-	name=$1 pat=$2
-	shift 2
-	rm -f out.yaml
-	"$@" -o out.yaml > /dev/null 2> err.txt
-	rc=$?
-	check "refused: $name" "[ $rc -eq 2 ] && [ ! -e out.yaml ] &&
-		[ \$(wc -l < err.txt) -eq 1 ] && grep -q -- \"$pat\" err.txt"
-}
+# Refusals (refused, tests/lib.sh): exit 2, one line, nothing written.
 refused "a partition twice" "partition 2/5 seen twice" \
 	policy-split eval --merge e1.2.part e1.0.part e1.2.part
 refused "--expect 5 with a part missing" "part 3 of the 5 is missing" \

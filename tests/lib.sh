@@ -32,6 +32,18 @@ check() {
 	fi
 }
 
+# refused NAME PATTERN COMMAND...: the command, given -o out.yaml, exits 2
+# with one line on stderr matching PATTERN and writes nothing.
+refused() {
+	name=$1 pat=$2
+	shift 2
+	rm -f out.yaml
+	"$@" -o out.yaml > /dev/null 2> err.txt
+	rc=$?
+	check "refused: $name" "[ $rc -eq 2 ] && [ ! -e out.yaml ] &&
+		[ \$(wc -l < err.txt) -eq 1 ] && grep -q -- \"$pat\" err.txt"
+}
+
 skip() { # skip N REASON
 	i=0
 	while [ $i -lt "$1" ]; do

@@ -221,16 +221,7 @@ else
 	skip 2 "python3 with numpy is not installed"
 fi
 
-# Refusals: exit 2, one line, nothing written.
-refused() { # refused NAME PATTERN COMMAND...
-	name=$1 pat=$2
-	shift 2
-	rm -f out.yaml
-	"$@" -o out.yaml > /dev/null 2> err.txt
-	rc=$?
-	check "refused: $name" "[ $rc -eq 2 ] && [ ! -e out.yaml ] &&
-		[ \$(wc -l < err.txt) -eq 1 ] && grep -q -- \"$pat\" err.txt"
-}
+# Refusals (refused, tests/lib.sh): exit 2, one line, nothing written.
 awk -F, -v OFS=, 'NR == 2 { $12 = "1e300"; $7 = "1e9" } { print }' w.csv > big.csv &&
 	policy-prep apply -m m.yaml big.csv > big.pf
 ok $? "a row of weight 1e300 and a reward of 1e9"

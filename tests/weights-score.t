@@ -177,16 +177,7 @@ else
 	skip 2 "python3 is not available"
 fi
 
-# Refusals: exit 2, one line naming the trouble, no output.
-refused() { # refused NAME PATTERN COMMAND...
-	name=$1 pat=$2
-	shift 2
-	rm -f out.yaml
-	"$@" -o out.yaml > /dev/null 2> err.txt
-	rc=$?
-	check "refused: $name" "[ $rc -eq 2 ] && [ ! -e out.yaml ] &&
-		[ \$(wc -l < err.txt) -eq 1 ] && grep -q -- \"$pat\" err.txt"
-}
+# Refusals (refused, tests/lib.sh): exit 2, one line, nothing written.
 awk -F, -v OFS=, 'NR == 5 { $NF = "1e-300" } 1' xw.csv > u.csv &&
 	policy-prep apply -m m.yaml u.csv > u.pf &&
 	awk -F, -v OFS=, 'NR == 5 { $NF = "1e300"; $3 = 1e10 } 1' xw.csv > o.csv &&
