@@ -68,16 +68,20 @@ typedef struct cand {
 } cand;
 
 /* Sums of a set per cell (feature, bin): row count, and per arm the
- * score sum (welfare) or the treated count and outcome sum (ddp). */
+ * score sum (welfare) or the treated count and outcome sum (ddp).  With
+ * sample weights the ddp counts c are the rows' weights (units of
+ * 2^wscale) and the outcome sums weighted; without, wscale is 0 and c
+ * counts rows. */
 typedef struct hs {
-	uint64_t *n, *c;
+	uint64_t *n;
+	int64_t *c;
 	i128 *g, *y;
 } hs;
 
 /* A set's totals. */
 typedef struct tot {
 	uint64_t n;
-	uint64_t c[64];
+	int64_t c[64];
 	i128 g[64], y[64];
 } tot;
 
@@ -93,8 +97,11 @@ typedef struct ex {
 	const pt_rowset *r;
 	i128 *G;            /* n * A scores (welfare) */
 	i128 *omax;         /* n: the row's best score (welfare) */
-	i128 *Y;            /* n outcomes (ddp) */
+	i128 *Y;            /* n outcomes (ddp; weighted with weights) */
 	int yscale;
+	int64_t *Wt;        /* n weights in units of 2^wscale (ddp with
+	                     * sample weights), or NULL: each row counts 1 */
+	int wscale;
 	/* a pair partial, as cells: slot (f1, b1) then cell (f2, b2) */
 	const pt_hist *ph;
 	hs P;
@@ -264,7 +271,7 @@ hs_row(hs *h, const ex *x, uint32_t i)
 				d[a] += g[a];
 		} else if (x->r->w[i] >= 0) {
 			size_t q = cell * A + (size_t)x->r->w[i];
-			h->c[q]++;
+			h->c[q] += x->Wt ? x->Wt[i] : 1;
 			h->y[q] += x->Y[i];
 		}
 	}
@@ -308,7 +315,7 @@ hs_pair_row(hs *P, const ex *x, uint32_t i)
 					d[a] += g[a];
 			} else if (x->r->w[i] >= 0) {
 				size_t q = cell * A + (size_t)x->r->w[i];
-				P->c[q]++;
+				P->c[q] += x->Wt ? x->Wt[i] : 1;
 				P->y[q] += x->Y[i];
 			}
 		}
@@ -350,7 +357,7 @@ best_arm(const i128 *g, int A)
 /* The ddp criterion of sides with per-arm counts and outcome sums, or NAN
  * when the split is not valid (an arm without rows on a side). */
 static double
-ddp_of(const ex *x, const uint64_t *cl, const i128 *yl, const uint64_t *cr,
+ddp_of(const ex *x, const int64_t *cl, const i128 *yl, const int64_t *cr,
     const i128 *yr)
 {
 	double mL[64], mR[64];
@@ -361,9 +368,13 @@ ddp_of(const ex *x, const uint64_t *cl, const i128 *yl, const uint64_t *cr,
 			return NAN;
 	if (A < 2)
 		return NAN;
+	/* Without weights wscale is 0 and the count's double is its
+	 * value, as before. */
 	for (a = 0; a < A; a++) {
-		mL[a] = r128(yl[a], x->yscale) / (double)cl[a];
-		mR[a] = r128(yr[a], x->yscale) / (double)cr[a];
+		mL[a] = r128(yl[a], x->yscale) / (x->Wt != NULL || x->wscale ?
+		    r128(cl[a], x->wscale) : (double)cl[a]);
+		mR[a] = r128(yr[a], x->yscale) / (x->Wt != NULL || x->wscale ?
+		    r128(cr[a], x->wscale) : (double)cr[a]);
 	}
 	return pt_ddp_of_means(mL, mR, A, x->control);
 }
@@ -396,7 +407,7 @@ depth1(const ex *x, const hs *X, const tot *T, cand *c)
 {
 	int f, k, ms, a, A = x->A;
 	i128 Pg[64], Lg[64], Rg[64];
-	uint64_t Pc[64], Lc[64], Rc[64];
+	int64_t Pc[64], Lc[64], Rc[64];
 	i128 Py[64], Ly[64], Ry[64];
 
 	c->found = 0;
@@ -599,7 +610,7 @@ hist2_f1(ws *W, const uint32_t *S, size_t ns, int f1, cand *c)
 			} else
 				Lh = &W->HL;
 			if (x->crit == PT_CRIT_DDP) {
-				uint64_t Rc[64];
+				int64_t Rc[64];
 				i128 Ry[64];
 				hs_tot(Lh, x, &Lt);
 				for (a = 0; a < A; a++) {
@@ -1088,7 +1099,7 @@ deep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
 	size_t i, j, mbin = (size_t)nb - 1, *st;
 	uint64_t nmiss;
 	i128 oS = 0, oL = 0, oM = 0;
-	uint64_t cP[64], cM[64], cS[64];
+	int64_t cP[64], cM[64], cS[64];
 	i128 yP[64], yM[64], yS[64];
 
 	c->found = 0;
@@ -1112,11 +1123,12 @@ deep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
 		int miss = i >= st[mbin];
 		if (x->crit == PT_CRIT_DDP) {
 			int32_t w = x->r->w[q];
+			int64_t one = x->Wt ? x->Wt[q] : 1;
 			if (w >= 0) {
-				cS[w]++;
+				cS[w] += one;
 				yS[w] += x->Y[q];
 				if (miss) {
-					cM[w]++;
+					cM[w] += one;
 					yM[w] += x->Y[q];
 				}
 			}
@@ -1134,7 +1146,7 @@ deep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
 				hs_pair_row(&W->PL, x, q);
 			if (x->crit == PT_CRIT_DDP) {
 				if (x->r->w[q] >= 0) {
-					cP[x->r->w[q]]++;
+					cP[x->r->w[q]] += x->Wt ? x->Wt[q] : 1;
 					yP[x->r->w[q]] += x->Y[q];
 				}
 			} else
@@ -1153,7 +1165,7 @@ deep_f1(ws *W, int d, int method, const uint32_t *S, size_t ns, int f1,
 			if (nL < x->minsize || nR < x->minsize)
 				continue;
 			if (x->crit == PT_CRIT_DDP) {
-				uint64_t cl_[64], cr_[64];
+				int64_t cl_[64], cr_[64];
 				i128 yl_[64], yr_[64];
 				for (a = 0; a < A; a++) {
 					cl_[a] = cP[a] + (ms ? cM[a] : 0);
@@ -1506,6 +1518,7 @@ ex_free(ex *x)
 	free(x->G);
 	free(x->omax);
 	free(x->Y);
+	free(x->Wt);
 	hs_free(&x->P);
 }
 
@@ -1545,6 +1558,16 @@ ex_shape(ex *x, const pt_manifest *m, int A, int crit, uint64_t minsize,
 
 /* Bits an i128 sum of n terms of magnitude below 2^(hi - lo + 1) needs. */
 static int
+fits64(int hi, int lo, size_t n)
+{
+	int bits = 0;
+
+	while (((size_t)1 << bits) <= n && bits < 63)
+		bits++;
+	return hi - lo + 1 + bits + 2 <= 62;
+}
+
+static int
 fits128(int hi, int lo, size_t n)
 {
 	int bits = 0;
@@ -1569,6 +1592,51 @@ ex_piece(const pt_rowset *r, size_t i, size_t A, double *p, double *q)
 	return 0;
 }
 
+/* Outcome i of rows r as two exact doubles, as ex_piece does scores. */
+static int
+ex_ypiece(const pt_rowset *r, size_t i, double *p, double *q)
+{
+	if (r->wt != NULL)
+		return pt_two_prod(r->wt[i], r->y[i], p, q);
+	*p = r->y[i];
+	*q = 0;
+	return 0;
+}
+
+/* ddp with sample weights: the rows' weights as integers at their lowest
+ * bit (x->Wt, x->wscale), which the counts of arms add instead of 1. */
+static int
+ex_weights(ex *x, const pt_rowset *r, pt_err *e)
+{
+	size_t i, n = r->n;
+	int wlo = INT_MAX, whi = INT_MIN, lo, hi;
+
+	x->wscale = 0;
+	if (r->wt == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (r->wt[i] != 0) {
+			pt_f64_bits(r->wt[i], &lo, &hi);
+			wlo = lo < wlo ? lo : wlo;
+			whi = hi > whi ? hi : whi;
+		}
+	if (wlo == INT_MAX)
+		wlo = whi = 0;
+	/* The counts stay 64-bit (the ddp search's speed): weights of few
+	 * bits (whole, halves, quarters...) fit them; others are refused. */
+	if (!fits64(whi, wlo, n))
+		return pt_fail(e, PT_ELIMIT, "", "weights span 2^%d to 2^%d: too "
+		    "wide for the exact ddp search's 64-bit weight sums (whole "
+		    "or dyadic weights fit; the greedy search takes any)", wlo,
+		    whi);
+	if ((x->Wt = malloc((n + 1) * sizeof *x->Wt)) == NULL)
+		return pt_fail(e, PT_ENOMEM, "", "out of memory");
+	for (i = 0; i < n; i++)
+		x->Wt[i] = (int64_t)ldexp(r->wt[i], -wlo);
+	x->wscale = wlo;
+	return 0;
+}
+
 /* The rows' sums as 128-bit integers at their lowest bits. */
 static int
 ex_rows(ex *x, const pt_rowset *r, pt_err *e)
@@ -1580,32 +1648,51 @@ ex_rows(ex *x, const pt_rowset *r, pt_err *e)
 	if (n > UINT32_MAX)
 		return pt_fail(e, PT_ELIMIT, "", "%zu rows (the exact search "
 		    "takes at most 2^32 - 1)", n);
-	if (r->wt != NULL && x->crit == PT_CRIT_DDP)
-		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
-		    "weights: the exact search does not take it yet (the "
-		    "greedy search does)");
 	if (x->crit == PT_CRIT_DDP) {
 		if (!r->has_treatment)
 			return pt_fail(e, PT_EUSAGE, "", "criterion ddp needs "
 			    "treatment and outcome columns (not rewards)");
-		for (i = 0; i < n; i++)
-			if (r->w[i] >= 0 && r->y[i] != 0) {
-				pt_f64_bits(r->y[i], &lo, &hi);
+		/* Outcomes (with weights: weight times outcome, two exact
+		 * pieces) as integers at their lowest bit; weights at
+		 * theirs. */
+		for (i = 0; i < n; i++) {
+			double p, q;
+			if (r->w[i] < 0)
+				continue;
+			if (ex_ypiece(r, i, &p, &q) < 0)
+				return pt_fail(e, PT_ELIMIT, "", "row %zu: weight "
+				    "%g times outcome %g is out of the range of "
+				    "exact sums (overflows, or below 2^-968)",
+				    i + 1, r->wt[i], r->y[i]);
+			if (p != 0) {
+				pt_f64_bits(p, &lo, &hi);
 				ylo = lo < ylo ? lo : ylo;
 				yhi = hi > yhi ? hi : yhi;
 			}
+			if (q != 0) {
+				pt_f64_bits(q, &lo, &hi);
+				ylo = lo < ylo ? lo : ylo;
+			}
+		}
 		if (ylo == INT_MAX)
 			ylo = yhi = 0;
 		if (!fits128(yhi, ylo, n))
-			return pt_fail(e, PT_ELIMIT, "", "outcomes span 2^%d to "
+			return pt_fail(e, PT_ELIMIT, "", "%soutcomes span 2^%d to "
 			    "2^%d: too wide for the exact search's 128-bit "
-			    "sums", ylo, yhi);
+			    "sums", r->wt ? "weighted " : "", ylo, yhi);
 		x->yscale = ylo;
 		if ((x->Y = malloc(n * sizeof *x->Y)) == NULL)
 			return pt_fail(e, PT_ENOMEM, "", "out of memory");
-		for (i = 0; i < n; i++)
-			x->Y[i] = r->w[i] >= 0 ? (i128)ldexp(r->y[i], -ylo) : 0;
-		return 0;
+		for (i = 0; i < n; i++) {
+			double p, q;
+			x->Y[i] = 0;
+			if (r->w[i] >= 0) {
+				ex_ypiece(r, i, &p, &q);
+				x->Y[i] = (i128)ldexp(p, -ylo) +
+				    (i128)ldexp(q, -ylo);
+			}
+		}
+		return ex_weights(x, r, e);
 	}
 	for (i = 0; i < n * A; i++) {
 		double p, q;
@@ -1882,6 +1969,48 @@ wide:
 
 /* ---- a pair partial ------------------------------------------------------ */
 
+/* ddp on a pair partial: the arms' counts per cell, or with sample
+ * weights their weights (the weights' partial's per-arm sums) as integers
+ * at the lowest bit any has (x->wscale). */
+static int
+pairs_counts(ex *x, const pt_hist *h, pt_err *e)
+{
+	size_t nc = x->ncells, A = (size_t)x->A, i, j, ncc = nc * nc;
+	size_t WA = A + 1;
+	int lo = INT_MAX;
+	double mag = 0;
+
+	x->wscale = 0;
+	if (h->wh == NULL) {
+		for (i = 0; i < ncc * A; i++)
+			x->P.c[i] = (int64_t)h->cnt[i];
+		return 0;
+	}
+	for (i = 0; i < ncc; i++)
+		for (j = 0; j < A; j++) {
+			const pt_wide *v = &h->wh->gsum[i * WA + j];
+			if (pt_wide_sign(v) != 0) {
+				int z = pt_wide_ctz(v);
+				lo = z < lo ? z : lo;
+				mag += ldexp(1, pt_wide_bits(v));
+			}
+		}
+	if (lo == INT_MAX)
+		lo = 0;
+	if (mag > 0 && log2(mag) - lo + 2 > 62)
+		return pt_fail(e, PT_ELIMIT, "", "the partial's weights are too "
+		    "wide for the exact ddp search's 64-bit weight sums (whole "
+		    "or dyadic weights fit; the greedy search takes any)");
+	for (i = 0; i < ncc; i++)
+		for (j = 0; j < A; j++) {
+			pt_wide v = h->wh->gsum[i * WA + j];
+			pt_wide_sar(&v, lo);
+			x->P.c[i * A + j] = (int64_t)v.w[0];
+		}
+	x->wscale = h->wh->scale + lo;
+	return 0;
+}
+
 /* The pair partial's sums as 128-bit integers: each family (scores, or
  * outcomes) at the lowest bit any of its sums has. */
 static int
@@ -1929,8 +2058,8 @@ ex_pairs(ex *x, const pt_hist *h, pt_err *e)
 	    x->P.c == NULL))
 		return pt_fail(e, PT_ENOMEM, "", "out of memory");
 	memcpy(x->P.n, h->n, ncc * sizeof *x->P.n);
-	if (x->P.c)
-		memcpy(x->P.c, h->cnt, nA * sizeof *x->P.c);
+	if (x->P.c != NULL && pairs_counts(x, h, e) < 0)
+		return -1;
 	for (i = 0; i < nA; i++) {
 		pt_wide v = src[i];
 		pt_wide_sar(&v, lo);
@@ -2117,10 +2246,6 @@ pt_search_exact_pairs(pt_ptree *t, const pt_hist *h, const pt_manifest *m,
 		    "SEARCH)", t->depth);
 	if (tree_check(t, 2, e) < 0)
 		return -1;
-	if (h->wh != NULL && t->criterion == PT_CRIT_DDP)
-		return pt_fail(e, PT_EUSAGE, "", "criterion ddp with sample "
-		    "weights: the exact search does not take it yet (the "
-		    "greedy search does)");
 	if (ex_shape(&x, m, h->narms, t->criterion, t->min_node_size, e) < 0 ||
 	    ex_pairs(&x, h, e) < 0)
 		goto out;
