@@ -40,9 +40,8 @@
 #ifndef XBLEND
 #define XBLEND 8
 #endif
-#ifndef CODES_SUB
-#define CODES_SUB 256 /* rows per group of the byte-code walk */
-#endif
+#define CODES_SUB 256 /* rows per group of the byte-code walk (the
+			* node-major walk takes them as four groups of 64) */
 #define BLOCK 512 /* rows per block (measured: 128 to 512 is best; L2-resident) */
 
 typedef struct cnode {
@@ -71,6 +70,13 @@ typedef struct ctree {
 	 * greater). */
 	uint8_t cidx[128];
 	uint8_t cthr[128];
+	/* The node-major walk (depth 7): entry 2^d + q, level d, is the node
+	 * whose path from the root is q's bits, the first step the lowest
+	 * (so the children of entry 2^d + q are 2^(d+1) + q, left, and
+	 * 2^(d+1) + 2^d + q, right); nrow: the row of codes it reads (cidx),
+	 * nthr: its threshold's code (cthr). */
+	uint8_t nrow[128];
+	uint8_t nthr[128];
 } ctree;
 
 /* Per feature, the sorted distinct thresholds the forest compares it
@@ -97,7 +103,9 @@ struct pt_forest_plan {
 	float *ctab32;  /* nfeatures * CT32_STRIDE */
 	uint8_t *c32;   /* per feature: 1 when ctab32 applies */
 	uint8_t *rows;  /* CODES_SUB * 64 bytes, 64-aligned: codes per row */
-	uint8_t *cb;    /* 64 * CODES_SUB bytes: codes per feature */
+	uint8_t *cb;    /* 128 * CODES_SUB bytes, 64-aligned: codes per
+			 * feature (row j), and with missing coded 0 (row
+			 * 64 + j) */
 };
 
 static void
@@ -359,12 +367,24 @@ codes_compile(const pt_forest *f, pt_forest_plan *p)
 			cw->cidx[slot] = (uint8_t)(fe + (cw->nodes[j].mr ? 0 : 64));
 			cw->cthr[slot] = (uint8_t)(lo + 1);
 		}
+		memset(cw->nrow, 0, sizeof cw->nrow);
+		memset(cw->nthr, 255, sizeof cw->nthr);
+		for (L = 0; L < D; L++)
+			for (m = 0; m < 1 << L; m++) {
+				/* The heap node of path m, first step lowest. */
+				for (j = 0, s = 0; s < L; s++)
+					j = 2 * j + 1 + ((m >> s) & 1);
+				slot = j < 63 ? j : 64 + (j - 63);
+				cw->nrow[(1 << L) + m] = cw->cidx[slot];
+				cw->nthr[(1 << L) + m] = cw->cthr[slot];
+			}
 	}
 	free(cnt);
 	if ((p->rows = aligned_alloc(64, (size_t)CODES_SUB * 64)) == NULL ||
-	    (p->cb = calloc(64, CODES_SUB)) == NULL)
+	    (p->cb = aligned_alloc(64, (size_t)CODES_SUB * 128)) == NULL)
 		goto nomem2;
 	memset(p->rows, 0, (size_t)CODES_SUB * 64);
+	memset(p->cb, 0, (size_t)CODES_SUB * 128);
 	p->codes = 1;
 	return 0;
 none:
@@ -743,7 +763,8 @@ add_leaves4_avx512(const double *val, const int32_t *idx, double *acc, int n)
  * comparison): out[i] for rows 0..n-1 (and up to 15 more, junk). */
 __attribute__((target(CODES_TARGET)))
 static void
-code_col32(const float *ct, const double *col, int n, uint8_t *out)
+code_col32(const float *ct, const double *col, int n, uint8_t *out,
+    uint8_t *out0)
 {
 	const __m512d inf = _mm512_set1_pd(INFINITY);
 	const __m512i k32 = _mm512_set1_epi32(32), k64 = _mm512_set1_epi32(64);
@@ -791,8 +812,10 @@ code_col32(const float *ct, const double *col, int n, uint8_t *out)
 		    B32(b5, P32(t7, li, 64), P32(t7, li, 96)))));
 #undef STEP
 		code = _mm512_add_epi32(pos, _mm512_set1_epi32(1));
-		code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(x, x,
-		    _CMP_UNORD_Q), _mm512_set1_epi32(255));
+		m = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+		_mm_storeu_si128((__m128i *)(out0 + i), _mm512_cvtepi32_epi8(
+		    _mm512_maskz_mov_epi32((__mmask16)~m, code)));
+		code = _mm512_mask_mov_epi32(code, m, _mm512_set1_epi32(255));
 		_mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi32_epi8(code));
 	}
 }
@@ -800,7 +823,7 @@ code_col32(const float *ct, const double *col, int n, uint8_t *out)
 __attribute__((target(CODES_TARGET)))
 static void
 code_rows_avx512(const pt_forest_plan *p, int F, const double *const *cols,
-    size_t base, int n)
+    size_t base, int n, int torows)
 {
 	uint8_t *rows = p->rows, *cb = p->cb;
 	const __m512d inf = _mm512_set1_pd(INFINITY);
@@ -819,9 +842,20 @@ code_rows_avx512(const pt_forest_plan *p, int F, const double *const *cols,
 		const double *t4 = ctab + CT_LEVEL(4), *t5 = ctab + CT_LEVEL(5);
 		const double *t6 = ctab + CT_LEVEL(6), *t7 = ctab + CT_LEVEL(7);
 
+		/* The next group's values of this feature, into L2:
+		 * 32 columns and more read in steps of 8 or 16 rows
+		 * defeat the hardware's prefetch (addresses past the
+		 * column's end are harmless: a prefetch never faults).
+		 * Columns in memory, not in cache: 157 -> 146 ns a row
+		 * on the paper's forest; policy-score on a file finds
+		 * the frame it just read in cache, and gains nothing
+		 * (0.84 vs 0.87 s user, noise). */
+		for (i = 0; i < CODES_SUB; i += 8)
+			_mm_prefetch((const char *)(col + n + i), _MM_HINT_T1);
 		if (p->c32[j]) {
 			code_col32(p->ctab32 + (size_t)j * CT32_STRIDE, col, n,
-			    cb + (size_t)j * CODES_SUB);
+			    cb + (size_t)j * CODES_SUB,
+			    cb + (size_t)(64 + j) * CODES_SUB);
 			continue;
 		}
 		for (L = 0; L < 4; L++)
@@ -863,12 +897,18 @@ code_rows_avx512(const pt_forest_plan *p, int F, const double *const *cols,
 			ld = n - i >= 8 ? 0xff : (__mmask8)((1u << (n - i)) - 1);
 			x = _mm512_mask_loadu_pd(inf, ld, col + i);
 			code = _mm512_add_epi64(pv[i / 8], _mm512_set1_epi64(1));
-			code = _mm512_mask_mov_epi64(code, _mm512_cmp_pd_mask(x,
-			    x, _CMP_UNORD_Q), _mm512_set1_epi64(255));
+			m = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q);
+			_mm_storel_epi64((__m128i *)(cb + (size_t)(64 + j) *
+			    CODES_SUB + i), _mm512_cvtepi64_epi8(
+			    _mm512_maskz_mov_epi64((__mmask8)~m, code)));
+			code = _mm512_mask_mov_epi64(code, m,
+			    _mm512_set1_epi64(255));
 			_mm_storel_epi64((__m128i *)(cb + (size_t)j * CODES_SUB +
 			    i), _mm512_cvtepi64_epi8(code));
 		}
 	}
+	if (!torows)
+		return;
 	/* Columns to rows, sixteen by sixteen: four rounds of byte
 	 * interleaving transpose a 16 x 16 block. */
 	for (j = 0; j < F; j += 16)
@@ -950,7 +990,8 @@ leaf_codes(const ctree *ct, __m512i ra, __m512i rb)
 	return nd;
 }
 
-/* Depth 7 and four actions, the paper's shape: the same walk in phases
+/* Depth 7 and four actions in a forest of mixed depths (forests all of
+ * depth 7 take walk_nodes7x4_avx512): the same walk in phases
  * over eight rows and up to four trees, so that each phase's steps are
  * independent: every node's direction bit (two permutes and two compares
  * a row and tree), then the leaves of eight rows at once (m, the node's
@@ -964,10 +1005,11 @@ walk_codes7x4_avx512(const ctree *ct, int nt, const uint8_t *rows,
 	const __m512i one = _mm512_set1_epi64(1);
 	const __m512i w3lo = _mm512_loadu_si512(walk3);
 	const __m512i w3hi = _mm512_loadu_si512(walk3 + 64);
-	uint64_t w0[4][8], w1[4][8], off[4][8];
+	_Alignas(64) uint64_t w0[4][CODES_SUB + 8], w1[4][CODES_SUB + 8];
+	_Alignas(64) uint64_t off[4][CODES_SUB + 8];
 	__m512i ra, rb, ix[4][2], th[4][2], W0, W1, m;
 	__m256d s;
-	int i, r, t, g;
+	int i, r, t;
 
 	for (t = 0; t < nt; t++) {
 		ix[t][0] = _mm512_loadu_si512(ct[t].cidx);
@@ -975,26 +1017,22 @@ walk_codes7x4_avx512(const ctree *ct, int nt, const uint8_t *rows,
 		th[t][0] = _mm512_loadu_si512(ct[t].cthr);
 		th[t][1] = _mm512_loadu_si512(ct[t].cthr + 64);
 	}
-	memset(w0, 0, sizeof w0);
-	memset(w1, 0, sizeof w1);
-	for (i = 0; i < n; i += 8) {
-		g = n - i < 8 ? n - i : 8;
-		for (r = 0; r < g; r++) {
-			ra = _mm512_load_si512(rows + (size_t)(i + r) * 64);
-			rb = _mm512_maskz_mov_epi8(_mm512_cmpneq_epi8_mask(ra,
-			    ff), ra);
-			for (t = 0; t < nt; t++) {
-				w0[t][r] = _mm512_cmpgt_epu8_mask(
-				    _mm512_permutex2var_epi8(ra, ix[t][0], rb),
-				    th[t][0]);
-				w1[t][r] = _mm512_cmpgt_epu8_mask(
-				    _mm512_permutex2var_epi8(ra, ix[t][1], rb),
-				    th[t][1]);
-			}
-		}
+	for (r = 0; r < n; r++) {
+		ra = _mm512_load_si512(rows + (size_t)r * 64);
+		rb = _mm512_maskz_mov_epi8(_mm512_cmpneq_epi8_mask(ra, ff), ra);
 		for (t = 0; t < nt; t++) {
-			W0 = _mm512_loadu_si512(w0[t]);
-			W1 = _mm512_loadu_si512(w1[t]);
+			w0[t][r] = _mm512_cmpgt_epu8_mask(
+			    _mm512_permutex2var_epi8(ra, ix[t][0], rb),
+			    th[t][0]);
+			w1[t][r] = _mm512_cmpgt_epu8_mask(
+			    _mm512_permutex2var_epi8(ra, ix[t][1], rb),
+			    th[t][1]);
+		}
+	}
+	for (t = 0; t < nt; t++)
+		for (i = 0; i < n; i += 8) {
+			W0 = _mm512_load_si512(w0[t] + i);
+			W1 = _mm512_load_si512(w1[t] + i);
 			/* Levels 0 to 2 by the table; m is then 8..15. */
 			m = _mm512_and_si512(_mm512_permutex2var_epi8(w3lo,
 			    _mm512_and_si512(W0, _mm512_set1_epi64(127)), w3hi),
@@ -1011,17 +1049,142 @@ walk_codes7x4_avx512(const ctree *ct, int nt, const uint8_t *rows,
 			LVL(W1, _mm512_sub_epi64(m, _mm512_set1_epi64(64)));
 #undef LVL
 			/* The leaf, node m - 1: its vector's byte offset. */
-			_mm512_storeu_si512(off[t], _mm512_slli_epi64(
+			_mm512_store_si512(off[t] + i, _mm512_slli_epi64(
 			    _mm512_sub_epi64(m, one), 5));
 		}
-		for (r = 0; r < g; r++) {
-			s = _mm256_loadu_pd(acc + 4 * (size_t)(i + r));
-			for (t = 0; t < nt; t++)
-				s = _mm256_add_pd(s, _mm256_loadu_pd((const double *)
-				    ((const char *)ct[t].val + off[t][r])));
-			_mm256_storeu_pd(acc + 4 * (size_t)(i + r), s);
+	for (r = 0; r < n; r++) {
+		s = _mm256_loadu_pd(acc + 4 * (size_t)r);
+		for (t = 0; t < nt; t++)
+			s = _mm256_add_pd(s, _mm256_loadu_pd((const double *)
+			    ((const char *)ct[t].val + off[t][r])));
+		_mm256_storeu_pd(acc + 4 * (size_t)r, s);
+	}
+}
+
+/*
+ * Depth 7 and four actions, node-major: the codes stay in columns (a
+ * feature's codes for 64 rows in one register), so one compare gives a
+ * node's direction for 64 rows, against four instructions for 64 nodes
+ * of one row in the row-major walk (walk_codes7x4_avx512: two permutes
+ * and two compares a row and tree, all on one port).  The rows' leaves
+ * then come from these bit masks: the rows reaching a node are those
+ * reaching its parent, less or only those going right there, level by
+ * level (a node's two children are the two halves of the next level, so
+ * eight nodes go by one vector operation), and bit d of a row's leaf is
+ * whether the node it reaches at level d sends it right: the or over the
+ * level of (reaching and going right).
+ */
+__attribute__((target(CODES_TARGET)))
+static void
+walk_nodes7x4_avx512(const ctree *ct, int nt, const uint8_t *cb,
+    double *acc, int n)
+{
+	_Alignas(64) uint64_t go[CODES_SUB / 64][128];
+	_Alignas(64) uint64_t reach[128];
+	_Alignas(64) uint16_t lf[4][CODES_SUB];
+	uint64_t pd[7], r, g;
+	const double *lv[4];
+	__m512i R, G, P, L;
+	__m256d s;
+	int t, k, gi, G64 = (n + 63) / 64, d, q, w;
+
+	for (t = 0; t < nt; t++) {
+		const ctree *c = &ct[t];
+
+		/* Every node's directions for every group of 64 rows, all
+		 * stored before the walk below reads them. */
+		for (k = 1; k < 128; k++) {
+			const uint8_t *src = cb + (size_t)c->nrow[k] * CODES_SUB;
+			__m512i th = _mm512_set1_epi8((char)c->nthr[k]);
+
+			/* All four groups, those past n too (the codes there
+			 * are stale or zero, their leaves unused), written
+			 * out: gcc -O2 leaves a loop of four, and its
+			 * overhead cost 20% of the walk. */
+			go[0][k] = _mm512_cmpgt_epu8_mask(_mm512_load_si512(src),
+			    th);
+			go[1][k] = _mm512_cmpgt_epu8_mask(_mm512_load_si512(src +
+			    64), th);
+			go[2][k] = _mm512_cmpgt_epu8_mask(_mm512_load_si512(src +
+			    128), th);
+			go[3][k] = _mm512_cmpgt_epu8_mask(_mm512_load_si512(src +
+			    192), th);
+		}
+		for (gi = 0; gi < G64; gi++) {
+			const uint64_t *o = go[gi];
+
+			reach[1] = ~UINT64_C(0);
+			for (d = 0; d < 3; d++) {
+				w = 1 << d;
+				pd[d] = 0;
+				for (q = 0; q < w; q++) {
+					r = reach[w + q];
+					g = o[w + q];
+					reach[2 * w + q] = r & ~g;
+					reach[3 * w + q] = r & g;
+					pd[d] |= r & g;
+				}
+			}
+			for (; d < 6; d++) {
+				w = 1 << d;
+				P = _mm512_setzero_si512();
+				for (q = 0; q < w; q += 8) {
+					R = _mm512_load_si512(reach + w + q);
+					G = _mm512_load_si512(o + w + q);
+					_mm512_store_si512(reach + 2 * w + q,
+					    _mm512_andnot_si512(G, R));
+					_mm512_store_si512(reach + 3 * w + q,
+					    _mm512_and_si512(R, G));
+					P = _mm512_ternarylogic_epi64(P, R, G,
+					    0xf8);
+				}
+				pd[d] = _mm512_reduce_or_epi64(P);
+			}
+			P = _mm512_setzero_si512();
+			for (q = 0; q < 64; q += 8)
+				P = _mm512_ternarylogic_epi64(P,
+				    _mm512_load_si512(reach + 64 + q),
+				    _mm512_load_si512(o + 64 + q), 0xf8);
+			pd[6] = _mm512_reduce_or_epi64(P);
+			/* Each row's leaf, bit 6 - d from level d: the leaf's
+			 * heap slot is 127 + it. */
+			L = _mm512_setzero_si512();
+			for (d = 0; d < 7; d++)
+				L = _mm512_mask_add_epi8(L, _cvtu64_mask64(pd[d]),
+				    L, _mm512_set1_epi8((char)(64 >> d)));
+			/* As four times the leaf, so that the sums below
+			 * address its vector (32 bytes) by index * 8. */
+			_mm512_store_si512(lf[t] + 64 * gi, _mm512_slli_epi16(
+			    _mm512_cvtepu8_epi16(_mm512_castsi512_si256(L)), 2));
+			_mm512_store_si512(lf[t] + 64 * gi + 32,
+			    _mm512_slli_epi16(_mm512_cvtepu8_epi16(
+			    _mm512_extracti64x4_epi64(L, 1)), 2));
 		}
 	}
+	/* The sums, in tree order. */
+	for (t = 0; t < nt; t++)
+		lv[t] = ct[t].val + 4 * 127;
+	if (nt == 4)
+		for (k = 0; k < n; k++) {
+			s = _mm256_loadu_pd(acc + 4 * (size_t)k);
+			s = _mm256_add_pd(s, _mm256_loadu_pd(lv[0] +
+			    (size_t)lf[0][k]));
+			s = _mm256_add_pd(s, _mm256_loadu_pd(lv[1] +
+			    (size_t)lf[1][k]));
+			s = _mm256_add_pd(s, _mm256_loadu_pd(lv[2] +
+			    (size_t)lf[2][k]));
+			s = _mm256_add_pd(s, _mm256_loadu_pd(lv[3] +
+			    (size_t)lf[3][k]));
+			_mm256_storeu_pd(acc + 4 * (size_t)k, s);
+		}
+	else
+		for (k = 0; k < n; k++) {
+			s = _mm256_loadu_pd(acc + 4 * (size_t)k);
+			for (t = 0; t < nt; t++)
+				s = _mm256_add_pd(s, _mm256_loadu_pd(lv[t] +
+				    (size_t)lf[t][k]));
+			_mm256_storeu_pd(acc + 4 * (size_t)k, s);
+		}
 }
 
 /* Whether trees ct[0..nt-1] all have depth 7. */
@@ -1140,13 +1303,6 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 	int simd = !simd_off && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL);
 #endif
 
-	/* The block's features into one place.  The code walk below reads
-	 * the columns themselves, but this copy still pays for it: it reads
-	 * each column in one sequential stream, so that the code pass finds
-	 * its 32 and more columns in cache (without it, 10% slower here). */
-	for (k = 0; k < F; k++)
-		memcpy(p->xb + (size_t)k * BLOCK, cols[k] + base,
-		    (size_t)n * sizeof(double));
 	for (i = 0; i < A * BLOCK; i++)
 		acc[i] = 0.0;
 #if HAVE_AVX512
@@ -1156,12 +1312,19 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 		/* Rows in groups whose codes (64 bytes a row) stay in L1
 		 * while they are written a byte at a time and read by every
 		 * tree. */
+		int nodes = A == 4 && depth7(p->t, f->ntrees);
+
 		for (i = 0; i < n; i += CODES_SUB) {
 			int m = n - i < CODES_SUB ? n - i : CODES_SUB;
 
-			code_rows_avx512(p, F, cols, base + (size_t)i, m);
+			code_rows_avx512(p, F, cols, base + (size_t)i, m,
+			    !nodes);
 			for (k = 0; k < f->ntrees; k += 4)
-				if (A == 4 && depth7(&p->t[k], f->ntrees - k < 4 ?
+				if (nodes)
+					walk_nodes7x4_avx512(&p->t[k], f->ntrees -
+					    k < 4 ? f->ntrees - k : 4, p->cb,
+					    acc + (size_t)i * A, m);
+				else if (A == 4 && depth7(&p->t[k], f->ntrees - k < 4 ?
 				    f->ntrees - k : 4))
 					walk_codes7x4_avx512(&p->t[k], f->ntrees -
 					    k < 4 ? f->ntrees - k : 4, p->rows,
@@ -1174,6 +1337,13 @@ score_small_block(const pt_forest *f, const double *const *cols, size_t base,
 		goto done;
 	}
 #endif
+	/* The block's features into one place, for the walks on values.
+	 * (The code pass reads the columns themselves; this copy used to
+	 * serve it as a prefetch, 10% of its time, which its own prefetch
+	 * of the next group now does for less.) */
+	for (k = 0; k < F; k++)
+		memcpy(p->xb + (size_t)k * BLOCK, cols[k] + base,
+		    (size_t)n * sizeof(double));
 	for (k = 0; k < f->ntrees; k++) {
 		ct = &p->t[k];
 		if (ct->depth == 0)

@@ -371,6 +371,35 @@ main(void)
 		free(cols);
 	}
 
+	/* Depth 7 and four actions beside a shallower tree: the node-major
+	 * walk takes only forests all of depth 7, so this one goes by the
+	 * row-major walks (four trees of depth 7, then the rest). */
+	f = pt_forest_generate(5, 7, 8, 4, 77, &e);
+	g = pt_forest_generate(1, 3, 8, 4, 78, &e);
+	ok(f && g, "mixed depths: generated");
+	if (f && g) {
+		pt_tree *nt = realloc(f->trees, 6 * sizeof *nt);
+
+		if (nt != NULL) {
+			f->trees = nt;
+			f->trees[5] = g->trees[0];
+			f->ntrees = 6;
+			g->ntrees = 0;
+		}
+		ok(nt != NULL && pt_forest_compile(f, &e) == 0,
+		    "mixed depths: compile");
+		if (!pt_forest_uses_codes(f))
+			diag("mixed depths: byte-code walk not available "
+			    "here");
+		cols = make_rows(8, 1000 + rn() % 300, 0.1);
+		check_forest(f, cols, 1000, "depths 7 and 3, 4 arms, 1000 rows");
+		for (j = 0; j < 8; j++)
+			free(cols[j]);
+		free(cols);
+	}
+	pt_forest_free(f);
+	pt_forest_free(g);
+
 	/* Irregular trees, shuffled node order, category tests. */
 	for (rep = 0; rep < 6; rep++) {
 		int F = 1 + (int)(rn() % 12), A = 1 + (int)(rn() % 6);
