@@ -65,7 +65,6 @@ struct pt_csv {
 
 	char *buf;       /* read buffer; unconsumed data is buf[pos..end) */
 	size_t cap, pos, end;
-	size_t scanned;  /* bytes after pos known to hold no '\n' */
 	uint64_t base;   /* input bytes before buf[0] */
 	uint64_t line;   /* line number of buf[pos] */
 
@@ -560,7 +559,6 @@ slow_record(pt_csv *c, pt_csvrec *rec, pt_err *e)
 	c->nf = c->reclen = 0;
 	c->rec_done = 0;
 	c->cb_err = CB_OK;
-	c->scanned = 0;
 	while (!c->rec_done) {
 		const char *s;
 		size_t n;
@@ -817,7 +815,6 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 		if ((r = fill(c, e)) <= 0)
 			return r;
 	}
-	c->scanned = 0;
 	if (c->force_slow)
 		return slow_record(c, rec, e);
 #if defined(__SSE2__)
@@ -831,17 +828,14 @@ pt_csv_next(pt_csv *c, pt_csvrec *rec, pt_err *e)
 		goto found;
 	}
 #endif
-	for (;;) {
-		nl = memchr(c->buf + c->pos + c->scanned, '\n',
-		    c->end - c->pos - c->scanned);
-		if (nl != NULL || c->eof)
-			break;
-		c->scanned = c->end - c->pos;
-		if (c->scanned > FAST_LINE_MAX)
-			return slow_record(c, rec, e);
-		if (fill(c, e) < 0)
-			return -1;
-	}
+	nl = memchr(c->buf + c->pos, '\n', c->end - c->pos);
+	/* A line that goes on past the bytes read goes through libcsv,
+	 * which reads on as it parses: so an error in the bytes held (a NUL,
+	 * say) is found before one in reading more (a cut zstd stream), in
+	 * the order the slow path finds them.  One line per read of a MiB,
+	 * so it costs nothing to speak of. */
+	if (nl == NULL && !c->eof)
+		return slow_record(c, rec, e);
 	linelen = nl != NULL ? (size_t)(nl - (c->buf + c->pos)) : c->end - c->pos;
 	n = linelen;
 	if (n > 0 && c->buf[c->pos + n - 1] == '\r')
