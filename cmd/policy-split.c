@@ -566,35 +566,113 @@ out:
 	return rc;
 }
 
-/* merge of forest partials (the first operand was one): all or nothing. */
-static int
-forest_merge(const fe_args *a, char *first, size_t flen, pt_err *e)
+/* How merge_all reads, adds and frees one kind of partial. */
+typedef struct merge_ops {
+	void *(*read)(const char *buf, size_t len, const char *name,
+	    const void *ctx, pt_err *e);
+	int (*add)(void *dst, void *src, const char *name, pt_err *e);
+	void (*drop)(void *p);
+	const void *ctx;
+} merge_ops;
+
+/* The operands' partials added into the first, one at a time, all or
+ * nothing (each add makes its own checks); first, when not NULL, is the
+ * first operand's bytes, already read (merge_all frees them).  Returns
+ * the sum, or NULL with e set (naming the operand when the add did not). */
+static void *
+merge_all(const fe_args *a, const merge_ops *ops, char *first, size_t flen,
+    pt_err *e)
 {
-	pt_pfpart *acc = NULL;
+	void *acc = NULL, *p;
 	char *buf = first;
 	size_t len = flen;
-	int rc = -1;
+	int rc;
 
 	for (int i = 0; i < a->argc; i++) {
 		const char *name = fe_in_name(a->argv[i]);
-		pt_pfpart *p;
-		if (i > 0 && (buf = fe_slurp(a->argv[i], &len, e)) == NULL)
-			goto out;
-		p = pt_pfpart_read(buf, len, name, e);
+		if (buf == NULL && (buf = fe_slurp(a->argv[i], &len, e)) == NULL)
+			goto fail;
+		p = ops->read(buf, len, name, ops->ctx, e);
 		free(buf);
 		buf = NULL;
 		if (p == NULL)
-			goto out;
+			goto fail;
 		if (acc == NULL) {
 			acc = p;
 			continue;
 		}
-		rc = pt_pfpart_merge(acc, p, name, e);
-		pt_pfpart_free(p);
-		if (rc < 0)
-			goto out;
-		rc = -1;
+		rc = ops->add(acc, p, name, e);
+		ops->drop(p);
+		if (rc < 0) {
+			if (e->where[0] == '\0')
+				snprintf(e->where, sizeof e->where, "%s", name);
+			goto fail;
+		}
 	}
+	if (acc == NULL)
+		pt_fail(e, PT_EUSAGE, "", "give the partials to merge");
+	free(buf);
+	return acc;
+fail:
+	free(buf);
+	if (acc != NULL)
+		ops->drop(acc);
+	return NULL;
+}
+
+static void *
+pf_read(const char *buf, size_t len, const char *name, const void *ctx,
+    pt_err *e)
+{
+	(void)ctx;
+	return pt_pfpart_read(buf, len, name, e);
+}
+
+static int
+pf_add(void *dst, void *src, const char *name, pt_err *e)
+{
+	return pt_pfpart_merge(dst, src, name, e);
+}
+
+static void
+pf_drop(void *p)
+{
+	pt_pfpart_free(p);
+}
+
+static void *
+h_read(const char *buf, size_t len, const char *name, const void *ctx,
+    pt_err *e)
+{
+	(void)ctx;
+	return pt_hist_read(buf, len, name, e);
+}
+
+static int
+h_add(void *dst, void *src, const char *name, pt_err *e)
+{
+	(void)name;
+	return pt_hist_merge(dst, src, e);
+}
+
+static void
+h_drop(void *p)
+{
+	pt_hist_free(p);
+}
+
+/* merge of forest partials (the first operand was one): all or nothing. */
+static int
+forest_merge(const fe_args *a, char *first, size_t flen, pt_err *e)
+{
+	static const merge_ops ops = { pf_read, pf_add, pf_drop, NULL };
+	pt_pfpart *acc;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	if ((acc = merge_all(a, &ops, first, flen, e)) == NULL)
+		return -1;
 	if (fe_flag(a, O_EXPECT) && pt_pfpart_expect(acc, (int)fe_u64(a,
 	    O_EXPECT, 0), e) < 0)
 		goto out;
@@ -610,35 +688,19 @@ out:
 static int
 cmd_merge(const fe_args *a, pt_err *e)
 {
+	static const merge_ops ops = { h_read, h_add, h_drop, NULL };
 	pt_hist *acc = NULL;
 	int rc = -1, expect = (int)fe_u64(a, O_EXPECT, 0);
+	char *first = NULL;
+	size_t len = 0;
 
-	for (int i = 0; i < a->argc; i++) {
-		size_t len;
-		char *buf = fe_slurp(a->argv[i], &len, e);
-		pt_hist *h;
-		if (buf == NULL)
-			goto out;
-		if (i == 0 && pt_pfpart_is(buf, len))
-			return forest_merge(a, buf, len, e);
-		h = pt_hist_read(buf, len, fe_in_name(a->argv[i]), e);
-		free(buf);
-		if (h == NULL)
-			goto out;
-		if (acc == NULL) {
-			acc = h;
-			continue;
-		}
-		rc = pt_hist_merge(acc, h, e);
-		pt_hist_free(h);
-		if (rc < 0) {
-			if (e->where[0] == '\0')
-				snprintf(e->where, sizeof e->where, "%s",
-				    fe_in_name(a->argv[i]));
-			goto out;
-		}
-		rc = -1;
-	}
+	/* The first operand says which kind of partial they all are. */
+	if (a->argc > 0 && (first = fe_slurp(a->argv[0], &len, e)) == NULL)
+		return -1;
+	if (first != NULL && pt_pfpart_is(first, len))
+		return forest_merge(a, first, len, e);
+	if ((acc = merge_all(a, &ops, first, len, e)) == NULL)
+		return -1;
 	if (expect > 0 && acc->nparts < expect) {
 		pt_fail(e, PT_EMISMATCH, "", "%d partitions merged, %d expected",
 		    acc->nparts, expect);
@@ -1159,12 +1221,32 @@ out:
 	return rc;
 }
 
+static void *
+ev_read(const char *buf, size_t len, const char *name, const void *ctx,
+    pt_err *e)
+{
+	return pt_eval_parse(buf, len, name, ctx, e);
+}
+
+static int
+ev_add(void *dst, void *src, const char *name, pt_err *e)
+{
+	return pt_eval_merge(dst, src, name, e);
+}
+
+static void
+ev_drop(void *p)
+{
+	pt_eval_free(p);
+}
+
 /* eval --merge: eval partials -> the report (or the merged partial). */
 static int
 eval_merge(const fe_args *a, pt_err *e)
 {
 	static const int only_partial[] = { O_TREE, O_MANIFEST, O_CLUSTER,
 		O_RANKBY, O_PARTITION };
+	merge_ops ops = { ev_read, ev_add, ev_drop, NULL };
 	pt_eval_opts o = { 0 };
 	pt_eval *acc = NULL;
 	char *buf = NULL;
@@ -1184,26 +1266,9 @@ eval_merge(const fe_args *a, pt_err *e)
 		return pt_fail(e, PT_EUSAGE, "", "eval --merge --partial writes a "
 		    "partial: --json, --tsv and --curve go with the report");
 	o.max_memory = max_memory(a);
-	for (int i = 0; i < a->argc; i++) {
-		const char *name = fe_in_name(a->argv[i]);
-		pt_eval *p;
-		if ((buf = fe_slurp(a->argv[i], &len, e)) == NULL)
-			goto out;
-		p = pt_eval_parse(buf, len, name, &o, e);
-		free(buf);
-		buf = NULL;
-		if (p == NULL)
-			goto out;
-		if (acc == NULL) {
-			acc = p;
-			continue;
-		}
-		rc = pt_eval_merge(acc, p, name, e);
-		pt_eval_free(p);
-		if (rc < 0)
-			goto out;
-		rc = -1;
-	}
+	ops.ctx = &o;
+	if ((acc = merge_all(a, &ops, NULL, 0, e)) == NULL)
+		return -1;
 	if (fe_flag(a, O_EXPECT) && pt_eval_expect(acc, (int)fe_u64(a,
 	    O_EXPECT, 0), e) < 0)
 		goto out;

@@ -1556,26 +1556,20 @@ ex_shape(ex *x, const pt_manifest *m, int A, int crit, uint64_t minsize,
 	return 0;
 }
 
-/* Bits an i128 sum of n terms of magnitude below 2^(hi - lo + 1) needs. */
+/* Whether a sum of n terms of magnitude below 2^(hi - lo + 1), in units
+ * of 2^lo, fits a signed integer of width bits (with two to spare). */
 static int
-fits64(int hi, int lo, size_t n)
+fits_width(int hi, int lo, size_t n, int width)
 {
 	int bits = 0;
 
 	while (((size_t)1 << bits) <= n && bits < 63)
 		bits++;
-	return hi - lo + 1 + bits + 2 <= 62;
+	return hi - lo + 1 + bits + 2 <= width - 2;
 }
 
-static int
-fits128(int hi, int lo, size_t n)
-{
-	int bits = 0;
-
-	while (((size_t)1 << bits) <= n && bits < 63)
-		bits++;
-	return hi - lo + 1 + bits + 2 <= 126;
-}
+#define fits64(hi, lo, n) fits_width(hi, lo, n, 64)
+#define fits128(hi, lo, n) fits_width(hi, lo, n, 128)
 
 /* Score i of rows r (row i / A) as the sum of two exact doubles: with
  * sample weights the weight times the score (pt_two_prod: the rounded
