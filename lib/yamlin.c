@@ -607,73 +607,72 @@ pt_ynode_digest(pt_ydoc *d, yaml_node_t *n, const char *what, int none_ok,
 	return 0;
 }
 
-double *
-pt_ynode_f64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
-    int *count, pt_err *e)
+/* A list's items read by item into an array of elements of size bytes
+ * (one spare), its length in *count: the array, or NULL with e set. */
+static void *
+ynode_list(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
+    int *count, size_t size, int (*item)(pt_ydoc *, yaml_node_t *,
+    const char *, void *, pt_err *), pt_err *e)
 {
 	int len = pt_ynode_seq(d, n, what, want, e);
-	double *v;
+	char *v;
 
 	if (len < 0)
 		return NULL;
 	if (count)
 		*count = len;
-	if ((v = malloc(((size_t)len + 1) * sizeof *v)) == NULL) {
+	if ((v = malloc(((size_t)len + 1) * size)) == NULL) {
 		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
 		return NULL;
 	}
 	for (int i = 0; i < len; i++)
-		if (pt_ynode_f64(d, pt_ynode_item(d, n, i), what, &v[i], e) < 0) {
+		if (item(d, pt_ynode_item(d, n, i), what, v + (size_t)i * size,
+		    e) < 0) {
 			free(v);
 			return NULL;
 		}
 	return v;
+}
+
+static int
+f64_item(pt_ydoc *d, yaml_node_t *n, const char *what, void *out, pt_err *e)
+{
+	return pt_ynode_f64(d, n, what, out, e);
+}
+
+static int
+i64_item(pt_ydoc *d, yaml_node_t *n, const char *what, void *out, pt_err *e)
+{
+	return pt_ynode_i64(d, n, what, out, e);
+}
+
+static int
+u64_item(pt_ydoc *d, yaml_node_t *n, const char *what, void *out, pt_err *e)
+{
+	return pt_ynode_u64(d, n, what, out, e);
+}
+
+double *
+pt_ynode_f64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
+    int *count, pt_err *e)
+{
+	return ynode_list(d, n, what, want, count, sizeof(double), f64_item, e);
 }
 
 int64_t *
 pt_ynode_i64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
     int *count, pt_err *e)
 {
-	int len = pt_ynode_seq(d, n, what, want, e);
-	int64_t *v;
-
-	if (len < 0)
-		return NULL;
-	if (count)
-		*count = len;
-	if ((v = malloc(((size_t)len + 1) * sizeof *v)) == NULL) {
-		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
-		return NULL;
-	}
-	for (int i = 0; i < len; i++)
-		if (pt_ynode_i64(d, pt_ynode_item(d, n, i), what, &v[i], e) < 0) {
-			free(v);
-			return NULL;
-		}
-	return v;
+	return ynode_list(d, n, what, want, count, sizeof(int64_t), i64_item,
+	    e);
 }
 
 uint64_t *
 pt_ynode_u64s(pt_ydoc *d, yaml_node_t *n, const char *what, int want,
     int *count, pt_err *e)
 {
-	int len = pt_ynode_seq(d, n, what, want, e);
-	uint64_t *v;
-
-	if (len < 0)
-		return NULL;
-	if (count)
-		*count = len;
-	if ((v = malloc(((size_t)len + 1) * sizeof *v)) == NULL) {
-		pt_fail(e, PT_ENOMEM, d->name, "out of memory");
-		return NULL;
-	}
-	for (int i = 0; i < len; i++)
-		if (pt_ynode_u64(d, pt_ynode_item(d, n, i), what, &v[i], e) < 0) {
-			free(v);
-			return NULL;
-		}
-	return v;
+	return ynode_list(d, n, what, want, count, sizeof(uint64_t), u64_item,
+	    e);
 }
 
 char **
