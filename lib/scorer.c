@@ -548,6 +548,142 @@ rm_arm_avx512(const pt_scorer *sc, const pt_batch *b, int a, size_t n,
 		_mm512_storeu_pd(sc->score[a] + i, g);
 	}
 }
+
+/*
+ * All arms' scores for rows [0, n), n a multiple of 8, eight rows at a
+ * time (A <= 8, A * p <= 512): the same per-lane operations in the same
+ * order as rm_arm_avx512, so the same bits, with three savings.  A row's
+ * features are loaded once for all arms, and the arms' sums are
+ * independent chains the CPU overlaps.  The missing indicators are 0 in
+ * a block without missing values, and m + c * 0 == m whenever c is finite
+ * and m is not zero (c * 0 is a zero, and only a zero changes when a zero
+ * is added to it), so such blocks skip them unless a lane's sum is zero.
+ * And every row hits exactly one arm (check_values holds w to the
+ * vocabulary), so one division per block, of the hit arm's operands
+ * picked per lane, gives each arm's r.  prob: the logistic propensities,
+ * arm a's at prob + a * stride, or NULL.
+ */
+__attribute__((target("avx512f,avx512vl")))
+static void
+rm_rows_avx512(const pt_scorer *sc, const pt_batch *b, size_t n,
+    const double *prob, size_t stride)
+{
+	const pt_rmodel *m = sc->rm;
+	int A = m->nvocab, F = m->nfeatures, p = m->p, K = m->spec.folds;
+	int a, j, k, q, nmiss = 0, skip = 1;
+	size_t i;
+	double tab[8];
+	__m512d T[512], P[8], cost[8], Z[128], mm[8], v, z, e, ew, mw, r, g;
+	__m512d zero, onev, floorv;
+	__m512i fv;
+	__m256i wv;
+	__mmask8 ord[128], nan, hit[8], zm;
+	const double *y = NULL, *pc = NULL;
+	const int32_t *w = NULL;
+	const double *xc[128];
+	int mj[128];
+
+	for (a = 0; a < A; a++) {
+		for (j = 0; j < p; j++) {
+			for (k = 0; k < 8; k++) {
+				tab[k] = m->coef[((size_t)(k < K ? k : 0) * A +
+				    a) * p + j];
+				if (j > F && !isfinite(tab[k]))
+					skip = 0;
+			}
+			T[a * p + j] = _mm512_loadu_pd(tab);
+		}
+		for (k = 0; k < 8; k++)
+			tab[k] = m->prop[(k < K ? k : 0) * A + a];
+		P[a] = _mm512_loadu_pd(tab);
+		cost[a] = _mm512_set1_pd(m->spec.cost ? m->spec.cost[a] : 0.0);
+	}
+	for (j = 0; j < F; j++) {
+		xc[j] = PT_COL_F64(b, sc->fcol[j]);
+		if (m->missing[j])
+			mj[nmiss++] = j;
+	}
+	if (sc->tcol >= 0) {
+		w = PT_COL_I32(b, sc->tcol);
+		y = PT_COL_F64(b, sc->ycol);
+	}
+	if (sc->pcol >= 0)
+		pc = PT_COL_F64(b, sc->pcol);
+	zero = _mm512_setzero_pd();
+	onev = _mm512_set1_pd(1.0);
+	floorv = _mm512_set1_pd(m->spec.floor);
+	for (i = 0; i < n; i += 8) {
+		fv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)
+		    (sc->fold + i)));
+		nan = 0;
+		for (j = 0; j < F; j++) {
+			v = _mm512_loadu_pd(xc[j] + i);
+			ord[j] = _mm512_cmp_pd_mask(v, v, _CMP_ORD_Q);
+			nan |= (__mmask8)~ord[j];
+			Z[j] = _mm512_maskz_mov_pd(ord[j], v);
+		}
+		for (a = 0; a < A; a++) {
+			const __m512d *t = T + a * p;
+			__m512d s = _mm512_permutexvar_pd(fv, t[0]);
+
+			for (j = 0; j < F; j++)
+				s = _mm512_add_pd(s, _mm512_mul_pd(
+				    _mm512_permutexvar_pd(fv, t[1 + j]), Z[j]));
+			zm = _mm512_cmp_pd_mask(s, zero, _CMP_EQ_OQ);
+			if (nmiss > 0 && (!skip || nan || zm))
+				for (k = 0, q = 1 + F; k < nmiss; k++, q++) {
+					z = _mm512_mask_mov_pd(onev,
+					    ord[mj[k]], zero);
+					s = _mm512_add_pd(s, _mm512_mul_pd(
+					    _mm512_permutexvar_pd(fv, t[q]), z));
+				}
+			if (m->spec.binary) {
+				s = _mm512_mask_mov_pd(s, _mm512_cmp_pd_mask(s,
+				    zero, _CMP_LT_OQ), zero);
+				s = _mm512_mask_mov_pd(s, _mm512_cmp_pd_mask(s,
+				    onev, _CMP_GT_OQ), onev);
+			}
+			mm[a] = s;
+		}
+		if (sc->kind == PT_SCORE_DM) {
+			for (a = 0; a < A; a++)
+				_mm512_storeu_pd(sc->score[a] + i,
+				    _mm512_sub_pd(mm[a], cost[a]));
+			continue;
+		}
+		wv = _mm256_loadu_si256((const __m256i *)(w + i));
+		ew = mw = zero;
+		for (a = 0; a < A; a++) {
+			hit[a] = _mm256_cmpeq_epi32_mask(wv,
+			    _mm256_set1_epi32(a));
+			if (pc || prob) {
+				e = _mm512_loadu_pd(pc ? pc + i :
+				    prob + (size_t)a * stride + i);
+				e = _mm512_mask_mov_pd(e, _mm512_cmp_pd_mask(e,
+				    floorv, _CMP_LT_OQ), floorv);
+			} else
+				e = _mm512_permutexvar_pd(fv, P[a]);
+			ew = _mm512_mask_mov_pd(ew, hit[a], e);
+			mw = _mm512_mask_mov_pd(mw, hit[a], mm[a]);
+		}
+		v = _mm512_loadu_pd(y + i);
+		if (sc->kind == PT_SCORE_DR) {
+			r = _mm512_div_pd(_mm512_sub_pd(v, mw), ew);
+			for (a = 0; a < A; a++) {
+				g = _mm512_add_pd(mm[a],
+				    _mm512_maskz_mov_pd(hit[a], r));
+				_mm512_storeu_pd(sc->score[a] + i,
+				    _mm512_sub_pd(g, cost[a]));
+			}
+		} else {
+			r = _mm512_div_pd(v, ew);
+			for (a = 0; a < A; a++)
+				_mm512_storeu_pd(sc->score[a] + i,
+				    _mm512_sub_pd(_mm512_maskz_mov_pd(hit[a],
+				    r), cost[a]));
+		}
+	}
+}
 #else
 #define HAVE_AVX512 0
 #endif
@@ -594,9 +730,12 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 	if (K <= 8 && p <= 256 && F <= 128 && n >= 8 && pt_cpu_has(PT_CPU_AVX512F | PT_CPU_AVX512VL)) {
 		size_t n8 = n - n % 8;
 
-		for (a = 0; a < A; a++)
-			rm_arm_avx512(sc, b, a, n8, sc->prob ? sc->prob +
-			    (size_t)a * n : NULL);
+		if (A <= 8 && A * p <= 512)
+			rm_rows_avx512(sc, b, n8, sc->prob, n);
+		else
+			for (a = 0; a < A; a++)
+				rm_arm_avx512(sc, b, a, n8, sc->prob ?
+				    sc->prob + (size_t)a * n : NULL);
 		base = n8;
 	}
 #endif
