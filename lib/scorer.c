@@ -324,10 +324,39 @@ check_values(pt_scorer *sc, const pt_batch *b, const char *where, pt_err *e)
 {
 	const pt_rmodel *m = sc->rm;
 	const int A = m ? m->nvocab : sc->forest->nvocab;
-	size_t i;
+	size_t i, n = b->nrows;
 	char loc[300];
+	uint64_t ybad = 0;
+	uint32_t wmax = 0;
+	int pbad = 0;
 
-	for (i = 0; i < b->nrows; i++) {
+	/* First a pass without branches; the row is looked for only when
+	 * a value is wrong. */
+	if (sc->tcol >= 0) {
+		const int32_t *w = PT_COL_I32(b, sc->tcol);
+
+		for (i = 0; i < n; i++)
+			wmax = (uint32_t)w[i] > wmax ? (uint32_t)w[i] : wmax;
+	}
+	if (sc->ycol >= 0) {
+		const double *y = PT_COL_F64(b, sc->ycol);
+
+		for (i = 0; i < n; i++) {
+			uint64_t u;
+			memcpy(&u, &y[i], sizeof u);
+			ybad |= (u & UINT64_C(0x7ff0000000000000)) +
+			    UINT64_C(0x0010000000000000);
+		}
+	}
+	if (sc->pcol >= 0) {
+		const double *pp = PT_COL_F64(b, sc->pcol);
+
+		for (i = 0; i < n; i++)
+			pbad |= !(pp[i] > 0) | !(pp[i] <= 1);
+	}
+	if (wmax < (uint32_t)A && !(ybad >> 63) && !pbad)
+		return 0;
+	for (i = 0; i < n; i++) {
 		if (sc->tcol >= 0) {
 			int32_t w = PT_COL_I32(b, sc->tcol)[i];
 
@@ -688,6 +717,37 @@ rm_rows_avx512(const pt_scorer *sc, const pt_batch *b, size_t n,
 #define HAVE_AVX512 0
 #endif
 
+/*
+ * The rows' folds, pt_score_fold of each.  A 64-bit division by a number
+ * known only at run time is most of that function's time; for the usual
+ * fold counts the compiler divides by a constant instead (a multiply), with
+ * the same quotient.
+ */
+#define FOLD_LOOP(k) \
+	for (i = 0; i < n; i++) \
+		fold[i] = (int32_t)(pt_splitmix64(rh[i] ^ seed) % (k))
+
+static void
+folds_of(const uint64_t *rh, size_t n, uint64_t seed, int K, int32_t *fold)
+{
+	size_t i;
+
+	switch (K) {
+	case 2: FOLD_LOOP(2u); break;
+	case 3: FOLD_LOOP(3u); break;
+	case 4: FOLD_LOOP(4u); break;
+	case 5: FOLD_LOOP(5u); break;
+	case 6: FOLD_LOOP(6u); break;
+	case 7: FOLD_LOOP(7u); break;
+	case 8: FOLD_LOOP(8u); break;
+	case 10: FOLD_LOOP(10u); break;
+	default:
+		for (i = 0; i < n; i++)
+			fold[i] = pt_score_fold(rh[i], seed, K);
+	}
+}
+#undef FOLD_LOOP
+
 static void
 rm_score_vector(pt_scorer *sc, const pt_batch *b)
 {
@@ -701,12 +761,9 @@ rm_score_vector(pt_scorer *sc, const pt_batch *b)
 	int32_t *fold = sc->fold;
 	size_t stride = (size_t)A * p, base = 0;
 
-	if (sc->rcol >= 0) {
-		const uint64_t *rh = PT_COL_U64(b, sc->rcol);
-
-		for (i = 0; i < n; i++)
-			fold[i] = pt_score_fold(rh[i], m->spec.fold_seed, K);
-	} else
+	if (sc->rcol >= 0)
+		folds_of(PT_COL_U64(b, sc->rcol), n, m->spec.fold_seed, K, fold);
+	else
 		memset(fold, 0, n * sizeof *fold);
 	if (sc->tcol >= 0) {
 		w = PT_COL_I32(b, sc->tcol);
@@ -958,12 +1015,15 @@ pt_scorer_run(pt_scorer *sc, const pt_batch *in, pt_backend backend,
 		const double *g = sc->score[j];
 		uint64_t bad = 0;
 		/* An all-ones exponent is inf or nan; integer ORs vectorize. */
+		/* Bit 63 of (exponent bits + 1 in the lowest of them) is set
+		 * when they are all ones; the loop has no compare. */
 		for (i = 0; i < in->nrows; i++) {
 			uint64_t u;
 			memcpy(&u, &g[i], sizeof u);
-			bad |= (~u & UINT64_C(0x7ff0000000000000)) == 0;
+			bad |= (u & UINT64_C(0x7ff0000000000000)) +
+			    UINT64_C(0x0010000000000000);
 		}
-		if (bad)
+		if (bad >> 63)
 			for (i = 0; i < in->nrows; i++)
 				if (!isfinite(g[i])) {
 					char *const *vocab = sc->forest ?
