@@ -708,6 +708,65 @@ main(void)
 		PT_COL_F64(pb, 3 + F)[17] = 0;
 		ok(pt_scorer_run(sc, pb, PT_BACKEND_ROW, &ob, "pb", &e) < 0,
 		    "a propensity of 0 is refused");
+		PT_COL_F64(pb, 3 + F)[17] = 0.5;
+		/* The vector kernel checks values and scores as it scores:
+		 * both backends name the first faulty row. */
+		{
+			static const struct {
+				int row, what;
+				const char *msg;
+			} bads[] = {
+				{ 500, 0, "not in the vocabulary" },
+				{ 300, 1, "missing or not finite" },
+				{ 600, 2, "outside (0, 1]" },
+				{ 700, 3, "overflow a double" },
+				{ 1001, 0, "not in the vocabulary" },
+			};
+			char where[64], full[1200];
+			size_t t;
+			int r, be;
+
+			for (t = 0; t < sizeof bads / sizeof bads[0]; t++)
+				for (be = 0; be < 2; be++) {
+					double ky, kp;
+					int32_t kw;
+
+					r = bads[t].row;
+					kw = PT_COL_I32(pb, 1 + F)[r];
+					ky = PT_COL_F64(pb, 2 + F)[r];
+					kp = PT_COL_F64(pb, 3 + F)[r];
+					if (bads[t].what == 0)
+						PT_COL_I32(pb, 1 + F)[r] = A;
+					else if (bads[t].what == 1)
+						PT_COL_F64(pb, 2 + F)[r] = INFINITY;
+					else if (bads[t].what == 2)
+						PT_COL_F64(pb, 3 + F)[r] = NAN;
+					else
+						PT_COL_F64(pb, 2 + F)[r] = 1e308;
+					if (bads[t].what == 3)
+						PT_COL_F64(pb, 3 + F)[r] = 0.06;
+					/* a later fault in another column
+					 * (values are checked before scores) */
+					if (bads[t].what != 3)
+						PT_COL_I32(pb, 1 + F)[1002] = -1;
+					snprintf(where, sizeof where, "row %d:",
+					    r + 1);
+					full[0] = '\0';
+					if (pt_scorer_run(sc, pb, be ?
+					    PT_BACKEND_ROW : PT_BACKEND_VECTOR,
+					    &ob, "pb", &e) < 0)
+						snprintf(full, sizeof full,
+						    "%s: %s", e.where, e.msg);
+					ok(strstr(full, bads[t].msg) &&
+					    strstr(full, where) != NULL,
+					    "%s backend: %s", be ? "row" :
+					    "vector", full);
+					PT_COL_I32(pb, 1 + F)[1002] = 0;
+					PT_COL_I32(pb, 1 + F)[r] = kw;
+					PT_COL_F64(pb, 2 + F)[r] = ky;
+					PT_COL_F64(pb, 3 + F)[r] = kp;
+				}
+		}
 		/* Frames without treatment/outcome: dr refuses, dm works. */
 		s3 = schema(0, 0);
 		ok(pt_scorer_bind(sc, s3, PT_SCORE_DR, &e) == NULL &&
