@@ -708,6 +708,65 @@ main(void)
 		PT_COL_F64(pb, 3 + F)[17] = 0;
 		ok(pt_scorer_run(sc, pb, PT_BACKEND_ROW, &ob, "pb", &e) < 0,
 		    "a propensity of 0 is refused");
+		PT_COL_F64(pb, 3 + F)[17] = 0.5;
+		/* The vector kernel checks values and scores as it scores:
+		 * both backends name the first faulty row. */
+		{
+			static const struct {
+				int row, what;
+				const char *msg;
+			} bads[] = {
+				{ 500, 0, "not in the vocabulary" },
+				{ 300, 1, "missing or not finite" },
+				{ 600, 2, "outside (0, 1]" },
+				{ 700, 3, "overflow a double" },
+				{ 1001, 0, "not in the vocabulary" },
+			};
+			char where[64], full[1200];
+			size_t t;
+			int r, be;
+
+			for (t = 0; t < sizeof bads / sizeof bads[0]; t++)
+				for (be = 0; be < 2; be++) {
+					double ky, kp;
+					int32_t kw;
+
+					r = bads[t].row;
+					kw = PT_COL_I32(pb, 1 + F)[r];
+					ky = PT_COL_F64(pb, 2 + F)[r];
+					kp = PT_COL_F64(pb, 3 + F)[r];
+					if (bads[t].what == 0)
+						PT_COL_I32(pb, 1 + F)[r] = A;
+					else if (bads[t].what == 1)
+						PT_COL_F64(pb, 2 + F)[r] = INFINITY;
+					else if (bads[t].what == 2)
+						PT_COL_F64(pb, 3 + F)[r] = NAN;
+					else
+						PT_COL_F64(pb, 2 + F)[r] = 1e308;
+					if (bads[t].what == 3)
+						PT_COL_F64(pb, 3 + F)[r] = 0.06;
+					/* a later fault in another column
+					 * (values are checked before scores) */
+					if (bads[t].what != 3)
+						PT_COL_I32(pb, 1 + F)[1002] = -1;
+					snprintf(where, sizeof where, "row %d:",
+					    r + 1);
+					full[0] = '\0';
+					if (pt_scorer_run(sc, pb, be ?
+					    PT_BACKEND_ROW : PT_BACKEND_VECTOR,
+					    &ob, "pb", &e) < 0)
+						snprintf(full, sizeof full,
+						    "%s: %s", e.where, e.msg);
+					ok(strstr(full, bads[t].msg) &&
+					    strstr(full, where) != NULL,
+					    "%s backend: %s", be ? "row" :
+					    "vector", full);
+					PT_COL_I32(pb, 1 + F)[1002] = 0;
+					PT_COL_I32(pb, 1 + F)[r] = kw;
+					PT_COL_F64(pb, 2 + F)[r] = ky;
+					PT_COL_F64(pb, 3 + F)[r] = kp;
+				}
+		}
 		/* Frames without treatment/outcome: dr refuses, dm works. */
 		s3 = schema(0, 0);
 		ok(pt_scorer_bind(sc, s3, PT_SCORE_DR, &e) == NULL &&
@@ -720,6 +779,42 @@ main(void)
 		ok(pt_scorer_bind(sc, s3, PT_SCORE_DM, &e) == NULL &&
 		    e.code == PT_EMISMATCH, "another manifest: %s", e.msg);
 		pt_schema_free(s3);
+		/* Signed zeros: a sum of -0 plus a missing indicator's c * 0
+		 * (+0) is +0, so the vector kernels may skip the indicators
+		 * of a block without missing values only where no sum is
+		 * zero.  Intercepts -0, features -1 times +0, indicators +1:
+		 * dm of arm 0 (cost 0) is +0, in both backends. */
+		{
+			pt_scorer *sz;
+			size_t nc = (size_t)m->spec.folds * A * m->p, c;
+
+			PT_COL_F64(pb, 3 + F)[17] = 0.5;
+			for (c = 0; c < nc; c++)
+				m->coef[c] = c % (size_t)m->p == 0 ? -0.0 :
+				    (int)(c % (size_t)m->p) <= F ? -1.0 : 1.0;
+			for (i = 0; i < 40; i++)
+				for (j = 1; j <= F; j++)
+					PT_COL_F64(pb, j)[i] = i == 21 && j == 2 ?
+					    NAN : 0.0;
+			pt_rmodel_write(m, &txt, &len, &e);
+			sz = pt_scorer_load(txt, len, "z.yaml", &e);
+			free(txt);
+			ok(sz && pt_scorer_bind(sz, s2, PT_SCORE_DM, &e) &&
+			    pt_scorer_run(sz, pb, PT_BACKEND_ROW, &ob, "pb",
+			    &e) == 0, "signed zeros: row backend runs");
+			for (a = 0; a < A; a++)
+				memcpy(out[a], ob->col[s2->ncols + a], 1003 * 8);
+			ok(pt_scorer_run(sz, pb, PT_BACKEND_VECTOR, &ob, "pb",
+			    &e) == 0, "signed zeros: vector backend runs");
+			bad = 0;
+			for (a = 0; a < A; a++)
+				bad += memcmp(out[a], ob->col[s2->ncols + a],
+				    1003 * 8) != 0;
+			ok(bad == 0 && out[0][0] == 0 && !signbit(out[0][0]) &&
+			    out[0][21] == 1, "signed zeros: +0 and 1 in both "
+			    "backends, bit for bit (%d arms differ)", bad);
+			pt_scorer_free(sz);
+		}
 		for (a = 0; a < A; a++)
 			free(out[a]);
 		pt_scorer_free(sc);
