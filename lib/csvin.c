@@ -632,6 +632,19 @@ put_fields(char **field, size_t *len, size_t nf, char *src, size_t *startp,
 	return nf;
 }
 
+/* The line's last field, src[start..n), ends at n (made a NUL): the new
+ * count of fields, or -2 when out of memory. */
+static inline long
+last_field(pt_csv *c, char *src, size_t start, size_t n, size_t nf)
+{
+	if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
+		return -2;
+	src[n] = '\0';
+	c->field[nf] = src + start;
+	c->len[nf++] = n - start;
+	return (long)nf;
+}
+
 /*
  * Splits the line src[0..n) in place: each delimiter, and the byte after
  * the line (its CR or LF, or the buffer's spare byte), becomes a NUL, and
@@ -691,12 +704,7 @@ split_fast(pt_csv *c, char *src, size_t n)
 		} else if (ch == '"' || ch == '\r' || ch == '\0')
 			goto odd;
 	}
-	if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
-		return -2;
-	src[n] = '\0';
-	c->field[nf] = src + start;
-	c->len[nf++] = n - start;
-	return (long)nf;
+	return last_field(c, src, start, n, nf);
 odd:
 	while (nf > 0) {
 		nf--;
@@ -755,13 +763,8 @@ scan_line(pt_csv *c, char *src, size_t avail, size_t *linelen)
 					return -2;
 				nf = put_fields(c->field, c->len, nf, src, &start, b, m);
 			}
-			if (nf + 1 > c->fcap && grow_fields(c, nf + 1) != 0)
-				return -2;
-			src[n] = '\0';
-			c->field[nf] = src + start;
-			c->len[nf++] = n - start;
 			*linelen = b + j;
-			return (long)nf;
+			return last_field(c, src, start, n, nf);
 		}
 		/* A CR in the last byte may come before a '\n' in the next
 		 * block: that block decides. */

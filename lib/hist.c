@@ -1382,6 +1382,28 @@ pt_hist_bind_part(pt_hist *h, const pt_schema *s, pt_err *e)
 	return 0;
 }
 
+/* p[i] + q[i] = wt[i] * v[i] exactly (pt_two_prod) for the rows that are
+ * added (node_of[i] >= 0 when given, w[i] >= 0 when given, v[i] finite);
+ * the others' v[i] and 0, which the scan refuses or the adds skip.  0, or
+ * -1 with e set naming the row whose product is out of range. */
+static int
+weigh(const double *v, const double *wt, const int *node_of,
+    const int32_t *w, size_t n, double *p, double *q, const char *what,
+    pt_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((node_of != NULL && node_of[i] < 0) || (w != NULL && w[i] < 0) ||
+		    !isfinite(v[i])) {
+			p[i] = v[i];
+			q[i] = 0.0;
+		} else if (pt_two_prod(wt[i], v[i], &p[i], &q[i]) < 0)
+			return pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g times "
+			    "%s %g is out of the range of exact sums (overflows, "
+			    "or below 2^-968)", i + 1, wt[i], what, v[i]);
+	}
+	return 0;
+}
+
 /*
  * The rows of a frame with sample weights.  Each score (and outcome) v of
  * a row of weight w is added as w v exactly: the rounded product and its
@@ -1419,38 +1441,33 @@ add_weighted(pt_hist *h, const hk_table *K, const pt_manifest *m,
 		}
 	}
 	for (k = 0; k < A; k++) {
-		const double *s = PT_COL_F64(b, c->score[k]);
-		double *p = buf + (size_t)k * n, *q = buf + (size_t)(A + k) * n;
-		for (i = 0; i < n; i++) {
-			if ((node_of != NULL && node_of[i] < 0) || !isfinite(s[i])) {
-				p[i] = s[i]; /* skipped, or refused by the scan */
-				q[i] = 0.0;
-			} else if (pt_two_prod(wt[i], s[i], &p[i], &q[i]) < 0) {
-				pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g times "
-				    "score %g is out of the range of exact sums "
-				    "(overflows, or below 2^-968)", i + 1, wt[i],
-				    s[i]);
-				goto out;
-			}
+		int j;
+		/* A column given twice (the outcome standing in for every
+		 * score, for the outcome forest) is weighed once. */
+		for (j = 0; j < k && c->score[j] != c->score[k]; j++)
+			;
+		if (j < k) {
+			g[k] = g[j];
+			ge[k] = ge[j];
+		} else if (weigh(PT_COL_F64(b, c->score[k]), wt, node_of, NULL, n,
+		    buf + (size_t)k * n, buf + (size_t)(A + k) * n, "score",
+		    e) < 0)
+			goto out;
+		else {
+			g[k] = buf + (size_t)k * n;
+			ge[k] = buf + (size_t)(A + k) * n;
 		}
-		g[k] = p;
-		ge[k] = q;
 	}
 	{
-		double *p = buf + (size_t)2 * A * n, *q = p + n;
-		for (i = 0; y != NULL && i < n; i++) {
-			if ((node_of != NULL && node_of[i] < 0) || w[i] < 0 ||
-			    !isfinite(y[i])) {
-				p[i] = y[i];
-				q[i] = 0.0;
-			} else if (pt_two_prod(wt[i], y[i], &p[i], &q[i]) < 0) {
-				pt_fail(e, PT_ELIMIT, "", "row %zu: weight %g times "
-				    "outcome %g is out of the range of exact sums "
-				    "(overflows, or below 2^-968)", i + 1, wt[i],
-				    y[i]);
-				goto out;
-			}
-		}
+		double *yp = buf + (size_t)2 * A * n, *yq = yp + n;
+		const double *p = yp, *q = yq;
+		if (y != NULL && c->outcome == c->score[0]) {
+			/* (the rows without a treatment add no outcome) */
+			p = g[0];
+			q = ge[0];
+		} else if (y != NULL && weigh(y, wt, node_of, w, n, yp, yq,
+		    "outcome", e) < 0)
+			goto out;
 		for (k = 0; k < WA; k++) {
 			double *d = buf + (size_t)(2 * A + 2 + k) * n;
 			for (i = 0; i < n; i++)
